@@ -1,0 +1,184 @@
+"""The one typed interface every network adapter implements.
+
+The engine (scheduler, templates, growth) talks only to ``Channel``; it never imports an SDK.
+A channel module holds its settings model, its limits (as class data) and its error mapping.
+
+Transports are passed in (``Transport``): the adapters build their official SDK client and mount
+the given ``requests`` adapter / ``httplib2.Http`` on it, so the same code talks to the real network
+or to the sandbox on 127.0.0.1. Tests never patch SDK internals.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from cm_toolkit.errors import Problem
+from cm_toolkit.workspace.models import Network
+
+
+class Capability(enum.Enum):
+    TEXT = "text"
+    LINK = "link"
+    IMAGES = "images"
+    VIDEO = "video"
+    THREAD = "thread"
+    DELETE = "delete"
+    FOLLOWERS = "followers"
+    ENGAGEMENT = "engagement"
+    LIVE = "live"  # can schedule a live session and return its link
+    MANUAL = "manual"  # published by a person who marks it done
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length)."""
+
+    text_max: int
+    title_max: int | None = None
+    media_max: int = 0
+    media_bytes_max: int | None = None
+    media_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Media:
+    path: Path
+    mime_type: str
+    alt_text: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A post as the network will receive it (rendered from a template for one channel)."""
+
+    text: str
+    link: str | None = None
+    media: tuple[Media, ...] = ()
+    title: str | None = None  # LinkedIn article title, YouTube title
+    description: str | None = None  # LinkedIn article description, YouTube description
+    thread: bool = False
+    idempotency_key: str = ""  # "<delivery id>": lets an adapter recognise its own earlier post
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    remote_id: str
+    url: str | None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. ids of a thread's replies
+
+
+@dataclass(frozen=True)
+class Engagement:
+    remote_id: str
+    reactions: int = 0
+    comments: int = 0
+    shares: int = 0
+    views: int | None = None
+    impressions: int | None = None
+
+
+@dataclass(frozen=True)
+class LiveSessionRequest:
+    session_id: str
+    title: str
+    description: str
+    start: datetime  # UTC
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class LiveSessionResult:
+    remote_id: str
+    url: str  # the watch / join link announced to the community
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transport:
+    """How an adapter reaches its network. ``None`` fields mean: the real network.
+
+    ``requests_adapter`` is mounted on the SDK's ``requests.Session`` for https:// and http://;
+    ``http_factory`` builds the ``httplib2.Http`` the Google client uses.
+    """
+
+    requests_adapter: Any | None = None
+    http_factory: Callable[[], Any] | None = None
+    timeout: float = 30.0
+
+
+SecretLookup = Callable[[str], str]
+"""Returns a secret's value by its name in the channel file; raises AuthExpired when absent."""
+
+
+class ChannelSettings(BaseModel):
+    """Base of each adapter's settings model (the ``account`` + ``options`` of a channel file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Channel(ABC):
+    """One connected account on one network."""
+
+    network: ClassVar[Network]
+    limits: ClassVar[Limits]
+    capabilities: ClassVar[frozenset[Capability]]
+    settings_model: ClassVar[type[ChannelSettings]]
+    secret_names: ClassVar[tuple[str, ...]]  # secrets the channel file must name
+    display_name: ClassVar[str]
+
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        secrets: SecretLookup,
+        transport: Transport | None = None,
+    ) -> None:
+        self.channel_id = channel_id
+        self.settings = settings
+        self._secrets = secrets
+        self.transport = transport or Transport()
+
+    def __repr__(self) -> str:  # secrets never appear here
+        return f"<{type(self).__name__} {self.channel_id}>"
+
+    @classmethod
+    def wire_text(cls, text: str) -> str:
+        """The text exactly as sent to the network (LinkedIn escapes its "little" format)."""
+        return text
+
+    @classmethod
+    def text_length(cls, text: str) -> int:
+        """Length in the network's own unit, compared with ``limits.text_max`` (X: weighted)."""
+        return len(text)
+
+    @abstractmethod
+    def validate(self, post: RenderedPost) -> list[Problem]:
+        """Every problem with this post on this network, all at once (empty when it is fine)."""
+
+    @abstractmethod
+    def publish(self, post: RenderedPost) -> PublishResult:
+        """Publish now. Raises a ``ChannelError`` subclass; ``OutcomeUnknown`` when unsure."""
+
+    def delete(self, remote_id: str) -> None:
+        raise NotImplementedError(f"{self.network.value} cannot delete posts")
+
+    def followers(self) -> int:
+        raise NotImplementedError(f"{self.network.value} has no follower count")
+
+    def engagement(self, remote_ids: list[str]) -> list[Engagement]:
+        return []
+
+    def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
+        raise NotImplementedError(f"{self.network.value} cannot host live sessions")
+
+    def check(self) -> str:
+        """One cheap read call proving the credentials work; returns a short description."""
+        raise NotImplementedError

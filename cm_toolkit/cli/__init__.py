@@ -1,0 +1,107 @@
+"""The ``cm`` command.
+
+Each area registers its commands from its own module (``cm_toolkit.cli.<area>``); this module
+owns the Typer app, the shared options and the one place where errors become messages and exit
+codes: a ``CmError`` prints its message (never a traceback) and exits with its ``exit_code``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cm_toolkit.errors import CmError, WorkspaceError
+
+app = typer.Typer(
+    name="cm",
+    help="cm-toolkit: plan, preview and publish per-network campaigns from one schedule.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="The workspace folder (schedules.yaml, channels/, templates/).",
+        envvar="CM_WORKSPACE",
+        show_default="current folder",
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Ledger database URL (default: SQLite at WORKSPACE/.cm/cm.db).",
+        envvar="CM_DATABASE_URL",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def report_error(error: CmError) -> int:
+    """Print a CmError for a person and return its exit code. The one place errors are shown."""
+    if isinstance(error, WorkspaceError):
+        for problem in error.problems:
+            err_console.print(str(problem), markup=False, highlight=False)
+        err_console.print(f"[red]{error.message}[/red]")
+    else:
+        err_console.print(f"[red]error:[/red] {error}", highlight=False)
+    return error.exit_code
+
+
+def _register_commands() -> None:
+    # Imported for their side effect: each module adds its commands to ``app``.
+    import importlib
+
+    for area in ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "growth"):
+        try:
+            importlib.import_module(f"cm_toolkit.cli.{area}")
+        except ModuleNotFoundError as exc:  # an area not written yet
+            if exc.name != f"cm_toolkit.cli.{area}":
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``cm``; returns the exit code. Typer/click handle usage errors (exit 2) themselves."""
+    _register_commands()
+    try:
+        app(args=argv, prog_name="cm")
+    except CmError as error:
+        return report_error(error)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+@app.command()
+def version() -> None:
+    """Print the cm-toolkit version."""
+    from importlib.metadata import version as dist_version
+
+    console.print(dist_version("cm-toolkit"))
+
+
+@app.callback()
+def _root() -> None:
+    """cm-toolkit: plan, preview and publish per-network campaigns from one schedule.
+
+    Run it in a workspace folder (schedules.yaml, channels/, templates/) or pass --workspace.
+    """

@@ -1,0 +1,181 @@
+"""The one error tree of cm-toolkit.
+
+Every error a user can meet is a ``CmError``. The CLI turns any ``CmError`` into one clear message
+and an exit code in one place (``cm_toolkit.cli``); nothing below it prints or exits.
+
+    CmError
+    ├── UsageError                  bad command-line usage (exit 2)
+    ├── WorkspaceError              problems in the user's files (exit 1)
+    │     carries a list of ``Problem`` (file:line:column, what, how to fix)
+    ├── TemplateError               a template could not be rendered (file:line, what, fix)
+    ├── LedgerError                 the database could not be opened / migrated
+    ├── ChannelError                a network refused or failed a call
+    │   ├── RateLimited             retryable, with ``reset_at`` (UTC)
+    │   ├── TransientError          retryable: 5xx, connection refused before sending
+    │   ├── AuthExpired             not retryable until re-authorised: says which ``cm auth`` to run
+    │   ├── Rejected                permanent: duplicate, too long, invalid media (network's words)
+    │   └── OutcomeUnknown          the request may have been received, no answer came back;
+    │                               never retried automatically (a duplicate is worse than late)
+    └── SandboxError                the sandbox emulator could not start / was misused
+
+``ChannelError.retryable`` is what the publisher reads; it never inspects the subclass otherwise.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a user's file, in the form ``file:line:column: what — fix``."""
+
+    file: str
+    line: int | None
+    column: int | None
+    message: str
+    fix: str = ""
+    severity: Severity = Severity.ERROR
+
+    @property
+    def location(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {'warning: ' if self.severity is Severity.WARNING else ''}"
+        text += self.message
+        if self.fix:
+            text += f" — {self.fix}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity.value,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+class CmError(Exception):
+    """Base of every error cm-toolkit raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.fix}" if self.fix else self.message
+
+
+class UsageError(CmError):
+    exit_code = 2
+
+
+class WorkspaceError(CmError):
+    """One or more problems in the workspace files. ``problems`` lists them all, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        super().__init__(f"{len(errors)} problem(s) in the workspace")
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class TemplateError(CmError):
+    """A template failed to load or render. ``problem`` says where (template file:line)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(problem.message, fix=problem.fix)
+
+    def __str__(self) -> str:
+        return str(self.problem)
+
+
+class LedgerError(CmError):
+    pass
+
+
+class SandboxError(CmError):
+    pass
+
+
+@dataclass
+class ChannelErrorInfo:
+    """What is known of a failed network call: kept with the delivery for review."""
+
+    network: str
+    status: int | None = None
+    code: str | None = None
+    network_message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class ChannelError(CmError):
+    """A network call failed. ``retryable`` tells the publisher whether to try again later."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        network: str,
+        status: int | None = None,
+        code: str | None = None,
+        network_message: str | None = None,
+        fix: str = "",
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.info = ChannelErrorInfo(
+            network=network, status=status, code=code, network_message=network_message
+        )
+
+    @property
+    def network(self) -> str:
+        return self.info.network
+
+
+class RateLimited(ChannelError):
+    retryable = True
+
+    def __init__(self, message: str, *, reset_at: datetime | None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.reset_at = reset_at
+
+
+class TransientError(ChannelError):
+    retryable = True
+
+
+class AuthExpired(ChannelError):
+    """Token expired or revoked. ``fix`` names the ``cm auth CHANNEL`` command to run."""
+
+
+class Rejected(ChannelError):
+    """The network refused the content for good (duplicate, too long, invalid media...)."""
+
+
+class OutcomeUnknown(ChannelError):
+    """A create call was sent and no answer came back: it may or may not have been published."""

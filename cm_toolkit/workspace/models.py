@@ -1,0 +1,199 @@
+"""Typed models of the user's workspace: ``schedules.yaml`` and ``channels/*.yaml``.
+
+These models are the contract between the loader (``workspace.loader``), the planner
+(``planning``), the ledger and the templates. Every field is documented in ``docs/workspace.md``;
+``tests/workspace/test_docs.py`` fails when a field is missing there.
+
+Time rules: a post has exactly one of ``at`` (absolute), ``every`` (cron recurrence with ``until``
+or ``count``) or ``session`` (relative to a live session: ``before``/``after`` an offset, or at its
+start when neither is given). Naive datetimes are in the workspace ``timezone``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Network(enum.Enum):
+    FACEBOOK = "facebook"
+    X = "x"
+    LINKEDIN = "linkedin"
+    YOUTUBE = "youtube"
+    MEET = "meet"
+    MANUAL = "manual"
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors (the loader turns them into "did you mean" problems)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# channels/*.yaml
+
+
+class SecretRef(StrictModel):
+    """Where a secret's value comes from. Exactly one of ``env`` or ``keyring``."""
+
+    env: str | None = Field(default=None, description="Name of the environment variable.")
+    keyring: str | None = Field(
+        default=None, description="Keyring entry, as 'service/username' or 'service'."
+    )
+
+
+class ChannelFile(StrictModel):
+    """One connected account. Its id is the file name without ``.yaml``."""
+
+    network: Network = Field(description="facebook, x, linkedin, youtube, meet or manual.")
+    name: str | None = Field(default=None, description="Human name shown in tables and reports.")
+    account: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The account's ids (page_id, user_id, organization, channel_id, calendar_id...)."
+        " Checked by the network's adapter settings.",
+    )
+    secrets: dict[str, SecretRef] = Field(
+        default_factory=dict, description="Secret name -> where its value comes from."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Network options (e.g. threads allowed on X)."
+    )
+    notify: str | None = Field(
+        default=None, description="manual channels: webhook URL or e-mail to notify with tasks."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# schedules.yaml
+
+
+class UtmDefaults(StrictModel):
+    medium: str = Field(default="social", description="utm_medium added to links.")
+    source: str | None = Field(
+        default=None, description="utm_source; default: the delivery's network name."
+    )
+    campaign: str | None = Field(default=None, description="utm_campaign; default: campaign id.")
+    enabled: bool = Field(default=True, description="Set false to leave links untouched.")
+
+
+class Defaults(StrictModel):
+    language: str = Field(default="en", description="Language of dates in templates (Babel).")
+    grace: timedelta = Field(
+        default=timedelta(hours=2),
+        description="How late a delivery may still be published after downtime.",
+    )
+    spacing: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="Minimum time between two posts on one account.",
+    )
+    utm: UtmDefaults = Field(default_factory=UtmDefaults, description="UTM tagging of links.")
+
+
+class ChannelOverride(StrictModel):
+    """Per-channel (or per-network) changes to a post."""
+
+    template: str | None = Field(default=None, description="Another template for this channel.")
+    variables: dict[str, Any] = Field(default_factory=dict, description="Extra variables.")
+    media: list[str] | None = Field(default=None, description="Other media for this channel.")
+    link: str | None = Field(default=None, description="Another link for this channel.")
+    skip: bool = Field(default=False, description="Do not publish on this channel.")
+
+
+class Post(StrictModel):
+    id: str = Field(description="Unique post id (letters, digits, - and _).")
+    template: str = Field(description="Template name in templates/ (without extension).")
+    channels: list[str] = Field(description="Channel ids (file names in channels/).")
+    at: datetime | None = Field(default=None, description="Absolute time rule.")
+    every: str | None = Field(default=None, description="Recurrence: a 5-field cron expression.")
+    until: datetime | None = Field(default=None, description="With every: last possible instant.")
+    count: int | None = Field(default=None, description="With every: number of occurrences.")
+    session: str | None = Field(default=None, description="Relative rule: live session id.")
+    before: timedelta | None = Field(default=None, description="With session: offset before.")
+    after: timedelta | None = Field(default=None, description="With session: offset after.")
+    media: list[str] = Field(default_factory=list, description="Media files, workspace-relative.")
+    link: str | None = Field(default=None, description="Link shared with the post.")
+    thread: bool = Field(default=False, description="On X: publish as a numbered thread.")
+    variables: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
+    overrides: dict[str, ChannelOverride] = Field(
+        default_factory=dict, description="Channel id or network name -> override."
+    )
+    grace: timedelta | None = Field(default=None, description="Overrides defaults.grace.")
+
+
+class Announcement(StrictModel):
+    """One step of a live session's announcement sequence (a post tied to the session)."""
+
+    template: str = Field(description="Template name.")
+    before: timedelta | None = Field(default=None, description="Offset before the start.")
+    after: timedelta | None = Field(default=None, description="Offset after the start.")
+    channels: list[str] | None = Field(
+        default=None, description="Channels; default: the session's announce_on."
+    )
+    variables: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
+
+
+class LiveSession(StrictModel):
+    id: str = Field(description="Unique session id.")
+    title: str = Field(description="Title (YouTube: at most 100 characters).")
+    description: str = Field(default="", description="Description of the session.")
+    start: datetime = Field(description="Start time (workspace time zone if naive).")
+    duration: timedelta = Field(description="Duration, e.g. 1h30m.")
+    hosted_on: list[str] = Field(description="Channel ids of network youtube and/or meet.")
+    create_before: timedelta = Field(
+        default=timedelta(days=8),
+        description="How long before the start the broadcast/event is created.",
+    )
+    announce_on: list[str] = Field(
+        default_factory=list, description="Default channels of the announcements."
+    )
+    announcements: list[Announcement] = Field(
+        default_factory=list, description="Reminder sequence (e.g. 7d, 1d, 1h before, at start)."
+    )
+    variables: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
+
+
+class Campaign(StrictModel):
+    id: str = Field(description="Unique campaign id.")
+    name: str = Field(description="Human name.")
+    start: datetime | None = Field(
+        default=None, description="Reference date of growth multiples (default: first post)."
+    )
+    variables: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
+    live_sessions: list[LiveSession] = Field(default_factory=list, description="Live sessions.")
+    posts: list[Post] = Field(default_factory=list, description="Posts of the campaign.")
+
+
+class Growth(StrictModel):
+    snapshot: str = Field(
+        default="0 6 * * *", description="Cron expression of follower snapshots."
+    )
+    reference: datetime | None = Field(
+        default=None, description="Reference date of growth multiples."
+    )
+
+
+class Schedules(StrictModel):
+    version: Literal[1] = Field(default=1, description="File format version.")
+    timezone: str = Field(description="IANA time zone, e.g. Europe/Paris.")
+    defaults: Defaults = Field(default_factory=Defaults, description="Defaults for every post.")
+    variables: dict[str, Any] = Field(
+        default_factory=dict, description="Workspace variables available to every template."
+    )
+    campaigns: list[Campaign] = Field(default_factory=list, description="Campaigns.")
+    growth: Growth = Field(default_factory=Growth, description="Follower snapshot cadence.")
+
+
+class Workspace(BaseModel):
+    """A loaded and validated workspace. Built by ``workspace.loader.load_workspace``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    root: Path
+    schedules: Schedules
+    channels: dict[str, ChannelFile]
+    templates: list[str] = Field(default_factory=list)
