@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -114,8 +114,48 @@ class Transport:
     timeout: float = 30.0
 
 
-SecretLookup = Callable[[str], str]
-"""Returns a secret's value by its name in the channel file; raises AuthExpired when absent."""
+class Credentials(Protocol):
+    """A channel's secrets by the names its channel file gives them (``access_token``...).
+
+    ``get`` raises ``AuthExpired`` (with the ``cm auth CHANNEL`` fix) when a secret is absent;
+    ``update`` persists refreshed tokens (outside the workspace, owner-only, or the keyring).
+    Secret values never appear in logs, errors, the ledger or reports.
+    """
+
+    def get(self, name: str) -> str: ...
+
+    def find(self, name: str) -> str | None: ...
+
+    def update(self, values: Mapping[str, str]) -> None: ...
+
+
+class MemoryCredentials:
+    """Credentials held in memory (tests, the sandbox demo). ``update`` keeps refreshed values."""
+
+    def __init__(self, channel_id: str, values: Mapping[str, str]) -> None:
+        self.channel_id = channel_id
+        self._values = dict(values)
+
+    def __repr__(self) -> str:
+        return f"<MemoryCredentials {self.channel_id}: {sorted(self._values)}>"
+
+    def find(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def get(self, name: str) -> str:
+        value = self._values.get(name)
+        if not value:
+            from cm_toolkit.errors import AuthExpired
+
+            raise AuthExpired(
+                f"channel {self.channel_id}: secret {name!r} is not set",
+                network="unknown",
+                fix=f"run `cm auth {self.channel_id}` or set the variable its channel file names",
+            )
+        return value
+
+    def update(self, values: Mapping[str, str]) -> None:
+        self._values.update(values)
 
 
 class ChannelSettings(BaseModel):
@@ -138,12 +178,12 @@ class Channel(ABC):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        secrets: SecretLookup,
+        credentials: Credentials,
         transport: Transport | None = None,
     ) -> None:
         self.channel_id = channel_id
         self.settings = settings
-        self._secrets = secrets
+        self.credentials = credentials
         self.transport = transport or Transport()
 
     def __repr__(self) -> str:  # secrets never appear here

@@ -1,0 +1,165 @@
+"""Faults on demand: rules like ``x:429@0.1,facebook:500@0.05,youtube:drop-after-commit@once``.
+
+A rule is ``NETWORK:KIND@WHEN[/PATH-REGEX]``: NETWORK is a network name or ``*``; WHEN is a
+probability (``0.1``), ``once`` (the first matching request only) or ``N`` times (``3x``); the
+optional path regex restricts the rule to matching paths (``x:429@once/2/tweets``). Draws come
+from one ``random.Random(seed)`` per rule, so a run with the same seed and the same requests
+meets the same faults. ``/_sandbox/`` paths and token endpoints never get faults unless the
+rule's path names them.
+
+Kinds:
+- ``429``: the network's rate-limit answer, with its reset headers (``reset`` seconds ahead).
+- ``500``, ``502``, ``503``: the network's server error.
+- ``401``: the request's token is reported expired (Graph: code 190). ``expire`` revokes every
+  token of the network for real (they must be refreshed).
+- ``timeout``: the request is processed, then the answer is delayed past the client's timeout.
+- ``drop``: the connection is closed before the request is processed (nothing happened).
+- ``drop-after-commit``: the request is processed (the post exists), then the connection is
+  closed without an answer: the client cannot know the outcome.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+
+from cm_toolkit.errors import SandboxError
+
+
+class FaultKind(enum.Enum):
+    RATE_LIMIT = "429"
+    SERVER_500 = "500"
+    SERVER_502 = "502"
+    SERVER_503 = "503"
+    UNAUTHORIZED = "401"
+    EXPIRE = "expire"
+    TIMEOUT = "timeout"
+    DROP = "drop"
+    DROP_AFTER_COMMIT = "drop-after-commit"
+
+    @property
+    def before_processing(self) -> bool:
+        return self not in (FaultKind.TIMEOUT, FaultKind.DROP_AFTER_COMMIT)
+
+
+NETWORKS = ("x", "facebook", "linkedin", "youtube", "meet", "*")
+_AUTH_PATHS = re.compile(r"(/2/oauth2/token|/oauth/access_token|/oauth/v2/accessToken|/token)")
+
+
+@dataclass
+class FaultRule:
+    network: str
+    kind: FaultKind
+    probability: float = 1.0
+    times: int | None = None  # None: unlimited
+    path: re.Pattern[str] | None = None
+    seed: int = 0
+    fired: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(f"{self.seed}:{self.network}:{self.kind.value}")
+
+    def applies(self, network: str, path: str) -> bool:
+        if self.network not in ("*", network):
+            return False
+        if self.path is not None:
+            return bool(self.path.search(path))
+        return not path.startswith("/_sandbox/") and not _AUTH_PATHS.search(path)
+
+    def draw(self) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        hit = self._rng.random() < self.probability
+        if hit:
+            self.fired += 1
+        return hit
+
+    def spec(self) -> str:
+        when = (
+            "once"
+            if self.times == 1 and self.probability == 1.0
+            else (f"{self.times}x" if self.times else f"{self.probability:g}")
+        )
+        suffix = self.path.pattern if self.path else ""
+        return f"{self.network}:{self.kind.value}@{when}{suffix}"
+
+
+class FaultPlan:
+    """The active fault rules; thread-safe; the first rule that fires wins."""
+
+    def __init__(self, seed: int = 0, rules: list[FaultRule] | None = None) -> None:
+        self.seed = seed
+        self.rules: list[FaultRule] = rules or []
+        self.timeout_delay = 2.0  # seconds an answer is held back for ``timeout``
+        self.reset_after = 60  # seconds until a 429 resets
+        self._lock = threading.Lock()
+
+    def add(self, spec: str) -> list[FaultRule]:
+        rules = parse_faults(spec, self.seed)
+        with self._lock:
+            self.rules.extend(rules)
+        return rules
+
+    def clear(self) -> None:
+        with self._lock:
+            self.rules.clear()
+
+    def pick(self, network: str, path: str) -> FaultKind | None:
+        with self._lock:
+            for rule in self.rules:
+                if rule.applies(network, path) and rule.draw():
+                    return rule.kind
+        return None
+
+    def describe(self) -> list[str]:
+        with self._lock:
+            return [rule.spec() for rule in self.rules]
+
+
+_RULE = re.compile(
+    r"^(?P<net>[a-z*]+):(?P<kind>[a-z0-9-]+)@(?P<when>once|\d+x|\d*\.?\d+)(?P<path>/.*)?$"
+)
+
+
+def parse_faults(spec: str, seed: int = 0) -> list[FaultRule]:
+    """Parse a comma-separated fault spec; raises SandboxError naming the bad rule and the fix."""
+    rules: list[FaultRule] = []
+    for raw in filter(None, (part.strip() for part in spec.split(","))):
+        match = _RULE.match(raw)
+        if not match:
+            raise SandboxError(
+                f"fault rule {raw!r} is not of the form NETWORK:KIND@WHEN",
+                fix="e.g. x:429@0.1, facebook:500@once, youtube:drop-after-commit@3x",
+            )
+        network, kind_text, when = match["net"], match["kind"], match["when"]
+        if network not in NETWORKS:
+            raise SandboxError(
+                f"fault rule {raw!r}: unknown network {network!r}",
+                fix=f"use one of {', '.join(NETWORKS)}",
+            )
+        try:
+            kind = FaultKind(kind_text)
+        except ValueError:
+            raise SandboxError(
+                f"fault rule {raw!r}: unknown fault {kind_text!r}",
+                fix=f"use one of {', '.join(k.value for k in FaultKind)}",
+            ) from None
+        probability, times = 1.0, None
+        if when == "once":
+            times = 1
+        elif when.endswith("x"):
+            times = int(when[:-1])
+        else:
+            probability = float(when)
+            if not 0 <= probability <= 1:
+                raise SandboxError(
+                    f"fault rule {raw!r}: probability {when} is not between 0 and 1",
+                    fix="write a probability like 0.05",
+                )
+        path = re.compile(match["path"]) if match["path"] else None
+        rules.append(FaultRule(network, kind, probability, times, path, seed))
+    return rules

@@ -1,0 +1,323 @@
+"""The sandbox HTTP server: one port, every network, routed by the ``Host`` header.
+
+    with Sandbox(seed=7).running() as sandbox:      # in-process, free port, < 1 s to start
+        transport = sandbox.transport()             # give it to the channel adapters
+        ...
+        sandbox.journal.entries(network="x", method="POST", path="/2/tweets")
+
+``cm sandbox serve`` runs the same server in the foreground. Paths under ``/_sandbox/`` are the
+sandbox's own: ``state``, ``journal``, ``faults`` (GET/POST/DELETE), ``expire`` (POST), ``env``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cm_toolkit.errors import SandboxError
+from cm_toolkit.sandbox.audience import Audience, GrowthProfile
+from cm_toolkit.sandbox.clock import Clock, SystemClock
+from cm_toolkit.sandbox.core import (
+    ApiError,
+    Emulator,
+    ErrorKind,
+    SandboxContext,
+    SandboxRequest,
+    SandboxResponse,
+)
+from cm_toolkit.sandbox.faults import FaultKind, FaultPlan
+from cm_toolkit.sandbox.journal import Journal, JournalEntry, body_text, mask_headers, mask_text
+
+# network -> "module:Class". A module not written yet is skipped, so the sandbox grows by network.
+EMULATORS: dict[str, str] = {
+    "x": "cm_toolkit.sandbox.x:XEmulator",
+    "facebook": "cm_toolkit.sandbox.facebook:FacebookEmulator",
+    "linkedin": "cm_toolkit.sandbox.linkedin:LinkedInEmulator",
+    "google": "cm_toolkit.sandbox.google:GoogleEmulator",
+}
+
+
+def load_emulators(ctx: SandboxContext) -> list[Emulator]:
+    emulators = []
+    for target in EMULATORS.values():
+        module_name, class_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        emulators.append(getattr(module, class_name)(ctx))
+    return emulators
+
+
+class Sandbox:
+    """All four networks' emulators, their shared state and the HTTP server serving them."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        faults: str = "",
+        profiles: dict[str, GrowthProfile] | None = None,
+        epoch: datetime | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.journal = Journal()
+        self.faults = FaultPlan(seed)
+        if faults:
+            self.faults.add(faults)
+        self.audience = Audience(seed, epoch or self.clock.now(), profiles)
+        self.ctx = SandboxContext(
+            clock=self.clock,
+            seed=seed,
+            journal=self.journal,
+            faults=self.faults,
+            audience=self.audience,
+        )
+        self.emulators = load_emulators(self.ctx)
+        self._by_host: dict[str, Emulator] = {}
+        for emulator in self.emulators:
+            for host in emulator.hosts:
+                self._by_host[host] = emulator
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- serving --------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise SandboxError("the sandbox is not running", fix="start it with .start()")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        handler = type("Handler", (_Handler,), {"sandbox": self})
+        try:
+            self._server = _Server((host, port), handler)
+        except OSError as exc:
+            raise SandboxError(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                fix="choose another --port, or stop the program using it",
+            ) from exc
+        self.ctx.base_url = self.base_url
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="cm-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @contextmanager
+    def running(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Sandbox]:
+        self.start(host, port)
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def transport(self, timeout: float = 10.0) -> Any:
+        """A ``channels.base.Transport`` pointing every SDK at this sandbox."""
+        from cm_toolkit.sandbox.transport import sandbox_transport
+
+        return sandbox_transport(self.base_url, timeout=timeout)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def emulator(self, network: str) -> Emulator:
+        for emulator in self.emulators:
+            if emulator.network == network:
+                return emulator
+        raise SandboxError(f"no emulator for {network!r}")
+
+    def state(self) -> dict[str, Any]:
+        with self.ctx.lock:
+            return {
+                "now": self.clock.now().isoformat(),
+                "seed": self.ctx.seed,
+                "faults": self.faults.describe(),
+                "tokens": self.ctx.tokens.as_dict(),
+                "networks": {e.network: e.state() for e in self.emulators},
+            }
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make the sample workspace's channel files work here."""
+        values: dict[str, str] = {}
+        for emulator in self.emulators:
+            values.update(getattr(emulator, "environment", lambda: {})())
+        return values
+
+    # -- one request ----------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> tuple[SandboxResponse | None, float]:
+        """Answer one request: (response or None to drop the connection, delay in seconds)."""
+        if request.path.startswith("/_sandbox/"):
+            return self._own(request), 0.0
+        host = request.host.split(":")[0].lower()
+        emulator = self._by_host.get(host)
+        entry = JournalEntry(
+            seq=0,
+            at=self.clock.now(),
+            network=emulator.network if emulator else host,
+            method=request.method,
+            host=host,
+            path=request.path,
+            query=mask_text("&".join(f"{k}={v}" for k, vs in request.query.items() for v in vs)),
+            headers=mask_headers(request.headers),
+            body=body_text(request.body, request.header("content-type")),
+        )
+        if emulator is None:
+            entry.status = 404
+            self.journal.record(entry)
+            return SandboxResponse.json(404, {"error": f"the sandbox does not serve {host}"}), 0.0
+        found = emulator.find_route(request)
+        entry.route = found[0].name if found else None
+        fault = self.faults.pick(emulator.network, request.path)
+        entry.fault = fault.value if fault else None
+        delay = 0.0
+        with self.ctx.lock:
+            if fault is not None and fault.before_processing:
+                response = self._fault_response(emulator, fault, request)
+            else:
+                response = emulator.dispatch(request, found)
+        if fault is FaultKind.TIMEOUT:
+            delay = self.faults.timeout_delay
+        if response is None or fault is FaultKind.DROP_AFTER_COMMIT:
+            entry.status = None
+            self.journal.record(entry)
+            return None, 0.0
+        entry.status = response.status
+        entry.response = body_text(response.body, response.headers.get("content-type"))
+        self.journal.record(entry)
+        return response, delay
+
+    def _fault_response(
+        self, emulator: Emulator, fault: FaultKind, request: SandboxRequest
+    ) -> SandboxResponse | None:
+        now = self.clock.now()
+        if fault is FaultKind.DROP:
+            return None
+        if fault is FaultKind.EXPIRE:
+            self.ctx.tokens.expire(emulator.network)
+            return emulator.dispatch(request, emulator.find_route(request))
+        kind = {
+            FaultKind.RATE_LIMIT: ErrorKind.RATE_LIMITED,
+            FaultKind.UNAUTHORIZED: ErrorKind.TOKEN_EXPIRED,
+        }.get(fault, ErrorKind.SERVER_ERROR)
+        from datetime import timedelta
+
+        error = emulator.standard_error(
+            kind, request, reset_at=now + timedelta(seconds=self.faults.reset_after)
+        )
+        if kind is ErrorKind.SERVER_ERROR:
+            error.status = int(fault.value)
+        response = emulator.render_error(error, request)
+        response.headers = {**emulator.response_headers(request, None), **response.headers}
+        return response
+
+    def _own(self, request: SandboxRequest) -> SandboxResponse:
+        name = request.path[len("/_sandbox/") :].strip("/")
+        try:
+            if name == "state" and request.method == "GET":
+                return SandboxResponse.json(200, self.state())
+            if name == "journal" and request.method == "GET":
+                return SandboxResponse.json(200, [e.as_dict() for e in self.journal.entries()])
+            if name == "journal" and request.method == "DELETE":
+                self.journal.clear()
+                return SandboxResponse.empty()
+            if name == "faults":
+                if request.method == "POST":
+                    self.faults.add(request.body.decode())
+                elif request.method == "DELETE":
+                    self.faults.clear()
+                return SandboxResponse.json(200, {"faults": self.faults.describe()})
+            if name == "expire" and request.method == "POST":
+                network = request.arg("network")
+                return SandboxResponse.json(200, {"expired": self.ctx.tokens.expire(network)})
+            if name == "env" and request.method == "GET":
+                return SandboxResponse.json(200, self.env())
+        except SandboxError as exc:
+            return SandboxResponse.json(400, {"error": str(exc)})
+        return SandboxResponse.json(404, {"error": f"no sandbox endpoint {request.method} {name}"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sandbox: Sandbox
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDKs reuse their connections
+
+    def log_message(self, format: str, *args: Any) -> None:  # the journal is the log
+        return
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        request = SandboxRequest(
+            method=self.command,
+            host=self.headers.get("host", ""),
+            path=parts.path,
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=self._read_body(),
+            received_at=self.sandbox.clock.now(),
+        )
+        try:
+            response, delay = self.sandbox.handle(request)
+        except ApiError as error:  # a bug in an emulator still answers like a server would
+            response, delay = SandboxResponse.json(error.status, {"error": error.message}), 0.0
+        if response is None:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if delay:
+            time.sleep(delay)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+
+def dump_state(sandbox: Sandbox) -> str:
+    return json.dumps(sandbox.state(), indent=2)
