@@ -1,0 +1,187 @@
+"""``cm plan``, ``cm apply``, ``cm status``: bring the workspace into the ledger and look at it.
+
+``cm plan`` shows what ``cm apply`` would do (like a migration plan), ``cm apply`` does it in one
+transaction, ``cm status`` counts deliveries by network and state and lists the next ones due.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing as _closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console, err_console
+from cm_toolkit.errors import UsageError
+from cm_toolkit.ledger import DeliveryState, Ledger, open_ledger
+from cm_toolkit.ledger.apply import ApplyResult, PlanDiff, apply, diff
+from cm_toolkit.ledger.summary import plan_as_dict, summarize
+from cm_toolkit.planning import plan_workspace
+from cm_toolkit.workspace.models import Workspace
+
+DETAIL_ROWS = 30
+
+
+def _load(root: Path, now: datetime) -> Workspace:
+    from cm_toolkit.workspace.loader import load_workspace
+
+    workspace, warnings = load_workspace(root, now=now)
+    for warning in warnings:
+        err_console.print(str(warning), markup=False, highlight=False, emoji=False)
+    return workspace
+
+
+def _compute(root: Path, database_url: str | None, now: datetime) -> tuple[PlanDiff, Ledger]:
+    workspace = _load(root, now)
+    plan = plan_workspace(workspace)
+    ledger = open_ledger(database_url, workspace.root)
+    try:
+        return diff(plan, ledger), ledger
+    except BaseException:
+        ledger.close()
+        raise
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
+
+
+def _print_plan(plan_diff: PlanDiff, ledger: Ledger, title: str) -> None:
+    zone = ZoneInfo(plan_diff.plan.timezone)
+    rows = summarize(plan_diff)
+    console.print(f"ledger: {ledger.url}", markup=False, highlight=False)
+    if rows:
+        table = Table(title=title)
+        for header in ("campaign", "network", "create", "change", "cancel", "first due"):
+            counter = header in ("create", "change", "cancel")
+            table.add_column(header, justify="right" if counter else "left", no_wrap=True)
+        for row in rows:
+            table.add_row(row.campaign_id, row.network, str(row.create), str(row.change),
+                          str(row.cancel), _local(row.first_due, zone))
+        console.print(table)
+        _print_details(plan_diff, zone)
+    creates = len(plan_diff.create) + len(plan_diff.revived)
+    changes = len(plan_diff.change) - len(plan_diff.revived)
+    console.print(
+        f"{creates} to create, {changes} to change, {len(plan_diff.cancel)} to cancel, "
+        f"{plan_diff.unchanged} unchanged"
+        + (f", {plan_diff.locked} already sent (kept as they are)" if plan_diff.locked else ""),
+        highlight=False,
+    )
+
+
+def _print_details(plan_diff: PlanDiff, zone: ZoneInfo) -> None:
+    lines: list[str] = []
+    for change in plan_diff.change:
+        what = "back" if change.revive else " and ".join(
+            part for part, flag in (("time", change.due_changed),
+                                    ("content", change.content_changed)) if flag
+        ) or "grace"
+        lines.append(f"~ {change.planned.post_key} on {change.planned.channel_id} "
+                     f"#{change.planned.occurrence}: {what}, due "
+                     f"{_local(change.planned.due_at, zone)}")
+    for cancel in plan_diff.cancel:
+        lines.append(f"- {cancel.key[0]} on {cancel.key[1]} #{cancel.key[2]} "
+                     f"(was due {_local(cancel.row.due_at, zone)})")
+    for line in lines[:DETAIL_ROWS]:
+        console.print(line, markup=False, highlight=False)
+    if len(lines) > DETAIL_ROWS:
+        console.print(f"... and {len(lines) - DETAIL_ROWS} more (--json lists them all)")
+
+
+def _write_json(data: dict[str, Any]) -> None:
+    console.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("plan")
+def plan_command(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show what cm apply would create, change and cancel in the ledger."""
+    plan_diff, ledger = _compute(workspace, database_url, datetime.now(UTC))
+    with _closing(ledger):
+        if json_output:
+            _write_json(plan_as_dict(plan_diff))
+        else:
+            _print_plan(plan_diff, ledger, "Plan")
+
+
+@app.command("apply")
+def apply_command(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Bring the ledger to the workspace (one transaction; running it twice changes nothing)."""
+    now = datetime.now(UTC)
+    plan_diff, ledger = _compute(workspace, database_url, now)
+    with _closing(ledger):
+        result: ApplyResult = apply(plan_diff, ledger, now)
+        if json_output:
+            _write_json({**plan_as_dict(plan_diff), "applied": {
+                "created": result.created, "changed": result.changed,
+                "cancelled": result.cancelled}})
+        else:
+            _print_plan(plan_diff, ledger, "Applied")
+            console.print(f"applied: {result.created} created, {result.changed} changed, "
+                          f"{result.cancelled} cancelled", highlight=False)
+
+
+@app.command("status")
+def status_command(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Deliveries by network and state, and the next 10 due (times in UTC)."""
+    if database_url is None and not workspace.is_dir():
+        raise UsageError(f"workspace folder {workspace} does not exist",
+                         fix="pass --workspace DIR or --database-url URL")
+    ledger = open_ledger(database_url, workspace)
+    with _closing(ledger):
+        counts = ledger.state_counts()
+        due = ledger.next_due(limit=10)
+    if json_output:
+        _write_json({
+            "ledger": ledger.url,
+            "counts": [{"network": c.network.value, "state": c.state.value, "count": c.count}
+                       for c in counts],
+            "next_due": [{"delivery_id": d.delivery.id, "post_key": d.delivery.post_key,
+                          "channel": d.delivery.channel_id, "network": d.delivery.network.value,
+                          "campaign": d.campaign_id, "state": d.delivery.state.value,
+                          "due_at": (d.delivery.next_attempt_at or d.delivery.due_at).isoformat()}
+                         for d in due],
+        })
+        return
+    console.print(f"ledger: {ledger.url}", markup=False, highlight=False)
+    if not counts:
+        console.print("the ledger is empty: run cm apply")
+        return
+    states = sorted({c.state for c in counts}, key=list(DeliveryState).index)
+    by_network: dict[str, dict[str, int]] = {}
+    for count in counts:
+        by_network.setdefault(count.network.value, {})[count.state.value] = count.count
+    table = Table(title="Deliveries")
+    table.add_column("network")
+    for state in states:
+        table.add_column(state.value, justify="right")
+    for network, cells in sorted(by_network.items()):
+        table.add_row(network, *(str(cells.get(state.value, 0)) for state in states))
+    console.print(table)
+    if due:
+        upcoming = Table(title="Next due")
+        for header in ("due (UTC)", "campaign", "item", "channel", "state"):
+            upcoming.add_column(header, no_wrap=header == "due (UTC)")
+        for entry in due:
+            row = entry.delivery
+            when = row.next_attempt_at or row.due_at
+            upcoming.add_row(when.strftime("%Y-%m-%d %H:%M"), entry.campaign_id,
+                             f"{row.post_key} #{row.occurrence}", row.channel_id,
+                             row.state.value)
+        console.print(upcoming)

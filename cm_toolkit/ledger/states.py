@@ -1,0 +1,78 @@
+"""Delivery states and the transitions allowed between them.
+
+::
+
+    planned ──claim──> sending ──> published          (final)
+       │                  ├──────> retry_wait ──claim──> sending
+       │                  ├──────> failed             (a person may re-plan it)
+       │                  └──────> unknown            (lease expired, or no answer came back)
+       ├──> missed      (its grace passed before it could be sent)
+       └──> cancelled   (removed from the workspace, or cancelled by a person)
+
+    retry_wait -> sending | failed | cancelled | planned (apply: rescheduled)
+    unknown    -> published (a person found it online) | planned (a person resends) | cancelled
+    failed     -> planned (a person retries after fixing the cause) | cancelled
+    missed     -> planned (apply: moved to a new time; a person) | cancelled
+    cancelled  -> planned (apply: the item is back in the workspace)
+
+``unknown`` is never left automatically: the request may have been published, and a duplicate
+post is worse than a late one. ``published`` is final.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class DeliveryState(enum.Enum):
+    """Stored in the ledger by its lowercase name (the value)."""
+
+    PLANNED = "planned"
+    SENDING = "sending"
+    PUBLISHED = "published"
+    RETRY_WAIT = "retry_wait"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+S = DeliveryState
+
+ALLOWED_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
+    S.PLANNED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),
+    S.SENDING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN}),
+    S.RETRY_WAIT: frozenset({S.SENDING, S.FAILED, S.CANCELLED, S.PLANNED}),
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.PLANNED, S.CANCELLED}),
+    S.FAILED: frozenset({S.PLANNED, S.CANCELLED}),
+    S.MISSED: frozenset({S.PLANNED, S.CANCELLED}),
+    S.CANCELLED: frozenset({S.PLANNED}),
+    S.PUBLISHED: frozenset(),
+}
+
+CLAIMABLE: frozenset[DeliveryState] = frozenset({S.PLANNED, S.RETRY_WAIT})
+"""States a worker may claim (compare-and-set to ``sending``)."""
+
+NOT_STARTED: frozenset[DeliveryState] = frozenset({S.PLANNED, S.RETRY_WAIT})
+"""States ``apply`` may change or cancel: nothing has left for the network yet."""
+
+OUTCOMES: frozenset[DeliveryState] = frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN})
+"""States a ``sending`` delivery may end in (``record_outcome``)."""
+
+
+def can_transition(source: DeliveryState, target: DeliveryState) -> bool:
+    return target in ALLOWED_TRANSITIONS[source]
+
+
+class EventKind(enum.Enum):
+    """What an ``events`` row records."""
+
+    PLANNED = "planned"  # apply created the delivery
+    CHANGED = "changed"  # apply changed its due time and/or content
+    REPLANNED = "replanned"  # apply brought a cancelled/missed delivery back
+    CANCELLED = "cancelled"  # apply: removed from the workspace
+    CLAIMED = "claimed"  # a worker took it (-> sending)
+    OUTCOME = "outcome"  # the send ended (published, retry_wait, failed, unknown)
+    LEASE_EXPIRED = "lease_expired"  # the worker vanished while sending (-> unknown)
+    MISSED = "missed"  # grace passed
+    RESOLVED = "resolved"  # a person decided (unknown/failed/missed -> ...)

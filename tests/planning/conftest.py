@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cm_toolkit.workspace.models import ChannelFile, Network, Schedules, Workspace
+
+CHANNELS = {
+    "x-mooc": Network.X,
+    "facebook-page": Network.FACEBOOK,
+    "linkedin-page": Network.LINKEDIN,
+    "linkedin-group": Network.MANUAL,
+    "youtube": Network.YOUTUBE,
+    "meet": Network.MEET,
+}
+
+
+def build_workspace(root: Path, schedules: dict[str, Any]) -> Workspace:
+    """A Workspace as the loader would return it, from a schedules.yaml-shaped dict."""
+    return Workspace(
+        root=root,
+        schedules=Schedules.model_validate({"timezone": "Europe/Paris", **schedules}),
+        channels={cid: ChannelFile(network=network) for cid, network in CHANNELS.items()},
+    )
+
+
+@pytest.fixture
+def workspace_of(tmp_path: Path) -> Any:
+    return lambda schedules: build_workspace(tmp_path, schedules)

@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from cm_toolkit.errors import WorkspaceError
+from cm_toolkit.planning import DeliveryKind, PlannedDelivery, plan_workspace
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def one_campaign(posts: list[dict[str, Any]], **campaign: Any) -> dict[str, Any]:
+    return {"campaigns": [{"id": "mooc", "name": "MOOC", "posts": posts, **campaign}]}
+
+
+def due_times(deliveries: list[PlannedDelivery], channel: str | None = None) -> list[datetime]:
+    return [d.due_at for d in deliveries if channel is None or d.channel_id == channel]
+
+
+def test_weekly_post_stays_at_nine_local_across_dst(workspace_of: Any) -> None:
+    # 2027-03-28 is the last Sunday of March: Paris moves from UTC+1 to UTC+2.
+    ws = workspace_of(one_campaign(
+        [{"id": "weekly", "template": "t", "channels": ["x-mooc"], "every": "0 9 * * 1",
+          "count": 3}],
+        start=datetime(2027, 3, 15),
+    ))
+    plan = plan_workspace(ws)
+    assert due_times(plan.deliveries) == [utc(2027, 3, 15, 8), utc(2027, 3, 22, 8),
+                                          utc(2027, 3, 29, 7)]
+    assert [d.occurrence for d in plan.deliveries] == [1, 2, 3]
+
+
+def test_day_of_week_numbers_follow_classic_cron(workspace_of: Any) -> None:
+    # 0 and 7 are Sunday in classic cron (APScheduler alone would read 0 as Monday).
+    for expression in ("0 9 * * 0", "0 9 * * 7", "0 9 * * sun"):
+        ws = workspace_of(one_campaign(
+            [{"id": "sunday", "template": "t", "channels": ["x-mooc"], "every": expression,
+              "count": 2}],
+            start=datetime(2027, 3, 20),
+        ))
+        # 2027-03-21 is a Sunday in winter time, 2027-03-28 the first in summer time.
+        assert due_times(plan_workspace(ws).deliveries) == [utc(2027, 3, 21, 8),
+                                                             utc(2027, 3, 28, 7)]
+
+
+def test_weekday_range_and_until_inclusive(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign(
+        [{"id": "daily", "template": "t", "channels": ["x-mooc"], "every": "30 18 * * 1-5",
+          "until": datetime(2027, 1, 6, 18, 30)}],
+        start=datetime(2027, 1, 1),  # a Friday
+    ))
+    assert due_times(plan_workspace(ws).deliveries) == [
+        utc(2027, 1, 1, 17, 30), utc(2027, 1, 4, 17, 30), utc(2027, 1, 5, 17, 30),
+        utc(2027, 1, 6, 17, 30),
+    ]
+
+
+def test_count_and_until_stop_at_the_first_reached(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign(
+        [{"id": "daily", "template": "t", "channels": ["x-mooc"], "every": "0 12 * * *",
+          "count": 10, "until": datetime(2027, 1, 3, 23, 0)}],
+        start=datetime(2027, 1, 1, 12, 0),  # a fire time at the start itself counts
+    ))
+    assert len(plan_workspace(ws).deliveries) == 3
+
+
+def test_at_naive_is_workspace_time_aware_is_kept(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign([
+        {"id": "naive", "template": "t", "channels": ["x-mooc"], "at": datetime(2027, 7, 1, 10)},
+        {"id": "aware", "template": "t", "channels": ["x-mooc"],
+         "at": datetime(2027, 7, 1, 10, tzinfo=timezone(timedelta(hours=-4)))},
+    ]))
+    by_post = {d.post_id: d for d in plan_workspace(ws).deliveries}
+    assert by_post["naive"].due_at == utc(2027, 7, 1, 8)
+    assert by_post["aware"].due_at == utc(2027, 7, 1, 14)
+    assert by_post["naive"].due_at.tzinfo is UTC
+
+
+def test_past_deliveries_are_planned_too(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign(
+        [{"id": "old", "template": "t", "channels": ["x-mooc"], "at": datetime(2001, 1, 1)}]
+    ))
+    assert due_times(plan_workspace(ws).deliveries) == [utc(2000, 12, 31, 23)]
+
+
+SESSION = {
+    "id": "live1", "title": "Q&A", "start": datetime(2027, 12, 9, 18, 0),
+    "duration": timedelta(hours=1), "hosted_on": ["youtube", "meet"],
+    "announce_on": ["x-mooc", "facebook-page"],
+    "announcements": [
+        {"template": "reminder", "before": timedelta(days=7)},
+        {"template": "reminder", "before": timedelta(hours=1), "channels": ["linkedin-page"]},
+        {"template": "now-live"},
+    ],
+}
+
+
+def test_session_relative_posts(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign(
+        [
+            {"id": "before", "template": "t", "channels": ["x-mooc"], "session": "live1",
+             "before": timedelta(days=1)},
+            {"id": "after", "template": "t", "channels": ["x-mooc"], "session": "live1",
+             "after": timedelta(hours=2)},
+            {"id": "at-start", "template": "t", "channels": ["x-mooc"], "session": "live1"},
+        ],
+        live_sessions=[SESSION],
+    ))
+    by_post = {d.post_id: d for d in plan_workspace(ws).deliveries if d.post_id}
+    assert by_post["before"].due_at == utc(2027, 12, 8, 17)
+    assert by_post["after"].due_at == utc(2027, 12, 9, 19)
+    assert by_post["at-start"].due_at == utc(2027, 12, 9, 17)
+    assert by_post["before"].session_id == "live1"
+
+
+def test_announcements_and_live_setup(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign([], live_sessions=[SESSION]))
+    deliveries = plan_workspace(ws).deliveries
+    announcements = {(d.post_key, d.channel_id): d.due_at for d in deliveries
+                     if d.kind is DeliveryKind.ANNOUNCEMENT}
+    assert announcements == {
+        ("live1/announce/0", "x-mooc"): utc(2027, 12, 2, 17),
+        ("live1/announce/0", "facebook-page"): utc(2027, 12, 2, 17),
+        ("live1/announce/1", "linkedin-page"): utc(2027, 12, 9, 16),
+        ("live1/announce/2", "x-mooc"): utc(2027, 12, 9, 17),
+        ("live1/announce/2", "facebook-page"): utc(2027, 12, 9, 17),
+    }
+    setups = [d for d in deliveries if d.kind is DeliveryKind.LIVE_SETUP]
+    assert {d.channel_id for d in setups} == {"youtube", "meet"}
+    assert all(d.post_key == "live1/live" and d.due_at == utc(2027, 12, 1, 17) for d in setups)
+    assert all(d.grace == timedelta(days=8) and d.template is None for d in setups)
+
+
+def test_skip_overrides_by_network_and_channel_id_wins(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign([
+        {"id": "p", "template": "t", "at": datetime(2027, 5, 1, 9),
+         "channels": ["x-mooc", "facebook-page", "linkedin-page", "linkedin-group"],
+         "overrides": {
+             "facebook": {"skip": True},
+             "linkedin": {"skip": True},
+             "linkedin-page": {"template": "debate", "variables": {"tone": "formal"}},
+         }},
+    ]))
+    deliveries = {d.channel_id: d for d in plan_workspace(ws).deliveries}
+    # facebook skipped by network; linkedin-page keeps its own override (channel id wins).
+    assert set(deliveries) == {"x-mooc", "linkedin-page", "linkedin-group"}
+    assert deliveries["linkedin-page"].template == "debate"
+    assert deliveries["linkedin-page"].content["variables"] == {"tone": "formal"}
+    assert deliveries["x-mooc"].template == "t"
+
+
+def test_fingerprint_ignores_time_and_follows_content(workspace_of: Any) -> None:
+    def fingerprint_of(**changes: Any) -> str:
+        post = {"id": "p", "template": "t", "channels": ["x-mooc"],
+                "at": datetime(2027, 5, 1, 9), "variables": {"a": 1}, **changes}
+        return plan_workspace(workspace_of(one_campaign([post]))).deliveries[0].fingerprint
+
+    base = fingerprint_of()
+    assert fingerprint_of(at=datetime(2027, 6, 1, 9)) == base
+    assert fingerprint_of(variables={"a": 2}) != base
+    assert fingerprint_of(link="https://example.org") != base
+    assert fingerprint_of(media=["img/a.png"]) != base
+    assert fingerprint_of(thread=True) != base
+    assert fingerprint_of(template="other") != base
+
+
+def test_grace_from_post_or_defaults(workspace_of: Any) -> None:
+    ws = workspace_of({**one_campaign([
+        {"id": "a", "template": "t", "channels": ["x-mooc"], "at": datetime(2027, 5, 1)},
+        {"id": "b", "template": "t", "channels": ["x-mooc"], "at": datetime(2027, 5, 1),
+         "grace": timedelta(minutes=10)},
+    ]), "defaults": {"grace": timedelta(hours=3)}})
+    grace = {d.post_id: d.grace for d in plan_workspace(ws).deliveries}
+    assert grace == {"a": timedelta(hours=3), "b": timedelta(minutes=10)}
+
+
+@pytest.mark.parametrize(
+    ("post", "campaign", "expected"),
+    [
+        ({"every": "0 9 * * 1", "count": 2}, {}, "has no start"),
+        ({"every": "0 9 * * 1"}, {"start": datetime(2027, 1, 1)}, "repeats forever"),
+        ({"every": "0 9 * *", "count": 2}, {"start": datetime(2027, 1, 1)}, "has 4 fields"),
+        ({"every": "0 9 * * 9", "count": 2}, {"start": datetime(2027, 1, 1)}, "not between"),
+        ({"every": "0 99 * * *", "count": 2}, {"start": datetime(2027, 1, 1)}, "99"),
+        ({"session": "nope"}, {}, "unknown live session 'nope'"),
+        ({}, {}, "0 time rules"),
+        ({"at": datetime(2027, 1, 1), "channels": ["x-moc"]}, {}, "channel 'x-moc'"),
+    ],
+)
+def test_problems_are_reported(
+    workspace_of: Any, post: dict[str, Any], campaign: dict[str, Any], expected: str
+) -> None:
+    ws = workspace_of(one_campaign(
+        [{"id": "p", "template": "t", "channels": ["x-mooc"], **post}], **campaign
+    ))
+    with pytest.raises(WorkspaceError) as raised:
+        plan_workspace(ws)
+    assert any(expected in p.message for p in raised.value.problems), raised.value.problems
+    assert all(p.fix for p in raised.value.problems)
+
+
+def test_duplicate_post_ids_are_a_problem(workspace_of: Any) -> None:
+    post = {"id": "p", "template": "t", "channels": ["x-mooc"], "at": datetime(2027, 1, 1)}
+    ws = workspace_of({"campaigns": [
+        {"id": "a", "name": "A", "posts": [post]}, {"id": "b", "name": "B", "posts": [post]},
+    ]})
+    with pytest.raises(WorkspaceError, match="share the id .p."):
+        plan_workspace(ws)
+
+
+def test_plan_is_sorted_and_carries_catalogue(workspace_of: Any) -> None:
+    ws = workspace_of(one_campaign(
+        [{"id": "late", "template": "t", "channels": ["x-mooc"], "at": datetime(2028, 1, 1)},
+         {"id": "early", "template": "t", "channels": ["x-mooc"], "at": datetime(2027, 1, 1)}],
+        live_sessions=[SESSION],
+    ))
+    plan = plan_workspace(ws)
+    assert plan.deliveries == sorted(plan.deliveries, key=lambda d: d.due_at)
+    assert [c.id for c in plan.campaigns] == ["mooc"]
+    assert {h.channel_id for h in plan.sessions[0].hosts} == {"youtube", "meet"}
+    assert {i.post_key for i in plan.items} >= {"late", "early", "live1/live",
+                                                 "live1/announce/0"}
