@@ -47,11 +47,12 @@ class LedgerRow:
     grace_seconds: int
     network: Network
     campaign_id: str
+    held: bool = False
 
     @staticmethod
     def of(row: m.Delivery, campaign_id: str) -> LedgerRow:
         return LedgerRow(row.id, row.version, row.state, row.due_at, row.fingerprint,
-                         row.grace_seconds, row.network, campaign_id)
+                         row.grace_seconds, row.network, campaign_id, bool(row.held))
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ def diff(plan: Plan, ledger: Ledger) -> PlanDiff:
         row = rows.pop(planned.key, None)
         if row is None:
             result.create.append(planned)
+        elif row.state is S.CANCELLED and row.held:
+            result.locked += 1  # a person cancelled it: it stays cancelled
         elif row.state is S.CANCELLED or (row.state is S.MISSED and row.due_at != planned.due_at):
             result.change.append(DeliveryChange(row, planned, revive=True))
         elif not _differs(row, planned) or row.state is S.MISSED:
@@ -156,7 +159,7 @@ def apply(plan_diff: PlanDiff, ledger: Ledger, now: datetime) -> ApplyResult:
                 post_key=p.post_key, channel_id=p.channel_id, network=p.network,
                 occurrence=p.occurrence, due_at=p.due_at, state=S.PLANNED, attempts=0,
                 fingerprint=p.fingerprint, grace_seconds=_grace_seconds(p),
-                created_at=now, updated_at=now, version=1,
+                created_at=now, updated_at=now, version=1, held=False,
             )
             for p in plan_diff.create
         ]

@@ -148,6 +148,8 @@ class Delivery(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A person cancelled it (``cm cancel``): apply must not bring it back while it is held.
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FollowerSnapshot(Base):

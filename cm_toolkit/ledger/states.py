@@ -5,6 +5,7 @@
     planned ──claim──> sending ──> published          (final)
        │                  ├──────> retry_wait ──claim──> sending
        │                  ├──────> failed             (a person may re-plan it)
+       │                  ├──────> awaiting_done      (manual channel: a task for a person)
        │                  └──────> unknown            (lease expired, or no answer came back)
        ├──> missed      (its grace passed before it could be sent)
        └──> cancelled   (removed from the workspace, or cancelled by a person)
@@ -13,7 +14,8 @@
     unknown    -> published (a person found it online) | planned (a person resends) | cancelled
     failed     -> planned (a person retries after fixing the cause) | cancelled
     missed     -> planned (apply: moved to a new time; a person) | cancelled
-    cancelled  -> planned (apply: the item is back in the workspace)
+    cancelled  -> planned (apply: the item is back in the workspace, unless a person held it)
+    awaiting_done -> published (``cm done``: the person posted it) | cancelled
 
 ``unknown`` is never left automatically: the request may have been published, and a duplicate
 post is worse than a late one. ``published`` is final.
@@ -35,13 +37,15 @@ class DeliveryState(enum.Enum):
     UNKNOWN = "unknown"
     MISSED = "missed"
     CANCELLED = "cancelled"
+    AWAITING_DONE = "awaiting_done"  # a manual channel's ready-to-paste task is with a person
 
 
 S = DeliveryState
 
 ALLOWED_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.PLANNED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),
-    S.SENDING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN}),
+    S.SENDING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN, S.AWAITING_DONE}),
+    S.AWAITING_DONE: frozenset({S.PUBLISHED, S.CANCELLED}),
     S.RETRY_WAIT: frozenset({S.SENDING, S.FAILED, S.CANCELLED, S.PLANNED}),
     S.UNKNOWN: frozenset({S.PUBLISHED, S.PLANNED, S.CANCELLED}),
     S.FAILED: frozenset({S.PLANNED, S.CANCELLED}),
@@ -56,7 +60,9 @@ CLAIMABLE: frozenset[DeliveryState] = frozenset({S.PLANNED, S.RETRY_WAIT})
 NOT_STARTED: frozenset[DeliveryState] = frozenset({S.PLANNED, S.RETRY_WAIT})
 """States ``apply`` may change or cancel: nothing has left for the network yet."""
 
-OUTCOMES: frozenset[DeliveryState] = frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN})
+OUTCOMES: frozenset[DeliveryState] = frozenset(
+    {S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN, S.AWAITING_DONE}
+)
 """States a ``sending`` delivery may end in (``record_outcome``)."""
 
 

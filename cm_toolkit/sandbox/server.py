@@ -11,14 +11,17 @@ sandbox's own: ``state``, ``journal``, ``faults`` (GET/POST/DELETE), ``expire`` 
 
 from __future__ import annotations
 
+import email.utils
 import importlib
 import json
+import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +33,7 @@ from cm_toolkit.sandbox.core import (
     ApiError,
     Emulator,
     ErrorKind,
+    Route,
     SandboxContext,
     SandboxRequest,
     SandboxResponse,
@@ -42,7 +46,11 @@ EMULATORS: dict[str, str] = {
     "x": "cm_toolkit.sandbox.x:XEmulator",
     "facebook": "cm_toolkit.sandbox.facebook:FacebookEmulator",
     "linkedin": "cm_toolkit.sandbox.linkedin:LinkedInEmulator",
-    "google": "cm_toolkit.sandbox.google:GoogleEmulator",
+    # Google: YouTube and Calendar (Meet) share www.googleapis.com; the OAuth endpoints are
+    # Google's own hosts, shared by both (its journal entries say "google").
+    "youtube": "cm_toolkit.sandbox.google.youtube:YouTubeEmulator",
+    "meet": "cm_toolkit.sandbox.google.calendar:CalendarEmulator",
+    "google": "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator",
 }
 
 
@@ -71,7 +79,9 @@ class Sandbox:
         faults: str = "",
         profiles: dict[str, GrowthProfile] | None = None,
         epoch: datetime | None = None,
+        emulators: list[type[Emulator]] | None = None,
     ) -> None:
+        """``emulators``: the emulator classes to serve (default: every one in ``EMULATORS``)."""
         self.clock = clock or SystemClock()
         self.journal = Journal()
         self.faults = FaultPlan(seed)
@@ -85,13 +95,18 @@ class Sandbox:
             faults=self.faults,
             audience=self.audience,
         )
-        self.emulators = load_emulators(self.ctx)
-        self._by_host: dict[str, Emulator] = {}
+        self.emulators = (
+            load_emulators(self.ctx) if emulators is None else [cls(self.ctx) for cls in emulators]
+        )
+        # A host may be served by several emulators (www.googleapis.com: YouTube and Calendar);
+        # the first one with a matching route answers, the first one renders a 404.
+        self._by_host: dict[str, list[Emulator]] = {}
         for emulator in self.emulators:
             for host in emulator.hosts:
-                self._by_host[host] = emulator
+                self._by_host.setdefault(host, []).append(emulator)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._clients: list[Any] = []  # requests adapters and httplib2 objects of transport()
 
     # -- serving --------------------------------------------------------------------------
 
@@ -113,7 +128,8 @@ class Sandbox:
             ) from exc
         self.ctx.base_url = self.base_url
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="cm-sandbox", daemon=True
+            # a short poll interval: stop() (shutdown) returns within 50 ms, not 500
+            target=self._server.serve_forever, args=(0.05,), name="cm-sandbox", daemon=True
         )
         self._thread.start()
         return self.base_url
@@ -123,6 +139,10 @@ class Sandbox:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        # close the client connections of the transports handed out: an open socket left to
+        # the garbage collector is a ResourceWarning (an error in the test suite)
+        while self._clients:
+            self._clients.pop().close()
 
     @contextmanager
     def running(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Sandbox]:
@@ -136,7 +156,18 @@ class Sandbox:
         """A ``channels.base.Transport`` pointing every SDK at this sandbox."""
         from cm_toolkit.sandbox.transport import sandbox_transport
 
-        return sandbox_transport(self.base_url, timeout=timeout)
+        transport = sandbox_transport(self.base_url, timeout=timeout)
+        factory = transport.http_factory
+        assert factory is not None
+
+        def tracked_http() -> Any:
+            http = factory()
+            self._clients.append(http)
+            return http
+
+        transport.http_factory = tracked_http
+        self._clients.append(transport.requests_adapter)
+        return transport
 
     # -- state ----------------------------------------------------------------------------
 
@@ -170,7 +201,7 @@ class Sandbox:
         if request.path.startswith("/_sandbox/"):
             return self._own(request), 0.0
         host = request.host.split(":")[0].lower()
-        emulator = self._by_host.get(host)
+        emulator, found = self._route(host, request)
         entry = JournalEntry(
             seq=0,
             at=self.clock.now(),
@@ -186,7 +217,6 @@ class Sandbox:
             entry.status = 404
             self.journal.record(entry)
             return SandboxResponse.json(404, {"error": f"the sandbox does not serve {host}"}), 0.0
-        found = emulator.find_route(request)
         entry.route = found[0].name if found else None
         fault = self.faults.pick(emulator.network, request.path)
         entry.fault = fault.value if fault else None
@@ -206,6 +236,16 @@ class Sandbox:
         entry.response = body_text(response.body, response.headers.get("content-type"))
         self.journal.record(entry)
         return response, delay
+
+    def _route(
+        self, host: str, request: SandboxRequest
+    ) -> tuple[Emulator | None, tuple[Route, re.Match[str]] | None]:
+        candidates = self._by_host.get(host, [])
+        for candidate in candidates:
+            found = candidate.find_route(request)
+            if found is not None:
+                return candidate, found
+        return (candidates[0] if candidates else None), None
 
     def _fault_response(
         self, emulator: Emulator, fault: FaultKind, request: SandboxRequest
@@ -262,13 +302,29 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (the ``timeout`` fault's purpose) is not a server error: no
+        # traceback on the console for it.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     sandbox: Sandbox
     protocol_version = "HTTP/1.1"  # keep-alive: the SDKs reuse their connections
+    # headers and body are two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # the journal is the log
         return
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header follows the sandbox clock: clients compute reset times from it.
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        now = self.sandbox.clock.now().astimezone(timezone.utc)
+        return email.utils.format_datetime(now, usegmt=True)
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
@@ -308,13 +364,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if delay:
             time.sleep(delay)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up (its timeout passed): exactly what a 'timeout' fault stages
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 

@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('created_at', UTC_TIME, nullable=False),
     sa.Column('updated_at', UTC_TIME, nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('held', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['post_key'], ['posts.key'], name=op.f('fk_deliveries_post_key_posts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
     sa.UniqueConstraint('post_key', 'channel_id', 'occurrence', name=op.f('uq_deliveries_post_key_channel_id_occurrence'))
