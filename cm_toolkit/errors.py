@@ -15,7 +15,10 @@ and an exit code in one place (``cm_toolkit.cli``); nothing below it prints or e
     │   ├── AuthExpired             not retryable until re-authorised: says which ``cm auth`` to run
     │   ├── Rejected                permanent: duplicate, too long, invalid media (network's words)
     │   └── OutcomeUnknown          the request may have been received, no answer came back;
-    │                               never retried automatically (a duplicate is worse than late)
+    │       │                       never retried automatically (a duplicate is worse than late)
+    │       └── PartiallyPublished  a multi-part post (an X thread) stopped midway: carries the
+    │                               ids already published, so they are never sent again
+    ├── UnknownChannel              no adapter for a network name ("did you mean ...")
     └── SandboxError                the sandbox emulator could not start / was misused
 
 ``ChannelError.retryable`` is what the publisher reads; it never inspects the subclass otherwise.
@@ -121,6 +124,10 @@ class SandboxError(CmError):
     pass
 
 
+class UnknownChannel(CmError):
+    """No adapter is registered for a network name; ``fix`` says "did you mean ..."."""
+
+
 @dataclass
 class ChannelErrorInfo:
     """What is known of a failed network call: kept with the delivery for review."""
@@ -179,3 +186,29 @@ class Rejected(ChannelError):
 
 class OutcomeUnknown(ChannelError):
     """A create call was sent and no answer came back: it may or may not have been published."""
+
+
+class PartiallyPublished(OutcomeUnknown):
+    """Part of a multi-part post went out, then a later part failed (an X thread cut midway).
+
+    Never retried automatically (re-sending would repeat the published parts): the delivery is
+    left for review with ``remote_id`` / ``url`` (the first part) and ``published_ids`` (every
+    part that is online, in order). ``cause`` is the error of the part that failed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        remote_id: str,
+        url: str | None,
+        published_ids: list[str],
+        cause: ChannelError | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.remote_id = remote_id
+        self.url = url
+        self.published_ids = list(published_ids)
+        self.cause = cause
+        self.info.details["published_ids"] = list(published_ids)
