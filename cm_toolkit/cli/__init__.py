@@ -52,7 +52,8 @@ def report_error(error: CmError) -> int:
     """Print a CmError for a person and return its exit code. The one place errors are shown."""
     if isinstance(error, WorkspaceError):
         for problem in error.problems:
-            err_console.print(str(problem), markup=False, highlight=False)
+            # emoji=False: Rich would turn "file:100:3" into an emoji.
+            err_console.print(str(problem), markup=False, highlight=False, emoji=False)
         err_console.print(f"[red]{error.message}[/red]")
     else:
         err_console.print(f"[red]error:[/red] {error}", highlight=False)
@@ -63,7 +64,7 @@ def _register_commands() -> None:
     # Imported for their side effect: each module adds its commands to ``app``.
     import importlib
 
-    for area in ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "growth"):
+    for area in ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth"):
         try:
             importlib.import_module(f"cm_toolkit.cli.{area}")
         except ModuleNotFoundError as exc:  # an area not written yet

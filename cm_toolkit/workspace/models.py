@@ -14,9 +14,29 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+
+from cm_toolkit.workspace.datetimes import localize, parse_datetime
+from cm_toolkit.workspace.durations import parse_duration
+
+
+def _localize_from_context(value: datetime, info: ValidationInfo) -> datetime:
+    # The loader validates with context={"timezone": ZoneInfo(...)}: naive times become aware.
+    zone = info.context.get("timezone") if isinstance(info.context, dict) else None
+    return localize(value, zone) if zone is not None else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+"""A duration written ``7d``, ``1h30m``, ``90m``, ``2w``, ``45s`` or ISO 8601 ``PT1H``."""
+
+WorkspaceDateTime = Annotated[
+    datetime, BeforeValidator(parse_datetime), AfterValidator(_localize_from_context)
+]
+"""``2027-01-14 18:00`` / ``2027-01-14T18:00`` / with an offset; naive = workspace time zone.
+
+Validated by the loader, naive values come back aware (the workspace ``timezone`` attached)."""
 
 
 class Network(enum.Enum):
@@ -83,11 +103,11 @@ class UtmDefaults(StrictModel):
 
 class Defaults(StrictModel):
     language: str = Field(default="en", description="Language of dates in templates (Babel).")
-    grace: timedelta = Field(
+    grace: Duration = Field(
         default=timedelta(hours=2),
         description="How late a delivery may still be published after downtime.",
     )
-    spacing: timedelta = Field(
+    spacing: Duration = Field(
         default=timedelta(minutes=5),
         description="Minimum time between two posts on one account.",
     )
@@ -108,13 +128,15 @@ class Post(StrictModel):
     id: str = Field(description="Unique post id (letters, digits, - and _).")
     template: str = Field(description="Template name in templates/ (without extension).")
     channels: list[str] = Field(description="Channel ids (file names in channels/).")
-    at: datetime | None = Field(default=None, description="Absolute time rule.")
+    at: WorkspaceDateTime | None = Field(default=None, description="Absolute time rule.")
     every: str | None = Field(default=None, description="Recurrence: a 5-field cron expression.")
-    until: datetime | None = Field(default=None, description="With every: last possible instant.")
+    until: WorkspaceDateTime | None = Field(
+        default=None, description="With every: last possible instant."
+    )
     count: int | None = Field(default=None, description="With every: number of occurrences.")
     session: str | None = Field(default=None, description="Relative rule: live session id.")
-    before: timedelta | None = Field(default=None, description="With session: offset before.")
-    after: timedelta | None = Field(default=None, description="With session: offset after.")
+    before: Duration | None = Field(default=None, description="With session: offset before.")
+    after: Duration | None = Field(default=None, description="With session: offset after.")
     media: list[str] = Field(default_factory=list, description="Media files, workspace-relative.")
     link: str | None = Field(default=None, description="Link shared with the post.")
     thread: bool = Field(default=False, description="On X: publish as a numbered thread.")
@@ -122,15 +144,15 @@ class Post(StrictModel):
     overrides: dict[str, ChannelOverride] = Field(
         default_factory=dict, description="Channel id or network name -> override."
     )
-    grace: timedelta | None = Field(default=None, description="Overrides defaults.grace.")
+    grace: Duration | None = Field(default=None, description="Overrides defaults.grace.")
 
 
 class Announcement(StrictModel):
     """One step of a live session's announcement sequence (a post tied to the session)."""
 
     template: str = Field(description="Template name.")
-    before: timedelta | None = Field(default=None, description="Offset before the start.")
-    after: timedelta | None = Field(default=None, description="Offset after the start.")
+    before: Duration | None = Field(default=None, description="Offset before the start.")
+    after: Duration | None = Field(default=None, description="Offset after the start.")
     channels: list[str] | None = Field(
         default=None, description="Channels; default: the session's announce_on."
     )
@@ -141,10 +163,10 @@ class LiveSession(StrictModel):
     id: str = Field(description="Unique session id.")
     title: str = Field(description="Title (YouTube: at most 100 characters).")
     description: str = Field(default="", description="Description of the session.")
-    start: datetime = Field(description="Start time (workspace time zone if naive).")
-    duration: timedelta = Field(description="Duration, e.g. 1h30m.")
+    start: WorkspaceDateTime = Field(description="Start time (workspace time zone if naive).")
+    duration: Duration = Field(description="Duration, e.g. 1h30m.")
     hosted_on: list[str] = Field(description="Channel ids of network youtube and/or meet.")
-    create_before: timedelta = Field(
+    create_before: Duration = Field(
         default=timedelta(days=8),
         description="How long before the start the broadcast/event is created.",
     )
@@ -160,7 +182,7 @@ class LiveSession(StrictModel):
 class Campaign(StrictModel):
     id: str = Field(description="Unique campaign id.")
     name: str = Field(description="Human name.")
-    start: datetime | None = Field(
+    start: WorkspaceDateTime | None = Field(
         default=None, description="Reference date of growth multiples (default: first post)."
     )
     variables: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
@@ -172,7 +194,7 @@ class Growth(StrictModel):
     snapshot: str = Field(
         default="0 6 * * *", description="Cron expression of follower snapshots."
     )
-    reference: datetime | None = Field(
+    reference: WorkspaceDateTime | None = Field(
         default=None, description="Reference date of growth multiples."
     )
 

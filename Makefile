@@ -1,0 +1,44 @@
+# cm-toolkit: two commands on a fresh machine with Python 3.11+ and make.
+#   make demo   replays the sample MOOC season against the local sandbox
+#   make test   runs the whole test suite (and the type check)
+# Each bootstraps .venv and installs what it needs the first time (and again when
+# pyproject.toml changes).
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test check lint typecheck install clean help
+
+help:
+	@echo "make demo   replay the sample season against the local sandbox"
+	@echo "make test   run the test suite and the type check"
+	@echo "make lint   ruff"
+	@echo "make clean  remove .venv and local state"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "cm-toolkit needs Python 3.11 or newer: install it (e.g. apt-get install python3) and run make again." >&2; exit 1; fi
+	@echo "Creating $(VENV) with $(PYTHON) and installing cm-toolkit (first run only)..."
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cm demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m mypy
+
+lint: $(STAMP)
+	$(BIN)/ruff check cm_toolkit tests
+
+clean:
+	rm -rf $(VENV) .cm .pytest_cache .mypy_cache

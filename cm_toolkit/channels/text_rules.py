@@ -1,0 +1,286 @@
+"""How each network measures, escapes and splits text: shared by templates, preview and adapters.
+
+Every function here is pure (text in, text or number out) so that the template filters, ``cm
+preview``, the plan check and the channel adapters all measure a post the same way.
+
+- ``x_weighted_length(text)``: X's weighted length (twitter-text rules: URLs count 23, Latin
+  code points 1, CJK and emoji 2, NFC-normalised first).
+- ``split_thread(text, limit=280)``: an X thread, parts numbered ``1/3`` ..., each within the limit.
+- ``linkedin_escape(text)``: LinkedIn's "little" text format (reserved characters escaped, hashtags
+  as ``{hashtag|\\#|tag}``).
+- ``youtube_title_problems(title)`` / ``youtube_description_problems(text)``: YouTube's rules.
+- ``NETWORK_TEXT_LIMITS`` / ``text_length(network, text)`` / ``wire_text(network, text)``: the
+  numbers of API_FACTS.md until each adapter carries its own ``Limits``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from twitter_text import extract_urls, parse_tweet
+
+from cm_toolkit.workspace.models import Network
+
+X_TEXT_MAX = 280
+X_URL_WEIGHT = 23
+LINKEDIN_TEXT_MAX = 3000
+FACEBOOK_TEXT_MAX = 63206
+YOUTUBE_TITLE_MAX = 100
+YOUTUBE_DESCRIPTION_MAX_BYTES = 5000
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """What a network accepts, in its own unit. ``None`` means: not limited (or not checked here)."""
+
+    text_max: int | None
+    unit: str  # "weighted characters", "characters" or "bytes": shown next to the number
+    media_max: int | None = None
+    title_max: int | None = None
+
+
+# From API_FACTS.md. Facebook's media count is not documented there, so it is not checked.
+# LinkedIn posts carry one image (``content.media``). YouTube's "text" is a video/broadcast
+# description (UTF-8 bytes); Meet's is a calendar event description.
+NETWORK_TEXT_LIMITS: dict[Network, TextLimits] = {
+    Network.X: TextLimits(X_TEXT_MAX, "weighted characters", media_max=4),
+    Network.FACEBOOK: TextLimits(FACEBOOK_TEXT_MAX, "characters"),
+    Network.LINKEDIN: TextLimits(LINKEDIN_TEXT_MAX, "characters", media_max=1),
+    Network.YOUTUBE: TextLimits(
+        YOUTUBE_DESCRIPTION_MAX_BYTES, "bytes", media_max=0, title_max=YOUTUBE_TITLE_MAX
+    ),
+    Network.MEET: TextLimits(None, "characters", media_max=0),
+    Network.MANUAL: TextLimits(None, "characters"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# X
+
+
+def x_weighted_length(text: str) -> int:
+    """X's weighted length of ``text``: what X compares with 280.
+
+    >>> x_weighted_length("Bonjour 🎉 https://example.org/a-very/long/path?x=1")
+    34
+    """
+    return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
+
+
+def contains_url(text: str) -> bool:
+    """True when X would see a URL in ``text`` (which makes an X post cost more)."""
+    return bool(extract_urls(text))
+
+
+# Where a thread may be cut, best first: between paragraphs/lines, after a sentence, between words.
+_BREAKS = (
+    re.compile(r"\n\s*"),
+    re.compile(r"(?<=[.!?…:;])\s+"),
+    re.compile(r"\s+"),
+)
+
+
+def _segments(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Pieces of ``text`` cut after each match of ``pattern``; each piece keeps its separator."""
+    pieces: list[str] = []
+    start = 0
+    for match in pattern.finditer(text):
+        if match.end() > start:
+            pieces.append(text[start : match.end()])
+            start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return [p for p in pieces if p.strip()]
+
+
+class _Weights:
+    """Weighted lengths of thread pieces, each measured once.
+
+    Measuring is slow (twitter-text runs its URL and emoji expressions over the whole text), and
+    pieces always end at whitespace, where neither a URL nor an emoji can continue: so the
+    weight of pieces put together is the sum of their weights.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        if text not in self._cache:
+            self._cache[text] = x_weighted_length(text)
+        return self._cache[text]
+
+
+def _pack(pieces: list[str], budget: int, level: int, weigh: _Weights) -> list[str]:
+    """Greedy packing of ``pieces`` into parts whose weighted length stays within ``budget``;
+    a piece too long on its own is cut at the next finer kind of break."""
+    parts: list[str] = []
+    current = ""
+    current_weight = 0  # weight of ``current`` with its trailing whitespace
+    for piece in pieces:
+        stripped = piece.rstrip()
+        if current and current_weight + weigh(stripped) <= budget:
+            current += piece
+            current_weight += weigh(piece)
+            continue
+        if current.strip():
+            parts.append(current.rstrip())
+        current, current_weight = "", 0
+        if weigh(stripped) <= budget:
+            current, current_weight = piece, weigh(piece)
+            continue
+        sub = _cut_finer(piece, budget, level, weigh)
+        parts.extend(sub[:-1])
+        current = sub[-1] + (" " if piece[-1:].isspace() else "")
+        current_weight = weigh(current)
+    if current.strip():
+        parts.append(current.rstrip())
+    return parts
+
+
+def _cut_finer(piece: str, budget: int, level: int, weigh: _Weights) -> list[str]:
+    """Cut a piece too long on its own at the first finer kind of break it contains."""
+    for finer_level in range(level + 1, len(_BREAKS)):
+        finer = _segments(piece, _BREAKS[finer_level])
+        if len(finer) > 1:
+            return _pack(finer, budget, finer_level, weigh)
+    return _cut_characters(piece.rstrip(), budget)
+
+
+def _cut_characters(word: str, budget: int) -> list[str]:
+    """Cut one huge word (no space to break at) into pieces within ``budget``."""
+    parts: list[str] = []
+    while word:
+        # The longest prefix that fits, by bisection (weights only grow with the length).
+        low, high = 1, len(word)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if x_weighted_length(word[:middle]) <= budget:
+                low = middle
+            else:
+                high = middle - 1
+        parts.append(word[:low])
+        word = word[low:]
+    return parts
+
+
+def split_thread(text: str, limit: int = X_TEXT_MAX) -> list[str]:
+    """Split ``text`` into an X thread: each part within ``limit`` weighted characters.
+
+    A text that fits is returned as one part, unnumbered. Otherwise parts are greedily filled,
+    cut between lines first, then after sentences, then between words (then, for one huge word,
+    between characters), and numbered ``" 1/3"``, ``" 2/3"``... at their end; the numbering is
+    counted in the limit.
+    """
+    if limit < 20:
+        raise ValueError("a thread part needs a limit of at least 20 characters")
+    text = unicodedata.normalize("NFC", text).strip()
+    if x_weighted_length(text) <= limit:
+        return [text]
+    weigh = _Weights()
+    count_guess, margin = 2, 0
+    while True:
+        suffix_weight = len(f" {count_guess}/{count_guess}")
+        parts = _pack(_segments(text, _BREAKS[0]), limit - suffix_weight - margin, 0, weigh)
+        if len(str(len(parts))) > len(str(count_guess)):
+            count_guess = len(parts)
+            continue
+        total = len(parts)
+        numbered = [f"{part} {i}/{total}" for i, part in enumerate(parts, start=1)]
+        # The sum of piece weights is exact in practice; the final check makes it a guarantee.
+        over = max(x_weighted_length(part) for part in numbered) - limit
+        if over <= 0:
+            return numbered
+        margin += over
+
+
+# ---------------------------------------------------------------------------------------------
+# LinkedIn
+
+_LINKEDIN_RESERVED = set("|{}@[]()<>#\\*_~")
+# A hashtag: '#' at a word start followed by letters/digits/underscore (accents included).
+_HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+
+
+def _escape_little(text: str) -> str:
+    return "".join("\\" + c if c in _LINKEDIN_RESERVED else c for c in text)
+
+
+def linkedin_escape(text: str) -> str:
+    """``text`` in LinkedIn's "little" text format, as the ``commentary`` of ``POST /rest/posts``.
+
+    Reserved characters ``| { } @ [ ] ( ) < > # \\ * _ ~`` are backslash-escaped; a hashtag
+    ``#word`` becomes ``{hashtag|\\#|word}`` so that LinkedIn links it.
+
+    >>> linkedin_escape("Le (MOOC) #leadership @vous")
+    'Le \\\\(MOOC\\\\) {hashtag|\\\\#|leadership} \\\\@vous'
+    """
+    out: list[str] = []
+    last = 0
+    for match in _HASHTAG.finditer(text):
+        out.append(_escape_little(text[last : match.start()]))
+        out.append("{hashtag|\\#|" + _escape_little(match.group(1)) + "}")
+        last = match.end()
+    out.append(_escape_little(text[last:]))
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# YouTube
+
+
+def youtube_title_problems(title: str) -> list[str]:
+    """What is wrong with a YouTube title (empty list when it is fine): <= 100 chars, no < or >."""
+    problems: list[str] = []
+    if not title.strip():
+        problems.append("the YouTube title is empty")
+    if len(title) > YOUTUBE_TITLE_MAX:
+        problems.append(
+            f"the YouTube title has {len(title)} characters, more than {YOUTUBE_TITLE_MAX}"
+        )
+    if "<" in title or ">" in title:
+        problems.append("the YouTube title contains < or >, which YouTube refuses")
+    return problems
+
+
+def youtube_description_problems(description: str) -> list[str]:
+    """What is wrong with a YouTube description: <= 5,000 UTF-8 bytes, no < or >."""
+    problems: list[str] = []
+    size = len(description.encode("utf-8"))
+    if size > YOUTUBE_DESCRIPTION_MAX_BYTES:
+        problems.append(
+            f"the YouTube description has {size} bytes, more than {YOUTUBE_DESCRIPTION_MAX_BYTES}"
+        )
+    if "<" in description or ">" in description:
+        problems.append("the YouTube description contains < or >, which YouTube refuses")
+    return problems
+
+
+def youtube_title_ok(title: str) -> bool:
+    return not youtube_title_problems(title)
+
+
+def youtube_description_ok(description: str) -> bool:
+    return not youtube_description_problems(description)
+
+
+# ---------------------------------------------------------------------------------------------
+# Any network
+
+
+def wire_text(network: Network, text: str) -> str:
+    """The text exactly as sent to ``network`` (only LinkedIn transforms it)."""
+    return linkedin_escape(text) if network is Network.LINKEDIN else text
+
+
+def text_length(network: Network, text: str) -> int:
+    """Length of the text as sent, in ``NETWORK_TEXT_LIMITS[network].unit``.
+
+    LinkedIn is measured after escaping (what it receives), YouTube in UTF-8 bytes, X weighted.
+    """
+    if network is Network.X:
+        return x_weighted_length(text)
+    if network is Network.YOUTUBE:
+        return len(text.encode("utf-8"))
+    return len(wire_text(network, text))

@@ -1,0 +1,243 @@
+"""``cm run`` and ``cm demo``: the scheduler and the replay of a season."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from cm_toolkit.channels.base import Channel, Transport
+from cm_toolkit.channels.pool import ChannelPool
+from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
+from cm_toolkit.clock import SystemClock
+from cm_toolkit.errors import UsageError
+from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.ledger.engine import open_ledger
+from cm_toolkit.scheduler.demo import DemoResult, run_demo
+from cm_toolkit.scheduler.runner import RunOptions, Runner
+from cm_toolkit.workspace.loader import load_workspace
+from cm_toolkit.workspace.models import Workspace
+
+SandboxOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sandbox",
+        help="Send every network call to a running sandbox (e.g. http://127.0.0.1:8900) "
+        "and use its tokens for secrets not set in the environment.",
+        envvar="CM_SANDBOX_URL",
+        show_default=False,
+    ),
+]
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: the structured log of ``cm run``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "at": datetime.fromtimestamp(record.created).astimezone().isoformat(),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
+
+
+def _load(root: Path) -> Workspace:
+    workspace, _warnings = load_workspace(root)
+    return workspace
+
+
+def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
+    """The transport to a running sandbox and its tokens (GET /_sandbox/env)."""
+    import requests
+
+    from cm_toolkit.sandbox.transport import sandbox_transport
+
+    try:
+        answer = requests.get(url.rstrip("/") + "/_sandbox/env", timeout=5)
+        answer.raise_for_status()
+        env = dict(answer.json())
+    except (requests.RequestException, ValueError) as exc:
+        raise UsageError(
+            f"no sandbox answers at {url}: {exc}",
+            fix="start one with `cm sandbox serve` or check --sandbox",
+        ) from None
+    return sandbox_transport(url.rstrip("/")), env
+
+
+def _channels_factory(
+    transport: Transport | None, fallback: Mapping[str, str]
+) -> Callable[[Workspace], Callable[[str], Channel]]:
+    def channels(workspace: Workspace) -> Callable[[str], Channel]:
+        return ChannelPool(workspace, transport=transport, fallback_env=fallback)
+
+    return channels
+
+
+def _setup_logging(log_file: Path | None, verbose: bool) -> None:
+    """cm's and APScheduler's log lines go to the structured log file (and stderr if asked)."""
+    root = logging.getLogger("cm")
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    alarms = logging.getLogger("apscheduler")
+    alarms.setLevel(logging.WARNING)
+    alarms.propagate = False
+    for logger in (root, alarms):
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(log_file, encoding="utf-8")
+        to_file.setFormatter(JsonLogFormatter())
+        root.addHandler(to_file)
+        alarms.addHandler(to_file)
+    if verbose:
+        stream = logging.StreamHandler()
+        stream.setFormatter(JsonLogFormatter())
+        root.addHandler(stream)
+        alarms.addHandler(stream)
+
+
+def _live_table(runner: Runner) -> Table:
+    table = Table(title=f"cm run — {runner.clock.now():%Y-%m-%d %H:%M:%S} UTC", expand=False)
+    table.add_column("next due (UTC)")
+    table.add_column("delivery")
+    for due in runner.ledger.next_due(5):
+        row = due.delivery
+        when = row.next_attempt_at or row.due_at
+        table.add_row(f"{when:%Y-%m-%d %H:%M}", f"#{row.id} {row.post_key} → {row.channel_id}")
+    table.add_section()
+    for attempt in list(runner.recent)[-5:]:
+        table.add_row(attempt.step.value, f"#{attempt.delivery_id} {attempt.detail}"[:90])
+    return table
+
+
+@app.command()
+def run(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    sandbox: SandboxOption = None,
+    notify: Annotated[
+        str | None,
+        typer.Option("--notify", help="Webhook URL: a JSON POST for every failed, missed or "
+                     "unknown delivery.", envvar="CM_NOTIFY_URL", show_default=False),
+    ] = None,
+    resync: Annotated[float, typer.Option(help="Seconds between two ledger re-reads.")] = 5.0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No live view; log lines only.")] = False,
+    log_file: Annotated[
+        Path | None, typer.Option(help="Structured log (default WORKSPACE/.cm/cm.log).")
+    ] = None,
+) -> None:
+    """Publish every delivery at its instant until stopped (Ctrl-C or SIGTERM).
+
+    Applies the workspace first, re-applies it when its files change, and takes follower
+    snapshots on the growth cadence. Killing it at any instant loses nothing and never
+    publishes twice: the ledger is the truth; at the next start anything that was being sent
+    when it died is set aside as 'unknown' for `cm review`.
+    """
+    root = workspace.resolve()
+    _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
+    ledger = open_ledger(database_url, root)
+    transport, fallback = sandbox_environment(sandbox) if sandbox else (None, {})
+    channels = _channels_factory(transport, fallback)
+    runner = Runner(
+        root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
+        options=RunOptions(resync_seconds=resync, notify_url=notify),
+        snapshot=Snapshotter(ledger, channels),
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    runner.start()
+    try:
+        if quiet:
+            while not stop.wait(1.0):
+                pass
+        else:
+            with Live(_live_table(runner), console=console, refresh_per_second=2) as live:
+                while not stop.wait(0.5):
+                    live.update(_live_table(runner))
+    finally:
+        runner.stop()
+        ledger.close()
+    console.print("cm run stopped cleanly: nothing left half-recorded.")
+
+
+def _print_demo(result: DemoResult) -> None:
+    table = Table(title="Deliveries per network and state")
+    states = sorted({state for _, state in result.states})
+    networks = sorted({network for network, _ in result.states})
+    table.add_column("network")
+    for state in states:
+        table.add_column(state, justify="right")
+    for network in networks:
+        table.add_row(network, *(str(result.states.get((network, s), 0)) for s in states))
+    console.print(table)
+    growth = Table(title="Follower growth over the season")
+    for name in ("channel", "network", "start", "end", "multiple"):
+        growth.add_column(name, justify="right" if name in ("start", "end", "multiple") else "left")
+    for line in result.growth:
+        growth.add_row(line.channel_id, line.network, f"{line.start:,}", f"{line.end:,}",
+                       f"x{line.multiple:.2f}")
+    console.print(growth)
+    console.print(
+        f"Season {result.season_start:%Y-%m-%d} → {result.season_end:%Y-%m-%d} replayed in "
+        f"{result.real_seconds:.1f} s; the sandbox received {result.journal_requests} requests."
+    )
+    console.print(f"Ledger: {result.database}")
+    if result.report is not None:
+        console.print(f"Activity report: {result.report}")
+
+
+@app.command()
+def demo(
+    workspace: WorkspaceOption = Path("."),
+    seconds: Annotated[float, typer.Option(help="Real seconds the season replay takes.")] = 40.0,
+    seed: Annotated[int, typer.Option(help="Sandbox seed: same seed, same result.")] = 2027,
+) -> None:
+    """Replay the workspace's season against the local sandbox on a compressed clock.
+
+    The real scheduler, publisher, adapters and SDKs run; only the clock is fast. The ledger
+    of the replay is WORKSPACE/.cm/demo/cm.db (recreated each time).
+    """
+    root = workspace.resolve()
+    _setup_logging(root / ".cm" / "demo" / "cm.log", verbose=False)
+    last = [0.0]
+
+    def progress(start: datetime, now: datetime, end: datetime) -> None:
+        if time.monotonic() - last[0] >= 2:
+            last[0] = time.monotonic()
+            share = (now - start) / (end - start)
+            console.print(f"  season day {now:%Y-%m-%d}  ({share:.0%})", highlight=False)
+
+    console.print(f"Replaying the season of {root} against the sandbox (about {seconds:.0f} s)...")
+    result = run_demo(root, seconds=seconds, seed=seed, progress=progress,
+                      report=_activity_report())
+    _print_demo(result)
+
+
+def _activity_report() -> Callable[[Any, Path], Path] | None:
+    """The HTML activity report writer, when the growth reports are installed."""
+    try:
+        from cm_toolkit.growth.report import write_demo_report  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    writer: Callable[[Any, Path], Path] = write_demo_report
+    return writer

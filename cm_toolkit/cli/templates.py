@@ -1,0 +1,167 @@
+"""``cm preview POST``: what each network will receive for one post, and every problem with it.
+
+POST is a post id of schedules.yaml, a live session id (its announcements) or an announcement
+key (``live-1/announce/0``). ``--at`` picks the occurrence of a recurring post: its number
+(``3``) or a date-time (the first occurrence at or after it); default: the next one from now,
+else the first. Exit code 1 when a shown delivery has an error (a template error, a text over the
+limit, a missing media file), so that scripts and CI can rely on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.errors import Severity, UsageError
+from cm_toolkit.planning import DeliveryKind, PlannedDelivery, plan_workspace
+from cm_toolkit.templates.delivery import renderer_for
+from cm_toolkit.templates.failures import did_you_mean
+from cm_toolkit.templates.preview import DeliveryPreview, preview_delivery
+from cm_toolkit.workspace.loader import load_workspace
+
+
+def _matches(delivery: PlannedDelivery, wanted: str) -> bool:
+    if delivery.kind is DeliveryKind.LIVE_SETUP:
+        return False
+    if wanted in (delivery.post_id, delivery.post_key):
+        return True
+    return delivery.kind is DeliveryKind.ANNOUNCEMENT and delivery.session_id == wanted
+
+
+def _known_names(deliveries: Iterable[PlannedDelivery]) -> set[str]:
+    names: set[str] = set()
+    for d in deliveries:
+        if d.kind is DeliveryKind.LIVE_SETUP:
+            continue
+        names.add(d.post_id or d.post_key)
+        if d.session_id and d.kind is DeliveryKind.ANNOUNCEMENT:
+            names.add(d.session_id)
+    return names
+
+
+def _pick_occurrence(
+    deliveries: list[PlannedDelivery], at: str | None, tz: ZoneInfo, now: datetime
+) -> list[PlannedDelivery]:
+    """Keep one occurrence per (post, channel): the one ``--at`` names, else the next one."""
+    if at is not None and at.strip().isdigit():
+        number = int(at)
+        chosen = [d for d in deliveries if d.occurrence == number]
+        if not chosen:
+            last = max(d.occurrence for d in deliveries)
+            raise UsageError(f"--at {number}: this post has occurrences 1 to {last}",
+                             fix=f"pass a number between 1 and {last}")
+        return chosen
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at.strip())
+        except ValueError:
+            raise UsageError(f"--at {at!r} is neither an occurrence number nor a date-time",
+                             fix="write --at 3 or --at '2027-03-01 09:00'") from None
+        reference = moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    else:
+        reference = now
+    chosen = []
+    keys = sorted({(d.post_key, d.channel_id) for d in deliveries})
+    for key in keys:
+        mine = sorted((d for d in deliveries if (d.post_key, d.channel_id) == key),
+                      key=lambda d: d.due_at)
+        upcoming = [d for d in mine if d.due_at >= reference]
+        if upcoming:
+            chosen.append(upcoming[0])
+        elif at is not None:
+            raise UsageError(f"no occurrence of {key[0]} at or after {at}",
+                             fix=f"the last one is {mine[-1].due_at.astimezone(tz):%Y-%m-%d %H:%M}")
+        else:
+            chosen.append(mine[0])  # all in the past: show the first
+    return chosen
+
+
+def _show(preview: DeliveryPreview) -> None:
+    content = preview.content
+    title = (f"[bold]{preview.channel_id}[/bold] ({preview.network.value}) · "
+             f"{preview.post_key} #{preview.occurrence} · {preview.due_at:%Y-%m-%d %H:%M %Z}")
+    body = Table.grid(padding=(0, 1))
+    body.add_column(style="dim", no_wrap=True)
+    body.add_column(overflow="fold")
+    if content is not None:
+        body.add_row("template", content.template_file)
+        limit = f" / {preview.limit}" if preview.limit is not None else ""
+        over = preview.limit is not None and preview.length > preview.limit
+        length = f"{preview.length}{limit} {preview.unit}"
+        if preview.thread_parts:
+            over = False
+            length += f", published as a thread of {len(preview.thread_parts)} parts"
+        body.add_row("length", Text(length, style="red" if over else "green"))
+        if content.title:
+            body.add_row("title", Text(content.title))
+        if content.description:
+            body.add_row("description", Text(content.description))
+        if content.link:
+            body.add_row("link", Text(content.link))
+        for media in preview.media:
+            state = f"{media.bytes} bytes" if media.exists else "MISSING"
+            body.add_row("media", Text(f"{media.path} ({state})",
+                                       style="" if media.exists else "red"))
+        if preview.x_posts:
+            body.add_row("X cost", f"${preview.x_cost_usd:.3f} ({preview.x_posts} post(s), "
+                                   f"{preview.x_posts_with_url} with a URL)")
+        if preview.thread_parts:
+            parts = "\n\n".join(preview.thread_parts)
+            body.add_row("text", Text(f"(thread of {len(preview.thread_parts)})\n{parts}"))
+        else:
+            body.add_row("text", Text(preview.wire_text))
+    for problem in preview.problems:
+        style = "yellow" if problem.severity is Severity.WARNING else "red"
+        body.add_row(Text(problem.severity.value, style=style), Text(str(problem)))
+    border = "red" if preview.has_errors else ("yellow" if preview.problems else "green")
+    console.print(Panel(body, title=title, title_align="left", border_style=border))
+
+
+@app.command("preview")
+def preview(
+    post: Annotated[str, typer.Argument(help="Post id, live session id or announcement key.")],
+    channel: Annotated[
+        str | None, typer.Option("--channel", "-c", help="Only this channel id.")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Occurrence number (3) or date-time ('2027-03-01 09:00')."),
+    ] = None,
+    json_output: JsonOption = False,
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Show what each network will receive for POST: text as sent, length, media, thread, problems."""
+    loaded, _warnings = load_workspace(workspace)
+    tz = ZoneInfo(loaded.schedules.timezone)
+    plan = plan_workspace(loaded)
+    matching = [d for d in plan.deliveries if _matches(d, post)]
+    if not matching:
+        raise UsageError(f"no post, announcement or live session named {post!r}",
+                         fix=did_you_mean(post, _known_names(plan.deliveries)))
+    if channel is not None:
+        channels = {d.channel_id for d in matching}
+        matching = [d for d in matching if d.channel_id == channel]
+        if not matching:
+            raise UsageError(f"{post} is not published on channel {channel!r}",
+                             fix=did_you_mean(channel, channels))
+    chosen = _pick_occurrence(matching, at, tz, datetime.now(UTC))
+    renderer = renderer_for(loaded)
+    previews = [preview_delivery(loaded, renderer, d) for d in chosen]
+    if json_output:
+        payload = {"post": post, "deliveries": [p.as_dict() for p in previews]}
+        console.file.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for item in previews:
+            _show(item)
+    if any(p.has_errors for p in previews):
+        raise typer.Exit(code=1)

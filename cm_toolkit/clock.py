@@ -1,0 +1,170 @@
+"""Injectable clocks: what 'now' is, and when that instant happens on the wall.
+
+The ledger, the publisher and the sandbox all ask a ``Clock`` for 'now'. The alarm clock
+(APScheduler) only knows the wall clock, so a clock also maps an instant of its own time to the
+wall-clock instant when it happens (``wall_time``): the identity for ``SystemClock``, a scaling
+for ``ScaledClock`` (the demo replays a ten-week season in under a minute through the real
+scheduler, with no shortcut path).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def wall_time(self, instant: datetime) -> datetime:
+        """The real (wall-clock, UTC) instant at which this clock shows ``instant``."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def wall_time(self, instant: datetime) -> datetime:
+        return instant
+
+
+class ScaledClock:
+    """Shows ``start`` when created, then runs ``speed`` seconds per real second."""
+
+    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.start = start or datetime.now(timezone.utc)
+        self.speed = speed
+        self._origin = time.monotonic()
+        self._wall_origin = datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
+
+    def wall_time(self, instant: datetime) -> datetime:
+        return self._wall_origin + (instant - self.start) / self.speed
+
+
+class ManualClock:
+    """Moves only when told to (tests). Its wall time is its own time."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def wall_time(self, instant: datetime) -> datetime:
+        return instant
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._now += delta
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            self._now = instant
+
+
+class WarpClock:
+    """A replay clock that runs fast between events and slowly around them.
+
+    A uniformly compressed season (ten weeks in forty seconds) would squeeze a two-hour grace
+    window into forty milliseconds: any scheduling hiccup would become hours of lateness. The
+    warp clock spends ``window_seconds`` of real time around each event instant (``before``
+    to ``after`` it, in clock time) and races through the gaps, so the whole season still
+    takes about ``total_seconds``. The mapping is piecewise linear and strictly increasing.
+    """
+
+    def __init__(self, points: list[tuple[float, datetime]]) -> None:
+        # (real seconds since creation, clock instant), increasing in both
+        if len(points) < 2:
+            raise ValueError("a warp clock needs at least two points")
+        self._points = points
+        self._origin = time.monotonic()
+        self._wall_origin = datetime.now(timezone.utc)
+
+    @classmethod
+    def around(
+        cls,
+        start: datetime,
+        end: datetime,
+        events: list[datetime],
+        *,
+        total_seconds: float,
+        before: timedelta = timedelta(minutes=2),
+        after: timedelta = timedelta(minutes=30),
+        window_seconds: float = 0.15,
+    ) -> WarpClock:
+        windows: list[list[datetime]] = []
+        for event in sorted(e for e in events if start <= e <= end):
+            low, high = max(start, event - before), min(end, event + after)
+            if windows and low <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], high)
+            else:
+                windows.append([low, high])
+        slow_span = sum(((high - low) for low, high in windows), timedelta())
+        slow_speed = (before + after) / timedelta(seconds=window_seconds)
+        slow_real = slow_span / timedelta(seconds=1) / slow_speed
+        fast_span = (end - start) - slow_span
+        fast_real = max(total_seconds - slow_real, total_seconds * 0.25)
+        fast_speed = max(fast_span / timedelta(seconds=1) / fast_real, 1.0)
+        points: list[tuple[float, datetime]] = [(0.0, start)]
+        cursor, real = start, 0.0
+        for low, high in windows + [[end, end]]:
+            if low > cursor:
+                real += (low - cursor).total_seconds() / fast_speed
+                points.append((real, low))
+            if high > low:
+                real += (high - low).total_seconds() / slow_speed
+                points.append((real, high))
+            cursor = max(cursor, high)
+        return cls(points)
+
+    @property
+    def slowest_speed(self) -> float:
+        return min(
+            (b[1] - a[1]).total_seconds() / (b[0] - a[0])
+            for a, b in zip(self._points, self._points[1:])
+            if b[0] > a[0]
+        )
+
+    @property
+    def fastest_speed(self) -> float:
+        return max(
+            (b[1] - a[1]).total_seconds() / (b[0] - a[0])
+            for a, b in zip(self._points, self._points[1:])
+            if b[0] > a[0]
+        )
+
+    def _at_real(self, real: float) -> datetime:
+        points = self._points
+        if real <= points[0][0]:
+            return points[0][1]
+        for (r0, c0), (r1, c1) in zip(points, points[1:]):
+            if real <= r1:
+                return c0 + (c1 - c0) * ((real - r0) / (r1 - r0))
+        r_last, c_last = points[-1]
+        return c_last + timedelta(seconds=real - r_last)  # past the end: real time
+
+    def now(self) -> datetime:
+        return self._at_real(time.monotonic() - self._origin)
+
+    def wall_time(self, instant: datetime) -> datetime:
+        points = self._points
+        if instant <= points[0][1]:
+            real = points[0][0] - (points[0][1] - instant).total_seconds()
+        else:
+            real = points[-1][0] + (instant - points[-1][1]).total_seconds()
+            for (r0, c0), (r1, c1) in zip(points, points[1:]):
+                if instant <= c1:
+                    real = r0 + (r1 - r0) * ((instant - c0) / (c1 - c0))
+                    break
+        # a millisecond late rather than a hair early: an alarm must find its instant reached
+        return self._wall_origin + timedelta(seconds=real + 0.001)

@@ -1,0 +1,166 @@
+"""``cm demo``: replay a workspace's season against the sandbox on a compressed clock.
+
+Everything real runs: the workspace is loaded, planned and applied to a fresh ledger
+(``.cm/demo/cm.db``), the real ``Runner`` (APScheduler alarms, publisher, compare-and-set
+claims), the real adapters and SDKs, talking HTTP to the in-process sandbox. Only the clock is
+compressed: a ``WarpClock`` shared by the runner and the sandbox runs the season in about
+``seconds`` real seconds, slowing down around each due instant so that a grace window of hours
+stays hours of clock time wide. The seed makes the sandbox's audience, and so the result, repeatable.
+
+Leases scale with the clock (a lease is real seconds of work, however fast the season runs);
+grace windows and spacing are the workspace's own, in season time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from cm_toolkit.channels.base import Channel
+from cm_toolkit.channels.credentials import MemoryTokenStore
+from cm_toolkit.channels.pool import ChannelPool
+from cm_toolkit.clock import WarpClock
+from cm_toolkit.errors import UsageError
+from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.ledger.engine import open_ledger
+from cm_toolkit.ledger.models import Delivery, FollowerSnapshot
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.planning import plan_workspace
+from cm_toolkit.sandbox.server import Sandbox
+from cm_toolkit.scheduler.runner import RunOptions, Runner
+from cm_toolkit.workspace.loader import load_workspace
+from cm_toolkit.workspace.models import Workspace
+
+
+@dataclass
+class GrowthLine:
+    channel_id: str
+    network: str
+    start: int
+    end: int
+
+    @property
+    def multiple(self) -> float:
+        return self.end / self.start if self.start else 0.0
+
+
+@dataclass
+class DemoResult:
+    season_start: datetime
+    season_end: datetime
+    real_seconds: float
+    states: dict[tuple[str, str], int]  # (network, state) -> count
+    growth: list[GrowthLine]
+    database: Path
+    report: Path | None = None
+    journal_requests: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _load(root: Path) -> Workspace:
+    workspace, _warnings = load_workspace(root)
+    return workspace
+
+
+def run_demo(
+    root: Path,
+    *,
+    seconds: float = 40.0,
+    seed: int = 2027,
+    progress: Callable[[datetime, datetime, datetime], None] | None = None,
+    report: Callable[[Ledger, Path], Path] | None = None,
+) -> DemoResult:
+    """Replay the season of ``root`` in about ``seconds``; returns what happened."""
+    workspace = _load(root)
+    plan = plan_workspace(workspace)
+    if not plan.deliveries:
+        raise UsageError("the workspace plans no delivery: there is nothing to replay",
+                         fix="add posts to schedules.yaml (see docs/workspace.md)")
+    first = min(d.due_at for d in plan.deliveries)
+    last = max(d.due_at for d in plan.deliveries)
+    season_start = first - timedelta(days=1)
+    season_end = last + timedelta(days=1)
+
+    demo_dir = root / ".cm" / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    database = demo_dir / "cm.db"
+    for stale in (database, demo_dir / "cm.db-wal", demo_dir / "cm.db-shm"):
+        stale.unlink(missing_ok=True)
+    ledger = open_ledger(f"sqlite:///{database}", root)
+
+    clock = WarpClock.around(
+        season_start, season_end, [d.due_at for d in plan.deliveries], total_seconds=seconds
+    )
+    sandbox = Sandbox(seed=seed, clock=clock, epoch=season_start)
+    started = time.monotonic()
+    with sandbox.running():
+        transport = sandbox.transport(timeout=10.0)
+        sandbox_env = sandbox.env()
+        store = MemoryTokenStore()
+
+        def channels(ws: Workspace) -> Callable[[str], Channel]:
+            return ChannelPool(ws, transport=transport, fallback_env=sandbox_env, store=store)
+
+        options = RunOptions(
+            resync_seconds=0.5,
+            # a lease is real seconds of work, whatever the clock's speed
+            lease=timedelta(seconds=60 * clock.fastest_speed),
+        )
+        runner = Runner(
+            root=root, ledger=ledger, clock=clock, load=_load, channels=channels,
+            options=options, snapshot=Snapshotter(ledger, channels),
+        )
+        runner.start()
+        try:
+            while (now := clock.now()) < season_end:
+                if progress is not None:
+                    progress(season_start, now, season_end)
+                time.sleep(0.2)
+        finally:
+            runner.stop()
+        requests_seen = len(sandbox.journal)
+    result = DemoResult(
+        season_start=season_start,
+        season_end=season_end,
+        real_seconds=time.monotonic() - started,
+        states=_state_counts(ledger),
+        growth=_growth(ledger),
+        database=database,
+        journal_requests=requests_seen,
+    )
+    if report is not None:
+        result.report = report(ledger, demo_dir)
+    ledger.close()
+    return result
+
+
+def _state_counts(ledger: Ledger) -> dict[tuple[str, str], int]:
+    with ledger.reading() as session:
+        rows = session.execute(
+            select(Delivery.network, Delivery.state, func.count()).group_by(
+                Delivery.network, Delivery.state
+            )
+        ).all()
+    return {(network.value, state.value): count for network, state, count in rows}
+
+
+def _growth(ledger: Ledger) -> list[GrowthLine]:
+    with ledger.reading() as session:
+        rows = session.execute(
+            select(FollowerSnapshot).order_by(FollowerSnapshot.channel_id,
+                                              FollowerSnapshot.taken_at)
+        ).scalars().all()
+    lines: dict[str, GrowthLine] = {}
+    for row in rows:
+        line = lines.get(row.channel_id)
+        if line is None:
+            lines[row.channel_id] = GrowthLine(row.channel_id, row.network.value,
+                                               row.followers, row.followers)
+        else:
+            line.end = row.followers
+    return list(lines.values())

@@ -1,0 +1,237 @@
+"""The publisher: one due delivery, claimed, sent once, its outcome recorded.
+
+The order of the steps is what makes a crash at any line safe:
+
+1. read the delivery; not claimable (published, sending elsewhere, cancelled...) -> nothing.
+2. grace closed -> ``missed`` (reported). Too early -> the alarm is moved.
+3. an announcement whose live session has no link yet -> wait (never announce without a link).
+4. render (a template error is recorded as ``failed`` with file:line).
+5. pacing: spacing per account and network budgets -> the alarm is moved, nothing changes.
+6. **claim**: one compare-and-set ``planned|retry_wait -> sending`` with a lease. From here a
+   crash leaves ``sending``; at restart it becomes ``unknown`` (never re-sent automatically).
+7. call the adapter. ``OutcomeUnknown`` (no answer to a create call) -> ``unknown``; retryable
+   errors -> ``retry_wait`` (not before the network's reset, within the grace window) else
+   ``failed``; other errors -> ``failed`` with the network's words.
+8. record the outcome (compare-and-set on the claim) and notify on failed / unknown / missed.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cm_toolkit.channels.base import Capability, Channel
+from cm_toolkit.clock import Clock
+from cm_toolkit.errors import ChannelError, CmError, LedgerError, OutcomeUnknown, RateLimited
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.states import CLAIMABLE, DeliveryState, EventKind
+from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
+from cm_toolkit.scheduler.content import WorkspaceView
+from cm_toolkit.scheduler.live import LiveSessions
+from cm_toolkit.scheduler.notify import Notifier
+from cm_toolkit.scheduler.pacing import Pacer
+from cm_toolkit.scheduler.retry import RetryPolicy
+
+log = logging.getLogger("cm.publisher")
+
+LINK_WAIT = timedelta(minutes=1)
+
+
+class Step(enum.Enum):
+    """What one run of the publisher did with a delivery."""
+
+    PUBLISHED = "published"
+    AWAITING_DONE = "awaiting_done"  # a manual channel's task is with a person
+    RETRY = "retry_wait"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    MISSED = "missed"
+    DEFERRED = "deferred"  # not now: run again at ``at``
+    SKIPPED = "skipped"  # nothing to do (not claimable, claimed elsewhere, not in the workspace)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: int
+    step: Step
+    at: datetime | None = None  # when to run again (DEFERRED, RETRY)
+    detail: str = ""
+
+
+class Publisher:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        view: Callable[[], WorkspaceView],
+        channels: Callable[[str], Channel],
+        clock: Clock,
+        worker_id: str,
+        pacer: Pacer,
+        retry: RetryPolicy | None = None,
+        notifier: Notifier | None = None,
+        lease: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.ledger = ledger
+        self.view = view
+        self.channels = channels
+        self.clock = clock
+        self.worker_id = worker_id
+        self.pacer = pacer
+        self.retry = retry or RetryPolicy()
+        self.notifier = notifier
+        self.lease = lease
+        self.live = LiveSessions(ledger)
+
+    def run(self, delivery_id: int) -> Attempt:
+        row = self.ledger.get(delivery_id)
+        if row is None or row.state not in CLAIMABLE:
+            return Attempt(delivery_id, Step.SKIPPED, detail="not waiting to be sent")
+        now = self.clock.now()
+        deadline = row.due_at + timedelta(seconds=row.grace_seconds)
+        when = row.next_attempt_at or row.due_at
+        if when > now:
+            return Attempt(delivery_id, Step.DEFERRED, when)
+        if now > deadline:
+            return self._missed(delivery_id, row.state, now, "its grace window closed before it could be sent")
+        view = self.view()
+        planned = view.by_key.get((row.post_key, row.channel_id, row.occurrence))
+        if planned is None:
+            # removed from the workspace: the next apply cancels it
+            return Attempt(delivery_id, Step.SKIPPED, detail="no longer in the workspace")
+
+        links = self.live.links_for(planned.session_id) if planned.session_id else {}
+        if planned.kind is DeliveryKind.ANNOUNCEMENT and planned.session_id and not links:
+            return self._wait_for_link(delivery_id, planned, now, deadline)
+
+        rendered_text = None
+        post = None
+        problem = None
+        if planned.kind is not DeliveryKind.LIVE_SETUP:
+            try:
+                post = view.render(planned, delivery_id, links, at=row.due_at)
+                rendered_text = post.text
+            except CmError as error:
+                problem = str(error)
+
+        wait = self.pacer.reserve(row.channel_id, planned.network, now)
+        if wait is not None:
+            if wait > deadline:
+                return self._missed(
+                    delivery_id, row.state, now,
+                    "spacing and network budget left no slot inside its grace window",
+                )
+            return Attempt(delivery_id, Step.DEFERRED, wait, "pacing")
+
+        if not self.ledger.claim(delivery_id, self.worker_id, now, self.lease,
+                                 expected_version=row.version):
+            self.pacer.release(row.channel_id, now)
+            return Attempt(delivery_id, Step.SKIPPED, detail="claimed by another worker")
+
+        # --- claimed: from here on, a crash leaves 'sending' -> 'unknown' at restart ---------
+        if problem is not None:
+            return self._record(delivery_id, DeliveryState.FAILED, error=problem,
+                                rendered_text=rendered_text)
+        remote_id: str
+        remote_url: str | None
+        try:
+            channel = self.channels(row.channel_id)
+            if planned.kind is DeliveryKind.LIVE_SETUP:
+                result = channel.schedule_live(view.live_request(planned))
+                self.live.record_host(planned, result, self.clock.now())
+                remote_id, remote_url = result.remote_id, result.url
+            else:
+                assert post is not None
+                published = channel.publish(post)
+                remote_id, remote_url = published.remote_id, published.url
+        except OutcomeUnknown as error:
+            return self._record(delivery_id, DeliveryState.UNKNOWN, error=str(error),
+                                rendered_text=rendered_text)
+        except ChannelError as error:
+            if error.retryable:
+                reset_at = error.reset_at if isinstance(error, RateLimited) else None
+                retry_at = self.retry.next_attempt(
+                    row.attempts + 1, self.clock.now(), deadline, reset_at
+                )
+                if retry_at is not None:
+                    return self._record(delivery_id, DeliveryState.RETRY_WAIT, error=str(error),
+                                        rendered_text=rendered_text, retry_at=retry_at)
+                return self._record(delivery_id, DeliveryState.FAILED,
+                                    error=f"{error} (gave up: the grace window closed)",
+                                    rendered_text=rendered_text)
+            return self._record(delivery_id, DeliveryState.FAILED, error=str(error),
+                                rendered_text=rendered_text)
+        except CmError as error:  # e.g. a channel that cannot be built (missing secret)
+            return self._record(delivery_id, DeliveryState.FAILED, error=str(error),
+                                rendered_text=rendered_text)
+        except Exception as error:  # a bug: we cannot tell whether the request left
+            log.error("unexpected error publishing delivery %s:\n%s", delivery_id,
+                      traceback.format_exc())
+            return self._record(delivery_id, DeliveryState.UNKNOWN,
+                                error=f"unexpected {type(error).__name__}: {error}",
+                                rendered_text=rendered_text)
+        # a manual channel handed a task to a person: published when they say so (cm done)
+        outcome = (DeliveryState.AWAITING_DONE if Capability.MANUAL in channel.capabilities
+                   else DeliveryState.PUBLISHED)
+        return self._record(delivery_id, outcome, remote_id=remote_id,
+                            remote_url=remote_url, rendered_text=rendered_text)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def _record(
+        self,
+        delivery_id: int,
+        outcome: DeliveryState,
+        *,
+        error: str | None = None,
+        remote_id: str | None = None,
+        remote_url: str | None = None,
+        rendered_text: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> Attempt:
+        now = self.clock.now()
+        try:
+            self.ledger.record_outcome(
+                delivery_id, self.worker_id, outcome, now, remote_id=remote_id,
+                remote_url=remote_url, rendered_text=rendered_text, error=error,
+                retry_at=retry_at,
+            )
+        except LedgerError as exc:
+            # our claim was taken from us (lease expired and reviewed meanwhile): say so loudly
+            log.error("delivery %s: outcome %s not recorded: %s", delivery_id, outcome.value, exc)
+            return Attempt(delivery_id, Step.UNKNOWN, detail=str(exc))
+        step = Step(outcome.value)
+        log.info("delivery %s -> %s%s", delivery_id, outcome.value,
+                 f" ({error})" if error else f" {remote_url or remote_id or ''}")
+        if outcome in (DeliveryState.FAILED, DeliveryState.UNKNOWN) and self.notifier:
+            self.notifier.notify(delivery_id, outcome.value, error or "")
+        return Attempt(delivery_id, step, retry_at, error or "")
+
+    def _missed(self, delivery_id: int, state: DeliveryState, now: datetime, reason: str) -> Attempt:
+        if state is not DeliveryState.PLANNED:
+            # a retry that ran out of time: retry_wait -> failed (missed is for never-tried)
+            target, kind = DeliveryState.FAILED, EventKind.OUTCOME
+        else:
+            target, kind = DeliveryState.MISSED, EventKind.MISSED
+        if not self.ledger.transition(delivery_id, target, now, kind, {"reason": reason},
+                                      last_error=reason):
+            return Attempt(delivery_id, Step.SKIPPED, detail="changed meanwhile")
+        log.warning("delivery %s -> %s (%s)", delivery_id, target.value, reason)
+        if self.notifier:
+            self.notifier.notify(delivery_id, target.value, reason)
+        return Attempt(delivery_id, Step(target.value), detail=reason)
+
+    def _wait_for_link(
+        self, delivery_id: int, planned: PlannedDelivery, now: datetime, deadline: datetime
+    ) -> Attempt:
+        retry_at = now + LINK_WAIT
+        reason = f"waiting for live session {planned.session_id!r} to be created (no link yet)"
+        if retry_at > deadline:
+            return self._missed(delivery_id, DeliveryState.PLANNED, now,
+                                f"live session {planned.session_id!r} has no link: "
+                                "its creation failed or is waiting for review (cm review)")
+        return Attempt(delivery_id, Step.DEFERRED, retry_at, reason)

@@ -1,0 +1,354 @@
+"""``cm run``: the long-running process. The ledger is the truth; APScheduler is the alarm clock.
+
+At start the runner applies the workspace, turns ``sending`` deliveries left by a dead process
+into ``unknown`` (the request may have left: never re-sent automatically), and sets one alarm
+per delivery waiting to be sent. Every ``resync`` seconds it expires leases, re-applies the
+workspace if its files changed (no restart needed), and re-reads the ledger so that decisions
+taken elsewhere (``cm retry``, ``cm resolve --resend``, another ``cm apply``) get alarms too.
+
+Alarms live only in memory: killing the process at any instant loses nothing, since the next
+start rebuilds them from the ledger. ``stop()`` waits for sends in flight to be recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select
+
+from cm_toolkit.channels.base import Channel
+from cm_toolkit.clock import Clock
+from cm_toolkit.ledger import apply as ledger_apply
+from cm_toolkit.ledger.models import Delivery
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.states import CLAIMABLE, DeliveryState, EventKind
+from cm_toolkit.planning import growth_snapshot_times, plan_workspace
+from cm_toolkit.scheduler.content import WorkspaceView
+from cm_toolkit.scheduler.notify import Notifier
+from cm_toolkit.scheduler.pacing import Pacer
+from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
+from cm_toolkit.scheduler.retry import RetryPolicy
+from cm_toolkit.workspace.models import Workspace
+
+log = logging.getLogger("cm.runner")
+
+ChannelsFactory = Callable[[Workspace], Callable[[str], Channel]]
+Snapshot = Callable[[Workspace, datetime], None]
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def workspace_signature(root: Path) -> tuple[tuple[str, float, int], ...]:
+    """(path, mtime, size) of every workspace file: a change means re-apply."""
+    files = [root / "schedules.yaml"]
+    for folder in ("channels", "templates"):
+        if (root / folder).is_dir():
+            files.extend(sorted(p for p in (root / folder).rglob("*") if p.is_file()))
+    out = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        out.append((str(path), stat.st_mtime, stat.st_size))
+    return tuple(out)
+
+
+@dataclass
+class RunOptions:
+    resync_seconds: float = 5.0  # wall-clock seconds between two ledger re-reads
+    threads: int = 8
+    lease: timedelta = timedelta(minutes=10)
+    spacing: timedelta | None = None  # default: the workspace's defaults.spacing
+    notify_url: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        root: Path,
+        ledger: Ledger,
+        clock: Clock,
+        load: Callable[[Path], Workspace],
+        channels: ChannelsFactory,
+        options: RunOptions | None = None,
+        snapshot: Snapshot | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.root = root
+        self.ledger = ledger
+        self.clock = clock
+        self._load = load
+        self._channels_factory = channels
+        self.options = options or RunOptions()
+        self._snapshot = snapshot
+        self.worker_id = worker_id or new_worker_id()
+        self.recent: deque[Attempt] = deque(maxlen=50)
+        self._alarms: dict[int, datetime] = {}
+        self._signature: tuple[tuple[str, float, int], ...] = ()
+        self._view: WorkspaceView | None = None
+        self._channel_of: Callable[[str], Channel] | None = None
+        self.scheduler = BackgroundScheduler(
+            timezone=timezone.utc,
+            executors={"default": ThreadPoolExecutor(self.options.threads)},
+            # max_instances > 1: a deferred delivery re-arms its own job while it runs; the
+            # ledger claim, not the alarm, is what prevents a double send.
+            job_defaults={"coalesce": True, "max_instances": 4, "misfire_grace_time": None},
+        )
+        self._stopping = False
+        self._inflight = 0
+        self._inflight_done = threading.Condition()
+        self.pacer: Pacer | None = None
+        self.publisher: Publisher | None = None
+        self.notifier: Notifier | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        view = self.reload()
+        spacing = self.options.spacing or view.workspace.schedules.defaults.spacing
+        self.pacer = Pacer(spacing)
+        self._seed_pacer()
+        if self.options.notify_url:
+            self.notifier = Notifier(self.options.notify_url, self.clock)
+        self.publisher = Publisher(
+            ledger=self.ledger,
+            view=self.current_view,
+            channels=self.channel,
+            clock=self.clock,
+            worker_id=self.worker_id,
+            pacer=self.pacer,
+            retry=self.options.retry,
+            notifier=self.notifier,
+            lease=self.options.lease,
+        )
+        self.recover_orphans()
+        self.scheduler.start()
+        self.sync_alarms()
+        self.scheduler.add_job(self._tick, "interval", seconds=self.options.resync_seconds,
+                               id="resync")
+        self._plan_next_snapshot()
+        log.info("cm run started as %s on %s", self.worker_id, self.ledger.url)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop the alarms and wait for sends in flight to be recorded.
+
+        Jobs must not add alarms while APScheduler shuts down (it holds its job-store lock
+        while it waits for them: a deadlock), so the runner first pauses, waits for its own
+        jobs in flight, and only then shuts the scheduler down.
+        """
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+            with self._inflight_done:
+                self._inflight_done.wait_for(lambda: self._inflight == 0, timeout)
+            self.scheduler.shutdown(wait=True)
+        if self.notifier is not None:
+            self.notifier.close()
+        log.info("cm run stopped")
+
+    def current_view(self) -> WorkspaceView:
+        assert self._view is not None
+        return self._view
+
+    def channel(self, channel_id: str) -> Channel:
+        assert self._channel_of is not None
+        return self._channel_of(channel_id)
+
+    # -- workspace ---------------------------------------------------------------------------
+
+    def reload(self) -> WorkspaceView:
+        """Load, plan and apply the workspace (idempotent); keep the view the publisher uses."""
+        signature = workspace_signature(self.root)
+        workspace = self._load(self.root)
+        plan = plan_workspace(workspace)
+        plan_diff = ledger_apply.diff(plan, self.ledger)
+        if not plan_diff.is_empty:
+            result = ledger_apply.apply(plan_diff, self.ledger, self.clock.now())
+            log.info("applied the workspace: %d created, %d changed, %d cancelled",
+                     result.created, result.changed, result.cancelled)
+        self._view = WorkspaceView.of(workspace, plan)
+        self._channel_of = self._channels_factory(workspace)
+        self._signature = signature
+        return self._view
+
+    def _tick(self) -> None:
+        with self._job() as go:
+            if go:
+                self._resync()
+
+    def _resync(self) -> None:
+        try:
+            expired = self.ledger.expire_leases(self.clock.now())
+            for delivery_id in expired:
+                log.warning("delivery %s -> unknown (its worker stopped while sending)",
+                            delivery_id)
+            if workspace_signature(self.root) != self._signature:
+                log.info("workspace changed: re-applying")
+                self.reload()
+            self.sync_alarms()
+        except Exception:  # keep the process alive; the next tick tries again
+            log.exception("resync failed")
+
+    # -- crash recovery ----------------------------------------------------------------------
+
+    def recover_orphans(self) -> list[int]:
+        """``sending`` left by a dead process of this host -> ``unknown`` now (not at lease end)."""
+        host = socket.gethostname()
+        with self.ledger.reading() as session:
+            rows = session.execute(
+                select(Delivery.id, Delivery.claimed_by).where(
+                    Delivery.state == DeliveryState.SENDING
+                )
+            ).all()
+        orphans = []
+        for delivery_id, claimed_by in rows:
+            parts = (claimed_by or "").split("/")
+            if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
+                if claimed_by != self.worker_id and not _pid_alive(int(parts[1])):
+                    orphans.append(delivery_id)
+        now = self.clock.now()
+        for delivery_id in orphans:
+            if self.ledger.transition(
+                delivery_id, DeliveryState.UNKNOWN, now, EventKind.LEASE_EXPIRED,
+                {"reason": "the process sending it stopped; it may have been published"},
+                lease_until=None,
+                last_error="the process stopped while sending: check the network, then cm resolve",
+            ):
+                log.warning("delivery %s -> unknown (process died while sending)", delivery_id)
+                if self.notifier:
+                    self.notifier.notify(delivery_id, "unknown", "process died while sending")
+        return orphans
+
+    def _seed_pacer(self) -> None:
+        assert self.pacer is not None
+        since = self.clock.now() - timedelta(days=1)
+        with self.ledger.reading() as session:
+            rows = session.execute(
+                select(Delivery.channel_id, Delivery.claimed_at).where(
+                    Delivery.claimed_at.is_not(None), Delivery.claimed_at > since
+                )
+            ).all()
+        by_channel: dict[str, list[datetime]] = {}
+        for channel_id, claimed_at in rows:
+            if claimed_at is not None:
+                by_channel.setdefault(channel_id, []).append(claimed_at)
+        for channel_id, times in by_channel.items():
+            self.pacer.seed(channel_id, times)
+
+    # -- alarms ------------------------------------------------------------------------------
+
+    def sync_alarms(self) -> None:
+        """One alarm per delivery waiting to be sent, at its due (or retry) instant."""
+        when = func.coalesce(Delivery.next_attempt_at, Delivery.due_at)
+        with self.ledger.reading() as session:
+            rows = session.execute(
+                select(Delivery.id, when).where(Delivery.state.in_(CLAIMABLE))
+            ).all()
+        waiting = {delivery_id: at for delivery_id, at in rows}
+        for delivery_id in list(self._alarms):
+            if delivery_id not in waiting:
+                self._cancel_alarm(delivery_id)
+        for delivery_id, at in waiting.items():
+            if self._alarms.get(delivery_id) != at:
+                self._set_alarm(delivery_id, at)
+
+    def _set_alarm(self, delivery_id: int, at: datetime) -> None:
+        if self._stopping:  # alarms are rebuilt from the ledger at the next start
+            return
+        self._alarms[delivery_id] = at
+        self.scheduler.add_job(
+            self._fire, "date", run_date=self.clock.wall_time(at), args=[delivery_id],
+            id=f"d{delivery_id}", replace_existing=True,
+        )
+
+    def _cancel_alarm(self, delivery_id: int) -> None:
+        self._alarms.pop(delivery_id, None)
+        try:
+            self.scheduler.remove_job(f"d{delivery_id}")
+        except JobLookupError:
+            pass
+
+    @contextmanager
+    def _job(self) -> Iterator[bool]:
+        """Counts a job in flight; yields False when the runner is stopping (do nothing)."""
+        with self._inflight_done:
+            if self._stopping:
+                yield False
+                return
+            self._inflight += 1
+        try:
+            yield True
+        finally:
+            with self._inflight_done:
+                self._inflight -= 1
+                self._inflight_done.notify_all()
+
+    def _fire(self, delivery_id: int) -> None:
+        with self._job() as go:
+            if go:
+                self._fire_now(delivery_id)
+
+    def _fire_now(self, delivery_id: int) -> None:
+        assert self.publisher is not None
+        self._alarms.pop(delivery_id, None)
+        try:
+            attempt = self.publisher.run(delivery_id)
+        except Exception:
+            # e.g. the database is unreachable: nothing was claimed or the claim is recorded;
+            # try again shortly (a claimed delivery is handled by lease expiry, never resent)
+            log.exception("delivery %s: publisher error", delivery_id)
+            attempt = Attempt(delivery_id, Step.DEFERRED, self.clock.now() + timedelta(seconds=30))
+        self.recent.append(attempt)
+        if attempt.step in (Step.DEFERRED, Step.RETRY) and attempt.at is not None:
+            self._set_alarm(delivery_id, attempt.at)
+
+    # -- follower snapshots ------------------------------------------------------------------
+
+    def _plan_next_snapshot(self) -> None:
+        if self._snapshot is None or self._view is None or self._stopping:
+            return
+        start = self.clock.now() + timedelta(seconds=1)
+        upcoming = growth_snapshot_times(self._view.workspace, start, start + timedelta(days=366))
+        at = next(iter(upcoming), None)
+        if at is not None:
+            self.scheduler.add_job(self._take_snapshot, "date", run_date=self.clock.wall_time(at),
+                                   args=[at], id="snapshot", replace_existing=True)
+
+    def _take_snapshot(self, at: datetime) -> None:
+        with self._job() as go:
+            if not go:
+                return
+            assert self._snapshot is not None and self._view is not None
+            try:
+                self._snapshot(self._view.workspace, at)
+            except Exception:
+                log.exception("follower snapshot failed")
+            self._plan_next_snapshot()

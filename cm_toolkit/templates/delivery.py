@@ -1,0 +1,144 @@
+"""Build the ``RenderContext`` of a planned delivery from the workspace it came from.
+
+The planner (``cm_toolkit.planning``) says *what* is due where and when; this module finds the
+post (or the live session's announcement) back in the workspace models, so that templates see
+the values with their real types (dates stay dates), merged in this order:
+workspace < campaign < session < post (or announcement) < channel override.
+
+Announcements have no post id of their own: their ``post.id`` is the delivery's key with ``-``
+for ``/`` (``qa-1/announce/0`` -> ``qa-1-announce-0``), which is also their utm_content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cm_toolkit.errors import Problem, TemplateError
+from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
+from cm_toolkit.templates.context import (
+    CampaignInfo,
+    ChannelInfo,
+    PostInfo,
+    RenderContext,
+    SessionInfo,
+)
+from cm_toolkit.templates.render import TemplateRenderer
+from cm_toolkit.workspace.models import Campaign, LiveSession, Post, Workspace
+
+
+def renderer_for(workspace: Workspace) -> TemplateRenderer:
+    """The renderer of ``workspace`` (its root, language, time zone and UTM defaults)."""
+    defaults = workspace.schedules.defaults
+    return TemplateRenderer(
+        workspace.root, defaults.language, workspace.schedules.timezone, defaults.utm
+    )
+
+
+def _find_campaign(workspace: Workspace, campaign_id: str) -> Campaign:
+    for campaign in workspace.schedules.campaigns:
+        if campaign.id == campaign_id:
+            return campaign
+    raise TemplateError(
+        Problem("schedules.yaml", None, None, f"campaign {campaign_id!r} is not in the workspace")
+    )
+
+
+def _find_session(campaign: Campaign, session_id: str | None) -> LiveSession | None:
+    if session_id is None:
+        return None
+    for campaign_session in campaign.live_sessions:
+        if campaign_session.id == session_id:
+            return campaign_session
+    return None
+
+
+def _find_post(campaign: Campaign, post_id: str | None) -> Post | None:
+    for post in campaign.posts:
+        if post.id == post_id:
+            return post
+    return None
+
+
+def _session_info(session: LiveSession, links: Mapping[str, str]) -> SessionInfo:
+    return SessionInfo(
+        id=session.id,
+        title=session.title,
+        start=session.start,
+        duration=session.duration,
+        description=session.description,
+        link=links.get(session.id),
+        variables=dict(session.variables),
+    )
+
+
+def context_for(
+    workspace: Workspace,
+    delivery: PlannedDelivery,
+    *,
+    session_links: Mapping[str, str] | None = None,
+    at: datetime | None = None,
+) -> tuple[str, RenderContext]:
+    """(template name, context) to render ``delivery``.
+
+    ``session_links`` maps a live session id to its watch/join link once the broadcast or event
+    exists (from the ledger); ``at`` defaults to the delivery's due time.
+    """
+    if delivery.kind is DeliveryKind.LIVE_SETUP or delivery.template is None:
+        raise TemplateError(
+            Problem("schedules.yaml", None, None,
+                    f"{delivery.post_key} on {delivery.channel_id} is a live setup, not a post")
+        )
+    links = session_links or {}
+    campaign = _find_campaign(workspace, delivery.campaign_id)
+    session = _find_session(campaign, delivery.session_id)
+    channel_file = workspace.channels.get(delivery.channel_id)
+    variables: dict[str, Any] = dict(workspace.schedules.variables)
+    variables.update(campaign.variables)
+    if session is not None:
+        variables.update(session.variables)
+
+    if delivery.kind is DeliveryKind.ANNOUNCEMENT:
+        assert session is not None, "an announcement always belongs to a live session"
+        index = int(delivery.post_key.rsplit("/", 1)[1])
+        variables.update(session.announcements[index].variables)
+        post = PostInfo(id=delivery.post_key.replace("/", "-"))
+        template = delivery.template
+    else:
+        found = _find_post(campaign, delivery.post_id)
+        if found is None:
+            raise TemplateError(
+                Problem("schedules.yaml", None, None, f"post {delivery.post_id!r} is not found")
+            )
+        variables.update(found.variables)
+        link, media, template = found.link, list(found.media), found.template
+        override = found.overrides.get(delivery.channel_id) or found.overrides.get(
+            delivery.network.value
+        )
+        if override is not None:
+            variables.update(override.variables)
+            template = override.template or template
+            link = override.link if override.link is not None else link
+            media = list(override.media) if override.media is not None else media
+        post = PostInfo(
+            id=found.id,
+            link=link,
+            media=tuple(media),
+            thread=found.thread,
+            occurrence=delivery.occurrence,
+        )
+
+    context = RenderContext(
+        campaign=CampaignInfo(campaign.id, campaign.name, dict(campaign.variables)),
+        post=post,
+        channel=ChannelInfo(
+            delivery.channel_id,
+            delivery.network,
+            channel_file.name if channel_file is not None else None,
+        ),
+        at=at or delivery.due_at,
+        session=_session_info(session, links) if session is not None else None,
+        variables=variables,
+    )
+    return template, context

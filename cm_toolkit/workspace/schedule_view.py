@@ -1,0 +1,106 @@
+"""Walking the raw ``schedules.yaml`` data defensively, and naming each part the user's way.
+
+The cross-reference checks run on the raw data, not on the validated models, so that one typo in
+a post does not hide every other problem: each part is visited only when it has the right shape,
+and everything else was already reported by pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cm_toolkit.workspace.yaml_source import PathElement
+
+Path_ = tuple[PathElement, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A mapping of the schedule (campaign, post, live session, announcement) and its path."""
+
+    path: Path_
+    data: dict[str, Any]
+    label: str  # 'post "teaser"'
+
+    def text(self, key: str) -> str | None:
+        value = self.data.get(key)
+        return value if isinstance(value, str) else None
+
+    def texts(self, key: str) -> list[tuple[Path_, str]]:
+        """The strings of a list field, with their paths (other items are pydantic's to report)."""
+        value = self.data.get(key)
+        if not isinstance(value, list):
+            return []
+        return [((*self.path, key, i), v) for i, v in enumerate(value) if isinstance(v, str)]
+
+
+def _mappings(data: Any, key: str, path: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                yield (*path, key, index), item
+
+
+def _label(kind: str, item: dict[str, Any], index: int, owner: str | None) -> str:
+    ident = item.get("id")
+    if isinstance(ident, str) and ident:
+        return f'{kind} "{ident}"'
+    return f"{kind} #{index + 1}" + (f" of {owner}" if owner else "")
+
+
+def campaigns(data: Any) -> Iterator[Part]:
+    for path, item in _mappings(data, "campaigns", ()):
+        yield Part(path, item, _label("campaign", item, int(path[-1]), None))
+
+
+def posts(data: Any) -> Iterator[Part]:
+    for campaign in campaigns(data):
+        for path, item in _mappings(campaign.data, "posts", campaign.path):
+            yield Part(path, item, _label("post", item, int(path[-1]), campaign.label))
+
+
+def sessions(data: Any) -> Iterator[Part]:
+    for campaign in campaigns(data):
+        for path, item in _mappings(campaign.data, "live_sessions", campaign.path):
+            yield Part(path, item, _label("live session", item, int(path[-1]), campaign.label))
+
+
+def announcements(session: Part) -> Iterator[Part]:
+    for path, item in _mappings(session.data, "announcements", session.path):
+        yield Part(path, item, f"announcement #{int(path[-1]) + 1} of {session.label}")
+
+
+def describe_schedules(data: Any, path: Sequence[PathElement]) -> tuple[str, int]:
+    """Name the part of ``schedules.yaml`` at ``path``: (label, path elements it covers)."""
+    label, used = "", 0
+    node: Any = data
+    kinds = {"campaigns": "campaign", "posts": "post", "live_sessions": "live session"}
+    index = 0
+    while index < len(path):
+        key = path[index]
+        child = node.get(key) if isinstance(node, dict) and not isinstance(key, int) else None
+        if key in kinds and index + 1 < len(path) and isinstance(path[index + 1], int):
+            position = int(path[index + 1])
+            item = child[position] if isinstance(child, list) and position < len(child) else None
+            owner = label or None
+            label = _label(kinds[str(key)], item if isinstance(item, dict) else {}, position, owner)
+            node, index = item, index + 2
+            used = index
+        elif key == "announcements" and index + 1 < len(path) and isinstance(path[index + 1], int):
+            label = f"announcement #{int(path[index + 1]) + 1} of {label}"
+            items = child if isinstance(child, list) else []
+            position = int(path[index + 1])
+            node = items[position] if position < len(items) else None
+            index += 2
+            used = index
+        elif key == "overrides" and index + 1 < len(path) and label:
+            label = f"override `{path[index + 1]}` of {label}"
+            node = child.get(path[index + 1]) if isinstance(child, dict) else None
+            index += 2
+            used = index
+        else:
+            break
+    return label, used

@@ -1,0 +1,165 @@
+"""Refusing secrets pasted into workspace files.
+
+Workspace files are meant to be shared (a git repository, a team folder), so a token written in
+one is a leak. A channel file names where each secret comes from (``{env: NAME}`` or
+``{keyring: service/user}``); anything else that looks like a secret is refused. The problem says
+where and what kind, and never repeats the value: the output of ``cm check`` may end up in CI logs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from cm_toolkit.errors import Problem
+from cm_toolkit.workspace.yaml_source import PathElement, YamlDocument
+
+SECRET_FIX = "put it in an environment variable and reference it as {env: NAME}"
+_FIX = SECRET_FIX + " (and revoke that secret if the file was ever shared)"
+
+# Keys whose literal value is always a secret (page_token, refresh_token, client_secret...).
+_SECRET_KEY = re.compile(
+    r"(?:^|[_\-.\s])"
+    r"(?:token|secret|password|passwd|api[_\-]?key|apikey|private[_\-]?key|access[_\-]?key)"
+    r"s?(?:$|[_\-.\s])",
+    re.IGNORECASE,
+)
+# Token shapes of the networks we talk to; searched anywhere inside a value.
+_KNOWN_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![A-Za-z0-9])EAA[A-Za-z0-9]{20,}"), "a Facebook access token"),
+    (re.compile(r"ya29\.[0-9A-Za-z_\-]+"), "a Google access token"),
+    (re.compile(r"1//0[0-9A-Za-z_\-]{10,}"), "a Google refresh token"),
+    (re.compile(r"A{21}[A-Za-z0-9%]+"), "an X bearer token"),
+    (re.compile(r"(?<![A-Za-z0-9])AQ[A-Za-z0-9_\-]{100,}"), "a LinkedIn access token"),
+)
+_BASE64ISH = re.compile(r"^[A-Za-z0-9+/_\-]{32,}={0,2}$")
+_HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
+
+
+def secret_kind(value: str) -> str | None:
+    """What kind of secret ``value`` looks like, or None. Used on every string of the files."""
+    for pattern, kind in _KNOWN_SHAPES:
+        if pattern.search(value):
+            return kind
+    text = value.strip()
+    if _HEX.match(text):
+        if re.search(r"[0-9]", text) and re.search(r"[a-fA-F]", text) and _entropy(text) >= 3.0:
+            return "a long random key"
+        return None
+    if _BASE64ISH.match(text):
+        classes = [re.search(p, text) for p in (r"[a-z]", r"[A-Z]", r"[0-9]")]
+        # Words joined with dashes (slugs) have lower entropy and rarely mix all three classes.
+        if all(classes) and _entropy(text) >= 4.0:
+            return "a long random key"
+    return None
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def find_pasted_secrets(
+    document: YamlDocument, *, channel_file: bool
+) -> tuple[list[Problem], set[tuple[PathElement, ...]]]:
+    """Problems for every pasted secret, and their paths (so other checks stay quiet there)."""
+    problems: list[Problem] = []
+    flagged: set[tuple[PathElement, ...]] = set()
+
+    def refuse(path: tuple[PathElement, ...], what: str) -> None:
+        line, column = document.position(path)
+        problems.append(Problem(document.file, line, column, what, _FIX))
+        flagged.add(path)
+
+    data = document.data
+    if channel_file and isinstance(data, dict) and "secrets" in data:
+        section = data["secrets"]
+        if isinstance(section, dict):
+            for name, ref in section.items():
+                if _is_literal(ref):
+                    refuse(("secrets", name), f"secret `{name}` is written in the file")
+        elif _is_literal(section):
+            refuse(("secrets",), "`secrets` holds a value written in the file")
+
+    for path, key, value in _walk(data, ()):
+        if any(path[:size] in flagged for size in range(len(path) + 1)):
+            continue
+        if key is not None and _is_literal(value) and is_secret_key(key):
+            refuse(path, f"`{key}` holds a secret written in the file")
+            continue
+        if isinstance(value, str):
+            kind = secret_kind(value)
+            if kind is not None:
+                name = f"`{key}`" if key is not None else "a value"
+                refuse(path, f"{name} looks like {kind} pasted into the file")
+    return problems, flagged
+
+
+def is_secret_key(key: Any) -> bool:
+    """True for key names that hold secrets (``page_token``, ``clientSecret``, ``api_key``...)."""
+    # camelCase -> snake_case, so pageToken is caught like page_token.
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(key))
+    return bool(_SECRET_KEY.search(snake))
+
+
+def hide_secrets(
+    problems: list[Problem], document: YamlDocument, flagged: set[tuple[PathElement, ...]]
+) -> list[Problem]:
+    """The problems with every flagged secret value blanked out of their texts.
+
+    Other checks name what they find (an id, a channel, a cron expression); if the user pasted a
+    secret there, this keeps it out of the output anyway.
+    """
+    values = set()
+    for path in flagged:
+        for _, _, value in _walk(_at(document.data, path), path):
+            literal = isinstance(value, (str, int)) and not isinstance(value, bool)
+            if literal and len(str(value)) >= 6:
+                values.add(str(value))
+    if not values:
+        return problems
+    hidden = []
+    for problem in problems:
+        message, fix = problem.message, problem.fix
+        for value in sorted(values, key=len, reverse=True):
+            message = message.replace(value, "<secret hidden>")
+            fix = fix.replace(value, "<secret hidden>")
+        hidden.append(replace(problem, message=message, fix=fix))
+    return hidden
+
+
+def _at(data: Any, path: tuple[PathElement, ...]) -> Any:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _is_literal(value: Any) -> bool:
+    """A value written in the file (not a reference mapping, not empty)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    return isinstance(value, (int, float, list))
+
+
+def _walk(
+    node: Any, path: tuple[PathElement, ...], key: Any = None
+) -> Iterator[tuple[tuple[PathElement, ...], Any, Any]]:
+    """Every (path, key, value) of the tree; ``key`` is the nearest mapping key."""
+    yield path, key, node
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            yield from _walk(child, (*path, child_key), child_key)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _walk(child, (*path, index), key)

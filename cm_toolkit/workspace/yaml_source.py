@@ -1,0 +1,228 @@
+"""Reading one YAML file of the workspace while remembering where every key and value was.
+
+ruamel.yaml's round-trip loader keeps line/column data on each mapping and sequence (``.lc``).
+``YamlDocument`` holds both the plain Python data (what pydantic validates) and that tree, so any
+path of keys and indexes (a pydantic ``loc``) maps back to ``file:line:column``. Lines and columns
+given out are 1-based, as editors show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from cm_toolkit.errors import Problem
+
+PathElement = str | int
+Position = tuple[int | None, int | None]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One parsed file: ``data`` is plain Python, ``tree`` is ruamel's, for positions."""
+
+    file: str  # workspace-relative, with forward slashes
+    data: Any
+    tree: Any
+
+    def position(self, path: Sequence[PathElement], *, key: bool = False) -> Position:
+        """Line and column of the value at ``path`` (of its key when ``key``), 1-based.
+
+        A path that goes further than the file (a missing key) stops at the deepest node that
+        exists: a "missing field" problem then points at the mapping that lacks it.
+        """
+        node = self.tree
+        found: tuple[int, int] | None = _own_position(node) or (0, 0)
+        for index, element in enumerate(path):
+            last = index == len(path) - 1
+            if isinstance(node, CommentedMap) and _has_key(node, element):
+                child = node[element]
+                try:
+                    if last and key:
+                        found = node.lc.key(element)
+                    else:
+                        found = _own_position(child) or node.lc.value(element)
+                except (KeyError, TypeError, AttributeError):
+                    # Keys merged in with "<<:" have no position of their own.
+                    pass
+                node = child
+            elif isinstance(node, CommentedSeq) and isinstance(element, int):
+                if not 0 <= element < len(node):
+                    break
+                child = node[element]
+                try:
+                    found = _own_position(child) or node.lc.item(element)
+                except (KeyError, TypeError, AttributeError):
+                    pass
+                node = child
+            else:
+                break
+        if found is None:
+            return (None, None)
+        return (found[0] + 1, found[1] + 1)
+
+
+def _has_key(node: CommentedMap, element: PathElement) -> bool:
+    try:
+        return element in node
+    except TypeError:  # an unhashable key written by the user
+        return False
+
+
+def _own_position(node: Any) -> tuple[int, int] | None:
+    """Where a mapping or sequence starts (its first key or item); None for scalars."""
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        line, col = node.lc.line, node.lc.col
+        if line is not None and col is not None:
+            return (line, col)
+    return None
+
+
+MAX_VALUES = 200_000
+"""More values than this once aliases are expanded is refused (an alias "bomb" would hang)."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def to_plain(node: Any) -> Any:
+    """ruamel's round-trip objects as plain dict/list/str/int/float/bool/date/None.
+
+    Aliases (``*name``) are expanded into copies; past ``MAX_VALUES`` values ``_TooLarge``.
+    """
+    return _Plain().convert(node)
+
+
+class _Plain:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def convert(self, node: Any) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _TooLarge
+        if isinstance(node, dict):
+            return {self.key(k): self.convert(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.convert(item) for item in node]
+        if isinstance(node, TaggedScalar):
+            return str(node.value)
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, date):
+            return node
+        return str(node)
+
+    def key(self, key: Any) -> Any:
+        # Keys must stay hashable: a YAML "? [a, b]" key becomes its text.
+        plain = self.convert(key)
+        if isinstance(plain, (str, int, float, bool, date)) or plain is None:
+            return plain
+        return str(plain)
+
+
+class _WorkspaceConstructor(RoundTripConstructor):
+    """Round-trip constructor that leaves dates and times as text.
+
+    ruamel would build them itself and fail on ``2027-02-30 10:00:00`` with no position; as text
+    they reach ``datetimes.parse_datetime``, whose problems point at the value.
+    """
+
+
+_WorkspaceConstructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+)
+
+
+def read_yaml(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse ``path`` (shown as ``file`` in problems). A syntax error is a problem, not a crash."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [
+            Problem(
+                file, None, None, f"cannot be read ({exc.strerror})", "check the file's permissions"
+            )
+        ]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            Problem(
+                file, line, column, "is not UTF-8 text", "save the file with the UTF-8 encoding"
+            )
+        ]
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _WorkspaceConstructor
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        return None, [_syntax_problem(file, exc)]
+    except YAMLError as exc:
+        return None, [
+            Problem(
+                file,
+                None,
+                None,
+                f"is not valid YAML: {_first_line(exc)}",
+                "fix the YAML syntax (indentation, colons, quotes)",
+            )
+        ]
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError) as exc:
+        # The parser's own internals can trip on garbage input; the user still gets a problem.
+        return None, [
+            Problem(
+                file,
+                None,
+                None,
+                f"is not valid YAML ({type(exc).__name__})",
+                "fix the YAML syntax (indentation, colons, quotes)",
+            )
+        ]
+    try:
+        data = to_plain(tree)
+    except _TooLarge:
+        return None, [
+            Problem(
+                file,
+                None,
+                None,
+                f"holds more than {MAX_VALUES} values once its aliases (*name) are expanded",
+                "use fewer aliases, or split the file",
+            )
+        ]
+    return YamlDocument(file, data, tree), []
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or ["syntax error"])[0]
+
+
+def _syntax_problem(file: str, exc: MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    what = " ".join(part for part in (exc.context, exc.problem) if part) or "syntax error"
+    fix = "fix the YAML syntax (indentation, colons, quotes)"
+    if "duplicate key" in what:
+        fix = "keep only one of the two keys"
+    elif "tab" in what.lower():
+        fix = "indent with spaces, not tabs"
+    return Problem(file, line, column, f"is not valid YAML: {what}", fix)

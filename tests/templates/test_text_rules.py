@@ -1,0 +1,170 @@
+"""Network text measures: X weighting, X threads, LinkedIn escaping, YouTube limits."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cm_toolkit.channels.text_rules import (
+    NETWORK_TEXT_LIMITS,
+    contains_url,
+    linkedin_escape,
+    split_thread,
+    text_length,
+    wire_text,
+    x_weighted_length,
+    youtube_description_ok,
+    youtube_description_problems,
+    youtube_title_ok,
+    youtube_title_problems,
+)
+from cm_toolkit.workspace.models import Network
+
+
+def test_x_latin_and_accents_weigh_one() -> None:
+    assert x_weighted_length("Déjà vu, ça été") == len("Déjà vu, ça été")
+
+
+def test_x_decomposed_accents_are_normalised_first() -> None:
+    decomposed = unicodedata.normalize("NFD", "été")
+    assert len(decomposed) == 5
+    assert x_weighted_length(decomposed) == 3
+
+
+def test_x_emoji_and_cjk_weigh_two() -> None:
+    assert x_weighted_length("🎉") == 2
+    assert x_weighted_length("中文") == 4
+    assert x_weighted_length("a🚀b") == 4
+
+
+def test_x_every_url_weighs_23() -> None:
+    short = "https://a.fr"
+    long = "https://mooc-leader20.fr/inscription?utm_source=x&utm_medium=social&utm_content=t"
+    assert x_weighted_length(short) == 23
+    assert x_weighted_length(long) == 23
+    assert x_weighted_length(f"Voir {long} 🎉") == 5 + 23 + 1 + 2
+
+
+def test_contains_url() -> None:
+    assert contains_url("Inscription : https://mooc-leader20.fr/inscription")
+    assert not contains_url("Pas de lien ici, seulement du texte.")
+
+
+def test_linkedin_escapes_reserved_characters() -> None:
+    assert linkedin_escape("Le cours (MOOC)") == "Le cours \\(MOOC\\)"
+    assert linkedin_escape("écrivez à @equipe") == "écrivez à \\@equipe"
+    assert linkedin_escape("a|b{c}[d]<e>*f_g~h\\i") == (
+        "a\\|b\\{c\\}\\[d\\]\\<e\\>\\*f\\_g\\~h\\\\i"
+    )
+
+
+def test_linkedin_hashtags_use_the_hashtag_template() -> None:
+    assert linkedin_escape("#leadership") == "{hashtag|\\#|leadership}"
+    assert linkedin_escape("Vive le #télétravail_2027 !") == (
+        "Vive le {hashtag|\\#|télétravail\\_2027} !"
+    )
+    # A '#' that is not a hashtag is escaped like any reserved character.
+    assert linkedin_escape("n° # 3") == "n° \\# 3"
+
+
+def test_wire_text_only_transforms_linkedin() -> None:
+    text = "Le (MOOC) #leadership"
+    assert wire_text(Network.X, text) == text
+    assert wire_text(Network.FACEBOOK, text) == text
+    assert wire_text(Network.LINKEDIN, text) == linkedin_escape(text)
+
+
+def test_text_length_uses_each_network_unit() -> None:
+    assert text_length(Network.X, "🎉 https://a.fr") == 2 + 1 + 23
+    assert text_length(Network.YOUTUBE, "é") == 2  # bytes
+    assert text_length(Network.LINKEDIN, "(a)") == 5  # as sent, escaped
+    assert text_length(Network.FACEBOOK, "(a)") == 3
+
+
+def test_limits_table_has_the_api_facts_numbers() -> None:
+    assert NETWORK_TEXT_LIMITS[Network.X].text_max == 280
+    assert NETWORK_TEXT_LIMITS[Network.X].media_max == 4
+    assert NETWORK_TEXT_LIMITS[Network.FACEBOOK].text_max == 63206
+    assert NETWORK_TEXT_LIMITS[Network.LINKEDIN].text_max == 3000
+    assert NETWORK_TEXT_LIMITS[Network.YOUTUBE].title_max == 100
+    assert NETWORK_TEXT_LIMITS[Network.YOUTUBE].text_max == 5000
+    assert NETWORK_TEXT_LIMITS[Network.MANUAL].text_max is None
+
+
+def test_youtube_title_rules() -> None:
+    assert youtube_title_ok("Live n°1 : vos questions")
+    assert youtube_title_ok("x" * 100)
+    assert not youtube_title_ok("x" * 101)
+    assert "more than 100" in youtube_title_problems("x" * 101)[0]
+    assert not youtube_title_ok("Live <direct>")
+    assert not youtube_title_ok("   ")
+
+
+def test_youtube_description_counts_bytes() -> None:
+    assert youtube_description_ok("a" * 5000)
+    assert not youtube_description_ok("é" * 2501)  # 5002 bytes, 2501 characters
+    assert "5002 bytes" in youtube_description_problems("é" * 2501)[0]
+    assert not youtube_description_ok("a > b")
+
+
+def test_thread_short_text_is_one_unnumbered_part() -> None:
+    assert split_thread("Un texte court.") == ["Un texte court."]
+
+
+def test_thread_parts_are_numbered_and_within_the_limit() -> None:
+    sentence = "Chaque critique est lue par l'équipe pédagogique du MOOC. "
+    text = sentence * 12 + "Le forum : https://mooc-leader20.fr/forum 🎉"
+    parts = split_thread(text)
+    assert len(parts) > 2
+    for number, part in enumerate(parts, start=1):
+        assert part.endswith(f" {number}/{len(parts)}")
+        assert x_weighted_length(part) <= 280
+    # Nothing lost, nothing cut inside a word: the parts without numbers give the text back.
+    rebuilt = " ".join(p.rsplit(" ", 1)[0] for p in parts)
+    assert rebuilt.split() == text.split()
+
+
+def test_thread_prefers_line_then_sentence_breaks() -> None:
+    first = "Première ligne, " + "assez longue pour compter. " * 4
+    second = "Deuxième ligne. " * 10
+    parts = split_thread(first.strip() + "\n" + second.strip(), limit=200)
+    assert parts[0].startswith("Première ligne")
+    assert parts[0].rsplit(" ", 1)[0].endswith("compter.")
+    assert parts[1].startswith("Deuxième ligne.")
+
+
+def test_thread_respects_a_smaller_limit_and_counts_urls_as_23() -> None:
+    url = "https://mooc-leader20.fr/" + "a" * 200
+    text = " ".join([url] * 6)
+    parts = split_thread(text, limit=60)
+    assert all(x_weighted_length(p) <= 60 for p in parts)
+    assert all(url in p for p in parts)  # a URL is never cut: it always weighs 23
+
+
+def test_thread_cuts_one_huge_word_by_characters() -> None:
+    parts = split_thread("a" * 700)
+    assert [x_weighted_length(p) <= 280 for p in parts] == [True] * len(parts)
+    assert "".join(p.rsplit(" ", 1)[0] for p in parts) == "a" * 700
+
+
+def test_thread_refuses_a_tiny_limit() -> None:
+    with pytest.raises(ValueError):
+        split_thread("x" * 100, limit=5)
+
+
+WORDS = st.sampled_from(["leader", "équipe", "🎉", "中文", "https://mooc-leader20.fr/a",
+                         "fin.", "vraiment ?", "\n", "x" * 40])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(WORDS, min_size=1, max_size=120))
+def test_thread_property_parts_fit_and_keep_every_word(words: list[str]) -> None:
+    text = " ".join(words)
+    parts = split_thread(text, limit=100)
+    assert all(x_weighted_length(p) <= 100 for p in parts)
+    if len(parts) > 1:
+        parts = [p.rsplit(" ", 1)[0] for p in parts]
+    assert " ".join(parts).split() == text.split()
