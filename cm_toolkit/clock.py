@@ -101,7 +101,9 @@ class WarpClock:
         before: timedelta = timedelta(minutes=2),
         after: timedelta = timedelta(minutes=30),
         window_seconds: float = 0.15,
+        lead_in_seconds: float = 0.0,
     ) -> WarpClock:
+        """``lead_in_seconds``: real seconds at real speed before the warp (time to start up)."""
         windows: list[list[datetime]] = []
         for event in sorted(e for e in events if start <= e <= end):
             low, high = max(start, event - before), min(end, event + after)
@@ -117,7 +119,11 @@ class WarpClock:
         fast_speed = max(fast_span / timedelta(seconds=1) / fast_real, 1.0)
         points: list[tuple[float, datetime]] = [(0.0, start)]
         cursor, real = start, 0.0
+        if lead_in_seconds > 0:
+            cursor, real = start + timedelta(seconds=lead_in_seconds), lead_in_seconds
+            points.append((real, cursor))
         for low, high in windows + [[end, end]]:
+            low = max(low, cursor)
             if low > cursor:
                 real += (low - cursor).total_seconds() / fast_speed
                 points.append((real, low))

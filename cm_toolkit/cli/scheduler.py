@@ -16,7 +16,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from cm_toolkit.channels.base import Channel, Transport
+from cm_toolkit.channels.base import Transport
 from cm_toolkit.channels.pool import ChannelPool
 from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
 from cm_toolkit.clock import SystemClock
@@ -24,7 +24,7 @@ from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.scheduler.demo import DemoResult, run_demo
-from cm_toolkit.scheduler.runner import RunOptions, Runner
+from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace
 
@@ -80,8 +80,8 @@ def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
 
 def _channels_factory(
     transport: Transport | None, fallback: Mapping[str, str]
-) -> Callable[[Workspace], Callable[[str], Channel]]:
-    def channels(workspace: Workspace) -> Callable[[str], Channel]:
+) -> Callable[[Workspace], ChannelPool]:
+    def channels(workspace: Workspace) -> ChannelPool:
         return ChannelPool(workspace, transport=transport, fallback_env=fallback)
 
     return channels
@@ -156,7 +156,7 @@ def run(
     runner = Runner(
         root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
         options=RunOptions(resync_seconds=resync, notify_url=notify),
-        snapshot=Snapshotter(ledger, channels),
+        snapshot=Snapshotter(ledger),
     )
     stop = threading.Event()
 

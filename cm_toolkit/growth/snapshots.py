@@ -8,13 +8,13 @@ A channel that fails is logged and skipped: a gap in the curve, never an invente
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from cm_toolkit.channels.base import Capability, Channel
+from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.errors import CmError
 from cm_toolkit.ledger.models import Delivery, Engagement, FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
@@ -34,35 +34,25 @@ class SnapshotResult:
 
 
 class Snapshotter:
-    def __init__(self, ledger: Ledger, channels: Callable[[Workspace], Callable[[str], Channel]]):
+    def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._channels = channels
 
-    def __call__(self, workspace: Workspace, at: datetime) -> None:
-        self.take(workspace, at)
-
-    def take(self, workspace: Workspace, at: datetime) -> SnapshotResult:
-        channel_of = self._channels(workspace)
+    def take(self, workspace: Workspace, source: ChannelSource, at: datetime) -> SnapshotResult:
+        """Snapshot every channel of ``workspace``; ``source`` is the caller's channel pool (the
+        runner's own, so that a token refresh never races a send on the same account)."""
         taken: dict[str, int] = {}
         failed: dict[str, str] = {}
         engagement_rows = 0
         for channel_id in sorted(workspace.channels):
             try:
-                channel = channel_of(channel_id)
+                with source.using(channel_id) as channel:
+                    if Capability.FOLLOWERS in channel.capabilities:
+                        taken[channel_id] = channel.followers()
+                    if Capability.ENGAGEMENT in channel.capabilities:
+                        engagement_rows += self._engagement(channel, at)
             except CmError as exc:
                 failed[channel_id] = str(exc)
-                continue
-            if Capability.FOLLOWERS in channel.capabilities:
-                try:
-                    taken[channel_id] = channel.followers()
-                except CmError as exc:
-                    failed[channel_id] = str(exc)
-                    log.warning("snapshot of %s failed: %s", channel_id, exc)
-            if Capability.ENGAGEMENT in channel.capabilities:
-                try:
-                    engagement_rows += self._engagement(channel, at)
-                except CmError as exc:
-                    log.warning("engagement of %s failed: %s", channel_id, exc)
+                log.warning("snapshot of %s failed: %s", channel_id, exc)
         with self.ledger.writing() as session:
             existing = set(
                 session.scalars(

@@ -45,7 +45,8 @@ class FaultKind(enum.Enum):
         return self not in (FaultKind.TIMEOUT, FaultKind.DROP_AFTER_COMMIT)
 
 
-NETWORKS = ("x", "facebook", "linkedin", "youtube", "meet", "*")
+# "google": the OAuth hosts shared by YouTube and Meet (accounts.google.com, oauth2.googleapis.com)
+NETWORKS = ("x", "facebook", "linkedin", "youtube", "meet", "google", "*")
 _AUTH_PATHS = re.compile(r"(/2/oauth2/token|/oauth/access_token|/oauth/v2/accessToken|/token)")
 
 
@@ -58,13 +59,16 @@ class FaultRule:
     path: re.Pattern[str] | None = None
     seed: int = 0
     fired: int = 0
+    method: str | None = None  # only requests with this HTTP method (Python rules; not in specs)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(f"{self.seed}:{self.network}:{self.kind.value}")
 
-    def applies(self, network: str, path: str) -> bool:
+    def applies(self, network: str, path: str, method: str | None = None) -> bool:
         if self.network not in ("*", network):
+            return False
+        if self.method is not None and method is not None and method != self.method:
             return False
         if self.path is not None:
             return bool(self.path.search(path))
@@ -85,7 +89,8 @@ class FaultRule:
             else (f"{self.times}x" if self.times else f"{self.probability:g}")
         )
         suffix = self.path.pattern if self.path else ""
-        return f"{self.network}:{self.kind.value}@{when}{suffix}"
+        method = f" [{self.method} only]" if self.method else ""
+        return f"{self.network}:{self.kind.value}@{when}{suffix}{method}"
 
 
 class FaultPlan:
@@ -108,10 +113,10 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def pick(self, network: str, path: str) -> FaultKind | None:
+    def pick(self, network: str, path: str, method: str | None = None) -> FaultKind | None:
         with self._lock:
             for rule in self.rules:
-                if rule.applies(network, path) and rule.draw():
+                if rule.applies(network, path, method) and rule.draw():
                     return rule.kind
         return None
 

@@ -218,7 +218,7 @@ class Sandbox:
             self.journal.record(entry)
             return SandboxResponse.json(404, {"error": f"the sandbox does not serve {host}"}), 0.0
         entry.route = found[0].name if found else None
-        fault = self.faults.pick(emulator.network, request.path)
+        fault = self.faults.pick(emulator.network, request.path, request.method)
         entry.fault = fault.value if fault else None
         delay = 0.0
         with self.ctx.lock:

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cm_toolkit.channels.base import Channel
 from cm_toolkit.channels.credentials import MemoryTokenStore
 from cm_toolkit.channels.pool import ChannelPool
 from cm_toolkit.clock import WarpClock
@@ -30,9 +29,9 @@ from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.models import Delivery, FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.planning import plan_workspace
+from cm_toolkit.planning import growth_snapshot_times, plan_workspace
 from cm_toolkit.sandbox.server import Sandbox
-from cm_toolkit.scheduler.runner import RunOptions, Runner
+from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace
 
@@ -60,6 +59,9 @@ class DemoResult:
     report: Path | None = None
     journal_requests: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+
+
+STARTUP_SECONDS = 4.0  # real time at real speed before the season starts: the runner's start-up
 
 
 def _load(root: Path) -> Workspace:
@@ -93,8 +95,12 @@ def run_demo(
         stale.unlink(missing_ok=True)
     ledger = open_ledger(f"sqlite:///{database}", root)
 
+    # every instant that calls a network gets a slow window: deliveries and follower snapshots
+    events = [d.due_at for d in plan.deliveries]
+    events += growth_snapshot_times(workspace, season_start, season_end)
     clock = WarpClock.around(
-        season_start, season_end, [d.due_at for d in plan.deliveries], total_seconds=seconds
+        season_start, season_end, events, total_seconds=seconds,
+        lead_in_seconds=STARTUP_SECONDS,
     )
     sandbox = Sandbox(seed=seed, clock=clock, epoch=season_start)
     started = time.monotonic()
@@ -103,7 +109,7 @@ def run_demo(
         sandbox_env = sandbox.env()
         store = MemoryTokenStore()
 
-        def channels(ws: Workspace) -> Callable[[str], Channel]:
+        def channels(ws: Workspace) -> ChannelPool:
             return ChannelPool(ws, transport=transport, fallback_env=sandbox_env, store=store)
 
         options = RunOptions(
@@ -113,7 +119,7 @@ def run_demo(
         )
         runner = Runner(
             root=root, ledger=ledger, clock=clock, load=_load, channels=channels,
-            options=options, snapshot=Snapshotter(ledger, channels),
+            options=options, snapshot=Snapshotter(ledger),
         )
         runner.start()
         try:

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cm_toolkit.channels.base import Capability, Channel
+from cm_toolkit.channels.base import Capability
+from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.clock import Clock
 from cm_toolkit.errors import ChannelError, CmError, LedgerError, OutcomeUnknown, RateLimited
 from cm_toolkit.ledger.repository import Ledger
@@ -68,7 +69,7 @@ class Publisher:
         *,
         ledger: Ledger,
         view: Callable[[], WorkspaceView],
-        channels: Callable[[str], Channel],
+        channels: ChannelSource,
         clock: Clock,
         worker_id: str,
         pacer: Pacer,
@@ -96,8 +97,6 @@ class Publisher:
         when = row.next_attempt_at or row.due_at
         if when > now:
             return Attempt(delivery_id, Step.DEFERRED, when)
-        if now > deadline:
-            return self._missed(delivery_id, row.state, now, "its grace window closed before it could be sent")
         view = self.view()
         planned = view.by_key.get((row.post_key, row.channel_id, row.occurrence))
         if planned is None:
@@ -105,7 +104,14 @@ class Publisher:
             return Attempt(delivery_id, Step.SKIPPED, detail="no longer in the workspace")
 
         links = self.live.links_for(planned.session_id) if planned.session_id else {}
-        if planned.kind is DeliveryKind.ANNOUNCEMENT and planned.session_id and not links:
+        needs_link = planned.kind is DeliveryKind.ANNOUNCEMENT and planned.session_id and not links
+        if now > deadline:
+            reason = "its grace window closed before it could be sent"
+            if needs_link:
+                reason = (f"live session {planned.session_id!r} has no link: its creation "
+                          "failed or is waiting for review (cm review)")
+            return self._missed(delivery_id, row.state, now, reason)
+        if needs_link:
             return self._wait_for_link(delivery_id, planned, now, deadline)
 
         rendered_text = None
@@ -138,16 +144,18 @@ class Publisher:
                                 rendered_text=rendered_text)
         remote_id: str
         remote_url: str | None
+        manual = False
         try:
-            channel = self.channels(row.channel_id)
-            if planned.kind is DeliveryKind.LIVE_SETUP:
-                result = channel.schedule_live(view.live_request(planned))
-                self.live.record_host(planned, result, self.clock.now())
-                remote_id, remote_url = result.remote_id, result.url
-            else:
-                assert post is not None
-                published = channel.publish(post)
-                remote_id, remote_url = published.remote_id, published.url
+            with self.channels.using(row.channel_id) as channel:
+                manual = Capability.MANUAL in channel.capabilities
+                if planned.kind is DeliveryKind.LIVE_SETUP:
+                    result = channel.schedule_live(view.live_request(planned))
+                    self.live.record_host(planned, result, self.clock.now())
+                    remote_id, remote_url = result.remote_id, result.url
+                else:
+                    assert post is not None
+                    published = channel.publish(post)
+                    remote_id, remote_url = published.remote_id, published.url
         except OutcomeUnknown as error:
             return self._record(delivery_id, DeliveryState.UNKNOWN, error=str(error),
                                 rendered_text=rendered_text)
@@ -175,8 +183,7 @@ class Publisher:
                                 error=f"unexpected {type(error).__name__}: {error}",
                                 rendered_text=rendered_text)
         # a manual channel handed a task to a person: published when they say so (cm done)
-        outcome = (DeliveryState.AWAITING_DONE if Capability.MANUAL in channel.capabilities
-                   else DeliveryState.PUBLISHED)
+        outcome = DeliveryState.AWAITING_DONE if manual else DeliveryState.PUBLISHED
         return self._record(delivery_id, outcome, remote_id=remote_id,
                             remote_url=remote_url, rendered_text=rendered_text)
 
@@ -228,10 +235,7 @@ class Publisher:
     def _wait_for_link(
         self, delivery_id: int, planned: PlannedDelivery, now: datetime, deadline: datetime
     ) -> Attempt:
-        retry_at = now + LINK_WAIT
         reason = f"waiting for live session {planned.session_id!r} to be created (no link yet)"
-        if retry_at > deadline:
-            return self._missed(delivery_id, DeliveryState.PLANNED, now,
-                                f"live session {planned.session_id!r} has no link: "
-                                "its creation failed or is waiting for review (cm review)")
+        # look again in a minute, and once more right at the deadline (then: missed, reported)
+        retry_at = min(now + LINK_WAIT, deadline + timedelta(microseconds=1))
         return Attempt(delivery_id, Step.DEFERRED, retry_at, reason)

@@ -19,9 +19,9 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -30,7 +30,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from cm_toolkit.channels.base import Channel
+from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.clock import Clock
+from cm_toolkit.errors import CmError
+from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger import apply as ledger_apply
 from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
@@ -45,8 +48,7 @@ from cm_toolkit.workspace.models import Workspace
 
 log = logging.getLogger("cm.runner")
 
-ChannelsFactory = Callable[[Workspace], Callable[[str], Channel]]
-Snapshot = Callable[[Workspace, datetime], None]
+ChannelsFactory = Callable[[Workspace], ChannelSource]
 
 
 def new_worker_id() -> str:
@@ -99,7 +101,7 @@ class Runner:
         load: Callable[[Path], Workspace],
         channels: ChannelsFactory,
         options: RunOptions | None = None,
-        snapshot: Snapshot | None = None,
+        snapshot: Snapshotter | None = None,
         worker_id: str | None = None,
     ) -> None:
         self.root = root
@@ -114,9 +116,9 @@ class Runner:
         self._alarms: dict[int, datetime] = {}
         self._signature: tuple[tuple[str, float, int], ...] = ()
         self._view: WorkspaceView | None = None
-        self._channel_of: Callable[[str], Channel] | None = None
+        self._source: ChannelSource | None = None
         self.scheduler = BackgroundScheduler(
-            timezone=timezone.utc,
+            timezone=UTC,
             executors={"default": ThreadPoolExecutor(self.options.threads)},
             # max_instances > 1: a deferred delivery re-arms its own job while it runs; the
             # ledger claim, not the alarm, is what prevents a double send.
@@ -141,7 +143,7 @@ class Runner:
         self.publisher = Publisher(
             ledger=self.ledger,
             view=self.current_view,
-            channels=self.channel,
+            channels=self,
             clock=self.clock,
             worker_id=self.worker_id,
             pacer=self.pacer,
@@ -150,6 +152,7 @@ class Runner:
             lease=self.options.lease,
         )
         self.recover_orphans()
+        self._warm_up()
         self.scheduler.start()
         self.sync_alarms()
         self.scheduler.add_job(self._tick, "interval", seconds=self.options.resync_seconds,
@@ -178,9 +181,10 @@ class Runner:
         assert self._view is not None
         return self._view
 
-    def channel(self, channel_id: str) -> Channel:
-        assert self._channel_of is not None
-        return self._channel_of(channel_id)
+    def using(self, channel_id: str) -> AbstractContextManager[Channel]:
+        """The runner is the publisher's ``ChannelSource``: the pool of the current workspace."""
+        assert self._source is not None
+        return self._source.using(channel_id)
 
     # -- workspace ---------------------------------------------------------------------------
 
@@ -195,7 +199,7 @@ class Runner:
             log.info("applied the workspace: %d created, %d changed, %d cancelled",
                      result.created, result.changed, result.cancelled)
         self._view = WorkspaceView.of(workspace, plan)
-        self._channel_of = self._channels_factory(workspace)
+        self._source = self._channels_factory(workspace)
         self._signature = signature
         return self._view
 
@@ -216,6 +220,17 @@ class Runner:
             self.sync_alarms()
         except Exception:  # keep the process alive; the next tick tries again
             log.exception("resync failed")
+
+    def _warm_up(self) -> None:
+        """Build every channel's adapter now (SDK imports take a second): the first alarm must
+        not pay for it, and a channel that cannot be built (a missing secret) shows at start."""
+        assert self._view is not None
+        for channel_id in sorted(self._view.workspace.channels):
+            try:
+                with self.using(channel_id):
+                    pass
+            except CmError as exc:
+                log.warning("channel %s cannot be used: %s", channel_id, exc)
 
     # -- crash recovery ----------------------------------------------------------------------
 
@@ -348,7 +363,7 @@ class Runner:
                 return
             assert self._snapshot is not None and self._view is not None
             try:
-                self._snapshot(self._view.workspace, at)
+                self._snapshot.take(self._view.workspace, self, at)
             except Exception:
                 log.exception("follower snapshot failed")
             self._plan_next_snapshot()

@@ -1,0 +1,364 @@
+"""YouTube (Data API v3, google-api-python-client): live sessions, replays, subscribers.
+
+- ``schedule_live``: a broadcast (title, description, scheduled start and end, privacy), a
+  stream (RTMP, variable resolution), the stream bound to the broadcast; the watch link is
+  announced. Re-running it for the same session finds the broadcast already made (same title
+  and start on this channel) instead of creating a second one.
+- ``publish``: a post is a video on YouTube: the replay in ``post.media[0]`` is uploaded with
+  Google's resumable protocol; title = ``post.title`` (or the text's first line), description =
+  ``post.description`` (or the text), plus the link when the text does not hold it.
+- ``followers``: ``channels.list(mine)`` ``subscriberCount`` (YouTube rounds it to three
+  significant figures); ``engagement``: ``videos.list`` statistics.
+
+Quota: 10,000 units a day per Google Cloud project (list 1, insert/bind 50; uploads have their
+own bucket of 100 a day); a used-up quota is ``RateLimited`` until midnight Pacific time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from googleapiclient.http import MediaIoBaseUpload
+
+from cm_toolkit.channels.base import (
+    Capability,
+    Channel,
+    ChannelSettings,
+    Credentials,
+    Engagement,
+    Limits,
+    LiveSessionRequest,
+    LiveSessionResult,
+    PublishResult,
+    RenderedPost,
+    Transport,
+)
+from cm_toolkit.channels.google_auth import GoogleSession
+from cm_toolkit.channels.google_errors import GoogleErrors
+from cm_toolkit.channels.text_rules import (
+    YOUTUBE_DESCRIPTION_MAX_BYTES,
+    YOUTUBE_TITLE_MAX,
+    youtube_description_problems,
+    youtube_title_problems,
+)
+from cm_toolkit.errors import Problem, Rejected
+from cm_toolkit.workspace.models import Network
+
+SCOPES = ("https://www.googleapis.com/auth/youtube",)
+WATCH_URL = "https://www.youtube.com/watch?v={id}"
+UPLOAD_CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as the resumable protocol requires
+VIDEO_TYPES = (
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+    "video/x-msvideo",
+    "video/mpeg",
+    "video/x-matroska",
+    "video/x-flv",
+    "video/3gpp",
+)
+
+
+class YouTubeSettings(ChannelSettings):
+    """``account.channel_id`` (``UC...``); options: ``privacy`` of videos and broadcasts,
+    ``category_id`` of uploads (22 = People & Blogs, 27 = Education), ``made_for_kids``."""
+
+    channel_id: str
+    privacy: Literal["public", "unlisted", "private"] = "public"
+    category_id: str = "22"
+    made_for_kids: bool = False
+
+
+class YouTubeChannel(Channel):
+    network: ClassVar[Network] = Network.YOUTUBE
+    display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
+    limits: ClassVar[Limits] = Limits(
+        text_max=YOUTUBE_DESCRIPTION_MAX_BYTES,
+        title_max=YOUTUBE_TITLE_MAX,
+        media_max=1,
+        media_bytes_max=256 * 1024**3,
+        media_types=VIDEO_TYPES,
+    )
+    # No TEXT: YouTube has no API for text posts; a "post" here is a video upload.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.VIDEO,
+            Capability.DELETE,
+            Capability.FOLLOWERS,
+            Capability.ENGAGEMENT,
+            Capability.LIVE,
+        }
+    )
+    settings_model: ClassVar[type[ChannelSettings]] = YouTubeSettings
+    secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
+
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        credentials: Credentials,
+        transport: Transport | None = None,
+    ) -> None:
+        super().__init__(channel_id, settings, credentials, transport)
+        assert isinstance(settings, YouTubeSettings)
+        self.youtube_settings = settings
+        self.session = GoogleSession(credentials, self.transport, SCOPES)
+        self.errors = GoogleErrors("youtube", channel_id)
+
+    @classmethod
+    def text_length(cls, text: str) -> int:
+        return len(text.encode("utf-8"))
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def _api(self) -> Any:
+        with self.errors.call("refreshing the access token", creates=False):
+            self.session.ensure_token()
+        return self.session.service("youtube", "v3")
+
+    def _run(self, request: Any, what: str, *, creates: bool = False) -> Any:
+        with self.errors.call(what, creates=creates):
+            try:
+                return request.execute()
+            finally:
+                self.session.persist()
+
+    # -- posts -----------------------------------------------------------------------------
+
+    @staticmethod
+    def title_of(post: RenderedPost) -> str:
+        if post.title:
+            return post.title
+        first = post.text.strip().splitlines()[0] if post.text.strip() else ""
+        return first if len(first) <= YOUTUBE_TITLE_MAX else first[: YOUTUBE_TITLE_MAX - 1] + "…"
+
+    @staticmethod
+    def description_of(post: RenderedPost) -> str:
+        text = post.description if post.description is not None else post.text
+        if post.link and post.link not in text:
+            text = f"{text}\n\n{post.link}" if text else post.link
+        return text
+
+    def validate(self, post: RenderedPost) -> list[Problem]:
+        def problem(message: str, fix: str) -> Problem:
+            return Problem(file=self.channel_id, line=None, column=None, message=message, fix=fix)
+
+        problems = [
+            problem(text, "shorten the title and remove < and >")
+            for text in youtube_title_problems(self.title_of(post))
+        ]
+        problems += [
+            problem(text, "shorten the description and remove < and >")
+            for text in youtube_description_problems(self.description_of(post))
+        ]
+        if not post.media:
+            problems.append(
+                problem(
+                    "a YouTube post is a video upload, and this post has no video",
+                    "add the replay's video file to the post's media",
+                )
+            )
+        if len(post.media) > 1:
+            problems.append(
+                problem(
+                    f"YouTube takes one video per post, this post has {len(post.media)} media",
+                    "keep one video in the post's media",
+                )
+            )
+        for media in post.media[:1]:
+            if not media.mime_type.startswith("video/"):
+                problems.append(
+                    problem(
+                        f"{media.path.name} is {media.mime_type}, not a video",
+                        "give a video file (mp4, mov, webm...)",
+                    )
+                )
+            if not Path(media.path).is_file():
+                problems.append(problem(f"video file {media.path} does not exist", "fix the path"))
+        return problems
+
+    def publish(self, post: RenderedPost) -> PublishResult:
+        problems = self.validate(post)
+        if problems:
+            raise Rejected(
+                "; ".join(p.message for p in problems), network="youtube", fix=problems[0].fix
+            )
+        settings = self.youtube_settings
+        body = {
+            "snippet": {
+                "title": self.title_of(post),
+                "description": self.description_of(post),
+                "categoryId": settings.category_id,
+            },
+            "status": {
+                "privacyStatus": settings.privacy,
+                "selfDeclaredMadeForKids": settings.made_for_kids,
+            },
+        }
+        media = post.media[0]
+        api = self._api()
+        with open(media.path, "rb") as stream:
+            upload = MediaIoBaseUpload(
+                stream, mimetype=media.mime_type, chunksize=UPLOAD_CHUNK, resumable=True
+            )
+            request = api.videos().insert(part="snippet,status", body=body, media_body=upload)
+            video = None
+            with self.errors.call("uploading the video", creates=True):
+                try:
+                    while video is None:
+                        _, video = request.next_chunk()
+                finally:
+                    self.session.persist()
+        return PublishResult(
+            remote_id=video["id"],
+            url=WATCH_URL.format(id=video["id"]),
+            extra={"privacy": video.get("status", {}).get("privacyStatus", settings.privacy)},
+        )
+
+    def delete(self, remote_id: str) -> None:
+        """Delete a video (or a broadcast, which is a video). Already gone counts as done."""
+        api = self._api()
+        try:
+            self._run(api.videos().delete(id=remote_id), "deleting the video", creates=False)
+        except Rejected as exc:
+            if exc.info.code != "videoNotFound":
+                raise
+
+    # -- audience --------------------------------------------------------------------------
+
+    def _own_channel(self, part: str) -> dict[str, Any]:
+        answer = self._run(self._api().channels().list(part=part, mine=True), "reading the channel")
+        items = answer.get("items") or []
+        if not items:
+            raise Rejected(
+                "youtube: the authorised Google account has no YouTube channel",
+                network="youtube",
+                fix=f"run `cm auth {self.channel_id}` with the channel's Google account",
+            )
+        channel: dict[str, Any] = items[0]
+        if channel.get("id") != self.youtube_settings.channel_id:
+            raise Rejected(
+                f"youtube: the token belongs to channel {channel.get('id')}, "
+                f"not {self.youtube_settings.channel_id}",
+                network="youtube",
+                fix=f"run `cm auth {self.channel_id}` with the right account, or fix channel_id",
+            )
+        return channel
+
+    def followers(self) -> int:
+        statistics = self._own_channel("statistics").get("statistics", {})
+        return int(statistics.get("subscriberCount", 0))
+
+    def engagement(self, remote_ids: list[str]) -> list[Engagement]:
+        found: list[Engagement] = []
+        for start in range(0, len(remote_ids), 50):  # videos.list takes 50 ids at most
+            batch = remote_ids[start : start + 50]
+            answer = self._run(
+                self._api().videos().list(part="statistics", id=",".join(batch), maxResults=50),
+                "reading video statistics",
+            )
+            for item in answer.get("items", []):
+                stats = item.get("statistics", {})
+                found.append(
+                    Engagement(
+                        remote_id=item["id"],
+                        reactions=int(stats.get("likeCount", 0)),
+                        comments=int(stats.get("commentCount", 0)),
+                        views=int(stats.get("viewCount", 0)),
+                    )
+                )
+        return found
+
+    def check(self) -> str:
+        snippet = self._own_channel("snippet").get("snippet", {})
+        return f"YouTube channel {snippet.get('title', '?')} ({self.youtube_settings.channel_id})"
+
+    # -- live ------------------------------------------------------------------------------
+
+    def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
+        problems = youtube_title_problems(request.title)
+        problems += youtube_description_problems(request.description)
+        if problems:
+            raise Rejected(
+                "youtube: " + "; ".join(problems),
+                network="youtube",
+                fix="shorten the live session's title or description",
+            )
+        api = self._api()
+        start = _rfc3339(request.start)
+        broadcast = self._existing_broadcast(api, request.title, start)
+        if broadcast is None:
+            body = {
+                "snippet": {
+                    "title": request.title,
+                    "description": request.description,
+                    "scheduledStartTime": start,
+                    "scheduledEndTime": _rfc3339(request.start + request.duration),
+                },
+                "status": {
+                    "privacyStatus": self.youtube_settings.privacy,
+                    "selfDeclaredMadeForKids": self.youtube_settings.made_for_kids,
+                },
+                "contentDetails": {
+                    "enableAutoStart": False,
+                    "enableAutoStop": True,
+                    "enableDvr": True,
+                    "recordFromStart": True,  # the replay exists once the session ends
+                },
+            }
+            broadcast = self._run(
+                api.liveBroadcasts().insert(part="snippet,status,contentDetails", body=body),
+                "creating the live broadcast",
+                creates=True,
+            )
+        stream_id = broadcast.get("contentDetails", {}).get("boundStreamId")
+        if not stream_id:
+            stream = self._run(
+                api.liveStreams().insert(
+                    part="snippet,cdn,contentDetails",
+                    body={
+                        "snippet": {"title": request.title},
+                        "cdn": {
+                            "ingestionType": "rtmp",
+                            "resolution": "variable",
+                            "frameRate": "variable",
+                        },
+                        "contentDetails": {"isReusable": False},
+                    },
+                ),
+                "creating the live stream",
+                creates=True,
+            )
+            stream_id = stream["id"]
+            self._run(
+                api.liveBroadcasts().bind(
+                    part="id,contentDetails", id=broadcast["id"], streamId=stream_id
+                ),
+                "binding the stream to the broadcast",
+            )
+        return LiveSessionResult(
+            remote_id=broadcast["id"],
+            url=WATCH_URL.format(id=broadcast["id"]),
+            # The stream key stays in YouTube Studio: it is a credential.
+            extra={"broadcast_id": broadcast["id"], "stream_id": stream_id},
+        )
+
+    def _existing_broadcast(self, api: Any, title: str, start: str) -> dict[str, Any] | None:
+        """This session's broadcast made by an earlier attempt (same title and start), if any."""
+        answer = self._run(
+            api.liveBroadcasts().list(
+                part="id,snippet,contentDetails", broadcastStatus="upcoming", maxResults=50
+            ),
+            "looking for the session's broadcast",
+        )
+        for item in answer.get("items", []):
+            snippet = item.get("snippet", {})
+            if snippet.get("title") == title and snippet.get("scheduledStartTime") == start:
+                return dict(item)
+        return None
+
+
+def _rfc3339(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

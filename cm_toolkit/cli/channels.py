@@ -1,0 +1,378 @@
+"""``cm channels``, ``cm auth CHANNEL`` and ``cm done DELIVERY``.
+
+``--sandbox URL`` (or ``CM_SANDBOX_URL``) points every adapter at a running sandbox
+(``cm sandbox serve``): the SDKs' transport goes to it, variables unset in the environment are
+taken from the sandbox's own ``/_sandbox/env``, and tokens go to a separate store
+(``<token dir>/sandbox/``) so that sandbox tokens never mix with real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import webbrowser
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import requests
+import typer
+from rich.table import Table
+
+from cm_toolkit.channels.base import Transport
+from cm_toolkit.channels.credentials import (
+    ChannelCredentials,
+    FileTokenStore,
+    TokenStore,
+    default_token_dir,
+)
+from cm_toolkit.channels.oauth import (
+    AuthorizationFlow,
+    ClientCredentials,
+    OAuthProvider,
+    SandboxBrowser,
+    provider_for,
+    store_tokens,
+)
+from cm_toolkit.channels.registry import build_channel
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.errors import CmError, SandboxError, UsageError
+from cm_toolkit.workspace.models import ChannelFile, Network, Workspace
+from cm_toolkit.workspace.suggestions import did_you_mean, one_of
+
+SandboxOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sandbox",
+        help="Talk to the sandbox at this URL (from `cm sandbox serve`) instead of the networks.",
+        envvar="CM_SANDBOX_URL",
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class Connection:
+    """Where adapters send their calls and read their secrets (the networks, or a sandbox)."""
+
+    transport: Transport | None
+    fallback_env: dict[str, str]
+    store: TokenStore
+    sandbox_url: str | None = None
+    _clients: list[Any] = field(default_factory=list)
+
+    def track(self) -> None:
+        """Remember the HTTP objects the transport hands out, so ``close`` can close them."""
+        if self.transport is None:
+            return
+        self._clients.append(self.transport.requests_adapter)
+        factory = self.transport.http_factory
+        if factory is not None:
+
+            def tracked() -> Any:
+                http = factory()
+                self._clients.append(http)
+                return http
+
+            self.transport.http_factory = tracked
+
+    def close(self) -> None:
+        while self._clients:
+            client = self._clients.pop()
+            if client is not None:
+                client.close()
+
+
+def sandbox_token_dir() -> Path:
+    """Tokens obtained from a sandbox (``cm auth --sandbox``); ``cm sandbox serve`` clears it."""
+    return default_token_dir() / "sandbox"
+
+
+def connect(sandbox_url: str | None, timeout: float = 30.0) -> Connection:
+    """The real networks, or the sandbox at ``sandbox_url`` (its env fetched once)."""
+    if not sandbox_url:
+        return Connection(None, {}, FileTokenStore())
+    from cm_toolkit.sandbox.transport import sandbox_transport
+
+    base = sandbox_url.rstrip("/")
+    session = requests.Session()
+    session.trust_env = False  # a proxy variable must not send loopback calls away
+    try:
+        answer = session.get(f"{base}/_sandbox/env", timeout=5)
+        answer.raise_for_status()
+        env = answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise SandboxError(
+            f"cannot reach the sandbox at {base} ({type(exc).__name__})",
+            fix="start it with `cm sandbox serve` and pass its URL to --sandbox",
+        ) from None
+    finally:
+        session.close()
+    connection = Connection(
+        sandbox_transport(base, timeout=timeout),
+        {str(k): str(v) for k, v in env.items()},
+        FileTokenStore(sandbox_token_dir()),
+        base,
+    )
+    connection.track()
+    return connection
+
+
+def load_channels(workspace: Path) -> Workspace:
+    from cm_toolkit.workspace.loader import load_workspace
+
+    loaded, _warnings = load_workspace(workspace)
+    return loaded
+
+
+def _channel_file(loaded: Workspace, channel_id: str) -> ChannelFile:
+    found = loaded.channels.get(channel_id)
+    if found is None:
+        raise UsageError(
+            f"there is no channel {channel_id!r} in {loaded.root / 'channels'}",
+            fix=did_you_mean(channel_id, loaded.channels, otherwise=f"channels: "
+                             f"{one_of(loaded.channels)}"),
+        )
+    return found
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+@app.command("channels")
+def channels(
+    workspace: WorkspaceOption = Path("."),
+    check: Annotated[
+        bool, typer.Option("--check", help="Make one cheap read call per channel.")
+    ] = False,
+    sandbox: SandboxOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the workspace's channels and whether their secrets are present (never their values).
+
+    With --check, each channel makes one cheap read call and reports OK or the error.
+    """
+    loaded = load_channels(workspace)
+    connection = connect(sandbox)
+    try:
+        rows = [
+            _describe(channel_id, channel_file, loaded, connection, check)
+            for channel_id, channel_file in sorted(loaded.channels.items())
+        ]
+    finally:
+        connection.close()
+    failed = any(not row["check"]["ok"] for row in rows if "check" in row)
+    if json_output:
+        console.file.write(json.dumps({"channels": rows}, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_table(rows, check, connection)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _describe(
+    channel_id: str,
+    channel_file: ChannelFile,
+    loaded: Workspace,
+    connection: Connection,
+    check: bool,
+) -> dict[str, Any]:
+    credentials = ChannelCredentials(
+        channel_id, channel_file, store=connection.store, fallback_env=connection.fallback_env
+    )
+    statuses = [credentials.status(name) for name in channel_file.secrets]
+    row: dict[str, Any] = {
+        "id": channel_id,
+        "network": channel_file.network.value,
+        "name": channel_file.name,
+        "secrets": [{"name": s.name, "present": s.present, "source": s.source} for s in statuses],
+    }
+    if check:
+        ok, message = _check_one(channel_id, channel_file, credentials, loaded, connection)
+        row["check"] = {"ok": ok, "message": message}
+    return row
+
+
+def _check_one(
+    channel_id: str,
+    channel_file: ChannelFile,
+    credentials: ChannelCredentials,
+    loaded: Workspace,
+    connection: Connection,
+) -> tuple[bool, str]:
+    try:
+        channel = build_channel(
+            channel_id, channel_file, credentials, connection.transport,
+            workspace_root=loaded.root,
+        )
+        return True, channel.check()
+    except NotImplementedError:
+        return False, f"the {channel_file.network.value} adapter has no check"
+    except CmError as error:  # every network failure is a CmError: one line, no traceback
+        return False, str(error)
+
+
+def _print_table(rows: list[dict[str, Any]], check: bool, connection: Connection) -> None:
+    table = Table(show_lines=False)
+    for column in ("channel", "network", "name", "secrets") + (("check",) if check else ()):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        secrets = "\n".join(
+            f"{s['name']}: {'present' if s['present'] else 'MISSING'} ({s['source']})"
+            for s in row["secrets"]
+        ) or "(none)"
+        cells = [row["id"], row["network"], row["name"] or "", secrets]
+        if check:
+            cells.append(("OK: " if row["check"]["ok"] else "FAILED: ") + row["check"]["message"])
+        table.add_row(*cells)
+    console.print(table, markup=False, highlight=False, emoji=False)
+    if connection.sandbox_url:
+        _say(f"sandbox: {connection.sandbox_url}")
+
+
+@app.command("auth")
+def auth(
+    channel: Annotated[str, typer.Argument(help="The channel id (a file name in channels/).")],
+    workspace: WorkspaceOption = Path("."),
+    sandbox: SandboxOption = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the authorization URL; open nothing.")
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the local redirect listener (0: random). X, LinkedIn and Facebook "
+            "need the port registered in the app: http://127.0.0.1:PORT/callback.",
+        ),
+    ] = 0,
+    client_id: Annotated[
+        str | None, typer.Option(help="The app's client id (default: the channel file's).")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(help="The app's client secret (better: its environment variable)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
+) -> None:
+    """Authorize a channel with the network's OAuth flow and store its tokens (owner-only)."""
+    loaded = load_channels(workspace)
+    channel_file = _channel_file(loaded, channel)
+    if channel_file.network is Network.MANUAL:
+        _say(f"{channel} is a manual channel: there is nothing to authorize.")
+        return
+    provider = provider_for(channel_file.network.value)
+    connection = connect(sandbox)
+    try:
+        _authorize(channel, channel_file, provider, connection, no_browser=no_browser, port=port,
+                   client_id=client_id, client_secret=client_secret, timeout=timeout)
+    finally:
+        connection.close()
+
+
+def _authorize(
+    channel: str,
+    channel_file: ChannelFile,
+    provider: OAuthProvider,
+    connection: Connection,
+    *,
+    no_browser: bool,
+    port: int,
+    client_id: str | None,
+    client_secret: str | None,
+    timeout: float,
+) -> None:
+    credentials = ChannelCredentials(
+        channel, channel_file, store=connection.store, fallback_env=connection.fallback_env
+    )
+
+    def from_env(name: str) -> str | None:
+        return os.environ.get(name) or connection.fallback_env.get(name) or None
+
+    found_id = client_id or credentials.find("client_id") or from_env(provider.client_env[0])
+    if not found_id:
+        raise UsageError(
+            f"no client id to authorize {channel}",
+            fix=f"set {provider.client_env[0]} or pass --client-id (from the app's settings)",
+        )
+    found_secret = (
+        client_secret or credentials.find("client_secret") or from_env(provider.client_env[1])
+    )
+    flow = AuthorizationFlow(
+        channel,
+        provider,
+        ClientCredentials(found_id, found_secret),
+        transport=connection.transport,
+        account=channel_file.account,
+    )
+    if connection.transport is not None:
+        _say(f"sandbox {connection.sandbox_url}: the authorization is approved automatically")
+        opener: Any = SandboxBrowser(connection.transport)
+    elif no_browser:
+        opener = _print_url
+    else:
+        opener = _open_browser
+    values = flow.run(opener, port=port, timeout=timeout)
+    names = store_tokens(credentials, values)
+    store = connection.store
+    where = store.directory if isinstance(store, FileTokenStore) else "memory"
+    _say(f"{channel}: stored {', '.join(names)} ({where}, readable by you only)")
+
+
+def _print_url(url: str) -> None:
+    _say("Open this address in a browser and approve the access:")
+    _say(url)
+
+
+def _open_browser(url: str) -> None:
+    if not webbrowser.open(url):
+        _print_url(url)
+    else:
+        _say("A browser window asks you to approve the access; waiting for its answer...")
+
+
+@app.command("done")
+def done(
+    delivery: Annotated[
+        str, typer.Argument(help="The delivery, as the task file names it (cm-delivery-42, or 42).")
+    ],
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+) -> None:
+    """Mark a manual channel's task as published (you pasted it on the network)."""
+    from cm_toolkit.ledger import DeliveryState, EventKind, open_ledger
+
+    # the task file says `cm done cm-delivery-42`; "task:cm-delivery-42" and "42" work too
+    text = delivery.removeprefix("task:").removeprefix("cm-delivery-")
+    if not text.isdigit():
+        raise UsageError(
+            f"{delivery!r} is not a delivery id",
+            fix="use the id the task file gives, e.g. `cm done cm-delivery-42` or `cm done 42`",
+        )
+    ledger = open_ledger(database_url, workspace)
+    try:
+        row = ledger.get(int(text))
+        if row is None:
+            raise UsageError(f"there is no delivery {text}", fix="see `cm status` for the ids")
+        if row.network is not Network.MANUAL:
+            raise UsageError(
+                f"delivery {text} is on {row.network.value} channel {row.channel_id}, which "
+                "publishes by itself",
+                fix="`cm done` is for manual channels",
+            )
+        if row.state is DeliveryState.PUBLISHED:
+            _say(f"delivery {text} ({row.channel_id}) was already marked published")
+            return
+        moved = ledger.transition(
+            row.id, DeliveryState.PUBLISHED, datetime.now(UTC), EventKind.RESOLVED,
+            {"by": "cm done"},
+        )
+        if not moved:
+            raise UsageError(
+                f"delivery {text} is {row.state.value}: it cannot be marked published",
+                fix="only a task handed to you (awaiting_done) can be marked done",
+            )
+    finally:
+        ledger.close()
+    _say(f"delivery {text} ({row.channel_id}) is published")

@@ -1,0 +1,25 @@
+"""What each network gives the cross-network contract suite (tests/channels/test_contract.py).
+
+Each ``tests/channels/cases/<network>.py`` exposes ``case(sandbox) -> ChannelCase``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cm_toolkit.channels.base import Channel, RenderedPost
+from cm_toolkit.sandbox.journal import JournalEntry
+
+
+@dataclass
+class ChannelCase:
+    network: str  # "x", "facebook", ...
+    channel: Channel  # built against the running sandbox (its transport and env() secrets)
+    publish_path: str  # regex of the create call's path in the journal, e.g. r"/2/tweets"
+    post: RenderedPost  # a simple text post with a link that this network accepts
+    sent_text: Callable[[JournalEntry], str]  # the text as the network received it
+    media_post: RenderedPost | None = None  # with images, where supported
+    thread_post: RenderedPost | None = None  # a thread, where supported
+    duplicate_rejected: bool = True  # publishing the same text twice gives Rejected
+    extra: dict[str, object] = field(default_factory=dict)

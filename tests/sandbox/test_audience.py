@@ -1,0 +1,63 @@
+"""The simulated audience: deterministic from the seed, moved by what is published."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cm_toolkit.sandbox.audience import Audience, Publication
+
+EPOCH = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
+DAYS = [EPOCH + timedelta(days=d, hours=3) for d in range(0, 120, 3)]
+
+
+def _run(seed: int) -> dict[str, list[int]]:
+    audience = Audience(seed, EPOCH)
+    for day, (network, account, kind) in enumerate(
+        [("x", "u1", "article"), ("facebook", "p1", "visual"), ("linkedin", "o1", "debate")] * 5
+    ):
+        audience.published(
+            Publication(network, account, f"{network}-{day}", kind, EPOCH + timedelta(days=day * 7))
+        )
+    return {
+        network: [audience.followers(network, account, at) for at in DAYS]
+        for network, account in (("x", "u1"), ("facebook", "p1"), ("linkedin", "o1"), ("youtube", "c1"))
+    }
+
+
+def test_same_seed_same_history() -> None:
+    assert _run(11) == _run(11)
+
+
+def test_another_seed_another_wobble() -> None:
+    assert _run(11) != _run(12)
+
+
+def test_followers_grow_and_publications_add_a_bump() -> None:
+    quiet = Audience(3, EPOCH)
+    busy = Audience(3, EPOCH)
+    busy.published(Publication("x", "u1", "t1", "article", EPOCH + timedelta(days=1)))
+    history = [quiet.followers("x", "u1", at) for at in DAYS]
+    assert history[-1] > history[0] > 0
+    before, after = EPOCH + timedelta(hours=12), EPOCH + timedelta(days=3)
+    assert busy.followers("x", "u1", before) == quiet.followers("x", "u1", before)
+    gained = busy.followers("x", "u1", after) - quiet.followers("x", "u1", after)
+    assert 70 * 0.75 - 1 <= gained <= 70 * 1.25 + 1  # the "article" bump of the X profile
+    busy.unpublished("x", "t1")
+    assert busy.followers("x", "u1", after) == quiet.followers("x", "u1", after)
+
+
+def test_engagement_and_comments_are_deterministic_and_saturate() -> None:
+    first, second = Audience(5, EPOCH), Audience(5, EPOCH)
+    at = [EPOCH + timedelta(hours=h) for h in (1, 12, 48, 200)]
+    views = [first.engagement("facebook", "p_1", EPOCH, t)["views"] for t in at]
+    assert views == [second.engagement("facebook", "p_1", EPOCH, t)["views"] for t in at]
+    assert views == sorted(views) and views[0] < views[-1]
+    later = EPOCH + timedelta(days=3)
+    comments = first.comments("facebook", "p_1", EPOCH, later)
+    assert comments == second.comments("facebook", "p_1", EPOCH, later)
+    assert len(comments) == min(25, first.engagement("facebook", "p_1", EPOCH, later)["comments"])
+    assert comments and all(c["id"].startswith("p_1-c") for c in comments)
+
+
+def test_unknown_network_has_no_followers() -> None:
+    assert Audience(1, EPOCH).followers("myspace", "a", EPOCH + timedelta(days=1)) == 0
