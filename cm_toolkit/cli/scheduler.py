@@ -209,7 +209,7 @@ def _print_demo(result: DemoResult) -> None:
 @app.command()
 def demo(
     workspace: WorkspaceOption = Path("."),
-    seconds: Annotated[float, typer.Option(help="Real seconds the season replay takes.")] = 40.0,
+    seconds: Annotated[float, typer.Option(help="Real seconds the season replay takes.")] = 35.0,
     seed: Annotated[int, typer.Option(help="Sandbox seed: same seed, same result.")] = 2027,
 ) -> None:
     """Replay the workspace's season against the local sandbox on a compressed clock.

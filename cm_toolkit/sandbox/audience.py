@@ -27,8 +27,8 @@ class GrowthProfile:
 
 DEFAULT_PROFILES: dict[str, GrowthProfile] = {
     "facebook": GrowthProfile(8200, 0.004, {"visual": 60, "post": 25, "live": 40}),
-    "x": GrowthProfile(3100, 0.006, {"article": 70, "post": 30, "live": 35}),
-    "linkedin": GrowthProfile(1500, 0.007, {"debate": 95, "post": 40, "article": 55}),
+    "x": GrowthProfile(3100, 0.0078, {"article": 70, "post": 30, "live": 35}),
+    "linkedin": GrowthProfile(1500, 0.0085, {"debate": 95, "post": 40, "article": 55}),
     "youtube": GrowthProfile(2400, 0.004, {"live": 240, "video": 90}),
     "meet": GrowthProfile(0, 0.0),
 }
