@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -22,6 +24,10 @@ class Clock(Protocol):
         """The real (wall-clock, UTC) instant at which this clock shows ``instant``."""
         ...
 
+    def hold(self) -> AbstractContextManager[None]:
+        """While held, a replay clock stands still (work in flight); real clocks ignore it."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -29,6 +35,9 @@ class SystemClock:
 
     def wall_time(self, instant: datetime) -> datetime:
         return instant
+
+    def hold(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 class ScaledClock:
@@ -48,6 +57,9 @@ class ScaledClock:
     def wall_time(self, instant: datetime) -> datetime:
         return self._wall_origin + (instant - self.start) / self.speed
 
+    def hold(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
 
 class ManualClock:
     """Moves only when told to (tests). Its wall time is its own time."""
@@ -62,6 +74,9 @@ class ManualClock:
 
     def wall_time(self, instant: datetime) -> datetime:
         return instant
+
+    def hold(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def advance(self, delta: timedelta) -> None:
         with self._lock:
@@ -80,6 +95,11 @@ class WarpClock:
     warp clock spends ``window_seconds`` of real time around each event instant (``before``
     to ``after`` it, in clock time) and races through the gaps, so the whole season still
     takes about ``total_seconds``. The mapping is piecewise linear and strictly increasing.
+
+    ``hold()`` stops it while work is in flight (the runner holds it during each job), so the
+    time a request takes on a busy machine never turns into hours of season: a token does not
+    expire between its refresh and its use, and lateness is what the scheduler adds, not what
+    the replay's speed multiplies.
     """
 
     def __init__(self, points: list[tuple[float, datetime]]) -> None:
@@ -89,6 +109,35 @@ class WarpClock:
         self._points = points
         self._origin = time.monotonic()
         self._wall_origin = datetime.now(timezone.utc)
+        self._lock = threading.Lock()
+        self._holds = 0
+        self._held_since = 0.0
+        self._paused = 0.0  # real seconds spent held, not counted as clock time
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._lock:
+            if self._holds == 0:
+                self._held_since = time.monotonic()
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+                if self._holds == 0:
+                    self._paused += time.monotonic() - self._held_since
+
+    def _elapsed(self) -> float:
+        """Real seconds of running (not held) time since creation."""
+        with self._lock:
+            current = self._held_since if self._holds else time.monotonic()
+            return current - self._origin - self._paused
+
+    def _pause_offset(self) -> float:
+        with self._lock:
+            held_now = time.monotonic() - self._held_since if self._holds else 0.0
+            return self._paused + held_now
 
     @classmethod
     def around(
@@ -160,7 +209,7 @@ class WarpClock:
         return c_last + timedelta(seconds=real - r_last)  # past the end: real time
 
     def now(self) -> datetime:
-        return self._at_real(time.monotonic() - self._origin)
+        return self._at_real(self._elapsed())
 
     def wall_time(self, instant: datetime) -> datetime:
         points = self._points
@@ -173,4 +222,4 @@ class WarpClock:
                     real = r0 + (r1 - r0) * ((instant - c0) / (c1 - c0))
                     break
         # a millisecond late rather than a hair early: an alarm must find its instant reached
-        return self._wall_origin + timedelta(seconds=real + 0.001)
+        return self._wall_origin + timedelta(seconds=real + self._pause_offset() + 0.001)

@@ -59,7 +59,7 @@ def publish(
             raise UsageError(f"{post!r} has no delivery waiting to be sent",
                              fix="cm status shows its deliveries; cm retry re-plans a failed one")
         publisher = Publisher(
-            ledger=ledger, view=runner.current_view, channels=runner.channel, clock=clock,
+            ledger=ledger, view=runner.current_view, channels=runner, clock=clock,
             worker_id=new_worker_id(), pacer=Pacer(timedelta(0), budgets={}),  # --now: no spacing
         )
         failed = False

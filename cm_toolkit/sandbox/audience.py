@@ -40,6 +40,10 @@ def _unit(*parts: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def _hour(instant: datetime) -> datetime:
+    return instant.replace(minute=0, second=0, microsecond=0)
+
+
 @dataclass
 class Publication:
     network: str
@@ -77,20 +81,30 @@ class Audience:
             ]
 
     def followers(self, network: str, account_id: str, at: datetime) -> int:
+        """Followers at ``at``. Instants are taken to the hour, and a publication's weight comes
+        from its rank on the account (not from its remote id, which may carry a timestamp), so a
+        replay whose requests arrive a few seconds apart gives the same numbers."""
         profile = self.profiles.get(network)
         if profile is None:
             return 0
+        at = _hour(at)
         days = max(0.0, (at - self.epoch).total_seconds() / 86400)
         trend = profile.base * (1 + profile.daily_rate) ** days
         wobble = (_unit(self.seed, network, account_id, int(days)) - 0.5) * 2 * profile.wobble
         with self._lock:
-            pubs = [p for p in self._publications if p.network == network and p.account_id == account_id]
+            pubs = sorted(
+                (p for p in self._publications
+                 if p.network == network and p.account_id == account_id),
+                key=lambda p: p.at,
+            )
         gained = 0.0
-        for pub in pubs:
-            if pub.at <= at:
-                realised = min(1.0, (at - pub.at) / timedelta(days=1))
+        for rank, pub in enumerate(pubs):
+            published = _hour(pub.at)
+            if published <= at:
+                realised = min(1.0, (at - published) / timedelta(days=1))
                 bump = profile.bumps.get(pub.kind, profile.bumps.get("post", 0))
-                gained += bump * realised * (0.75 + 0.5 * _unit(self.seed, pub.remote_id))
+                weight = 0.75 + 0.5 * _unit(self.seed, network, account_id, rank)
+                gained += bump * realised * weight
         return max(0, round(trend * (1 + wobble) + gained))
 
     def engagement(self, network: str, remote_id: str, published_at: datetime, at: datetime) -> dict[str, int]:

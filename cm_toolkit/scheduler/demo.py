@@ -30,6 +30,7 @@ from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.models import Delivery, FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.planning import growth_snapshot_times, plan_workspace
+from cm_toolkit.sandbox.journal import Journal
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
@@ -58,6 +59,7 @@ class DemoResult:
     database: Path
     report: Path | None = None
     journal_requests: int = 0
+    journal: Journal | None = None  # what the sandbox received, for tests and curious users
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -138,6 +140,7 @@ def run_demo(
         growth=_growth(ledger),
         database=database,
         journal_requests=requests_seen,
+        journal=sandbox.journal,
     )
     if report is not None:
         result.report = report(ledger, demo_dir)

@@ -41,10 +41,10 @@ from cm_toolkit.ledger.states import CLAIMABLE, DeliveryState, EventKind
 from cm_toolkit.planning import growth_snapshot_times, plan_workspace
 from cm_toolkit.scheduler.content import WorkspaceView
 from cm_toolkit.scheduler.notify import Notifier
-from cm_toolkit.scheduler.pacing import Pacer
+from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
 from cm_toolkit.scheduler.retry import RetryPolicy
-from cm_toolkit.workspace.models import Workspace
+from cm_toolkit.workspace.models import Network, Workspace
 
 log = logging.getLogger("cm.runner")
 
@@ -87,6 +87,7 @@ class RunOptions:
     threads: int = 8
     lease: timedelta = timedelta(minutes=10)
     spacing: timedelta | None = None  # default: the workspace's defaults.spacing
+    budgets: dict[Network, Budget] | None = None  # default: pacing.DEFAULT_BUDGETS
     notify_url: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -136,7 +137,7 @@ class Runner:
     def start(self) -> None:
         view = self.reload()
         spacing = self.options.spacing or view.workspace.schedules.defaults.spacing
-        self.pacer = Pacer(spacing)
+        self.pacer = Pacer(spacing, self.options.budgets)
         self._seed_pacer()
         if self.options.notify_url:
             self.notifier = Notifier(self.options.notify_url, self.clock)
@@ -313,14 +314,18 @@ class Runner:
 
     @contextmanager
     def _job(self) -> Iterator[bool]:
-        """Counts a job in flight; yields False when the runner is stopping (do nothing)."""
+        """Counts a job in flight; yields False when the runner is stopping (do nothing).
+
+        A replay clock stands still while a job runs (``Clock.hold``); real clocks ignore it.
+        """
         with self._inflight_done:
             if self._stopping:
                 yield False
                 return
             self._inflight += 1
         try:
-            yield True
+            with self.clock.hold():
+                yield True
         finally:
             with self._inflight_done:
                 self._inflight -= 1

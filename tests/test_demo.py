@@ -1,0 +1,100 @@
+"""``cm demo`` on a copy of the sample workspace: the main job, end to end.
+
+It replays the sample season through the real scheduler, adapters and sandbox, so this test is
+also the "full run" whose whole output is scanned for the sandbox's secrets.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cm_toolkit.cli import main
+from cm_toolkit.sandbox.server import Sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("sample")
+    for item in ("schedules.yaml", "channels", "templates", "assets"):
+        source = REPO / item
+        if source.is_dir():
+            shutil.copytree(source, root / item)
+        else:
+            shutil.copy(source, root / item)
+    capture = root / "demo-output.txt"
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        code = main(["demo", "--workspace", str(root), "--seconds", "20"])
+    capture.write_text(buffer.getvalue())
+    assert code == 0, buffer.getvalue()
+    return root, buffer.getvalue()
+
+
+def _states(root: Path) -> dict[str, int]:
+    with sqlite3.connect(root / ".cm" / "demo" / "cm.db") as db:
+        return dict(db.execute("select state, count(*) from deliveries group by state").fetchall())
+
+
+def test_the_season_is_replayed_and_every_delivery_reaches_a_final_state(
+    demo_run: tuple[Path, str],
+) -> None:
+    root, output = demo_run
+    states = _states(root)
+    # 121 deliveries in the sample season: none left waiting, none lost
+    assert sum(states.values()) == 121
+    assert set(states) <= {"published", "awaiting_done"}, states
+    # the LinkedIn group is a manual channel: its posts are tasks for a person
+    assert states["awaiting_done"] == 15
+    assert "Follower growth over the season" in output
+    assert "Deliveries per network and state" in output
+
+
+def test_the_summary_shows_growth_close_to_the_course_outcomes(demo_run: tuple[Path, str]) -> None:
+    _, output = demo_run
+    multiples = dict(re.findall(r"(x-mooc|linkedin-page)\s.*?x(\d+\.\d+)", output))
+    assert 2.2 <= float(multiples["x-mooc"]) <= 2.9
+    assert 2.6 <= float(multiples["linkedin-page"]) <= 3.4
+
+
+def test_announcements_carry_the_live_session_link(demo_run: tuple[Path, str]) -> None:
+    root, _ = demo_run
+    with sqlite3.connect(root / ".cm" / "demo" / "cm.db") as db:
+        texts = [
+            text
+            for (text,) in db.execute(
+                "select rendered_text from deliveries where post_key like '%/announce/%' "
+                "and network != 'manual'"
+            )
+        ]
+        links = [url for (url,) in db.execute("select remote_url from live_session_hosts")]
+    assert texts
+    youtube = [url for url in links if "youtube.com/watch" in url]
+    assert len(youtube) == 4
+    assert all(any(link in text for link in youtube) for text in texts), texts[:3]
+
+
+def test_no_secret_of_the_sandbox_appears_in_any_output(demo_run: tuple[Path, str]) -> None:
+    root, output = demo_run
+    secrets = [value for value in Sandbox(seed=0).env().values() if len(value) >= 8]
+    assert secrets
+    with sqlite3.connect(root / ".cm" / "demo" / "cm.db") as db:
+        ledger_text = "\n".join(
+            str(row)
+            for table in ("deliveries", "events", "live_session_hosts")
+            for row in db.execute(f"select * from {table}")  # noqa: S608 - fixed table names
+        )
+    log = (root / ".cm" / "demo" / "cm.log").read_text()
+    for secret in secrets:
+        assert secret not in output
+        assert secret not in log
+        assert secret not in ledger_text
