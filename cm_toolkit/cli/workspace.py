@@ -1,4 +1,9 @@
-"""``cm check``: validate the workspace and list every problem.
+"""``cm check``: validate the workspace, check every planned delivery, and list every problem.
+
+Once the files load without error, the plan check renders every delivery of the plan and adds up
+quotas and costs (``cm_toolkit.templates.plan_check``): its problems join the list, and a table
+summarises the plan per network. ``--json`` prints ``{"problems": [...], "summary": {...},
+"plan": {...}}`` (``plan`` is null when the files did not load).
 
 Exit codes: 0 when there is no error (warnings are allowed), 1 when there are problems, 2 for a
 usage error (no workspace folder, no schedules.yaml).
@@ -9,25 +14,61 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.table import Table
 
 from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.templates.plan_check import PlanChecker
 from cm_toolkit.workspace.check import check_workspace
 
 
 @app.command("check")
 def check(workspace: WorkspaceOption = Path("."), json_output: JsonOption = False) -> None:
-    """Check schedules.yaml, channels/ and templates/: every problem, with file:line:column."""
-    report = check_workspace(workspace, datetime.now(UTC))
+    """Check schedules.yaml, channels/ and templates/, then every planned delivery: every
+    problem with file:line, and the plan's quotas and X cost."""
+    now = datetime.now(UTC)
+    plan_check = PlanChecker(now)
+    report = check_workspace(workspace, now, extra_checks=[plan_check])
+    plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:
-        console.file.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        payload = {**report.as_dict(), "plan": plan}
+        console.file.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
         for problem in report.problems:
             _say(str(problem))
+        if plan is not None and plan["deliveries"] + sum(plan["live_setups"].values()):
+            console.print(plan_table(plan))
         _say(report.summary_line())
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+def plan_table(plan: dict[str, Any]) -> Table:
+    """Deliveries per network, the busiest 15 minutes of one account, YouTube's busiest day
+    (quota units) and X's price."""
+    table = Table(title=f"Plan: {plan['first'][:10]} to {plan['last'][:10]}", title_justify="left")
+    for name, justify in (("network", "left"), ("deliveries", "right"),
+                          ("peak / 15 min", "right"), ("quota", "left"), ("cost", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    x, youtube = plan["x"], plan["youtube"]
+    networks = sorted(set(plan["by_network"]) | set(plan["live_setups"]))
+    for network in networks:
+        posts = plan["by_network"].get(network, 0)
+        setups = plan["live_setups"].get(network, 0)
+        count = str(posts) + (f" + {setups} live" if setups else "")
+        peak = plan["peak_per_15_minutes"].get(network)
+        quota, cost = "", ""
+        if network == "x":
+            day_peak = max((a["peak"] for a in x["per_24_hours"].values()), default=0)
+            quota = f"{x['peak_per_15_minutes']}/100 per 15 min, {day_peak}/10,000 per 24 h"
+            cost = f"${x['cost_usd']:,.2f} ({x['posts']} posts, {x['posts_with_url']} with URL)"
+        elif network == "youtube":
+            quota = (f"peak {youtube['peak_units_per_day']:,}/{youtube['daily_units']:,} "
+                     f"units/day")
+        table.add_row(network, count, "" if peak is None else str(peak), quota, cost)
+    return table
 
 
 def _say(text: str) -> None:

@@ -140,29 +140,33 @@ class _Planner:
         item: PlannedItem,
         channel_id: str,
         network: Network,
-        occurrence: int,
-        due_at: datetime,
+        times: list[tuple[int, datetime]],
         grace: timedelta,
         content: dict[str, Any],
     ) -> None:
+        """One delivery per (occurrence, due_at) of ``times``. The content never depends on the
+        time: it is made canonical and fingerprinted once for all the occurrences (a recurring
+        post has thousands; doing it per occurrence dominated the planning time)."""
         content = canonical_content({"kind": item.kind, "network": network, **content})
-        self.deliveries.append(
-            PlannedDelivery(
-                post_key=item.post_key,
-                channel_id=channel_id,
-                occurrence=occurrence,
-                due_at=due_at,
-                kind=item.kind,
-                network=network,
-                campaign_id=item.campaign_id,
-                post_id=item.post_id,
-                session_id=item.session_id,
-                template=content.get("template"),
-                fingerprint=fingerprint(content),
-                grace=grace,
-                content=content,
+        digest = fingerprint(content)
+        for occurrence, due_at in times:
+            self.deliveries.append(
+                PlannedDelivery(
+                    post_key=item.post_key,
+                    channel_id=channel_id,
+                    occurrence=occurrence,
+                    due_at=due_at,
+                    kind=item.kind,
+                    network=network,
+                    campaign_id=item.campaign_id,
+                    post_id=item.post_id,
+                    session_id=item.session_id,
+                    template=content.get("template"),
+                    fingerprint=digest,
+                    grace=grace,
+                    content=content,
+                )
             )
-        )
 
     # -- live sessions -------------------------------------------------------------------------
 
@@ -179,8 +183,8 @@ class _Planner:
                 continue
             hosts.append(PlannedHost(channel_id, network))
             self._add(
-                item=setup, channel_id=channel_id, network=network, occurrence=1,
-                due_at=start - session.create_before, grace=session.create_before,
+                item=setup, channel_id=channel_id, network=network,
+                times=[(1, start - session.create_before)], grace=session.create_before,
                 content={"session": session_content},
             )
         for index, announcement in enumerate(session.announcements):
@@ -200,8 +204,8 @@ class _Planner:
                 if network is None:
                     continue
                 self._add(
-                    item=item, channel_id=channel_id, network=network, occurrence=1,
-                    due_at=start + offset, grace=self.schedules.defaults.grace,
+                    item=item, channel_id=channel_id, network=network,
+                    times=[(1, start + offset)], grace=self.schedules.defaults.grace,
                     content=self._post_content(
                         announcement.template, variables, None, [], False, session_content
                     ),
@@ -313,9 +317,8 @@ class _Planner:
                 media = list(override.media) if override.media is not None else media
             content = self._post_content(template, variables, link, media, post.thread,
                                          session_content)
-            for occurrence, due_at in times:
-                self._add(item=item, channel_id=channel_id, network=network,
-                          occurrence=occurrence, due_at=due_at, grace=grace, content=content)
+            self._add(item=item, channel_id=channel_id, network=network, times=times,
+                      grace=grace, content=content)
 
     def _check_unique_keys(self) -> None:
         seen: set[str] = set()

@@ -1,38 +1,50 @@
-"""The plan check: render every planned delivery and report what would go wrong.
+"""The plan check: render every planned delivery, check it, and add up what the plan asks.
 
-``check_plan(workspace, deliveries)`` renders each delivery (``preview_delivery``) and collects:
-template errors, texts over a network's limit, too many media, missing media files, a link the
-text forgot (X and manual channels have no link attachment), YouTube titles and descriptions
-the API would refuse; plus a summary with the X cost estimate (post $0.015, post with a URL
-$0.200, each part of a thread counted). ``plan_problems`` returns the problems only.
+``check_plan(workspace, deliveries, now=...)`` renders each delivery (every occurrence of every
+recurring post, every announcement, on every channel) and reports, all at once:
 
-A problem repeated by many deliveries (one template, eight occurrences) is reported once, with
-the first delivery it was seen on and how many more share it.
+- template errors (``templates/<file>:<line>``), a text over the network's limit, too many,
+  missing, oversized or refused media, a link the text forgot (``delivery_checks``), YouTube
+  titles and descriptions the API would refuse, live sessions whose title YouTube would refuse;
+- quota and rate-limit warnings, spam-like bursts, and a summary with X's price and each
+  network's peaks (``quotas``).
+
+Identical problems (same place, same kind, same channel) are reported once, with the first
+delivery they were seen on and "and N other occurrences". ``PlanChecker`` plugs the check into
+``cm check`` (``check_workspace(..., extra_checks=[checker])``) and keeps the summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cm_toolkit.channels.text_rules import youtube_description_problems, youtube_title_problems
-from cm_toolkit.errors import Problem, Severity
+from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
+from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
-from cm_toolkit.templates.delivery import renderer_for
-from cm_toolkit.templates.preview import (
-    X_POST_COST_USD,
-    X_POST_WITH_URL_COST_USD,
-    DeliveryPreview,
-    preview_delivery,
+from cm_toolkit.templates.delivery_checks import (
+    SCHEDULES_FILE,
+    ContentCheck,
+    Finding,
+    MediaProbe,
+    Where,
+    check_content,
 )
+from cm_toolkit.templates.network_rules import rules_for
+from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
+from cm_toolkit.templates.quotas import Send, SendKind, check_quotas
+from cm_toolkit.templates.render import RenderedContent
+from cm_toolkit.templates.schedule_lines import ScheduleLines
 from cm_toolkit.workspace.models import Network, Workspace
 
 
 @dataclass
 class PlanCheck:
     problems: list[Problem]
-    previews: list[DeliveryPreview] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -40,9 +52,56 @@ class PlanCheck:
         return not any(p.severity is Severity.ERROR for p in self.problems)
 
 
-def _label(delivery: PlannedDelivery) -> str:
-    occurrence = f" #{delivery.occurrence}" if delivery.occurrence != 1 else ""
-    return f"{delivery.post_key}{occurrence} on {delivery.channel_id}"
+class Findings:
+    """Aggregates findings: one problem per (place, kind, severity), with how many deliveries.
+
+    A finding placed at its post (``at_post``) gets the post's line in schedules.yaml when the
+    problems are listed: the file is read again only when there is something to report.
+    """
+
+    def __init__(self, tz: ZoneInfo, lines: Callable[[], ScheduleLines]) -> None:
+        self.tz = tz
+        self.lines = lines
+        self._groups: dict[tuple[Any, ...], list[Any]] = {}
+
+    def add(self, finding: Finding, delivery: PlannedDelivery) -> None:
+        post = delivery.post_key if finding.at_post else None
+        key = (finding.file, finding.line, finding.severity, finding.same, post)
+        group = self._groups.get(key)
+        if group is None:
+            self._groups[key] = [finding, delivery, 1, finding.measure]
+            return
+        group[2] += 1
+        if finding.measure is not None and (group[3] is None or finding.measure > group[3]):
+            group[3] = finding.measure
+
+    def add_problem(self, problem: Problem, delivery: PlannedDelivery) -> None:
+        at_post = problem.file == SCHEDULES_FILE and problem.line is None
+        self.add(Finding(problem.message, problem.file, problem.line, problem.message,
+                         problem.fix, problem.severity, at_post=at_post), delivery)
+
+    def label(self, delivery: PlannedDelivery) -> str:
+        label = f"{delivery.post_key} on {delivery.channel_id}"
+        if delivery.occurrence != 1:
+            label += f" #{delivery.occurrence}"
+        return label + f", {delivery.due_at.astimezone(self.tz):%Y-%m-%d %H:%M}"
+
+    def locate(self, delivery: PlannedDelivery) -> tuple[str, int | None, str]:
+        return SCHEDULES_FILE, self.lines().line_of(delivery), self.label(delivery)
+
+    def problems(self) -> list[Problem]:
+        found = []
+        for finding, delivery, count, largest in self._groups.values():
+            message = finding.message
+            if largest is not None and finding.measure is not None and largest > finding.measure:
+                message += f"; up to {largest} in another occurrence"
+            others = count - 1
+            more = f", and {others} other occurrence{'s' if others != 1 else ''}" if others else ""
+            line = self.lines().line_of(delivery) if finding.at_post else finding.line
+            found.append(Problem(finding.file, line, None,
+                                 f"{message} ({self.label(delivery)}{more})", finding.fix,
+                                 finding.severity))
+        return found
 
 
 def _live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
@@ -52,33 +111,129 @@ def _live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
     session = delivery.content.get("session") or {}
     title, description = str(session.get("title", "")), str(session.get("description", ""))
     where = f"live session {delivery.session_id}"
-    problems = [
-        Problem("schedules.yaml", None, None, f"{where}: {m}", "shorten the session's title")
-        for m in youtube_title_problems(title)
-    ]
-    problems += [
-        Problem("schedules.yaml", None, None, f"{where}: {m}",
-                "shorten the session's description")
-        for m in youtube_description_problems(description)
-    ]
+    problems = [Problem(SCHEDULES_FILE, None, None, f"{where}: {m}", "shorten the session's title")
+                for m in youtube_title_problems(title)]
+    problems += [Problem(SCHEDULES_FILE, None, None, f"{where}: {m}",
+                         "shorten the session's description; remove < and >")
+                 for m in youtube_description_problems(description)]
     return problems
 
 
-def _merge(found: list[tuple[Problem, str]]) -> list[Problem]:
-    groups: dict[tuple[Any, ...], list[tuple[Problem, str]]] = {}
-    for problem, label in found:
-        key = (problem.file, problem.line, problem.column, problem.message, problem.fix,
-               problem.severity)
-        groups.setdefault(key, []).append((problem, label))
-    merged = []
-    for items in groups.values():
-        problem, label = items[0]
-        more = f", and {len(items) - 1} more" if len(items) > 1 else ""
-        merged.append(Problem(problem.file, problem.line, problem.column,
-                              f"{problem.message} ({label}{more})", problem.fix,
-                              problem.severity))
-    merged.sort(key=lambda p: (p.severity is not Severity.ERROR, p.file, p.line or 0))
-    return merged
+def _groups_of(workspace: Workspace) -> dict[str, str]:
+    """Channel id -> its app or project: X channels (and YouTube channels) naming the same
+    ``client_id`` secret share one X app (one Google Cloud project)."""
+    groups = {}
+    for channel_id, channel in workspace.channels.items():
+        ref = channel.secrets.get("client_id")
+        source = (ref.env or ref.keyring) if ref is not None else None
+        groups[channel_id] = f"{channel.network.value}:{source}" if source else channel_id
+    return groups
+
+
+class _PlanRun:
+    def __init__(self, workspace: Workspace, session_links: Mapping[str, str] | None) -> None:
+        self.workspace = workspace
+        self.session_links = session_links
+        self.tz = ZoneInfo(workspace.schedules.timezone)
+        self._lines: ScheduleLines | None = None
+        self.renderer = PlanRenderer.for_workspace(workspace)
+        self.probe = MediaProbe(workspace.root)
+        self.findings = Findings(self.tz, self.lines)
+        self.sends: list[Send] = []
+        self.by_network: dict[str, int] = {}
+        self.live_setups: dict[str, int] = {}
+
+    def lines(self) -> ScheduleLines:
+        if self._lines is None:
+            self._lines = ScheduleLines.read(self.workspace.root)
+        return self._lines
+
+    def live_setups_of(self, items: list[PlannedDelivery]) -> None:
+        for delivery in items:
+            network = delivery.network.value
+            self.live_setups[network] = self.live_setups.get(network, 0) + 1
+            for problem in _live_setup_problems(delivery):
+                self.findings.add_problem(problem, delivery)
+            self.sends.append(Send(delivery.due_at, delivery.channel_id, delivery.network,
+                                   SendKind.LIVE_SETUP, ref=delivery))
+
+    def posts_of(self, items: list[PlannedDelivery]) -> None:
+        first = items[0]
+        network = first.network
+        self.by_network[network.value] = self.by_network.get(network.value, 0) + len(items)
+        try:
+            template, context_at = occurrence_contexts(self.workspace, items, self.session_links)
+        except TemplateError as error:
+            for delivery in items:
+                self.findings.add_problem(error.problem, delivery)
+            return
+        rules = rules_for(network)
+        channel = self.workspace.channels.get(first.channel_id)
+        where = Where(
+            channel_id=first.channel_id,
+            media_from_post=bool(first.content.get("media")),
+            media_line=self.renderer.option_line(network, template, "media"),
+            title_line=self.renderer.option_line(network, template, "title"),
+            x_threads_option=bool(channel and channel.options.get("threads") is True),
+        )
+        # A template that cannot vary between occurrences is rendered once (see
+        # ``PlanRenderer.varies``); a text that repeats is checked once.
+        same_text = not self.renderer.varies(network, template)
+        rendered: RenderedContent | TemplateError | None = None
+        last: tuple[RenderedContent, ContentCheck] | None = None
+        for delivery in items:
+            if rendered is None or not same_text:
+                try:
+                    rendered = self.renderer.render_for(network, template, context_at(delivery))
+                except TemplateError as error:
+                    rendered = error
+            if isinstance(rendered, TemplateError):
+                self.findings.add_problem(rendered.problem, delivery)
+                continue  # never sent: not counted in the quotas
+            if last is not None and last[0] == rendered:
+                checked = last[1]
+            else:
+                checked = check_content(rules, rendered, where, self.probe)
+                last = (rendered, checked)
+            for finding in checked.findings:
+                self.findings.add(finding, delivery)
+            self.sends.append(Send(delivery.due_at, delivery.channel_id, network, SendKind.POST,
+                                   checked.x_posts, checked.x_posts_with_url, delivery))
+
+    def run(self, deliveries: Iterable[PlannedDelivery], now: datetime | None) -> PlanCheck:
+        groups: dict[tuple[str, str], list[PlannedDelivery]] = {}
+        for delivery in deliveries:
+            groups.setdefault((delivery.post_key, delivery.channel_id), []).append(delivery)
+        first_at: datetime | None = None
+        last_at: datetime | None = None
+        for items in groups.values():
+            items.sort(key=lambda d: d.due_at)
+            first_at = min(first_at or items[0].due_at, items[0].due_at)
+            last_at = max(last_at or items[-1].due_at, items[-1].due_at)
+            if items[0].kind is DeliveryKind.LIVE_SETUP:
+                self.live_setups_of(items)
+            else:
+                self.posts_of(items)
+        quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
+                              now=now, locate=self.findings.locate)
+        problems = self.findings.problems() + quotas.problems
+        problems.sort(key=lambda p: (p.severity is not Severity.ERROR, p.file != SCHEDULES_FILE,
+                                     p.file, p.line or 0, p.message))
+
+        def show(moment: datetime | None) -> str | None:
+            return moment.astimezone(self.tz).isoformat() if moment else None
+
+        summary: dict[str, Any] = {
+            "deliveries": sum(self.by_network.values()),
+            "by_network": dict(sorted(self.by_network.items())),
+            "live_setups": dict(sorted(self.live_setups.items())),
+            "first": show(first_at),
+            "last": show(last_at),
+            "errors": sum(1 for p in problems if p.severity is Severity.ERROR),
+            "warnings": sum(1 for p in problems if p.severity is Severity.WARNING),
+            **quotas.summary,
+        }
+        return PlanCheck(problems, summary)
 
 
 def check_plan(
@@ -86,38 +241,32 @@ def check_plan(
     deliveries: Iterable[PlannedDelivery],
     *,
     session_links: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> PlanCheck:
-    """Render and check every delivery (live setups: their YouTube title and description)."""
-    renderer = renderer_for(workspace)
-    found: list[tuple[Problem, str]] = []
-    previews: list[DeliveryPreview] = []
-    by_network: dict[str, int] = {}
-    for delivery in deliveries:
-        if delivery.kind is DeliveryKind.LIVE_SETUP:
-            found += [(p, _label(delivery)) for p in _live_setup_problems(delivery)]
-            continue
-        preview = preview_delivery(workspace, renderer, delivery, session_links=session_links)
-        previews.append(preview)
-        by_network[delivery.network.value] = by_network.get(delivery.network.value, 0) + 1
-        found += [(p, _label(delivery)) for p in preview.problems]
-    problems = _merge(found)
-    x_posts = sum(p.x_posts for p in previews)
-    x_with_url = sum(p.x_posts_with_url for p in previews)
-    summary = {
-        "deliveries": len(previews),
-        "by_network": dict(sorted(by_network.items())),
-        "errors": sum(1 for p in problems if p.severity is Severity.ERROR),
-        "warnings": sum(1 for p in problems if p.severity is Severity.WARNING),
-        "x": {
-            "posts": x_posts,
-            "posts_with_url": x_with_url,
-            "cost_usd": round(sum(p.x_cost_usd for p in previews), 3),
-            "prices_usd": {"post": X_POST_COST_USD, "post_with_url": X_POST_WITH_URL_COST_USD},
-        },
-    }
-    return PlanCheck(problems, previews, summary)
+    """Render and check every delivery; add up quotas and costs (see the module docstring).
+
+    ``now`` (aware) enables the Facebook scheduling-window counts of the summary.
+    """
+    return _PlanRun(workspace, session_links).run(deliveries, now)
 
 
 def plan_problems(workspace: Workspace, deliveries: Iterable[PlannedDelivery]) -> list[Problem]:
     """Every problem the planned deliveries would meet (see ``check_plan`` for the summary)."""
     return check_plan(workspace, deliveries).problems
+
+
+class PlanChecker:
+    """An extra checker for ``check_workspace``: plans the workspace, checks the plan, and keeps
+    the result (``result.summary`` is the ``plan`` part of ``cm check --json``)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+        self.result: PlanCheck | None = None
+
+    def __call__(self, workspace: Workspace) -> list[Problem]:
+        try:
+            plan = plan_workspace(workspace)
+        except WorkspaceError as error:
+            return list(error.problems)
+        self.result = check_plan(workspace, plan.deliveries, now=self.now)
+        return self.result.problems

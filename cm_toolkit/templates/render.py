@@ -120,6 +120,12 @@ class TemplateRenderer:
             return variant, default
         if default is not None:
             return default, None
+        if template in self.available():  # variants only, none for this network
+            raise TemplateError(Problem(
+                f"templates/{default_name}", None, None,
+                f"template '{template}' has no variant for {network.value} and no default body",
+                f"create templates/{template_file_name(template, network)} or "
+                f"templates/{default_name}"))
         raise TemplateError(
             Problem(
                 f"templates/{default_name}",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from cm_toolkit.errors import Severity
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.templates.plan_check import check_plan
 from cm_toolkit.workspace.loader import load_workspace
@@ -78,28 +77,39 @@ def workspace(tmp_path: Path) -> Workspace:
 
 def test_each_kind_of_problem_is_reported(workspace: Workspace) -> None:
     check = check_plan(workspace, plan_workspace(workspace).deliveries)
-    messages = [(p.severity, p.file, p.message) for p in check.problems]
-    text = "\n".join(m for _, _, m in messages)
-    assert "x-mooc: 3199 weighted characters, more than the 280 x accepts (trop-long" in text
-    assert "linkedin-page: 3199 characters, more than the 3000 linkedin accepts" in text
-    assert "x-mooc: 5 media, more than the 4 x accepts" in text
-    assert "linkedin-page: 5 media, more than the 1 linkedin accepts" in text
-    assert "facebook-page: media file assets/absente.png not found" in text
-    assert (Severity.WARNING, "templates/oubli.j2",
-            "x-mooc: the post has a link but the text does not contain it (sans-lien on x-mooc)"
-            ) in messages
-    # Facebook attaches the link itself: no warning there.
-    assert "facebook-page: the post has a link" not in text
-    # One template error repeated by three occurrences is reported once.
-    undefined = [m for m in text.splitlines() if "undefined variable 'semaine'" in m]
-    assert undefined == ["undefined variable 'semaine' (casse on x-mooc, and 2 more)"]
+    found = [str(p) for p in check.problems]
+    assert found == [
+        # Over the limit: at the post's line (the length depends on the post as much as on
+        # the template). On X the channel has `threads: true`: the text becomes a thread.
+        ("schedules.yaml:8: linkedin-page: the text rendered from templates/long.j2 is 3199 "
+        "characters as sent, more than the 3000 linkedin accepts (trop-long on linkedin-page, "
+        "2027-03-01 09:00) — shorten the text of templates/long.j2 or the post's variables"),
+        # The post's own media: at the post's line; LinkedIn's adapter takes up to 20.
+        ("schedules.yaml:17: x-mooc: 5 media, more than the 4 x accepts (images on x-mooc, "
+        "2027-03-03 09:00) — keep fewer files in the post's media, or override media for this "
+        "channel"),
+        # One template error repeated by three occurrences: once, at the template's line.
+        ("templates/casse.j2:1: undefined variable 'semaine' (casse on x-mooc, 2027-03-01 09:00, "
+        "and 2 other occurrences) — available here: at, campaign, channel, link, network, now, "
+        "post, session, variables"),
+        # Media declared by the template: at its `media:` line.
+        ("templates/illustre.j2:2: facebook-page: media file assets/absente.png not found "
+        "(image-absente on facebook-page, 2027-03-04 09:00) — put the file in the workspace "
+        "(e.g. assets/) or fix the path"),
+        # X has no link attachment: the template forgot {{ link }}. Facebook attaches it.
+        ("templates/oubli.j2: warning: x-mooc: the post has a link but the text does not contain "
+        "it; x has no link attachment, so it is appended on a line of its own (sans-lien on "
+        "x-mooc, 2027-03-02 09:00) — put {{ link }} in templates/oubli.j2 where it reads best"),
+    ]
     assert not check.ok
-    assert check.summary["errors"] == 6 and check.summary["warnings"] == 1
+    assert check.summary["errors"] == 4 and check.summary["warnings"] == 1
 
 
 def test_x_cost_estimate(workspace: Workspace) -> None:
     check = check_plan(workspace, plan_workspace(workspace).deliveries)
     x = check.summary["x"]
-    # Rendered X posts: trop-long, sans-lien, images (casse fails to render: not counted).
-    assert (x["posts"], x["posts_with_url"]) == (3, 0)
-    assert x["cost_usd"] == pytest.approx(3 * 0.015)
+    # trop-long: a thread of 12 parts (x-mooc has threads: true), no URL; sans-lien: the link
+    # appended by the adapter (a URL); images: 1 post. casse fails to render: never sent.
+    assert (x["posts"], x["posts_with_url"]) == (14, 1)
+    assert x["cost_usd"] == pytest.approx(13 * 0.015 + 1 * 0.200)
+    assert check.summary["by_network"] == {"facebook": 2, "linkedin": 2, "x": 6}

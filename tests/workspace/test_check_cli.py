@@ -28,7 +28,8 @@ def test_clean_workspace_exits_0_with_a_summary(
 ) -> None:
     code, out, _ = _run(["check", "--workspace", str(workspace)], capsys)
     assert code == 0
-    assert out.strip() == (
+    # The plan check's table comes before the summary line.
+    assert out.strip().splitlines()[-1] == (
         "1 campaign, 3 posts, 1 live session, 5 channels, 2 templates — no problem"
     )
 
@@ -72,6 +73,7 @@ def test_warnings_alone_exit_0(workspace: Path, capsys: pytest.CaptureFixture[st
         "schedules.yaml",
         """
         timezone: Europe/Paris
+        variables: {course: C}
         campaigns:
           - id: c1
             name: C1
