@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/cm check
 	$(BIN)/cm demo
 
 test: $(STAMP)

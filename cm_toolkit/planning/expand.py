@@ -34,7 +34,7 @@ from cm_toolkit.planning.models import (
     PlannedItem,
     PlannedSession,
 )
-from cm_toolkit.planning.times import CronSyntaxError, cron_times, to_utc
+from cm_toolkit.planning.times import CronSyntaxError, cron_times, shift, to_utc
 from cm_toolkit.workspace.models import (
     Campaign,
     ChannelOverride,
@@ -205,7 +205,7 @@ class _Planner:
                     continue
                 self._add(
                     item=item, channel_id=channel_id, network=network,
-                    times=[(1, start + offset)], grace=self.schedules.defaults.grace,
+                    times=[(1, shift(start, offset, self.tz))], grace=self.schedules.defaults.grace,
                     content=self._post_content(
                         announcement.template, variables, None, [], False, session_content
                     ),
@@ -255,7 +255,7 @@ class _Planner:
                               f"use one of: {known}")
                 return []
             offset = (post.after or timedelta()) - (post.before or timedelta())
-            return [(1, to_utc(found[1].start, self.tz) + offset)]
+            return [(1, shift(to_utc(found[1].start, self.tz), offset, self.tz))]
         assert post.every is not None
         if campaign.start is None:
             self._problem(

@@ -10,7 +10,7 @@ docs/ledger.md: when both day-of-month and day-of-week are restricted, both must
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -31,6 +31,21 @@ def to_utc(moment: datetime, tz: ZoneInfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
+
+
+def shift(moment: datetime, offset: timedelta, tz: ZoneInfo) -> datetime:
+    """``moment`` (aware) moved by ``offset``, as a person reads "7 days before 18:00".
+
+    Whole days move the local calendar date and keep the wall-clock time, across a DST change
+    too (a reminder 7 days before a Thursday 18:00 session is at 18:00 the Thursday before,
+    not 17:00); the rest (hours, minutes) is elapsed time. Returns UTC.
+    """
+    sign = -1 if offset < timedelta() else 1
+    days = abs(offset).days
+    rest = abs(offset) - timedelta(days=days)
+    local = moment.astimezone(tz)
+    wall = (local.replace(tzinfo=None) + sign * timedelta(days=days)).replace(tzinfo=tz)
+    return wall.astimezone(UTC) + sign * rest
 
 
 def _day_number(token: str) -> int:

@@ -224,3 +224,22 @@ def test_plan_is_sorted_and_carries_catalogue(workspace_of: Any) -> None:
     assert {h.channel_id for h in plan.sessions[0].hosts} == {"youtube", "meet"}
     assert {i.post_key for i in plan.items} >= {"late", "early", "live1/live",
                                                  "live1/announce/0"}
+
+
+def test_whole_day_offsets_keep_the_local_time_across_dst() -> None:
+    """7 days before a Thursday 18:00 (summer time) session is 18:00 (winter time) a week
+    earlier, not 17:00; an hour before is elapsed time."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from cm_toolkit.planning.times import shift
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2027, 4, 1, 18, 0, tzinfo=paris).astimezone(UTC)  # 16:00 UTC (CEST)
+    week_before = shift(start, -timedelta(days=7), paris)
+    assert week_before.astimezone(paris).replace(tzinfo=None) == datetime(2027, 3, 25, 18, 0)
+    assert week_before == datetime(2027, 3, 25, 17, 0, tzinfo=UTC)  # CET: UTC+1
+    assert shift(start, -timedelta(hours=1), paris) == datetime(2027, 4, 1, 15, 0, tzinfo=UTC)
+    mixed = shift(start, -timedelta(days=1, hours=2), paris)
+    assert mixed == datetime(2027, 3, 31, 14, 0, tzinfo=UTC)
+    assert shift(start, timedelta(days=1), paris) == datetime(2027, 4, 2, 16, 0, tzinfo=UTC)
