@@ -125,6 +125,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("post_key", "channel_id", "occurrence"),
         Index("ix_deliveries_state_due_at", "state", "due_at"),
+        # a channel's published posts (growth reports, dashboard, engagement refresh): 0002
+        Index("ix_deliveries_channel_id_state_updated_at", "channel_id", "state", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -34,7 +34,7 @@ def test_the_comparison_sees_a_difference(ledger: Ledger) -> None:
 def test_schema_is_at_head(ledger: Ledger) -> None:
     head = ScriptDirectory.from_config(migration_config()).get_current_head()
     with ledger.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0002"
 
 
 def test_migration_files_are_package_data() -> None:
@@ -42,5 +42,6 @@ def test_migration_files_are_package_data() -> None:
     package = Path(__file__).parents[2] / "cm_toolkit"
     files = {p.relative_to(package).as_posix() for p in package.glob("ledger/migrations/**/*")}
     assert {"ledger/migrations/env.py", "ledger/migrations/script.py.mako",
-            "ledger/migrations/versions/0001_initial.py"} <= files
+            "ledger/migrations/versions/0001_initial.py",
+            "ledger/migrations/versions/0002_growth_indexes.py"} <= files
     assert MIGRATIONS == package / "ledger" / "migrations"

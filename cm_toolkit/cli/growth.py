@@ -1,0 +1,258 @@
+"""``cm growth snapshot|import|report``, ``cm report activity`` and ``cm dashboard``.
+
+Follower growth and activity, read from the ledger (docs/growth.md, docs/dashboard.md).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from cm_toolkit.channels.pool import ChannelPool
+from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console, err_console
+from cm_toolkit.cli.scheduler import SandboxOption, sandbox_environment
+from cm_toolkit.clock import SystemClock
+from cm_toolkit.errors import UsageError
+from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.growth.display import count, multiple, percent, signed
+from cm_toolkit.growth.importer import import_history
+from cm_toolkit.growth.metrics import growth_table
+from cm_toolkit.growth.report import (
+    activity_csv,
+    activity_html,
+    growth_csv,
+    growth_json,
+    write_text,
+)
+from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.ledger.engine import open_ledger
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
+from cm_toolkit.workspace.loader import load_workspace
+from cm_toolkit.workspace.models import Workspace
+
+growth_app = typer.Typer(help="Follower snapshots, history import and the growth table.",
+                         no_args_is_help=True)
+report_app = typer.Typer(help="Reports for marketing (CSV, self-contained HTML).",
+                         no_args_is_help=True)
+app.add_typer(growth_app, name="growth")
+app.add_typer(report_app, name="report")
+
+
+class TableFormat(enum.Enum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+class ReportFormat(enum.Enum):
+    CSV = "csv"
+    HTML = "html"
+
+
+SinceOption = Annotated[str | None, typer.Option(
+    "--since", help="Start of the period (2027-02-01, or with a time; workspace time zone).",
+    show_default=False)]
+UntilOption = Annotated[str | None, typer.Option(
+    "--until", help="End of the period (default: the latest snapshot / everything).",
+    show_default=False)]
+
+
+def _workspace(root: Path) -> Workspace:
+    workspace, warnings = load_workspace(root)
+    for warning in warnings:
+        err_console.print(str(warning), markup=False, highlight=False, emoji=False)
+    return workspace
+
+
+def _instant(value: str | None, option: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
+    """A date from the command line, in the workspace zone; a date alone as ``--until`` means
+    the end of that day."""
+    if value is None:
+        return None
+    try:
+        moment = localize(parse_datetime(value), zone)
+    except DateTimeError as exc:
+        raise UsageError(f"{option} {value!r} {exc}", fix=f"e.g. {option} 2027-02-22") from None
+    if end and len(value.strip()) == 10:
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return moment.astimezone(UTC)
+
+
+def _open(root: Path, database_url: str | None) -> tuple[Workspace, Ledger, GrowthContext]:
+    workspace = _workspace(root)
+    ledger = open_ledger(database_url, workspace.root)
+    return workspace, ledger, GrowthContext.from_workspace(workspace, ledger)
+
+
+@growth_app.command("snapshot")
+def snapshot(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    sandbox: SandboxOption = None,
+) -> None:
+    """Take a follower snapshot of every channel now, and refresh recent posts' engagement."""
+    ws = _workspace(workspace.resolve())
+    transport, fallback = sandbox_environment(sandbox) if sandbox else (None, {})
+    ledger = open_ledger(database_url, ws.root)
+    try:
+        at = datetime.now(UTC).replace(microsecond=0)
+        pool = ChannelPool(ws, transport=transport, fallback_env=fallback)
+        result = Snapshotter(ledger).take(ws, pool, at)
+    finally:
+        ledger.close()
+    table = Table(title=f"Follower snapshot {at.astimezone(ZoneInfo(ws.schedules.timezone)):%Y-%m-%d %H:%M %Z}")
+    table.add_column("channel")
+    table.add_column("followers", justify="right")
+    for channel_id, followers in sorted(result.taken.items()):
+        table.add_row(channel_id, f"{followers:,}")
+    for channel_id, reason in sorted(result.failed.items()):
+        table.add_row(channel_id, f"[red]failed[/red]: {reason}")
+    console.print(table)
+    console.print(f"{len(result.taken)} snapshot(s), {result.engagement_rows} engagement "
+                  f"measure(s) recorded.", highlight=False)
+    if result.failed and not result.taken:
+        raise typer.Exit(1)
+
+
+@growth_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV with columns date,channel,followers.",
+                                         show_default=False)],
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load follower history kept elsewhere: all rows or none (bad rows listed by line)."""
+    ws = _workspace(workspace.resolve())
+    networks = {cid: channel.network for cid, channel in ws.channels.items()}
+    ledger = open_ledger(database_url, ws.root)
+    try:
+        result = import_history(ledger, file, networks, ZoneInfo(ws.schedules.timezone))
+    finally:
+        ledger.close()
+    console.print(f"{file}: {result.rows} row(s) read, {result.added} snapshot(s) added, "
+                  f"{result.unchanged} already in the ledger.", highlight=False)
+
+
+@growth_app.command("report")
+def growth_report(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    reference: Annotated[str | None, typer.Option(
+        "--reference", help="Reference date of the multiples (default: growth.reference, "
+        "else the first campaign's start).", show_default=False)] = None,
+    output_format: Annotated[TableFormat, typer.Option("--format", help="table, csv or json.")
+                             ] = TableFormat.TABLE,
+) -> None:
+    """Per channel: start, end, net adds, growth %, multiple since the reference, 7/30 days."""
+    _ws, ledger, context = _open(workspace.resolve(), database_url)
+    zone = context.zone
+    context = context.with_reference(_instant(reference, "--reference", zone))
+    try:
+        table = growth_table(ledger, context, since=_instant(since, "--since", zone),
+                             until=_instant(until, "--until", zone, end=True))
+    finally:
+        ledger.close()
+    if output_format is TableFormat.CSV:
+        console.file.write(growth_csv(table, context))
+        return
+    if output_format is TableFormat.JSON:
+        console.file.write(growth_json(table, context))
+        return
+    shown = Table(title="Follower growth" + (
+        f" (multiples since {context.reference.astimezone(zone):%Y-%m-%d})"
+        if context.reference else ""))
+    for header in ("channel", "network", "start", "end", "net adds", "growth", "multiple",
+                   "7 days", "30 days"):
+        shown.add_column(header, justify="left" if header in ("channel", "network") else "right")
+    for row in table.rows:
+        shown.add_row(row.channel_id, row.network.value if row.network else "-",
+                      count(row.start.followers if row.start else None),
+                      count(row.end.followers if row.end else None), signed(row.net_adds),
+                      percent(row.percent), multiple(row.multiple), signed(row.net_7d),
+                      signed(row.net_30d))
+    console.print(shown)
+    if not table.rows:
+        console.print("No follower snapshot yet: run `cm growth snapshot` or `cm growth import`.")
+
+
+@report_app.command("activity")
+def activity(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    output_format: Annotated[ReportFormat, typer.Option("--format", help="csv or html.")
+                             ] = ReportFormat.HTML,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write it (default: reports/activity.html or .csv; "
+        "'-' prints it).", show_default=False)] = None,
+) -> None:
+    """Deliveries per network and week, engagement, failures, live sessions, follower growth."""
+    from cm_toolkit.growth.activity import build_activity
+
+    root = workspace.resolve()
+    _ws, ledger, context = _open(root, database_url)
+    try:
+        report = build_activity(ledger, context, since=_instant(since, "--since", context.zone),
+                                until=_instant(until, "--until", context.zone, end=True),
+                                now=datetime.now(UTC))
+        text = activity_csv(report) if output_format is ReportFormat.CSV \
+            else activity_html(ledger, report)
+    finally:
+        ledger.close()
+    if output is not None and str(output) == "-":
+        console.file.write(text)
+        return
+    target = output or root / "reports" / f"activity.{output_format.value}"
+    write_text(target, text)
+    console.print(f"Activity report: {target}", highlight=False)
+
+
+@app.command()
+def dashboard(
+    workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="Access token, required to listen beyond 127.0.0.1.",
+        envvar="CM_DASHBOARD_TOKEN", show_default=False)] = None,
+) -> None:
+    """Serve the read-only marketing dashboard (growth cards and charts, calendar, posts)."""
+    from cm_toolkit.web.app import Dashboard
+    from cm_toolkit.web.auth import require_token_for
+    from cm_toolkit.web.server import create_server
+
+    require_token_for(host, token)
+    _ws, ledger, context = _open(workspace.resolve(), database_url)
+    logging.getLogger("cm.web").setLevel(logging.INFO)
+    server = create_server(Dashboard(ledger, context, SystemClock(), token), host, port)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"Dashboard on http://{shown}:{server.server_address[1]}/"
+                  + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
+                  + " — Ctrl-C to stop.", highlight=False)
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        ledger.close()
+    console.print("Dashboard stopped.")

@@ -1,0 +1,174 @@
+"""The activity report's data: deliveries per network and week, failures, live sessions, growth.
+
+``build_activity`` reads everything once from the ledger; the CSV and HTML writers
+(``growth.report``) and the dashboard only format what it returns.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.growth.engagement import (
+    NetworkEngagement,
+    PostPerformance,
+    per_network,
+    post_performance,
+    top_posts,
+)
+from cm_toolkit.growth.metrics import GrowthTable, Period, bucket_of, growth_table
+from cm_toolkit.ledger.models import Delivery, LiveSession, LiveSessionHost, Post
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.planning.models import DeliveryKind
+from cm_toolkit.workspace.models import Network
+
+NEEDS_REVIEW: tuple[DeliveryState, ...] = (
+    DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.MISSED,
+    DeliveryState.AWAITING_DONE,
+)
+"""States a person has to look at (the dashboard's review list, the report's failures)."""
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    id: int
+    post_key: str
+    kind: DeliveryKind
+    campaign_id: str
+    channel_id: str
+    network: Network
+    due_at: datetime
+    week: date  # first local day of the ISO week of ``due_at``
+    state: DeliveryState
+    attempts: int
+    updated_at: datetime
+    url: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class HostLink:
+    channel_id: str
+    network: Network
+    url: str | None
+    event_link: str | None
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    id: str
+    title: str
+    start: datetime
+    duration_minutes: int
+    hosts: list[HostLink]
+
+
+@dataclass
+class ActivityReport:
+    context: GrowthContext
+    since: datetime | None
+    until: datetime | None
+    generated_at: datetime
+    deliveries: list[DeliveryLine]
+    sessions: list[SessionLine]
+    growth: GrowthTable
+    posts: list[PostPerformance]
+    engagement: list[NetworkEngagement] = field(default_factory=list)
+    top: list[PostPerformance] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[DeliveryLine]:
+        return [d for d in self.deliveries if d.state in NEEDS_REVIEW]
+
+    def weekly_states(self) -> list[tuple[date, Network, Counter[DeliveryState]]]:
+        """(week, network) -> count of deliveries per state, weeks in order."""
+        counts: dict[tuple[date, Network], Counter[DeliveryState]] = {}
+        for line in self.deliveries:
+            counts.setdefault((line.week, line.network), Counter())[line.state] += 1
+        return [(week, network, counts[(week, network)])
+                for week, network in sorted(counts, key=lambda k: (k[0], k[1].value))]
+
+    def states_present(self) -> list[DeliveryState]:
+        seen = {line.state for line in self.deliveries}
+        return [state for state in DeliveryState if state in seen]
+
+
+def delivery_lines(
+    ledger: Ledger, context: GrowthContext, *, since: datetime | None = None,
+    until: datetime | None = None, states: tuple[DeliveryState, ...] | None = None,
+    limit: int | None = None,
+) -> list[DeliveryLine]:
+    """Deliveries due in the period (by due time), oldest first."""
+    statement = (select(Delivery, Post.kind, Post.campaign_id)
+                 .join(Post, Post.key == Delivery.post_key)
+                 .order_by(Delivery.due_at, Delivery.id))
+    if since is not None:
+        statement = statement.where(Delivery.due_at >= since)
+    if until is not None:
+        statement = statement.where(Delivery.due_at <= until)
+    if states is not None:
+        statement = statement.where(Delivery.state.in_(states))
+    if limit is not None:
+        statement = statement.limit(limit)
+    with ledger.reading() as session:
+        rows = session.execute(statement).all()
+    return [
+        DeliveryLine(d.id, d.post_key, kind, campaign, d.channel_id, d.network, d.due_at,
+                     bucket_of(d.due_at, Period.WEEK, context.zone), d.state, d.attempts,
+                     d.updated_at, d.remote_url, d.last_error)
+        for d, kind, campaign in rows
+    ]
+
+
+def session_lines(
+    ledger: Ledger, *, since: datetime | None = None, until: datetime | None = None,
+    limit: int | None = None,
+) -> list[SessionLine]:
+    """Live sessions starting in the period, with the link of each host."""
+    statement = select(LiveSession).order_by(LiveSession.start, LiveSession.id)
+    if since is not None:
+        statement = statement.where(LiveSession.start >= since)
+    if until is not None:
+        statement = statement.where(LiveSession.start <= until)
+    if limit is not None:
+        statement = statement.limit(limit)
+    with ledger.reading() as session:
+        sessions = list(session.scalars(statement))
+        ids = [s.id for s in sessions]
+        hosts = list(session.scalars(select(LiveSessionHost)
+                                     .where(LiveSessionHost.session_id.in_(ids))
+                                     .order_by(LiveSessionHost.channel_id))) if ids else []
+    by_session: dict[str, list[HostLink]] = {}
+    for host in hosts:
+        details = host.details or {}
+        event_link = details.get("event_link")
+        by_session.setdefault(host.session_id, []).append(
+            HostLink(host.channel_id, host.network, host.remote_url,
+                     event_link if isinstance(event_link, str) else None))
+    return [SessionLine(s.id, s.title, s.start, s.duration_seconds // 60,
+                        by_session.get(s.id, [])) for s in sessions]
+
+
+def build_activity(
+    ledger: Ledger, context: GrowthContext, *, since: datetime | None = None,
+    until: datetime | None = None, now: datetime,
+) -> ActivityReport:
+    """Everything the activity report shows for the period ``[since, until]``."""
+    posts = post_performance(ledger, since=since, until=until)
+    return ActivityReport(
+        context=context,
+        since=since,
+        until=until,
+        generated_at=now,
+        deliveries=delivery_lines(ledger, context, since=since, until=until),
+        sessions=session_lines(ledger, since=since, until=until),
+        growth=growth_table(ledger, context, since=since, until=until),
+        posts=posts,
+        engagement=per_network(posts),
+        top=top_posts(posts),
+    )

@@ -1,0 +1,106 @@
+"""``Dashboard``: the WSGI application — routes, access control, read-only methods, headers.
+
+Only GET and HEAD exist (anything else: 405 with ``Allow``). Every answer carries a strict
+Content-Security-Policy (scripts only from the dashboard itself: Plotly is served at
+``/static/plotly.min.js``, no CDN), ``nosniff``, no framing and no referrer (a token in a URL
+must not leak to a linked site).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from cm_toolkit.clock import Clock
+from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.web.auth import AccessPolicy, Verdict
+from cm_toolkit.web.views import DashboardViews, NotFound, Response
+
+log = logging.getLogger("cm.web")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Handler = Callable[..., Response]
+
+REASONS = {200: "OK", 204: "No Content", 303: "See Other", 401: "Unauthorized",
+           403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           500: "Internal Server Error"}
+SECURITY_HEADERS = [
+    ("Content-Security-Policy",
+     ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+      "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; "
+      "form-action 'none'; frame-ancestors 'none'")),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+]
+CHANNEL = r"(?P<channel_id>[^/]+)"
+
+
+def _text(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, message.encode("utf-8"), "text/plain; charset=utf-8",
+                    list(headers or []))
+
+
+class Dashboard:
+    """The WSGI app. ``ledger`` is read, never written; ``clock`` says what 'upcoming' means."""
+
+    def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock,
+                 token: str | None = None) -> None:
+        self.views = DashboardViews(ledger, context, clock)
+        self.access = AccessPolicy(token)
+        v = self.views
+        self.routes: list[tuple[re.Pattern[str], Handler]] = [
+            (re.compile(pattern + r"\Z"), handler) for pattern, handler in (
+                (r"/", v.overview),
+                (rf"/channel/{CHANNEL}", v.channel),
+                (r"/calendar", v.calendar),
+                (r"/posts", v.posts),
+                (r"/review", v.review),
+                (r"/api/overview/growth\.json", v.overview_growth),
+                (rf"/api/channel/{CHANNEL}/growth\.json", v.channel_growth),
+                (rf"/api/channel/{CHANNEL}/net-adds\.json", v.channel_net_adds),
+                (r"/static/(?P<name>[A-Za-z0-9_.-]+)", v.static),
+                (r"/favicon\.ico", lambda: Response(204, b"", "image/x-icon")),
+            )
+        ]
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        response = self._respond(method, environ)
+        headers = [("Content-Type", response.content_type),
+                   ("Content-Length", str(len(response.body))), *SECURITY_HEADERS,
+                   *response.headers]
+        start_response(f"{response.status} {REASONS.get(response.status, '')}", headers)
+        return [b""] if method == "HEAD" else [response.body]
+
+    def _respond(self, method: str, environ: dict[str, Any]) -> Response:
+        if method not in ("GET", "HEAD"):
+            return _text(405, "The dashboard is read-only: only GET and HEAD are allowed.\n",
+                         [("Allow", "GET, HEAD")])
+        decision = self.access.check(environ)
+        if decision.verdict is Verdict.WRONG_HOST:
+            return _text(403, "This dashboard only answers to 127.0.0.1 / localhost.\n")
+        if decision.verdict is Verdict.DENY:
+            return _text(401, "An access token is needed: open the dashboard once with "
+                         "?token=YOUR_TOKEN, or send 'Authorization: Bearer YOUR_TOKEN'.\n",
+                         [("WWW-Authenticate", 'Bearer realm="cm dashboard"')])
+        if decision.verdict is Verdict.SET_COOKIE:
+            return Response(303, b"", "text/plain; charset=utf-8",
+                            [("Location", decision.location), self.access.cookie_header()])
+        path = unquote(str(environ.get("PATH_INFO", "/")) or "/")
+        for pattern, handler in self.routes:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            try:
+                return handler(**match.groupdict())
+            except NotFound:
+                return _text(404, f"Nothing here: {path}\n")
+            except Exception:  # one broken page must not stop the server; the log has it
+                log.exception("dashboard page %s failed", path)
+                return _text(500, "This page failed; the dashboard's log says why.\n")
+        return _text(404, f"Nothing here: {path}\n")

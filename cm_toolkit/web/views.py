@@ -1,0 +1,233 @@
+"""The dashboard's pages and JSON charts, built from the ledger on every request.
+
+Each view returns a ``Response``; nothing here writes to the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, TypeVar, cast
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from cm_toolkit.clock import Clock
+from cm_toolkit.growth.activity import NEEDS_REVIEW, DeliveryLine, delivery_lines, session_lines
+from cm_toolkit.growth.charts import STATE_COLOURS, growth_figure, net_adds_figure
+from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.growth.display import install_filters
+from cm_toolkit.growth.engagement import per_network, post_performance, top_posts
+from cm_toolkit.growth.metrics import (
+    GrowthRow,
+    GrowthTable,
+    Period,
+    growth_table,
+    net_adds,
+    with_gaps,
+)
+from cm_toolkit.growth.report import plotly_js
+from cm_toolkit.growth.series import Point, channel_ids, series
+from cm_toolkit.ledger.models import Engagement, Event, FollowerSnapshot
+from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.states import DeliveryState
+
+OVERVIEW_CURVES = 10  # the overview chart shows the largest channels; each has its own page
+CALENDAR_ITEMS = 60
+UPCOMING_STATES = (DeliveryState.PLANNED, DeliveryState.RETRY_WAIT, DeliveryState.SENDING,
+                   DeliveryState.AWAITING_DONE, DeliveryState.PUBLISHED, DeliveryState.FAILED,
+                   DeliveryState.UNKNOWN, DeliveryState.MISSED)  # everything but cancelled
+T = TypeVar("T")
+STATIC_TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class NotFound(Exception):
+    """The page or channel does not exist (404)."""
+
+
+def _json(payload: Any) -> Response:
+    return Response(200, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                    "application/json; charset=utf-8", [("Cache-Control", "no-store")])
+
+
+@lru_cache(maxsize=8)
+def static_file(name: str) -> tuple[bytes, str]:
+    if name == "plotly.min.js":
+        return plotly_js().encode("utf-8"), STATIC_TYPES["js"]
+    suffix = name.rsplit(".", 1)[-1]
+    if "/" in name or suffix not in STATIC_TYPES:
+        raise NotFound(name)
+    resource = files("cm_toolkit.web").joinpath("static", name)
+    if not resource.is_file():
+        raise NotFound(name)
+    return resource.read_bytes(), STATIC_TYPES[suffix]
+
+
+class LedgerMemo:
+    """Results computed from the ledger, kept until the ledger changes.
+
+    The stamp is the highest id of snapshots, journal events and engagement measures (each a
+    seek on a primary key): any new snapshot, state change or plan change moves it. So the
+    overview of a thousand channels is computed once per change, not once per visitor.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._values: dict[str, tuple[tuple[int | None, ...], Any]] = {}
+        self._lock = threading.Lock()
+
+    def stamp(self) -> tuple[int | None, ...]:
+        with self.ledger.reading() as session:
+            return tuple(session.scalar(select(func.max(model.id)))
+                         for model in (FollowerSnapshot, Event, Engagement))
+
+    def get(self, key: str, compute: Callable[[], T]) -> T:
+        stamp = self.stamp()
+        with self._lock:
+            kept = self._values.get(key)
+        if kept is not None and kept[0] == stamp:
+            return cast(T, kept[1])
+        value = compute()
+        with self._lock:
+            self._values[key] = (stamp, value)
+        return value
+
+
+class DashboardViews:
+    def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock) -> None:
+        self.ledger = ledger
+        self.context = context
+        self.clock = clock
+        self.memo = LedgerMemo(ledger)
+        self.templates = Environment(
+            loader=PackageLoader("cm_toolkit.web", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
+            trim_blocks=True, lstrip_blocks=True,
+        )
+        install_filters(self.templates, context.zone)
+
+    def _page(self, template: str, active: str, **values: Any) -> Response:
+        page = self.templates.get_template(template).render(
+            title=self.context.title, active=active, zone=self.context.zone.key,
+            state_colours=STATE_COLOURS, **values)
+        return Response(200, page.encode("utf-8"), headers=[("Cache-Control", "no-store")])
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def _growth(self) -> GrowthTable:
+        return self.memo.get("growth", lambda: growth_table(self.ledger, self.context))
+
+    def overview(self) -> Response:
+        table = self._growth()
+        review = delivery_lines(self.ledger, self.context, states=NEEDS_REVIEW)
+        upcoming = self._upcoming(limit=5)
+        return self._page(
+            "overview.html.j2", "overview", cards=self.memo.get("cards", self._cards),
+            as_of=table.until, reference=self.context.reference, review_count=len(review),
+            upcoming=upcoming)
+
+    def channel(self, channel_id: str) -> Response:
+        table = self._growth()
+        row = next((r for r in table.rows if r.channel_id == channel_id), None)
+        if row is None:
+            if channel_id not in self.context.names:
+                raise NotFound(channel_id)
+            row = GrowthRow(channel_id, self.context.name_of(channel_id), None, None, None,
+                            None, None, None)
+        posts = post_performance(self.ledger, channel_id=channel_id)
+        return self._page("channel.html.j2", "overview", card=self._card(row), posts=posts[:50],
+                          post_count=len(posts), as_of=table.until)
+
+    def calendar(self) -> Response:
+        now = self.clock.now()
+        items = self._upcoming(limit=CALENDAR_ITEMS)
+        sessions = session_lines(self.ledger, since=now - timedelta(hours=12), limit=20)
+        days: dict[date, list[DeliveryLine]] = {}
+        for line in items:
+            days.setdefault(line.due_at.astimezone(self.context.zone).date(), []).append(line)
+        return self._page("calendar.html.j2", "calendar", days=sorted(days.items()),
+                          sessions=sessions, now=now)
+
+    def posts(self) -> Response:
+        performance = post_performance(self.ledger)
+        return self._page("posts.html.j2", "posts", networks=per_network(performance),
+                          top=top_posts(performance), recent=performance[:50])
+
+    def review(self) -> Response:
+        lines = delivery_lines(self.ledger, self.context, states=NEEDS_REVIEW)
+        return self._page("review.html.j2", "review", lines=lines)
+
+    # -- JSON charts ---------------------------------------------------------------------------
+
+    def overview_growth(self) -> Response:
+        """Multiple since the reference date of the largest channels (one curve each)."""
+        return _json(self.memo.get("overview-growth", self._overview_figure))
+
+    def _overview_figure(self) -> dict[str, Any]:
+        table = self._growth()
+        chosen = sorted((r for r in table.rows if r.end is not None and r.reference),
+                        key=lambda r: -(r.end.followers if r.end else 0))[:OVERVIEW_CURVES]
+        with self.ledger.reading() as session:
+            curves = {self.context.name_of(r.channel_id): with_gaps(
+                series(session, r.channel_id), self.context.gap_after) for r in chosen}
+        references = {self.context.name_of(r.channel_id): r.reference.followers
+                      for r in chosen if r.reference is not None}
+        return growth_figure(curves, self.context.zone, reference=references,
+                             title="Multiple since the reference date")
+
+    def channel_growth(self, channel_id: str) -> Response:
+        points = self._series(channel_id)
+        posts = post_performance(self.ledger, channel_id=channel_id)
+        name = self.context.name_of(channel_id)
+        return _json(growth_figure({name: with_gaps(points, self.context.gap_after)},
+                                   self.context.zone, posts={name: posts},
+                                   title="Followers (▲ posts published)"))
+
+    def channel_net_adds(self, channel_id: str) -> Response:
+        points = self._series(channel_id)
+        name = self.context.name_of(channel_id)
+        return _json(net_adds_figure({name: net_adds(points, Period.WEEK, self.context.zone)},
+                                     "week"))
+
+    def static(self, name: str) -> Response:
+        body, content_type = static_file(name)
+        return Response(200, body, content_type, [("Cache-Control", "public, max-age=3600")])
+
+    # -- pieces --------------------------------------------------------------------------------
+
+    def _series(self, channel_id: str) -> list[Point]:
+        with self.ledger.reading() as session:
+            points = series(session, channel_id)
+            if not points and channel_id not in self.context.names \
+                    and channel_id not in channel_ids(session):
+                raise NotFound(channel_id)
+        return points
+
+    def _upcoming(self, limit: int) -> list[DeliveryLine]:
+        return delivery_lines(self.ledger, self.context, since=self.clock.now(),
+                              states=UPCOMING_STATES, limit=limit)
+
+    def _cards(self) -> Markup:
+        """Every channel's card, rendered once per ledger change (a thousand cards take a
+        while in Jinja2)."""
+        macro = self.templates.get_template("_card.html.j2").module.card_of  # type: ignore[attr-defined]
+        return Markup("").join(macro(self._card(row)) for row in self._growth().rows)
+
+    def _card(self, row: GrowthRow) -> dict[str, Any]:
+        values = row.as_dict(self.context.zone)
+        values["end_point"] = row.end
+        return values
