@@ -81,8 +81,19 @@ def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
 def _channels_factory(
     transport: Transport | None, fallback: Mapping[str, str]
 ) -> Callable[[Workspace], ChannelPool]:
+    """Adapters of a workspace; with a sandbox transport, its tokens go to the sandbox store.
+
+    Tokens refreshed against a sandbox must never land in the real token store (where they
+    would replace the tokens ``cm auth`` obtained from the networks): as ``cm auth --sandbox``
+    does, they are kept under ``<token dir>/sandbox/``.
+    """
+    from cm_toolkit.channels.credentials import FileTokenStore
+    from cm_toolkit.cli.channels import sandbox_token_dir
+
+    store = FileTokenStore(sandbox_token_dir()) if transport is not None else None
+
     def channels(workspace: Workspace) -> ChannelPool:
-        return ChannelPool(workspace, transport=transport, fallback_env=fallback)
+        return ChannelPool(workspace, transport=transport, fallback_env=fallback, store=store)
 
     return channels
 

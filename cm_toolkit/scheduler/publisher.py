@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from cm_toolkit.scheduler.live import LiveSessions
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Pacer
 from cm_toolkit.scheduler.retry import RetryPolicy
+from cm_toolkit.workspace.models import Network
 
 log = logging.getLogger("cm.publisher")
 
@@ -124,7 +126,7 @@ class Publisher:
             except CmError as error:
                 problem = str(error)
 
-        wait = self.pacer.reserve(row.channel_id, planned.network, now)
+        wait = self.pacer.reserve(row.channel_id, planned.network, now, delivery_id)
         if wait is not None:
             if wait > deadline:
                 return self._missed(
@@ -148,14 +150,18 @@ class Publisher:
         try:
             with self.channels.using(row.channel_id) as channel:
                 manual = Capability.MANUAL in channel.capabilities
-                if planned.kind is DeliveryKind.LIVE_SETUP:
-                    result = channel.schedule_live(view.live_request(planned))
-                    self.live.record_host(planned, result, self.clock.now())
-                    remote_id, remote_url = result.remote_id, result.url
-                else:
-                    assert post is not None
-                    published = channel.publish(post)
-                    remote_id, remote_url = published.remote_id, published.url
+                self._wait_turn(row.channel_id, planned.network)
+                try:
+                    if planned.kind is DeliveryKind.LIVE_SETUP:
+                        result = channel.schedule_live(view.live_request(planned))
+                        self.live.record_host(planned, result, self.clock.now())
+                        remote_id, remote_url = result.remote_id, result.url
+                    else:
+                        assert post is not None
+                        published = channel.publish(post)
+                        remote_id, remote_url = published.remote_id, published.url
+                finally:
+                    self.pacer.sent(row.channel_id, self.clock.now())
         except OutcomeUnknown as error:
             return self._record(delivery_id, DeliveryState.UNKNOWN, error=str(error),
                                 rendered_text=rendered_text)
@@ -186,6 +192,18 @@ class Publisher:
         outcome = DeliveryState.AWAITING_DONE if manual else DeliveryState.PUBLISHED
         return self._record(delivery_id, outcome, remote_id=remote_id,
                             remote_url=remote_url, rendered_text=rendered_text)
+
+    def _wait_turn(self, channel_id: str, network: Network) -> None:
+        """Hold the request until spacing and budget allow it where the network counts them.
+
+        The wait is the lag of the previous request behind its own slot (milliseconds under
+        load, none otherwise): ``reserve`` already moved the alarm for anything longer.
+        """
+        now = self.clock.now()
+        until = self.pacer.before_send(channel_id, network, now)
+        if until is not None:
+            wait = self.clock.wall_time(until) - self.clock.wall_time(now)
+            time.sleep(max(wait.total_seconds(), 0.0))
 
     # -- outcomes ---------------------------------------------------------------------------
 

@@ -114,7 +114,8 @@ class Runner:
         self._snapshot = snapshot
         self.worker_id = worker_id or new_worker_id()
         self.recent: deque[Attempt] = deque(maxlen=50)
-        self._alarms: dict[int, datetime] = {}
+        self._alarms: dict[int, datetime] = {}  # delivery id -> instant of its alarm
+        self._ledger_at: dict[int, datetime] = {}  # delivery id -> ledger instant last synced
         self._signature: tuple[tuple[str, float, int], ...] = ()
         self._view: WorkspaceView | None = None
         self._source: ChannelSource | None = None
@@ -140,7 +141,8 @@ class Runner:
         self.pacer = Pacer(spacing, self.options.budgets)
         self._seed_pacer()
         if self.options.notify_url:
-            self.notifier = Notifier(self.options.notify_url, self.clock)
+            self.notifier = Notifier(self.options.notify_url, self.clock,
+                                     describe=self._describe)
         self.publisher = Publisher(
             ledger=self.ledger,
             view=self.current_view,
@@ -215,6 +217,9 @@ class Runner:
             for delivery_id in expired:
                 log.warning("delivery %s -> unknown (its worker stopped while sending)",
                             delivery_id)
+                if self.notifier:  # unknown needs a person, whichever way it became unknown
+                    self.notifier.notify(delivery_id, "unknown",
+                                         "its worker stopped while sending (lease expired)")
             if workspace_signature(self.root) != self._signature:
                 log.info("workspace changed: re-applying")
                 self.reload()
@@ -232,6 +237,14 @@ class Runner:
                     pass
             except CmError as exc:
                 log.warning("channel %s cannot be used: %s", channel_id, exc)
+
+    def _describe(self, delivery_id: int) -> dict[str, object]:
+        """What a webhook receiver needs to know which post it is about."""
+        row = self.ledger.get(delivery_id)
+        if row is None:
+            return {}
+        return {"post": row.post_key, "channel": row.channel_id, "network": row.network.value,
+                "due_at": row.due_at.isoformat(), "attempts": row.attempts}
 
     # -- crash recovery ----------------------------------------------------------------------
 
@@ -293,7 +306,15 @@ class Runner:
             if delivery_id not in waiting:
                 self._cancel_alarm(delivery_id)
         for delivery_id, at in waiting.items():
-            if self._alarms.get(delivery_id) != at:
+            # an alarm the publisher moved later (pacing, too early) stays where it is until
+            # the ledger's instant changes: resetting it to the due instant every resync would
+            # wake a whole paced backlog every few seconds for nothing
+            if (
+                delivery_id not in self._alarms
+                or self._ledger_at.get(delivery_id) != at
+                or self.scheduler.get_job(f"d{delivery_id}") is None  # skipped: max_instances
+            ):
+                self._ledger_at[delivery_id] = at
                 self._set_alarm(delivery_id, at)
 
     def _set_alarm(self, delivery_id: int, at: datetime) -> None:
@@ -307,6 +328,7 @@ class Runner:
 
     def _cancel_alarm(self, delivery_id: int) -> None:
         self._alarms.pop(delivery_id, None)
+        self._ledger_at.pop(delivery_id, None)
         try:
             self.scheduler.remove_job(f"d{delivery_id}")
         except JobLookupError:

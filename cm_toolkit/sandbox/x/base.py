@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
@@ -78,7 +79,13 @@ class XEmulatorBase(Emulator):
         self.refresh_tokens: dict[str, Grant] = {}  # live refresh token -> grant
         self.used_refresh_tokens: set[str] = set()
         self.codes: dict[str, AuthCode] = {}
-        self.app_posts: list[datetime] = []  # POST /2/tweets of the last 24 hours (app limit)
+        # POST /2/tweets of the last 24 hours (app limit), oldest first: a deque, so that
+        # forgetting expired ones costs nothing per post even with 10,000 in the window
+        self.app_posts: deque[datetime] = deque()
+        # (author id, text) -> ids of the posts made through the API: the duplicate check looks
+        # there instead of scanning every post (mentions are authored by learners, who cannot
+        # post, so they never take part in it)
+        self.posted_texts: dict[tuple[str, str], list[str]] = {}
         self.clients = {c.client_id: c for c in (PUBLIC_CLIENT, CONFIDENTIAL_CLIENT)}
         self.oauth1: dict[str, OAuth1Keys] = {}  # access token -> keys
         self.seed_refresh_tokens: set[str] = set()

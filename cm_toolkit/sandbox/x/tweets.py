@@ -80,13 +80,13 @@ class TweetRoutes(XEmulatorBase):
         if len([m for m in media if not m.media_type.startswith("image/")]) > 0 and len(media) > 1:
             raise problems.invalid("Your media IDs are invalid.", media_ids=[m.id for m in media])
         parent = self._reply_target(body.get("reply"))
-        if text.strip() and any(
-            t.author_id == account.id and not t.deleted and t.text == text
-            for t in self.tweets.values()
-        ):
+        same_text = self.posted_texts.setdefault((account.id, text), [])
+        if text.strip() and any(not self.tweets[i].deleted for i in same_text):
             raise problems.http_problem(403, problems.DUPLICATE)
         now = self.ctx.now()
-        self.app_posts = [t for t in self.app_posts if t > now - timedelta(days=1)]
+        # oldest first (the sandbox clock only moves forward while posts are made)
+        while self.app_posts and self.app_posts[0] <= now - timedelta(days=1):
+            self.app_posts.popleft()
         day_reset = epoch_seconds(
             (self.app_posts[0] if self.app_posts else now) + timedelta(days=1)
         )
@@ -106,6 +106,7 @@ class TweetRoutes(XEmulatorBase):
             quote_tweet_id=body.get("quote_tweet_id"),
         )
         self.tweets[tweet_id] = tweet
+        same_text.append(tweet_id)
         if parent is None:
             kind = "visual" if media else ("article" if extract_urls(text) else "post")
             self.ctx.audience.published(Publication("x", account.id, tweet_id, kind, now))

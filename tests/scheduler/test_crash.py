@@ -1,0 +1,110 @@
+"""The crash test: ``cm run`` killed with SIGKILL at random instants, 20+ times, while it
+publishes 240 posts against the sandbox, then restarted and let finish. Nothing is lost and
+nothing reaches a network twice; the judge (``tests/scheduler/crash.py``) is tested too, on a
+synthetic journal, so that it can fail.
+
+Runs in ``make test`` (marked ``slow``: ``-m 'not slow'`` skips it for a quick loop).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from random import Random
+
+import pytest
+
+from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.sandbox.server import Sandbox
+from tests.scheduler.crash import (
+    CrashRun,
+    CreateCall,
+    Outcome,
+    check_exactly_once,
+    create_calls,
+    describe,
+)
+from tests.scheduler.workspace import crash_workspace
+
+S = DeliveryState
+
+FAULTS = ("x:429@0.05,facebook:500@0.05,linkedin:timeout@0.03,x:drop-after-commit@0.03,"
+          "facebook:drop@0.03,x:expire@0.02,linkedin:expire@0.02")
+
+
+# -- the judge itself ------------------------------------------------------------------------
+
+def test_the_checker_accepts_once_and_unknown_with_reason() -> None:
+    outcomes = [Outcome("p0000", S.PUBLISHED, None), Outcome("p0001", S.UNKNOWN, "no answer"),
+                Outcome("p0002", S.MISSED, "grace closed"), Outcome("p0003", S.RETRY_WAIT, None)]
+    calls = [CreateCall(1, "p0000", 429, "429"), CreateCall(2, "p0000", 201, None),
+             CreateCall(3, "p0001", None, "drop-after-commit")]
+    assert check_exactly_once(outcomes[:3], calls) == []
+    assert check_exactly_once(outcomes, calls) == ["p0003 (retry_wait): lost, never finished"]
+
+
+def test_the_checker_catches_a_duplicate_and_a_resend() -> None:
+    outcomes = [Outcome("p0000", S.PUBLISHED, None), Outcome("p0001", S.FAILED, "duplicate")]
+    calls = [CreateCall(1, "p0000", 201, None), CreateCall(2, "p0000", 201, None),
+             CreateCall(3, "p0001", None, "timeout"), CreateCall(4, "p0001", 403, None),
+             CreateCall(5, None, 201, None, "x", '{"text": "hello"}'), CreateCall(6, None, 400, None)]
+    assert check_exactly_once(outcomes, calls) == [
+        "1 create call(s) for a post nobody planned (unrecognised text)",
+        """  #5 x 201 None: '{"text": "hello"}'""",
+        "p0000 (published): created 2 times (journal #1, #2)",
+        "p0000 (published): published in the ledger, created 2 times",
+        "p0001 (failed): sent again after it reached the network (journal #3, then #4)",
+        "p0001 (failed): the network has it, the ledger says failed",
+    ]
+
+
+def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path) -> None:
+    from tests.scheduler.crash import CREATE_CALLS
+
+    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin"}
+    from cm_toolkit.sandbox.journal import JournalEntry
+
+    def entry(seq: int, network: str, path: str, body: str) -> JournalEntry:
+        return JournalEntry(seq, datetime.now(UTC), network, "POST", "h", path, "", {}, body, 201)
+
+    calls = create_calls([
+        entry(1, "x", "/2/tweets", '{"text": "crash test post p0007 n7"}'),
+        entry(2, "facebook", "/v24.0/104857600123456/feed", "message=crash+test+post+p0008+n8"),
+        entry(3, "linkedin", "/rest/posts", '{"commentary": "crash test post p0009 n9"}'),
+        entry(4, "x", "/2/oauth2/token", "grant_type=refresh_token"),
+    ])
+    assert [(c.seq, c.post_id) for c in calls] == [(1, "p0007"), (2, "p0008"), (3, "p0009")]
+
+
+# -- the crash test --------------------------------------------------------------------------
+
+def _crash(tmp_path: Path, faults: str, seed: int) -> tuple[list[str], str, CrashRun]:
+    sandbox = Sandbox(seed=seed, faults=faults)
+    sandbox.faults.reset_after = 2  # a 429's reset: seconds, not a minute, to keep the test short
+    sandbox.faults.timeout_delay = 11.0  # past cm run's 10 s client timeout: a real timeout
+    with sandbox.running() as running:
+        start = datetime.now(UTC) + timedelta(seconds=4)
+        texts = crash_workspace(tmp_path / "ws", start)
+        crash = CrashRun(root=tmp_path / "ws", database=tmp_path / "cm.db",
+                         sandbox_url=running.base_url, logs=tmp_path / "logs",
+                         token_dir=tmp_path / "tokens", rng=Random(seed))
+        crash.run()
+        calls = create_calls(running.journal.entries())
+    outcomes = crash.outcomes()
+    assert len(outcomes) == len(texts) == 240
+    return check_exactly_once(outcomes, calls), describe(outcomes, calls), crash
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(("faults", "seed"), [("", 11), (FAULTS, 12)],
+                         ids=["no-faults", "with-faults"])
+def test_killing_cm_run_loses_nothing_and_publishes_nothing_twice(
+    tmp_path: Path, faults: str, seed: int
+) -> None:
+    problems, summary, crash = _crash(tmp_path, faults, seed)
+    print(f"{len(crash.killed_at)} SIGKILLs at {[round(t, 1) for t in crash.killed_at]} s; "
+          f"{summary}")
+    assert len(crash.killed_at) >= 20
+    assert crash.exit_code == 0, crash.stderr(crash.kills)
+    assert problems == [], "\n".join(problems[:40])
