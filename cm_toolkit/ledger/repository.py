@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, func, select, update
+from sqlalchemy import CursorResult, Engine, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cm_toolkit.errors import LedgerError
@@ -40,6 +40,29 @@ class StateCount:
 class DueDelivery:
     delivery: Delivery  # detached snapshot
     campaign_id: str
+
+
+@dataclass(frozen=True)
+class DeliverySnapshot:
+    """What the publisher reads of a delivery before claiming it (one Core query, no ORM)."""
+
+    id: int
+    post_key: str
+    channel_id: str
+    occurrence: int
+    state: DeliveryState
+    due_at: datetime
+    next_attempt_at: datetime | None
+    grace_seconds: int
+    attempts: int
+    version: int
+
+
+_SNAPSHOT_COLUMNS = (
+    Delivery.id, Delivery.post_key, Delivery.channel_id, Delivery.occurrence, Delivery.state,
+    Delivery.due_at, Delivery.next_attempt_at, Delivery.grace_seconds, Delivery.attempts,
+    Delivery.version,
+)
 
 
 def _require_aware(now: datetime) -> None:
@@ -140,6 +163,55 @@ class Ledger:
             )
             return True
 
+    def snapshot(self, delivery_id: int) -> DeliverySnapshot | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(*_SNAPSHOT_COLUMNS).where(Delivery.id == delivery_id)
+            ).one_or_none()
+        return DeliverySnapshot(**row._mapping) if row is not None else None
+
+    def claim_seen(
+        self, seen: DeliverySnapshot, worker_id: str, now: datetime, lease: timedelta
+    ) -> bool:
+        """``claim`` for a caller that has just read ``seen`` and checked its times (the
+        publisher): the same compare-and-set UPDATE on (id, version, claimable state), without
+        reading the row again. True for exactly one caller."""
+        _require_aware(now)
+        if seen.state not in CLAIMABLE:
+            return False
+        with self.writing() as session:
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == seen.id,
+                        Delivery.version == seen.version,
+                        Delivery.state.in_(CLAIMABLE),
+                    )
+                    .values(
+                        state=DeliveryState.SENDING,
+                        claimed_by=worker_id,
+                        claimed_at=now,
+                        lease_until=now + lease,
+                        attempts=Delivery.attempts + 1,
+                        version=Delivery.version + 1,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+            if result.rowcount != 1:
+                return False
+            session.execute(
+                insert(Event).values(
+                    at=now, delivery_id=seen.id, kind=EventKind.CLAIMED, from_state=seen.state,
+                    to_state=DeliveryState.SENDING,
+                    detail={"worker": worker_id, "lease_until": (now + lease).isoformat()},
+                )
+            )
+            return True
+
     def record_outcome(
         self,
         delivery_id: int,
@@ -163,25 +235,44 @@ class Ledger:
             raise ValueError(f"{outcome} is not an outcome of sending")
         if outcome is DeliveryState.RETRY_WAIT and retry_at is None:
             raise ValueError("retry_wait needs retry_at")
+        values: dict[str, Any] = {"lease_until": None, "last_error": error}
+        if rendered_text is not None:
+            values["rendered_text"] = rendered_text
+        if remote_id is not None:
+            values["remote_id"] = remote_id
+        if remote_url is not None:
+            values["remote_url"] = remote_url
+        values["next_attempt_at"] = retry_at if outcome is DeliveryState.RETRY_WAIT else None
         with self.writing() as session:
-            row = session.get(Delivery, delivery_id, with_for_update=True)
-            if row is None or row.state is not DeliveryState.SENDING or row.claimed_by != worker_id:
+            # compare-and-set on the claim itself: only the worker holding it may end it
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == delivery_id,
+                        Delivery.state == DeliveryState.SENDING,
+                        Delivery.claimed_by == worker_id,
+                    )
+                    .values(state=outcome, version=Delivery.version + 1, updated_at=now,
+                            **values)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+            if result.rowcount != 1:
+                row = session.get(Delivery, delivery_id)
                 state = row.state.value if row is not None else "absent"
                 raise LedgerError(
                     f"delivery {delivery_id} is not being sent by {worker_id} (it is {state})",
                     fix="its lease probably expired; review it with cm status",
                 )
-            values: dict[str, Any] = {"lease_until": None, "last_error": error}
-            if rendered_text is not None:
-                values["rendered_text"] = rendered_text
-            if remote_id is not None:
-                values["remote_id"] = remote_id
-            if remote_url is not None:
-                values["remote_url"] = remote_url
-            values["next_attempt_at"] = retry_at if outcome is DeliveryState.RETRY_WAIT else None
-            self._set_state(session, row, outcome, now, EventKind.OUTCOME,
-                            {"worker": worker_id, "error": error, "remote_id": remote_id},
-                            values)
+            session.execute(
+                insert(Event).values(
+                    at=now, delivery_id=delivery_id, kind=EventKind.OUTCOME,
+                    from_state=DeliveryState.SENDING, to_state=outcome,
+                    detail={"worker": worker_id, "error": error, "remote_id": remote_id},
+                )
+            )
 
     def expire_leases(self, now: datetime) -> list[int]:
         """``sending`` deliveries whose lease ended -> ``unknown`` (never re-sent by itself)."""

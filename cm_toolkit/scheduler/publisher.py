@@ -91,7 +91,7 @@ class Publisher:
         self.live = LiveSessions(ledger)
 
     def run(self, delivery_id: int) -> Attempt:
-        row = self.ledger.get(delivery_id)
+        row = self.ledger.snapshot(delivery_id)
         if row is None or row.state not in CLAIMABLE:
             return Attempt(delivery_id, Step.SKIPPED, detail="not waiting to be sent")
         now = self.clock.now()
@@ -135,8 +135,8 @@ class Publisher:
                 )
             return Attempt(delivery_id, Step.DEFERRED, wait, "pacing")
 
-        if not self.ledger.claim(delivery_id, self.worker_id, now, self.lease,
-                                 expected_version=row.version):
+        # the times were checked above on this very version: the claim is one compare-and-set
+        if not self.ledger.claim_seen(row, self.worker_id, now, self.lease):
             self.pacer.release(row.channel_id, now)
             return Attempt(delivery_id, Step.SKIPPED, detail="claimed by another worker")
 

@@ -122,3 +122,43 @@ def test_times_are_utc_in_and_out_and_naive_is_refused(ledger: Ledger, tmp_path:
     assert row is not None and row.claimed_at == DUE and row.claimed_at.tzinfo is UTC
     with pytest.raises(ValueError, match="aware"):
         ledger.claim(delivery_id, "w", DUE.replace(tzinfo=None), LEASE)
+
+
+def test_claim_seen_concurrent_claimers_never_both_win(ledger: Ledger, tmp_path: Path) -> None:
+    """The publisher's fast path: every worker read the same snapshot; one wins each."""
+    ids = planned_ids(ledger, tmp_path, count=30)
+    seen = {i: ledger.snapshot(i) for i in ids}
+    barrier = threading.Barrier(2)
+
+    def worker(name: str) -> list[int]:
+        barrier.wait()
+        won = []
+        for i in ids:
+            snapshot = seen[i]
+            assert snapshot is not None
+            if ledger.claim_seen(snapshot, name, DUE, LEASE):
+                won.append(i)
+        return won
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(worker, ["w1", "w2"])
+    assert sorted(first + second) == sorted(ids)
+    assert not set(first) & set(second)
+    for delivery_id in ids:
+        events = [e.kind for e in ledger.events(delivery_id)]
+        assert events.count(EventKind.CLAIMED) == 1
+    # a snapshot taken before the claim is stale now: it never wins again
+    assert not ledger.claim_seen(seen[ids[0]], "w3", DUE, LEASE)  # type: ignore[arg-type]
+
+
+def test_record_outcome_is_refused_once_the_claim_was_taken_away(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    [delivery_id] = planned_ids(ledger, tmp_path)
+    snapshot = ledger.snapshot(delivery_id)
+    assert snapshot is not None and ledger.claim_seen(snapshot, "w1", DUE, LEASE)
+    assert ledger.expire_leases(DUE + LEASE + timedelta(seconds=1)) == [delivery_id]
+    with pytest.raises(LedgerError, match="not being sent by w1"):
+        ledger.record_outcome(delivery_id, "w1", DeliveryState.PUBLISHED, DUE + LEASE * 2)
+    row = ledger.get(delivery_id)
+    assert row is not None and row.state is DeliveryState.UNKNOWN
