@@ -78,7 +78,12 @@ class Publisher:
         retry: RetryPolicy | None = None,
         notifier: Notifier | None = None,
         lease: timedelta = timedelta(minutes=10),
+        prepare_ahead: timedelta = timedelta(0),
     ) -> None:
+        """``prepare_ahead``: how early a delivery may be read, rendered and claimed; the
+        request itself still waits for its instant. With the database work done beforehand
+        the request leaves on time (real clocks only: a replay clock may stand still)."""
+        self.prepare_ahead = prepare_ahead
         self.ledger = ledger
         self.view = view
         self.channels = channels
@@ -97,7 +102,7 @@ class Publisher:
         now = self.clock.now()
         deadline = row.due_at + timedelta(seconds=row.grace_seconds)
         when = row.next_attempt_at or row.due_at
-        if when > now:
+        if when - self.prepare_ahead > now:
             return Attempt(delivery_id, Step.DEFERRED, when)
         view = self.view()
         planned = view.by_key.get((row.post_key, row.channel_id, row.occurrence))
@@ -126,7 +131,7 @@ class Publisher:
             except CmError as error:
                 problem = str(error)
 
-        wait = self.pacer.reserve(row.channel_id, planned.network, now, delivery_id)
+        wait = self.pacer.reserve(row.channel_id, planned.network, max(now, when), delivery_id)
         if wait is not None:
             if wait > deadline:
                 return self._missed(
@@ -150,6 +155,7 @@ class Publisher:
         try:
             with self.channels.using(row.channel_id) as channel:
                 manual = Capability.MANUAL in channel.capabilities
+                self._wait_until(when)
                 self._wait_turn(row.channel_id, planned.network)
                 try:
                     if planned.kind is DeliveryKind.LIVE_SETUP:
@@ -192,6 +198,12 @@ class Publisher:
         outcome = DeliveryState.AWAITING_DONE if manual else DeliveryState.PUBLISHED
         return self._record(delivery_id, outcome, remote_id=remote_id,
                             remote_url=remote_url, rendered_text=rendered_text)
+
+    def _wait_until(self, when: datetime) -> None:
+        """A delivery prepared ahead of its instant leaves at its instant, not before."""
+        early = (when - self.clock.now()).total_seconds()
+        if early > 0:
+            time.sleep(early)
 
     def _wait_turn(self, channel_id: str, network: Network) -> None:
         """Hold the request until spacing and budget allow it where the network counts them.

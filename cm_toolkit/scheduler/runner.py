@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from cm_toolkit.channels.base import Channel
 from cm_toolkit.channels.pool import ChannelSource
-from cm_toolkit.clock import Clock
+from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import CmError
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger import apply as ledger_apply
@@ -49,6 +49,9 @@ from cm_toolkit.workspace.models import Network, Workspace
 log = logging.getLogger("cm.runner")
 
 ChannelsFactory = Callable[[Workspace], ChannelSource]
+
+
+PREPARE_AHEAD = timedelta(milliseconds=40)
 
 
 def new_worker_id() -> str:
@@ -126,6 +129,9 @@ class Runner:
             # ledger claim, not the alarm, is what prevents a double send.
             job_defaults={"coalesce": True, "max_instances": 4, "misfire_grace_time": None},
         )
+        # read, render and claim a little before the instant, so that the request leaves on
+        # time; only on the real clock (a replay clock stands still while work is in flight)
+        self._prepare_ahead = PREPARE_AHEAD if isinstance(clock, SystemClock) else timedelta(0)
         self._stopping = False
         self._inflight = 0
         self._inflight_done = threading.Condition()
@@ -153,6 +159,7 @@ class Runner:
             retry=self.options.retry,
             notifier=self.notifier,
             lease=self.options.lease,
+            prepare_ahead=self._prepare_ahead,
         )
         self.recover_orphans()
         self._warm_up()
@@ -322,8 +329,8 @@ class Runner:
             return
         self._alarms[delivery_id] = at
         self.scheduler.add_job(
-            self._fire, "date", run_date=self.clock.wall_time(at), args=[delivery_id],
-            id=f"d{delivery_id}", replace_existing=True,
+            self._fire, "date", run_date=self.clock.wall_time(at - self._prepare_ahead),
+            args=[delivery_id], id=f"d{delivery_id}", replace_existing=True,
         )
 
     def _cancel_alarm(self, delivery_id: int) -> None:
