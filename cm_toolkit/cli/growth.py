@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from cm_toolkit.channels.pool import ChannelPool
 from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console, err_console
-from cm_toolkit.cli.scheduler import SandboxOption, sandbox_environment
+from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.context import GrowthContext
@@ -33,7 +32,6 @@ from cm_toolkit.growth.report import (
     growth_json,
     write_text,
 )
-from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
@@ -101,13 +99,14 @@ def snapshot(
     sandbox: SandboxOption = None,
 ) -> None:
     """Take a follower snapshot of every channel now, and refresh recent posts' engagement."""
+    from cm_toolkit.growth.snapshots import Snapshotter  # the SDKs: only for this command
+
     ws = _workspace(workspace.resolve())
-    transport, fallback = sandbox_environment(sandbox) if sandbox else (None, {})
+    channels = connect(sandbox)
     ledger = open_ledger(database_url, ws.root)
     try:
         at = datetime.now(UTC).replace(microsecond=0)
-        pool = ChannelPool(ws, transport=transport, fallback_env=fallback)
-        result = Snapshotter(ledger).take(ws, pool, at)
+        result = Snapshotter(ledger).take(ws, channels(ws), at)
     finally:
         ledger.close()
     table = Table(title=f"Follower snapshot {at.astimezone(ZoneInfo(ws.schedules.timezone)):%Y-%m-%d %H:%M %Z}")

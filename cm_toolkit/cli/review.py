@@ -13,7 +13,8 @@ import typer
 from rich.table import Table
 
 from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
-from cm_toolkit.cli.scheduler import SandboxOption, _channels_factory, _load, sandbox_environment
+from cm_toolkit.cli.connect import SandboxOption, connect
+from cm_toolkit.cli.scheduler import _load
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
 from cm_toolkit.ledger import decisions
@@ -47,8 +48,7 @@ def publish(
     clock = SystemClock()
     try:
         runner = Runner(root=root, ledger=ledger, clock=clock, load=_load,
-                        channels=_channels_factory(*(sandbox_environment(sandbox) if sandbox
-                                                     else (None, {}))))
+                        channels=connect(sandbox))
         runner.reload()
         waiting: dict[str, int] = {}
         for row in decisions.deliveries_of(ledger, post, channel):

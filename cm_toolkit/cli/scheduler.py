@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,28 +16,15 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from cm_toolkit.channels.base import Transport
-from cm_toolkit.channels.pool import ChannelPool
 from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
+from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.clock import SystemClock
-from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.scheduler.demo import DemoResult, run_demo
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace
-
-SandboxOption = Annotated[
-    str | None,
-    typer.Option(
-        "--sandbox",
-        help="Send every network call to a running sandbox (e.g. http://127.0.0.1:8900) "
-        "and use its tokens for secrets not set in the environment.",
-        envvar="CM_SANDBOX_URL",
-        show_default=False,
-    ),
-]
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -60,42 +47,6 @@ def _load(root: Path) -> Workspace:
     return workspace
 
 
-def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
-    """The transport to a running sandbox and its tokens (GET /_sandbox/env)."""
-    import requests
-
-    from cm_toolkit.sandbox.transport import sandbox_transport
-
-    try:
-        answer = requests.get(url.rstrip("/") + "/_sandbox/env", timeout=5)
-        answer.raise_for_status()
-        env = dict(answer.json())
-    except (requests.RequestException, ValueError) as exc:
-        raise UsageError(
-            f"no sandbox answers at {url}: {exc}",
-            fix="start one with `cm sandbox serve` or check --sandbox",
-        ) from None
-    return sandbox_transport(url.rstrip("/")), env
-
-
-def _channels_factory(
-    transport: Transport | None, fallback: Mapping[str, str]
-) -> Callable[[Workspace], ChannelPool]:
-    """Adapters of a workspace; with a sandbox transport, its tokens go to the sandbox store.
-
-    Tokens refreshed against a sandbox must never land in the real token store (where they
-    would replace the tokens ``cm auth`` obtained from the networks): as ``cm auth --sandbox``
-    does, they are kept under ``<token dir>/sandbox/``.
-    """
-    from cm_toolkit.channels.credentials import FileTokenStore
-    from cm_toolkit.cli.channels import sandbox_token_dir
-
-    store = FileTokenStore(sandbox_token_dir()) if transport is not None else None
-
-    def channels(workspace: Workspace) -> ChannelPool:
-        return ChannelPool(workspace, transport=transport, fallback_env=fallback, store=store)
-
-    return channels
 
 
 def _setup_logging(log_file: Path | None, verbose: bool) -> None:
@@ -162,8 +113,7 @@ def run(
     root = workspace.resolve()
     _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
     ledger = open_ledger(database_url, root)
-    transport, fallback = sandbox_environment(sandbox) if sandbox else (None, {})
-    channels = _channels_factory(transport, fallback)
+    channels = connect(sandbox)
     runner = Runner(
         root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
         options=RunOptions(resync_seconds=resync, notify_url=notify),

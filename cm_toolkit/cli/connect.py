@@ -1,0 +1,73 @@
+"""How the commands reach the networks: the real ones, or a running sandbox (``--sandbox``).
+
+Shared by ``cm run``, ``cm publish``, ``cm growth snapshot``; kept light so that importing it
+costs nothing (no SDK, no scheduler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated
+
+import typer
+
+from cm_toolkit.channels.base import Transport
+from cm_toolkit.channels.pool import ChannelPool
+from cm_toolkit.errors import UsageError
+from cm_toolkit.workspace.models import Workspace
+
+SandboxOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sandbox",
+        help="Send every network call to a running sandbox (e.g. http://127.0.0.1:8900) "
+        "and use its tokens for secrets not set in the environment.",
+        envvar="CM_SANDBOX_URL",
+        show_default=False,
+    ),
+]
+
+
+def connect(sandbox: str | None) -> Callable[[Workspace], ChannelPool]:
+    """The channel pools of ``cm run`` and friends: real networks, or the sandbox at URL."""
+    transport, fallback = sandbox_environment(sandbox) if sandbox else (None, {})
+    return channels_factory(transport, fallback)
+
+
+def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
+    """The transport to a running sandbox and its tokens (GET /_sandbox/env)."""
+    import requests
+
+    from cm_toolkit.sandbox.transport import sandbox_transport
+
+    try:
+        answer = requests.get(url.rstrip("/") + "/_sandbox/env", timeout=5)
+        answer.raise_for_status()
+        env = dict(answer.json())
+    except (requests.RequestException, ValueError) as exc:
+        raise UsageError(
+            f"no sandbox answers at {url}: {exc}",
+            fix="start one with `cm sandbox serve` or check --sandbox",
+        ) from None
+    return sandbox_transport(url.rstrip("/")), env
+
+
+def channels_factory(
+    transport: Transport | None, fallback: Mapping[str, str]
+) -> Callable[[Workspace], ChannelPool]:
+    """Adapters of a workspace; with a sandbox transport, its tokens go to the sandbox store.
+
+    Tokens refreshed against a sandbox must never land in the real token store (where they
+    would replace the tokens ``cm auth`` obtained from the networks): as ``cm auth --sandbox``
+    does, they are kept under ``<token dir>/sandbox/``.
+    """
+    from cm_toolkit.channels.credentials import FileTokenStore
+    from cm_toolkit.cli.channels import sandbox_token_dir
+
+    store = FileTokenStore(sandbox_token_dir()) if transport is not None else None
+
+    def channels(workspace: Workspace) -> ChannelPool:
+        return ChannelPool(workspace, transport=transport, fallback_env=fallback, store=store)
+
+    return channels
+
