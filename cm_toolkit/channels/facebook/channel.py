@@ -39,6 +39,7 @@ from cm_toolkit.channels.facebook.wire import (
     graph_error,
     transport_error,
 )
+from cm_toolkit.channels.http import session_for
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import AuthExpired, ChannelError, Problem, Rejected
 from cm_toolkit.workspace.models import Network
@@ -106,10 +107,7 @@ class FacebookChannel(Channel):
 
     def _http(self) -> requests.Session:
         if self._session is None:
-            session = requests.Session()
-            if self.transport.requests_adapter is not None:
-                session.mount("https://", self.transport.requests_adapter)
-                session.mount("http://", self.transport.requests_adapter)
+            session = session_for(self.transport)
             session.hooks["response"].append(self._remember)
             self._session = session
         return self._session

@@ -33,8 +33,9 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
+from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.linkedin.checks import IMAGE_TYPES, post_problems
-from cm_toolkit.channels.linkedin.http import NETWORK, TimedSession, error_for, transport_error
+from cm_toolkit.channels.linkedin.http import NETWORK, error_for, transport_error
 from cm_toolkit.channels.text_rules import linkedin_escape
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import AuthExpired, OutcomeUnknown, Problem, Rejected
@@ -128,11 +129,7 @@ class LinkedInChannel(Channel):
     @property
     def session(self) -> TimedSession:
         if self._session is None:
-            session = TimedSession(self.transport.timeout)
-            if self.transport.requests_adapter is not None:
-                session.mount("https://", self.transport.requests_adapter)
-                session.mount("http://", self.transport.requests_adapter)
-            self._session = session
+            self._session = session_for(self.transport)
         return self._session
 
     @property

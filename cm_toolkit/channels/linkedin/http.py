@@ -3,7 +3,7 @@
 linkedin-api-client sends everything through ``RestliClient.session.send(prepared)``, which
 takes no timeout and never raises on an HTTP error; its response formatters raise
 ``ResponseFormattingError`` (losing the response) when an error body is not JSON. So the
-adapter gives the client a ``TimedSession`` that applies ``Transport.timeout`` to every send and
+adapter gives the client a ``TimedSession`` (channels/http.py) that applies ``Transport.timeout`` to every send and
 remembers the last response, and maps every answer here:
 
     401                    -> AuthExpired ("run `cm auth CHANNEL`"), after one refresh attempt
@@ -37,23 +37,6 @@ from cm_toolkit.errors import (
 
 NETWORK = "linkedin"
 _MESSAGE_MAX = 500
-
-
-class TimedSession(requests.Session):
-    """A session whose every request has a timeout, and which keeps the last response."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-        self.last_response: requests.Response | None = None
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:  # Session.request passes timeout=None explicitly
-            kwargs["timeout"] = self.timeout
-        self.last_response = None
-        response = super().send(request, **kwargs)
-        self.last_response = response
-        return response
 
 
 def body_of(response: requests.Response) -> dict[str, Any]:

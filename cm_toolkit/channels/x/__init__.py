@@ -4,6 +4,5 @@ the session with a timeout and the mapping of X's answers to cm-toolkit's errors
 from __future__ import annotations
 
 from cm_toolkit.channels.x.channel import XChannel, XSettings
-from cm_toolkit.channels.x.wire import TimeoutSession
 
-__all__ = ["TimeoutSession", "XChannel", "XSettings"]
+__all__ = ["XChannel", "XSettings"]

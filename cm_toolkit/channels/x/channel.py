@@ -11,7 +11,7 @@ Credentials, by the names the channel file gives them:
 
 tweepy only has the retired v1.1 media upload, so images go through ``POST /2/media/upload`` on
 the client's own session (same transport, same timeout, same credentials). tweepy passes no
-timeout to ``requests``: the client's session is a ``TimeoutSession`` that adds
+timeout to ``requests``: the client's session is a ``TimedSession`` (channels/http.py) that adds
 ``transport.timeout`` to every call. ``wait_on_rate_limit`` stays off: a 429 becomes
 ``RateLimited`` with X's reset time, and the scheduler decides when to come back.
 
@@ -42,8 +42,9 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
+from cm_toolkit.channels.http import session_for
 from cm_toolkit.channels.text_rules import X_TEXT_MAX, split_thread, x_weighted_length
-from cm_toolkit.channels.x.wire import TimeoutSession, json_body, map_error, raise_for_status
+from cm_toolkit.channels.x.wire import json_body, map_error, raise_for_status
 from cm_toolkit.errors import (
     AuthExpired,
     ChannelError,
@@ -125,11 +126,7 @@ class XChannel(Channel):
                 )
             else:
                 client = tweepy.Client(bearer_token=get("access_token"), return_type=dict)
-            session = TimeoutSession(self.transport.timeout)
-            if self.transport.requests_adapter is not None:
-                session.mount("https://", self.transport.requests_adapter)
-                session.mount("http://", self.transport.requests_adapter)
-            client.session = session
+            client.session = session_for(self.transport)
             self._client = client
         return self._client
 

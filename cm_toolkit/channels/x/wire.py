@@ -18,21 +18,6 @@ from cm_toolkit.errors import (
 )
 
 
-class TimeoutSession(requests.Session):
-    """A ``requests.Session`` giving every request a timeout (tweepy passes none)."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None and len(args) < 7:  # positional timeout: args[6]
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
-
-
 def map_error(exc: Exception, channel_id: str, what: str, *, creates: bool) -> ChannelError:
     """Our error for a failed call; ``creates``: the call creates a post (no answer: unknown)."""
     where = f"channel {channel_id}: {what}"
