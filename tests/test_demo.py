@@ -19,8 +19,18 @@ from cm_toolkit.sandbox.server import Sandbox
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def _replay(root: Path) -> str:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        code = main(["demo", "--workspace", str(root), "--seconds", "20"])
+    assert code == 0, buffer.getvalue()
+    return buffer.getvalue()
+
+
+def _sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sample")
     for item in ("schedules.yaml", "channels", "templates", "assets"):
         source = REPO / item
@@ -28,16 +38,13 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             shutil.copytree(source, root / item)
         else:
             shutil.copy(source, root / item)
-    capture = root / "demo-output.txt"
-    import contextlib
-    import io
+    return root
 
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-        code = main(["demo", "--workspace", str(root), "--seconds", "20"])
-    capture.write_text(buffer.getvalue())
-    assert code == 0, buffer.getvalue()
-    return root, buffer.getvalue()
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = _sample_copy(tmp_path_factory)
+    return root, _replay(root)
 
 
 def _states(root: Path) -> dict[str, int]:
@@ -98,3 +105,17 @@ def test_no_secret_of_the_sandbox_appears_in_any_output(demo_run: tuple[Path, st
         assert secret not in output
         assert secret not in log
         assert secret not in ledger_text
+
+
+def _summary(output: str) -> list[str]:
+    """The summary tables' rows (deliveries per state, followers per channel)."""
+    return [line for line in output.splitlines() if line.startswith("│")]
+
+
+def test_same_seed_same_result(
+    demo_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _, first = demo_run
+    second = _replay(_sample_copy(tmp_path_factory))
+    assert _summary(first) == _summary(second)
+    assert len(_summary(first)) >= 10  # six networks' states and four channels' growth

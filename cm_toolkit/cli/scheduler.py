@@ -60,6 +60,7 @@ def _setup_logging(log_file: Path | None, verbose: bool) -> None:
     for logger in (root, alarms):
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
+            handler.close()  # a second run in one process must not leak the first's file
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.FileHandler(log_file, encoding="utf-8")

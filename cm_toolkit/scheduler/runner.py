@@ -396,6 +396,13 @@ class Runner:
             if not go:
                 return
             assert self._snapshot is not None and self._view is not None
+            if self.clock.now() < at:
+                # rang early (a replay clock that stood still since the alarm was set): the
+                # count must be the one at its instant, so set the alarm again
+                self.scheduler.add_job(self._take_snapshot, "date",
+                                       run_date=self.clock.wall_time(at), args=[at],
+                                       id="snapshot", replace_existing=True)
+                return
             try:
                 self._snapshot.take(self._view.workspace, self, at)
             except Exception:
