@@ -3,56 +3,16 @@ reason when the server is unreachable), and helpers that write snapshots and del
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
-
-from cm_toolkit.ledger import Ledger, open_ledger
+from cm_toolkit.ledger import Ledger
 from cm_toolkit.ledger.models import Campaign, Delivery, Engagement, FollowerSnapshot, Post
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.planning.models import DeliveryKind
 from cm_toolkit.workspace.models import Network
+from tests.ledger_fixtures import database_url, ledger  # noqa: F401 (fixtures)
 
-POSTGRES_URL = os.environ.get(
-    "CM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 T0 = datetime(2027, 2, 1, 5, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    admin = sa.create_engine(POSTGRES_URL)
-    schema = f"cm_growth_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {str(exc.orig).splitlines()[0]}")
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-@pytest.fixture
-def ledger(database_url: str, tmp_path: Path) -> Iterator[Ledger]:
-    opened = open_ledger(database_url, tmp_path)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def add_snapshots(ledger: Ledger, channel_id: str, network: Network,

@@ -7,54 +7,12 @@ reason shown.
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
-
-from cm_toolkit.ledger import Ledger, open_ledger
 from cm_toolkit.workspace.models import ChannelFile, Network, Schedules, Workspace
-
-POSTGRES_URL = os.environ.get(
-    "CM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    admin = sa.create_engine(POSTGRES_URL)
-    schema = f"cm_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {str(exc.orig).splitlines()[0]}")
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-@pytest.fixture
-def ledger(database_url: str, tmp_path: Path) -> Iterator[Ledger]:
-    opened = open_ledger(database_url, tmp_path)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
+from tests.ledger_fixtures import database_url, ledger  # noqa: F401 (fixtures)
 
 CHANNELS = {"x-mooc": Network.X, "facebook-page": Network.FACEBOOK,
             "youtube": Network.YOUTUBE, "linkedin-page": Network.LINKEDIN}
