@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cm_toolkit.channels.base import Channel
-from cm_toolkit.channels.pool import ChannelPool
+from cm_toolkit.channels.pool import ChannelPool, ChannelSource
 from cm_toolkit.sandbox.core import Emulator
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.sandbox.x import XEmulator
@@ -124,10 +123,10 @@ def load(root: Path) -> Workspace:
 
 def channels_factory(
     transport: Any, accounts: int
-) -> Callable[[Workspace], Callable[[str], Channel]]:
+) -> Callable[[Workspace], ChannelSource]:
     env = fallback_env(accounts)
 
-    def channels(workspace: Workspace) -> Callable[[str], Channel]:
+    def channels(workspace: Workspace) -> ChannelSource:
         return ChannelPool(workspace, transport=transport, fallback_env=env)
 
     return channels

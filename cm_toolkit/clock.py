@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 
@@ -31,7 +32,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def wall_time(self, instant: datetime) -> datetime:
         return instant
@@ -46,10 +47,10 @@ class ScaledClock:
     def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        self.start = start or datetime.now(timezone.utc)
+        self.start = start or datetime.now(UTC)
         self.speed = speed
         self._origin = time.monotonic()
-        self._wall_origin = datetime.now(timezone.utc)
+        self._wall_origin = datetime.now(UTC)
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
@@ -108,7 +109,7 @@ class WarpClock:
             raise ValueError("a warp clock needs at least two points")
         self._points = points
         self._origin = time.monotonic()
-        self._wall_origin = datetime.now(timezone.utc)
+        self._wall_origin = datetime.now(UTC)
         self._lock = threading.Lock()
         self._holds = 0
         self._held_since = 0.0
@@ -202,7 +203,7 @@ class WarpClock:
         points = self._points
         if real <= points[0][0]:
             return points[0][1]
-        for (r0, c0), (r1, c1) in zip(points, points[1:]):
+        for (r0, c0), (r1, c1) in pairwise(points):
             if real <= r1:
                 return c0 + (c1 - c0) * ((real - r0) / (r1 - r0))
         r_last, c_last = points[-1]
@@ -217,7 +218,7 @@ class WarpClock:
             real = points[0][0] - (points[0][1] - instant).total_seconds()
         else:
             real = points[-1][0] + (instant - points[-1][1]).total_seconds()
-            for (r0, c0), (r1, c1) in zip(points, points[1:]):
+            for (r0, c0), (r1, c1) in pairwise(points):
                 if instant <= c1:
                     real = r0 + (r1 - r0) * ((instant - c0) / (c1 - c0))
                     break

@@ -98,7 +98,7 @@ def test_no_secret_of_the_sandbox_appears_in_any_output(demo_run: tuple[Path, st
         ledger_text = "\n".join(
             str(row)
             for table in ("deliveries", "events", "live_session_hosts")
-            for row in db.execute(f"select * from {table}")  # noqa: S608 - fixed table names
+            for row in db.execute(f"select * from {table}")
         )
     log = (root / ".cm" / "demo" / "cm.log").read_text()
     for secret in secrets:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -191,7 +191,7 @@ class Sandbox:
         """Environment variables that make the sample workspace's channel files work here."""
         values: dict[str, str] = {}
         for emulator in self.emulators:
-            values.update(getattr(emulator, "environment", lambda: {})())
+            values.update(getattr(emulator, "environment", dict)())
         return values
 
     # -- one request ----------------------------------------------------------------------
@@ -323,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         # The Date header follows the sandbox clock: clients compute reset times from it.
         if timestamp is not None:
             return super().date_time_string(timestamp)
-        now = self.sandbox.clock.now().astimezone(timezone.utc)
+        now = self.sandbox.clock.now().astimezone(UTC)
         return email.utils.format_datetime(now, usegmt=True)
 
     def _read_body(self) -> bytes:

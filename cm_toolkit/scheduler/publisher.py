@@ -188,7 +188,7 @@ class Publisher:
         except CmError as error:  # e.g. a channel that cannot be built (missing secret)
             return self._record(delivery_id, DeliveryState.FAILED, error=str(error),
                                 rendered_text=rendered_text)
-        except Exception as error:  # a bug: we cannot tell whether the request left
+        except Exception as error:  # noqa: BLE001 (a bug: we cannot tell whether the request left)
             log.error("unexpected error publishing delivery %s:\n%s", delivery_id,
                       traceback.format_exc())
             return self._record(delivery_id, DeliveryState.UNKNOWN,

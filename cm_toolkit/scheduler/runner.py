@@ -267,9 +267,9 @@ class Runner:
         orphans = []
         for delivery_id, claimed_by in rows:
             parts = (claimed_by or "").split("/")
-            if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
-                if claimed_by != self.worker_id and not _pid_alive(int(parts[1])):
-                    orphans.append(delivery_id)
+            if (len(parts) == 3 and parts[0] == host and parts[1].isdigit()
+                    and claimed_by != self.worker_id and not _pid_alive(int(parts[1]))):
+                orphans.append(delivery_id)
         now = self.clock.now()
         for delivery_id in orphans:
             if self.ledger.transition(
