@@ -26,10 +26,11 @@ from cm_toolkit.channels.text_rules import (
     youtube_description_problems,
     youtube_title_problems,
 )
-from cm_toolkit.errors import Severity
+from cm_toolkit.errors import Problem, Severity
+from cm_toolkit.planning.models import PlannedDelivery
 from cm_toolkit.templates.network_rules import LinkHandling, NetworkRules
-from cm_toolkit.templates.render import RenderedContent
-from cm_toolkit.workspace.models import Network
+from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
+from cm_toolkit.workspace.models import Network, Workspace
 
 SCHEDULES_FILE = "schedules.yaml"
 
@@ -49,12 +50,30 @@ class Finding:
     measure: int | None = None
     at_post: bool = False  # in schedules.yaml, at the line of the delivery's post
 
+    @classmethod
+    def of(cls, problem: Problem) -> Finding:
+        """A problem found before the checks (a template error); one in schedules.yaml without
+        a line is at the post's line."""
+        at_post = problem.file == SCHEDULES_FILE and problem.line is None
+        return cls(problem.message, problem.file, problem.line, problem.message, problem.fix,
+                   problem.severity, at_post=at_post)
+
+    def problem(self, post_line: int | None, note: str = "") -> Problem:
+        """The finding as reported; ``post_line`` is used when it is at the post's line."""
+        line = post_line if self.at_post else self.line
+        return Problem(self.file, line, None, self.message + note, self.fix, self.severity)
+
 
 @dataclass(frozen=True)
 class ContentCheck:
     findings: tuple[Finding, ...]
-    x_posts: int = 0  # POST /2/tweets calls (thread parts) on X
+    x_parts: tuple[str, ...] = ()  # on X, the posts (thread parts) the text as sent becomes
     x_posts_with_url: int = 0
+
+    @property
+    def x_posts(self) -> int:
+        """POST /2/tweets calls on X."""
+        return len(self.x_parts)
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,20 @@ class Where:
     media_line: int | None = None  # the template's ``media:`` option line
     title_line: int | None = None  # the template's ``title:`` option line
     x_threads_option: bool = False  # the X channel file sets ``options: {threads: true}``
+
+    @classmethod
+    def of(cls, workspace: Workspace, renderer: TemplateRenderer, delivery: PlannedDelivery,
+           template: str) -> Where:
+        """Where the parts of ``delivery`` (rendered from ``template``) are written."""
+        network = delivery.network
+        channel = workspace.channels.get(delivery.channel_id)
+        return cls(
+            channel_id=delivery.channel_id,
+            media_from_post=bool(delivery.content.get("media")),
+            media_line=renderer.option_line(network, template, "media"),
+            title_line=renderer.option_line(network, template, "title"),
+            x_threads_option=bool(channel and channel.options.get("threads") is True),
+        )
 
 
 @dataclass
@@ -230,6 +263,6 @@ def check_content(
         checker.youtube(sent)
     if rules.network is not Network.X:
         return ContentCheck(tuple(checker.findings))
-    return ContentCheck(tuple(checker.findings), len(parts),
+    return ContentCheck(tuple(checker.findings), tuple(parts),
                         sum(1 for part in parts if contains_url(part)))
 

@@ -76,9 +76,7 @@ class Findings:
             group[3] = finding.measure
 
     def add_problem(self, problem: Problem, delivery: PlannedDelivery) -> None:
-        at_post = problem.file == SCHEDULES_FILE and problem.line is None
-        self.add(Finding(problem.message, problem.file, problem.line, problem.message,
-                         problem.fix, problem.severity, at_post=at_post), delivery)
+        self.add(Finding.of(problem), delivery)
 
     def label(self, delivery: PlannedDelivery) -> str:
         label = f"{delivery.post_key} on {delivery.channel_id}"
@@ -89,19 +87,27 @@ class Findings:
     def locate(self, delivery: PlannedDelivery) -> tuple[str, int | None, str]:
         return SCHEDULES_FILE, self.lines().line_of(delivery), self.label(delivery)
 
-    def problems(self) -> list[Problem]:
+    def problems(self, *, labelled: bool = True) -> list[Problem]:
+        """The problems found; ``labelled``: each names the delivery it was first seen on (and
+        how many more), which ``cm preview``, showing one delivery, does without."""
         found = []
         for finding, delivery, count, largest in self._groups.values():
-            message = finding.message
+            note = ""
             if largest is not None and finding.measure is not None and largest > finding.measure:
-                message += f"; up to {largest} in another occurrence"
+                note += f"; up to {largest} in another occurrence"
             others = count - 1
             more = f", and {others} other occurrence{'s' if others != 1 else ''}" if others else ""
-            line = self.lines().line_of(delivery) if finding.at_post else finding.line
-            found.append(Problem(finding.file, line, None,
-                                 f"{message} ({self.label(delivery)}{more})", finding.fix,
-                                 finding.severity))
+            if labelled:
+                note += f" ({self.label(delivery)}{more})"
+            line = self.lines().line_of(delivery) if finding.at_post else None
+            found.append(finding.problem(line, note))
         return found
+
+
+def problem_order(problem: Problem) -> tuple[Any, ...]:
+    """Errors first, the templates' before the schedule's, then by place."""
+    return (problem.severity is not Severity.ERROR, problem.file != SCHEDULES_FILE,
+            problem.file, problem.line or 0, problem.message)
 
 
 def _live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
@@ -168,14 +174,7 @@ class _PlanRun:
                 self.findings.add_problem(error.problem, delivery)
             return
         rules = rules_for(network)
-        channel = self.workspace.channels.get(first.channel_id)
-        where = Where(
-            channel_id=first.channel_id,
-            media_from_post=bool(first.content.get("media")),
-            media_line=self.renderer.option_line(network, template, "media"),
-            title_line=self.renderer.option_line(network, template, "title"),
-            x_threads_option=bool(channel and channel.options.get("threads") is True),
-        )
+        where = Where.of(self.workspace, self.renderer, first, template)
         # A template that cannot vary between occurrences is rendered once (see
         # ``PlanRenderer.varies``); a text that repeats is checked once.
         same_text = not self.renderer.varies(network, template)
@@ -217,8 +216,7 @@ class _PlanRun:
         quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
                               now=now, locate=self.findings.locate)
         problems = self.findings.problems() + quotas.problems
-        problems.sort(key=lambda p: (p.severity is not Severity.ERROR, p.file != SCHEDULES_FILE,
-                                     p.file, p.line or 0, p.message))
+        problems.sort(key=problem_order)
 
         def show(moment: datetime | None) -> str | None:
             return moment.astimezone(self.tz).isoformat() if moment else None

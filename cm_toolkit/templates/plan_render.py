@@ -76,21 +76,6 @@ class PlanRenderer(TemplateRenderer):
             self._displayed[filename] = super()._display(filename)
         return self._displayed[filename]
 
-    def option_line(self, network: Network, template: str, key: str) -> int | None:
-        """The line of option ``key`` in the file rendered for ``network`` (or its default
-        body's), when the template declares it."""
-        try:
-            chosen, default = self.select(network, template)
-        except TemplateError:
-            return None
-        for source in (chosen, default):
-            if source is not None:
-                options = self.options_of(source)
-                if key in options.values:
-                    return options.lines.get(key)
-        return None
-
-
     def varies(self, network: Network, template: str) -> bool:
         """True when ``template`` on ``network`` may render differently per occurrence."""
         try:

@@ -151,6 +151,20 @@ class TemplateRenderer:
             self._options_cache[key] = options
         return self._options_cache[key]
 
+    def option_line(self, network: Network, template: str, key: str) -> int | None:
+        """The line of option ``key`` in the file rendered for ``network`` (or its default
+        body's), when the template declares it."""
+        try:
+            chosen, default = self.select(network, template)
+        except TemplateError:
+            return None
+        for source in (chosen, default):
+            if source is not None:
+                options = self.options_of(source)
+                if key in options.values:
+                    return options.lines.get(key)
+        return None
+
     # -- rendering ------------------------------------------------------------------------
 
     def _render_value(self, value: str, names: dict[str, Any], file: str, line: int) -> str:

@@ -85,11 +85,22 @@ def test_preview_reports_problems_and_fails(tmp_path: Path,
     shutil.copytree(REPO_ROOT / "assets", workspace / "assets")
     shutil.copy(REPO_ROOT / "schedules.yaml", workspace / "schedules.yaml")
     (workspace / "templates" / "teaser.x.j2").write_text("Trop long " * 40 + "{{ link }}")
+    (workspace / "templates" / "teaser.linkedin.j2").write_text("Trop long " * 310)
     (workspace / "templates" / "teaser.facebook.j2").write_text("ok\n{{ sesion.title }}")
     code = main(["preview", "teaser", "--json", "--workspace", str(workspace)])
     payload = json.loads(capsys.readouterr().out)
     assert code == 1
-    problems = {d["channel"]: [p["message"] for p in d["problems"]]
-                for d in payload["deliveries"]}
-    assert any("more than the 280" in m for m in problems["x-mooc"])
+    deliveries = {d["channel"]: d for d in payload["deliveries"]}
+    problems = {channel: [p["message"] for p in d["problems"]]
+                for channel, d in deliveries.items()}
+    # Over the limit: at the post's line, as the plan check says it.
+    (too_long,) = deliveries["linkedin-page"]["problems"]
+    lines = (workspace / "schedules.yaml").read_text().splitlines()
+    teaser_line = lines.index("      - id: teaser") + 1
+    assert (too_long["file"], too_long["line"]) == ("schedules.yaml", teaser_line)
+    assert too_long["message"] == (
+        "linkedin-page: the text rendered from templates/teaser.linkedin.j2 is 3099 characters "
+        "as sent, more than the 3000 linkedin accepts")
+    # x-mooc's channel file sets threads: true: over 280, the text becomes a thread.
+    assert problems["x-mooc"] == [] and len(deliveries["x-mooc"]["thread"]) == 2
     assert problems["facebook-page"] == ["undefined variable 'sesion'"]
