@@ -9,6 +9,7 @@ and an exit code in one place (``cm_toolkit.cli``); nothing below it prints or e
     │     carries a list of ``Problem`` (file:line:column, what, how to fix)
     ├── TemplateError               a template could not be rendered (file:line, what, fix)
     ├── LedgerError                 the database could not be opened / migrated
+    │   └── AlreadyRunning          another ``cm run`` holds this ledger's run lock
     ├── ChannelError                a network refused or failed a call
     │   ├── RateLimited             retryable, with ``reset_at`` (UTC)
     │   ├── TransientError          retryable: 5xx, connection refused before sending
@@ -118,6 +119,10 @@ class TemplateError(CmError):
 
 class LedgerError(CmError):
     pass
+
+
+class AlreadyRunning(LedgerError):
+    """Another ``cm run`` publishes from this ledger (one alarm clock per ledger)."""
 
 
 class SandboxError(CmError):

@@ -19,6 +19,7 @@ from rich.table import Table
 from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.clock import SystemClock
+from cm_toolkit.errors import AlreadyRunning
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.scheduler.demo import DemoResult, run_demo
@@ -109,7 +110,8 @@ def run(
     Applies the workspace first, re-applies it when its files change, and takes follower
     snapshots on the growth cadence. Killing it at any instant loses nothing and never
     publishes twice: the ledger is the truth; at the next start anything that was being sent
-    when it died is set aside as 'unknown' for `cm review`.
+    when it died is set aside as 'unknown' for `cm review`. One cm run per ledger: a second
+    one is refused, naming the first.
     """
     root = workspace.resolve()
     _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
@@ -127,18 +129,28 @@ def run(
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    runner.start()
+    runner.start()  # AlreadyRunning when another cm run publishes from this ledger
+
+    def running(period: float) -> bool:
+        return not stop.wait(period) and not runner.lock_lost.is_set()
+
     try:
         if quiet:
-            while not stop.wait(1.0):
+            while running(1.0):
                 pass
         else:
             with Live(_live_table(runner), console=console, refresh_per_second=2) as live:
-                while not stop.wait(0.5):
+                while running(0.5):
                     live.update(_live_table(runner))
     finally:
         runner.stop()
         ledger.close()
+    if runner.lock_lost.is_set():
+        raise AlreadyRunning(
+            "another cm run took this ledger while this one's database connection was down; "
+            "this one stopped (nothing left half-recorded)",
+            fix="keep one cm run per ledger: stop the other one, or leave it running",
+        )
     console.print("cm run stopped cleanly: nothing left half-recorded.")
 
 

@@ -44,6 +44,7 @@ from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
 from cm_toolkit.scheduler.retry import RetryPolicy
+from cm_toolkit.scheduler.run_lock import RunLock, take_run_lock
 from cm_toolkit.workspace.models import Network, Workspace
 
 log = logging.getLogger("cm.runner")
@@ -138,10 +139,23 @@ class Runner:
         self.pacer: Pacer | None = None
         self.publisher: Publisher | None = None
         self.notifier: Notifier | None = None
+        self._lock: RunLock | None = None
+        # set when another runner took the ledger's run lock (see run_lock): cm run exits
+        self.lock_lost = threading.Event()
 
     # -- life cycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Take the ledger's run lock (``AlreadyRunning`` if another runner has it), apply
+        the workspace, recover orphans, set the alarms."""
+        self._lock = take_run_lock(self.ledger.engine, self.worker_id)
+        try:
+            self._start()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _start(self) -> None:
         view = self.reload()
         spacing = self.options.spacing or view.workspace.schedules.defaults.spacing
         self.pacer = Pacer(spacing, self.options.budgets)
@@ -185,6 +199,8 @@ class Runner:
             self.scheduler.shutdown(wait=True)
         if self.notifier is not None:
             self.notifier.close()
+        if self._lock is not None:
+            self._lock.release()
         log.info("cm run stopped")
 
     def current_view(self) -> WorkspaceView:
@@ -219,6 +235,11 @@ class Runner:
                 self._resync()
 
     def _resync(self) -> None:
+        if self._lock is not None and not self._lock.verify():
+            # another runner took the ledger while our connection was down: it publishes now
+            self._stopping = True
+            self.lock_lost.set()
+            return
         try:
             expired = self.ledger.expire_leases(self.clock.now())
             for delivery_id in expired:
