@@ -22,7 +22,8 @@ from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.scheduler.pacing import Pacer
 from cm_toolkit.scheduler.publisher import Publisher, Step
-from cm_toolkit.scheduler.runner import Runner, new_worker_id
+from cm_toolkit.scheduler.runner import Runner
+from cm_toolkit.scheduler.worker import new_worker_id
 
 DeliveryArg = Annotated[int, typer.Argument(help="Delivery id (cm review and cm status show them).")]
 

@@ -13,9 +13,6 @@ start rebuilds them from the ledger. ``stop()`` waits for sends in flight to be 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -45,6 +42,7 @@ from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
 from cm_toolkit.scheduler.retry import RetryPolicy
 from cm_toolkit.scheduler.run_lock import RunLock, take_run_lock
+from cm_toolkit.scheduler.worker import died_here, new_worker_id, workspace_signature
 from cm_toolkit.workspace.models import Network, Workspace
 
 log = logging.getLogger("cm.runner")
@@ -53,36 +51,6 @@ ChannelsFactory = Callable[[Workspace], ChannelSource]
 
 
 PREPARE_AHEAD = timedelta(milliseconds=40)
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def workspace_signature(root: Path) -> tuple[tuple[str, float, int], ...]:
-    """(path, mtime, size) of every workspace file: a change means re-apply."""
-    files = [root / "schedules.yaml"]
-    for folder in ("channels", "templates"):
-        if (root / folder).is_dir():
-            files.extend(sorted(p for p in (root / folder).rglob("*") if p.is_file()))
-    out = []
-    for path in files:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        out.append((str(path), stat.st_mtime, stat.st_size))
-    return tuple(out)
 
 
 @dataclass
@@ -278,19 +246,14 @@ class Runner:
 
     def recover_orphans(self) -> list[int]:
         """``sending`` left by a dead process of this host -> ``unknown`` now (not at lease end)."""
-        host = socket.gethostname()
         with self.ledger.reading() as session:
             rows = session.execute(
                 select(Delivery.id, Delivery.claimed_by).where(
                     Delivery.state == DeliveryState.SENDING
                 )
             ).all()
-        orphans = []
-        for delivery_id, claimed_by in rows:
-            parts = (claimed_by or "").split("/")
-            if (len(parts) == 3 and parts[0] == host and parts[1].isdigit()
-                    and claimed_by != self.worker_id and not _pid_alive(int(parts[1]))):
-                orphans.append(delivery_id)
+        orphans = [delivery_id for delivery_id, claimed_by in rows
+                   if claimed_by != self.worker_id and died_here(claimed_by)]
         now = self.clock.now()
         for delivery_id in orphans:
             if self.ledger.transition(

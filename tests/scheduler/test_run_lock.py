@@ -23,7 +23,7 @@ import sys, time
 from pathlib import Path
 from cm_toolkit.ledger import open_ledger
 from cm_toolkit.scheduler.run_lock import take_run_lock
-from cm_toolkit.scheduler.runner import new_worker_id
+from cm_toolkit.scheduler.worker import new_worker_id
 worker = new_worker_id()
 ledger = open_ledger(sys.argv[1], Path(sys.argv[2]))
 lock = take_run_lock(ledger.engine, worker)
