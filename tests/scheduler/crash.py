@@ -140,7 +140,7 @@ class CrashRun:
     """``cm run`` on ``root`` against the sandbox at ``sandbox_url``, killed ``kills`` times."""
 
     root: Path
-    database: Path
+    database_url: str  # SQLite file or PostgreSQL schema (tests/ledger_fixtures.py)
     sandbox_url: str
     logs: Path
     token_dir: Path
@@ -151,10 +151,6 @@ class CrashRun:
     finish_within: float = 100.0
     killed_at: list[float] = field(default_factory=list)
     exit_code: int | None = None
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.database}"
 
     def command(self) -> list[str]:
         return [sys.executable, "-c", "from cm_toolkit.cli import entry; entry()", "run",

@@ -16,6 +16,7 @@ import pytest
 
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.sandbox.server import Sandbox
+from tests.ledger_fixtures import database_url  # noqa: F401 (fixture)
 from tests.scheduler.crash import (
     CrashRun,
     CreateCall,
@@ -78,14 +79,15 @@ def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path)
 
 # -- the crash test --------------------------------------------------------------------------
 
-def _crash(tmp_path: Path, faults: str, seed: int) -> tuple[list[str], str, CrashRun]:
+def _crash(tmp_path: Path, faults: str, seed: int,
+           ledger_url: str) -> tuple[list[str], str, CrashRun]:
     sandbox = Sandbox(seed=seed, faults=faults)
     sandbox.faults.reset_after = 2  # a 429's reset: seconds, not a minute, to keep the test short
     sandbox.faults.timeout_delay = 11.0  # past cm run's 10 s client timeout: a real timeout
     with sandbox.running() as running:
         start = datetime.now(UTC) + timedelta(seconds=4)
         texts = crash_workspace(tmp_path / "ws", start)
-        crash = CrashRun(root=tmp_path / "ws", database=tmp_path / "cm.db",
+        crash = CrashRun(root=tmp_path / "ws", database_url=ledger_url,
                          sandbox_url=running.base_url, logs=tmp_path / "logs",
                          token_dir=tmp_path / "tokens", rng=Random(seed))
         crash.run()
@@ -102,9 +104,27 @@ def _crash(tmp_path: Path, faults: str, seed: int) -> tuple[list[str], str, Cras
 def test_killing_cm_run_loses_nothing_and_publishes_nothing_twice(
     tmp_path: Path, faults: str, seed: int
 ) -> None:
-    problems, summary, crash = _crash(tmp_path, faults, seed)
+    problems, summary, crash = _crash(tmp_path, faults, seed, f"sqlite:///{tmp_path / 'cm.db'}")
     print(f"{len(crash.killed_at)} SIGKILLs at {[round(t, 1) for t in crash.killed_at]} s; "
           f"{summary}")
+    assert len(crash.killed_at) >= 20
+    assert crash.exit_code == 0, crash.stderr(crash.kills)
+    assert problems == [], "\n".join(problems[:40])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_killing_cm_run_on_a_postgresql_ledger_loses_nothing_and_publishes_nothing_twice(
+    tmp_path: Path, database_url: str  # noqa: F811
+) -> None:
+    """The same, faults on, with the ledger a team shares: PostgreSQL's compare-and-set, its
+    run lock (an advisory lock the server gives back when the killed process's connection
+    drops) and orphan recovery."""
+    problems, summary, crash = _crash(tmp_path, FAULTS, 13, database_url)
+    print(f"{len(crash.killed_at)} SIGKILLs on PostgreSQL; {summary}")
     assert len(crash.killed_at) >= 20
     assert crash.exit_code == 0, crash.stderr(crash.kills)
     assert problems == [], "\n".join(problems[:40])
