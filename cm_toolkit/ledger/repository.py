@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cm_toolkit.errors import LedgerError
 from cm_toolkit.ledger.models import Delivery, Event, Post
+from cm_toolkit.ledger.statements import CLAIM, INSERT_EVENT, OUTCOME, SNAPSHOT, DeliverySnapshot
 from cm_toolkit.ledger.states import (
     CLAIMABLE,
     OUTCOMES,
@@ -40,71 +41,6 @@ class StateCount:
 class DueDelivery:
     delivery: Delivery  # detached snapshot
     campaign_id: str
-
-
-@dataclass(frozen=True)
-class DeliverySnapshot:
-    """What the publisher reads of a delivery before claiming it (one Core query, no ORM)."""
-
-    id: int
-    post_key: str
-    channel_id: str
-    occurrence: int
-    state: DeliveryState
-    due_at: datetime
-    next_attempt_at: datetime | None
-    grace_seconds: int
-    attempts: int
-    version: int
-
-
-_SNAPSHOT_COLUMNS = (
-    Delivery.id, Delivery.post_key, Delivery.channel_id, Delivery.occurrence, Delivery.state,
-    Delivery.due_at, Delivery.next_attempt_at, Delivery.grace_seconds, Delivery.attempts,
-    Delivery.version,
-)
-
-
-# The publisher's three statements, built once: building SQLAlchemy expressions costs more
-# than running them on SQLite (about 1 ms a statement), and these run for every post sent.
-_SNAPSHOT = select(*_SNAPSHOT_COLUMNS).where(Delivery.id == bindparam("b_id"))
-_CLAIM = (
-    update(Delivery)
-    .where(
-        Delivery.id == bindparam("b_id"),
-        Delivery.version == bindparam("b_version"),
-        Delivery.state.in_(CLAIMABLE),
-    )
-    .values(
-        state=DeliveryState.SENDING,
-        claimed_by=bindparam("b_worker"),
-        claimed_at=bindparam("b_now"),
-        lease_until=bindparam("b_lease_until"),
-        attempts=Delivery.attempts + 1,
-        version=Delivery.version + 1,
-        updated_at=bindparam("b_now"),
-    )
-)
-_OUTCOME = (
-    update(Delivery)
-    .where(
-        Delivery.id == bindparam("b_id"),
-        Delivery.state == DeliveryState.SENDING,
-        Delivery.claimed_by == bindparam("b_worker"),
-    )
-    .values(
-        state=bindparam("b_state"),
-        version=Delivery.version + 1,
-        updated_at=bindparam("b_now"),
-        lease_until=None,
-        last_error=bindparam("b_error"),
-        next_attempt_at=bindparam("b_retry_at"),
-        rendered_text=func.coalesce(bindparam("b_text"), Delivery.rendered_text),
-        remote_id=func.coalesce(bindparam("b_remote_id"), Delivery.remote_id),
-        remote_url=func.coalesce(bindparam("b_remote_url"), Delivery.remote_url),
-    )
-)
-_EVENT = insert(Event)
 
 
 def _require_aware(now: datetime) -> None:
@@ -208,7 +144,7 @@ class Ledger:
 
     def snapshot(self, delivery_id: int) -> DeliverySnapshot | None:
         with self.engine.connect() as connection:
-            row = connection.execute(_SNAPSHOT, {"b_id": delivery_id}).one_or_none()
+            row = connection.execute(SNAPSHOT, {"b_id": delivery_id}).one_or_none()
         return DeliverySnapshot(**row._mapping) if row is not None else None
 
     def claim_seen(
@@ -223,14 +159,14 @@ class Ledger:
         lease_until = now + lease
         with self.write_engine.begin() as connection:
             result = connection.execute(
-                _CLAIM,
+                CLAIM,
                 {"b_id": seen.id, "b_version": seen.version, "b_worker": worker_id,
                  "b_now": now, "b_lease_until": lease_until},
             )
             if result.rowcount != 1:
                 return False
             connection.execute(
-                _EVENT,
+                INSERT_EVENT,
                 {"at": now, "delivery_id": seen.id, "kind": EventKind.CLAIMED,
                  "from_state": seen.state, "to_state": DeliveryState.SENDING,
                  "detail": {"worker": worker_id, "lease_until": lease_until.isoformat()}},
@@ -263,7 +199,7 @@ class Ledger:
         with self.write_engine.begin() as connection:
             # compare-and-set on the claim itself: only the worker holding it may end it
             result = connection.execute(
-                _OUTCOME,
+                OUTCOME,
                 {"b_id": delivery_id, "b_worker": worker_id, "b_state": outcome, "b_now": now,
                  "b_error": error,
                  "b_retry_at": retry_at if outcome is DeliveryState.RETRY_WAIT else None,
@@ -271,7 +207,7 @@ class Ledger:
             )
             if result.rowcount == 1:
                 connection.execute(
-                    _EVENT,
+                    INSERT_EVENT,
                     {"at": now, "delivery_id": delivery_id, "kind": EventKind.OUTCOME,
                      "from_state": DeliveryState.SENDING, "to_state": outcome,
                      "detail": {"worker": worker_id, "error": error, "remote_id": remote_id}},
@@ -283,6 +219,37 @@ class Ledger:
             f"delivery {delivery_id} is not being sent by {worker_id} (it is {state})",
             fix="its lease probably expired; review it with cm status",
         )
+
+    def release_unsent(self, delivery_id: int, worker_id: str, now: datetime,
+                       reason: str) -> DeliveryState | None:
+        """``sending`` -> back to the state it was claimed from (``planned`` or
+        ``retry_wait``), for a claim whose request provably never left: its worker died
+        before starting it (``scheduler/inflight.py``). Compare-and-set on the claim; the
+        attempt it counted did not happen. None when the delivery is no longer that claim."""
+        _require_aware(now)
+        with self.writing() as session:
+            source = session.scalars(
+                select(Event.from_state)
+                .where(Event.delivery_id == delivery_id, Event.kind == EventKind.CLAIMED)
+                .order_by(Event.id.desc()).limit(1)
+            ).first()
+            back = source if source in CLAIMABLE else DeliveryState.PLANNED
+            assert back is not None
+            result = cast(CursorResult[Any], session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.SENDING,
+                       Delivery.claimed_by == worker_id)
+                .values(state=back, claimed_by=None, claimed_at=None, lease_until=None,
+                        attempts=Delivery.attempts - 1, version=Delivery.version + 1,
+                        updated_at=now)
+                .execution_options(synchronize_session=False)
+            ))
+            if result.rowcount != 1:
+                return None
+            session.add(Event(at=now, delivery_id=delivery_id, kind=EventKind.RECOVERED,
+                              from_state=DeliveryState.SENDING, to_state=back,
+                              detail={"worker": worker_id, "reason": reason}))
+            return back
 
     def expire_leases(self, now: datetime) -> list[int]:
         """``sending`` deliveries whose lease ended -> ``unknown`` (never re-sent by itself)."""

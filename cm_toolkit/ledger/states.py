@@ -10,6 +10,8 @@
        ├──> missed      (its grace passed before it could be sent)
        └──> cancelled   (removed from the workspace, or cancelled by a person)
 
+    sending    -> planned | retry_wait (recovery only: its worker died before the request
+                  left, as its in-flight file shows; scheduler/inflight.py)
     retry_wait -> sending | failed | cancelled | planned (apply: rescheduled)
     unknown    -> published (a person found it online) | planned (a person resends) | cancelled
     failed     -> planned (a person retries after fixing the cause) | cancelled
@@ -44,7 +46,8 @@ S = DeliveryState
 
 ALLOWED_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.PLANNED: frozenset({S.SENDING, S.MISSED, S.CANCELLED}),
-    S.SENDING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN, S.AWAITING_DONE}),
+    S.SENDING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN, S.AWAITING_DONE,
+                          S.PLANNED}),  # -> planned: Ledger.release_unsent only
     S.AWAITING_DONE: frozenset({S.PUBLISHED, S.CANCELLED}),
     S.RETRY_WAIT: frozenset({S.SENDING, S.FAILED, S.CANCELLED, S.PLANNED}),
     S.UNKNOWN: frozenset({S.PUBLISHED, S.PLANNED, S.CANCELLED}),
@@ -80,5 +83,6 @@ class EventKind(enum.Enum):
     CLAIMED = "claimed"  # a worker took it (-> sending)
     OUTCOME = "outcome"  # the send ended (published, retry_wait, failed, unknown)
     LEASE_EXPIRED = "lease_expired"  # the worker vanished while sending (-> unknown)
+    RECOVERED = "recovered"  # the worker died before its request left (-> planned/retry_wait)
     MISSED = "missed"  # grace passed
     RESOLVED = "resolved"  # a person decided (unknown/failed/missed -> ...)

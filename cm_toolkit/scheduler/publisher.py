@@ -8,7 +8,9 @@ The order of the steps is what makes a crash at any line safe:
 4. render (a template error is recorded as ``failed`` with file:line).
 5. pacing: spacing per account and network budgets -> the alarm is moved, nothing changes.
 6. **claim**: one compare-and-set ``planned|retry_wait -> sending`` with a lease. From here a
-   crash leaves ``sending``; at restart it becomes ``unknown`` (never re-sent automatically).
+   crash leaves ``sending``; at restart it becomes ``unknown`` (never re-sent automatically),
+   unless this process's in-flight file shows its request had not started (then it waits
+   again: ``scheduler/inflight.py``).
 7. call the adapter. ``OutcomeUnknown`` (no answer to a create call) -> ``unknown``; retryable
    errors -> ``retry_wait`` (not before the network's reset, within the grace window) else
    ``failed``; other errors -> ``failed`` with the network's words.
@@ -33,6 +35,7 @@ from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import CLAIMABLE, DeliveryState, EventKind
 from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
 from cm_toolkit.scheduler.content import WorkspaceView
+from cm_toolkit.scheduler.inflight import InflightLog
 from cm_toolkit.scheduler.live import LiveSessions
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Pacer
@@ -79,11 +82,15 @@ class Publisher:
         notifier: Notifier | None = None,
         lease: timedelta = timedelta(minutes=10),
         prepare_ahead: timedelta = timedelta(0),
+        inflight: InflightLog | None = None,
     ) -> None:
         """``prepare_ahead``: how early a delivery may be read, rendered and claimed; the
         request itself still waits for its instant. With the database work done beforehand
-        the request leaves on time (real clocks only: a replay clock may stand still)."""
+        the request leaves on time (real clocks only: a replay clock may stand still).
+        ``inflight``: this process's record of requests started (``scheduler/inflight.py``),
+        so that a crash before the request lets recovery send the delivery after all."""
         self.prepare_ahead = prepare_ahead
+        self.inflight = inflight
         self.ledger = ledger
         self.view = view
         self.channels = channels
@@ -157,6 +164,8 @@ class Publisher:
                 manual = Capability.MANUAL in channel.capabilities
                 self._wait_until(when)
                 self._wait_turn(row.channel_id, planned.network)
+                if self.inflight is not None:  # from here the request may reach the network
+                    self.inflight.started(delivery_id)
                 try:
                     if planned.kind is DeliveryKind.LIVE_SETUP:
                         result = channel.schedule_live(view.live_request(planned))

@@ -34,15 +34,17 @@ from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger import apply as ledger_apply
 from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.ledger.states import CLAIMABLE, DeliveryState, EventKind
+from cm_toolkit.ledger.states import CLAIMABLE
 from cm_toolkit.planning import growth_snapshot_times, plan_workspace
+from cm_toolkit.scheduler import inflight
 from cm_toolkit.scheduler.content import WorkspaceView
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
+from cm_toolkit.scheduler.recovery import recover_orphans
 from cm_toolkit.scheduler.retry import RetryPolicy
 from cm_toolkit.scheduler.run_lock import RunLock, take_run_lock
-from cm_toolkit.scheduler.worker import died_here, new_worker_id, workspace_signature
+from cm_toolkit.scheduler.worker import new_worker_id, workspace_signature
 from cm_toolkit.workspace.models import Network, Workspace
 
 log = logging.getLogger("cm.runner")
@@ -108,6 +110,8 @@ class Runner:
         self.publisher: Publisher | None = None
         self.notifier: Notifier | None = None
         self._lock: RunLock | None = None
+        self._sends_log: inflight.InflightLog | None = None
+        self.inflight_folder = root / ".cm" / "inflight"
         # set when another runner took the ledger's run lock (see run_lock): cm run exits
         self.lock_lost = threading.Event()
 
@@ -125,6 +129,10 @@ class Runner:
 
     def _start(self) -> None:
         view = self.reload()
+        try:  # before the first claim: see scheduler/inflight.py
+            self._sends_log = inflight.InflightLog(self.inflight_folder, self.worker_id)
+        except OSError as error:
+            log.warning("no in-flight file (%s): a crash will leave its sends unknown", error)
         spacing = self.options.spacing or view.workspace.schedules.defaults.spacing
         self.pacer = Pacer(spacing, self.options.budgets)
         self._seed_pacer()
@@ -142,6 +150,7 @@ class Runner:
             notifier=self.notifier,
             lease=self.options.lease,
             prepare_ahead=self._prepare_ahead,
+            inflight=self._sends_log,
         )
         self.recover_orphans()
         self._warm_up()
@@ -167,6 +176,8 @@ class Runner:
             self.scheduler.shutdown(wait=True)
         if self.notifier is not None:
             self.notifier.close()
+        if self._sends_log is not None:  # every send is recorded: the file has served
+            self._sends_log.close()
         if self._lock is not None:
             self._lock.release()
         log.info("cm run stopped")
@@ -245,27 +256,9 @@ class Runner:
     # -- crash recovery ----------------------------------------------------------------------
 
     def recover_orphans(self) -> list[int]:
-        """``sending`` left by a dead process of this host -> ``unknown`` now (not at lease end)."""
-        with self.ledger.reading() as session:
-            rows = session.execute(
-                select(Delivery.id, Delivery.claimed_by).where(
-                    Delivery.state == DeliveryState.SENDING
-                )
-            ).all()
-        orphans = [delivery_id for delivery_id, claimed_by in rows
-                   if claimed_by != self.worker_id and died_here(claimed_by)]
-        now = self.clock.now()
-        for delivery_id in orphans:
-            if self.ledger.transition(
-                delivery_id, DeliveryState.UNKNOWN, now, EventKind.LEASE_EXPIRED,
-                {"reason": "the process sending it stopped; it may have been published"},
-                lease_until=None,
-                last_error="the process stopped while sending: check the network, then cm resolve",
-            ):
-                log.warning("delivery %s -> unknown (process died while sending)", delivery_id)
-                if self.notifier:
-                    self.notifier.notify(delivery_id, "unknown", "process died while sending")
-        return orphans
+        """``sending`` left by dead processes of this host (``scheduler/recovery.py``)."""
+        return recover_orphans(self.ledger, self.worker_id, self.clock.now(),
+                               self.inflight_folder, self.notifier)
 
     def _seed_pacer(self) -> None:
         assert self.pacer is not None

@@ -33,8 +33,8 @@ from urllib.parse import unquote_plus
 from sqlalchemy import func, select
 
 from cm_toolkit.ledger.engine import open_ledger
-from cm_toolkit.ledger.models import Delivery
-from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.ledger.models import Delivery, Event
+from cm_toolkit.ledger.states import DeliveryState, EventKind
 from cm_toolkit.sandbox.journal import JournalEntry
 
 S = DeliveryState
@@ -214,6 +214,16 @@ class CrashRun:
 
     def stderr(self, index: int) -> str:
         return (self.logs / f"run-{index:02d}.err").read_text(encoding="utf-8", errors="replace")
+
+    def recovered(self) -> int:
+        """Claims released at a restart: their process died before the request left."""
+        ledger = open_ledger(self.database_url, self.root)
+        try:
+            with ledger.reading() as session:
+                return int(session.scalar(select(func.count()).select_from(Event).where(
+                    Event.kind == EventKind.RECOVERED)) or 0)
+        finally:
+            ledger.close()
 
     def outcomes(self) -> list[Outcome]:
         ledger = open_ledger(self.database_url, self.root)

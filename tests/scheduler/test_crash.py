@@ -1,7 +1,8 @@
 """The crash test: ``cm run`` killed with SIGKILL at random instants, 20+ times, while it
 publishes 240 posts against the sandbox, then restarted and let finish. Nothing is lost and
 nothing reaches a network twice; the judge (``tests/scheduler/crash.py``) is tested too, on a
-synthetic journal, so that it can fail.
+synthetic journal, so that it can fail. On a SQLite ledger without and with faults, and with
+faults on a PostgreSQL ledger.
 
 Runs in ``make test`` (marked ``slow``: ``-m 'not slow'`` skips it for a quick loop).
 """
@@ -106,7 +107,7 @@ def test_killing_cm_run_loses_nothing_and_publishes_nothing_twice(
 ) -> None:
     problems, summary, crash = _crash(tmp_path, faults, seed, f"sqlite:///{tmp_path / 'cm.db'}")
     print(f"{len(crash.killed_at)} SIGKILLs at {[round(t, 1) for t in crash.killed_at]} s; "
-          f"{summary}")
+          f"{summary}; {crash.recovered()} claims released at a restart (never sent)")
     assert len(crash.killed_at) >= 20
     assert crash.exit_code == 0, crash.stderr(crash.kills)
     assert problems == [], "\n".join(problems[:40])
@@ -124,7 +125,8 @@ def test_killing_cm_run_on_a_postgresql_ledger_loses_nothing_and_publishes_nothi
     run lock (an advisory lock the server gives back when the killed process's connection
     drops) and orphan recovery."""
     problems, summary, crash = _crash(tmp_path, FAULTS, 13, database_url)
-    print(f"{len(crash.killed_at)} SIGKILLs on PostgreSQL; {summary}")
+    print(f"{len(crash.killed_at)} SIGKILLs on PostgreSQL; {summary}; "
+          f"{crash.recovered()} claims released at a restart (never sent)")
     assert len(crash.killed_at) >= 20
     assert crash.exit_code == 0, crash.stderr(crash.kills)
     assert problems == [], "\n".join(problems[:40])
