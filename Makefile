@@ -1,6 +1,6 @@
 # cm-toolkit: two commands on a fresh machine with Python 3.11+ and make.
 #   make demo   replays the sample MOOC season against the local sandbox
-#   make test   runs the whole test suite (and the type check)
+#   make test   runs the whole test suite, the type check (mypy) and the linter (ruff)
 # Each bootstraps .venv and installs what it needs the first time (and again when
 # pyproject.toml changes).
 
@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo   replay the sample season against the local sandbox"
-	@echo "make test   run the test suite and the type check"
+	@echo "make test   run the test suite, the type check and the linter"
 	@echo "make lint   ruff"
 	@echo "make clean  remove .venv and local state"
 
@@ -37,9 +37,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m mypy
+	$(BIN)/ruff check cm_toolkit bench tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check cm_toolkit tests
+	$(BIN)/ruff check cm_toolkit bench tests
 
 clean:
 	rm -rf $(VENV) .cm .pytest_cache .mypy_cache

@@ -15,19 +15,19 @@ from tests.ledger_fixtures import database_url, ledger  # noqa: F401 (fixtures)
 T0 = datetime(2027, 2, 1, 5, 0, tzinfo=UTC)
 
 
-def add_snapshots(ledger: Ledger, channel_id: str, network: Network,
+def add_snapshots(target: Ledger, channel_id: str, network: Network,
                   points: list[tuple[datetime, int]]) -> None:
-    with ledger.writing() as session:
+    with target.writing() as session:
         for at, followers in points:
             session.add(FollowerSnapshot(channel_id=channel_id, network=network, taken_at=at,
                                          followers=followers))
 
 
-def add_published(ledger: Ledger, key: str, channel_id: str, network: Network,
+def add_published(target: Ledger, key: str, channel_id: str, network: Network,
                   published_at: datetime, counts: tuple[int, int, int] | None,
                   state: DeliveryState = DeliveryState.PUBLISHED, error: str | None = None,
                   text: str | None = None) -> int:
-    with ledger.writing() as session:
+    with target.writing() as session:
         if session.get(Campaign, "c") is None:
             session.add(Campaign(id="c", name="Campaign", start=T0, created_at=T0,
                                  updated_at=T0))
