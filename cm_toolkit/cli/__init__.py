@@ -22,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # markdown: a docstring's paragraphs are re-flowed to the terminal (Typer 0.29's "rich"
+    # mode keeps their source line breaks, and the terminal wraps them again)
+    rich_markup_mode="markdown",
 )
 console = Console()
 err_console = Console(stderr=True)

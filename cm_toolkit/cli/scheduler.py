@@ -109,9 +109,9 @@ def run(
 
     Applies the workspace first, re-applies it when its files change, and takes follower
     snapshots on the growth cadence. Killing it at any instant loses nothing and never
-    publishes twice: the ledger is the truth; at the next start anything that was being sent
-    when it died is set aside as 'unknown' for `cm review`. One cm run per ledger: a second
-    one is refused, naming the first.
+    publishes twice: the ledger is the truth; at the next start a post whose request had
+    left when it died is set aside as 'unknown' for `cm review`, and one whose request had
+    not left is sent. One cm run per ledger: a second one is refused, naming the first.
     """
     root = workspace.resolve()
     _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
