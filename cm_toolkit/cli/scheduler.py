@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
 from cm_toolkit.cli.connect import SandboxOption, connect
+from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import AlreadyRunning
 from cm_toolkit.growth.snapshots import Snapshotter
@@ -75,20 +76,6 @@ def _setup_logging(log_file: Path | None, verbose: bool) -> None:
         alarms.addHandler(stream)
 
 
-def _live_table(runner: Runner) -> Table:
-    table = Table(title=f"cm run — {runner.clock.now():%Y-%m-%d %H:%M:%S} UTC", expand=False)
-    table.add_column("next due (UTC)")
-    table.add_column("delivery")
-    for due in runner.ledger.next_due(5):
-        row = due.delivery
-        when = row.next_attempt_at or row.due_at
-        table.add_row(f"{when:%Y-%m-%d %H:%M}", f"#{row.id} {row.post_key} → {row.channel_id}")
-    table.add_section()
-    for attempt in list(runner.recent)[-5:]:
-        table.add_row(attempt.step.value, f"#{attempt.delivery_id} {attempt.detail}"[:90])
-    return table
-
-
 @app.command()
 def run(
     workspace: WorkspaceOption = Path("."),
@@ -139,9 +126,10 @@ def run(
             while running(1.0):
                 pass
         else:
-            with Live(_live_table(runner), console=console, refresh_per_second=2) as live:
+            view = LiveView(runner)
+            with Live(view.render(), console=console, refresh_per_second=2) as live:
                 while running(0.5):
-                    live.update(_live_table(runner))
+                    live.update(view.render())
     finally:
         runner.stop()
         ledger.close()

@@ -255,7 +255,7 @@ class Publisher:
                  f" ({error})" if error else f" {remote_url or remote_id or ''}")
         if outcome in (DeliveryState.FAILED, DeliveryState.UNKNOWN) and self.notifier:
             self.notifier.notify(delivery_id, outcome.value, error or "")
-        return Attempt(delivery_id, step, retry_at, error or "")
+        return Attempt(delivery_id, step, retry_at, error or remote_url or remote_id or "")
 
     def _missed(self, delivery_id: int, state: DeliveryState, now: datetime, reason: str) -> Attempt:
         if state is not DeliveryState.PLANNED:

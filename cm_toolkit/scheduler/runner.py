@@ -87,7 +87,8 @@ class Runner:
         self.options = options or RunOptions()
         self._snapshot = snapshot
         self.worker_id = worker_id or new_worker_id()
-        self.recent: deque[Attempt] = deque(maxlen=50)
+        # what just happened, for the live view: (when, attempt), outcomes only (no pacing noise)
+        self.recent: deque[tuple[datetime, Attempt]] = deque(maxlen=50)
         self._alarms: dict[int, datetime] = {}  # delivery id -> instant of its alarm
         self._ledger_at: dict[int, datetime] = {}  # delivery id -> ledger instant last synced
         self._signature: tuple[tuple[str, float, int], ...] = ()
@@ -352,7 +353,8 @@ class Runner:
             # try again shortly (a claimed delivery is handled by lease expiry, never resent)
             log.exception("delivery %s: publisher error", delivery_id)
             attempt = Attempt(delivery_id, Step.DEFERRED, self.clock.now() + timedelta(seconds=30))
-        self.recent.append(attempt)
+        if attempt.step not in (Step.DEFERRED, Step.SKIPPED):
+            self.recent.append((self.clock.now(), attempt))
         if attempt.step in (Step.DEFERRED, Step.RETRY) and attempt.at is not None:
             self._set_alarm(delivery_id, attempt.at)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -212,3 +213,29 @@ def test_cm_run_stops_cleanly_on_sigterm(live: Live, tmp_path: Path) -> None:
     # the refreshed sandbox token went to the sandbox's own store, never to the real one
     assert (tmp_path / "tokens" / "sandbox" / "x-mooc.json").exists()
     assert not (tmp_path / "tokens" / "x-mooc.json").exists()
+
+
+def test_the_live_view_shows_what_is_next_what_happened_and_what_needs_a_person(
+    live: Live, started: Callable[..., Runner]
+) -> None:
+    from rich.console import Console
+
+    from cm_toolkit.cli.live_view import LiveView
+
+    write_schedules(live.root, [post("hello", now() + timedelta(seconds=1), ["x-mooc"]),
+                                post("oops", now() + timedelta(seconds=1), ["facebook-page"],
+                                     template="broken"),  # failed: a person must look
+                                post("later", now() + timedelta(hours=2), ["linkedin-page"])])
+    runner = started()
+    wait_for(lambda: live.state("hello", "x-mooc") is S.PUBLISHED
+             and live.state("oops", "facebook-page") is S.FAILED, what="both sent")
+    console = Console(record=True, width=200)
+    console.print(LiveView(runner).render())
+    screen = console.export_text()
+    hello, later = live.final("hello", "x-mooc"), live.final("later", "linkedin-page")
+    assert f"#{later.id} later → linkedin-page" in screen  # next
+    assert re.search(rf"│ published\s*│ #{hello.id} hello → x-mooc", screen)
+    assert hello.remote_url and hello.remote_url in screen  # what it became
+    assert "failed" in screen and "oops → facebook-page" in screen
+    assert "published 1" in screen and "failed 1" in screen and "planned 1" in screen
+    assert "1 need you: cm review" in screen
