@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +43,19 @@ except ImportError:  # Windows: no flock; the ledger's claim still prevents doub
 log = logging.getLogger("cm.runner")
 
 PG_KEY_SPACE = 0x636D  # "cm": first half of the advisory lock key; the schema gives the second
-STOP_FIX = ("stop it first (Ctrl-C in its terminal, or kill its pid); two would each pace the "
-            "networks on their own (a delivery is still never sent twice)")
+
+
+def stop_fix(worker: str | None) -> str:
+    """How to stop the holder: its pid on this machine, else its machine."""
+    host, pid = (worker.split("/") + ["", ""])[:2] if worker else ("", "")
+    if host == socket.gethostname() and pid.isdigit():
+        how = f"Ctrl-C in its terminal, or kill {pid}"
+    elif host:
+        how = f"it runs on {host}"
+    else:
+        how = "Ctrl-C in its terminal"
+    return (f"stop it first ({how}); two would each pace the networks on their own (a "
+            "delivery is still never sent twice)")
 
 
 class RunLock(Protocol):
@@ -102,7 +114,8 @@ class FileRunLock:
             handle.close()
             raise AlreadyRunning(
                 f"{_holder_text(holder.get('worker'), holder.get('since'))} is already "
-                f"publishing from this ledger ({str(path).removesuffix('.run.lock')})", fix=STOP_FIX,
+                f"publishing from this ledger ({str(path).removesuffix('.run.lock')})",
+                fix=stop_fix(holder.get("worker")),
             ) from None
         handle.seek(0)
         handle.truncate()
@@ -158,7 +171,7 @@ class PostgresRunLock:
             worker = name.removeprefix("cm run ") if name else None
             raise AlreadyRunning(
                 f"{_holder_text(worker, f'{since:%Y-%m-%d %H:%M:%S %Z}' if since else None)} is "
-                f"already publishing from this ledger (schema {schema})", fix=STOP_FIX,
+                f"already publishing from this ledger (schema {schema})", fix=stop_fix(worker),
             )
         return cls(engine, worker_id, connection)
 

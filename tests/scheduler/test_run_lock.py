@@ -50,7 +50,7 @@ def test_a_second_runner_is_refused_and_told_who_runs(ledger: Ledger) -> None:  
         take_run_lock(ledger.engine, "host-b/2222/bbbbbb")
     assert "cm run host-a/1111/aaaaaa" in refused.value.message
     assert "already publishing from this ledger" in refused.value.message
-    assert "stop it first" in refused.value.fix
+    assert "stop it first (it runs on host-a)" in refused.value.fix
     assert first.verify()
     first.release()
     second = take_run_lock(ledger.engine, "host-b/2222/bbbbbb")  # free again
@@ -69,6 +69,7 @@ def test_the_lock_goes_with_a_killed_process(
         with pytest.raises(AlreadyRunning) as refused:
             take_run_lock(ledger.engine, "test/1/cccccc")
         assert worker in refused.value.message
+        assert f"kill {worker.split('/')[1]}" in refused.value.fix  # a process of this machine
     finally:
         child.kill()  # SIGKILL: no clean-up of its own
         child.communicate(timeout=10)  # reaped, its pipes closed
