@@ -11,19 +11,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from cm_toolkit.errors import LedgerError
 from cm_toolkit.ledger.repository import Ledger
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+HEAD_REVISION = "0002"
+"""The newest migration (tests/ledger/test_migrations.py checks it against Alembic's head):
+a ledger already there opens without importing Alembic, a third of a second per command."""
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 BEGIN_OPTION = "cm_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode ("IMMEDIATE" for write transactions)."""
@@ -107,18 +110,45 @@ def _cannot_open(url: URL, exc: Exception) -> LedgerError:
 
 def migration_config() -> Config:
     """An Alembic config pointing into the package (no alembic.ini needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (create it on an empty database)."""
-    config = migration_config()
+def current_revision(engine: Engine) -> str | None:
+    """The ledger's migration revision; None for an empty database (or a foreign one)."""
     with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        connection.commit()
+        try:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:  # no such table yet
+            return None
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (create it on an empty database).
+
+    Alembic is imported only when there is something to do: importing it costs more than
+    everything else a command does with a current ledger."""
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.util.exc import CommandError
+
+    config = migration_config()
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+    except CommandError as exc:
+        raise LedgerError(
+            f"cannot migrate the ledger at {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc}",
+            fix="was it written by a newer cm-toolkit? upgrade cm-toolkit, or use another "
+            "--database-url",
+        ) from None
 
 
 def open_ledger(database_url: str | None, workspace_root: Path) -> Ledger:
@@ -128,14 +158,9 @@ def open_ledger(database_url: str | None, workspace_root: Path) -> Ledger:
     )
     try:
         upgrade(engine)
-    except CommandError as exc:
+    except LedgerError:
         engine.dispose()
-        raise LedgerError(
-            f"cannot migrate the ledger at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc}",
-            fix="was it written by a newer cm-toolkit? upgrade cm-toolkit, or use another "
-            "--database-url",
-        ) from None
+        raise
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise _cannot_open(engine.url, exc) from None

@@ -8,7 +8,13 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from cm_toolkit.ledger import Ledger
-from cm_toolkit.ledger.engine import MIGRATIONS, migration_config
+from cm_toolkit.ledger.engine import (
+    HEAD_REVISION,
+    MIGRATIONS,
+    current_revision,
+    migration_config,
+    open_ledger,
+)
 from cm_toolkit.ledger.models import Base
 
 
@@ -35,6 +41,21 @@ def test_schema_is_at_head(ledger: Ledger) -> None:
     head = ScriptDirectory.from_config(migration_config()).get_current_head()
     with ledger.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head == "0002"
+    # open_ledger skips Alembic when the ledger is at HEAD_REVISION: it must be the real head
+    assert HEAD_REVISION == head
+
+
+def test_a_ledger_behind_head_is_migrated_on_open(ledger: Ledger, database_url: str,
+                                                  tmp_path: Path) -> None:
+    with ledger.engine.begin() as connection:  # as if written by the previous release
+        connection.execute(sa.text("DROP INDEX ix_deliveries_channel_id_state_updated_at"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    again = open_ledger(database_url, tmp_path)
+    try:
+        assert differences(again, Base.metadata) == []
+        assert current_revision(again.engine) == HEAD_REVISION
+    finally:
+        again.close()
 
 
 def test_migration_files_are_package_data() -> None:
