@@ -171,7 +171,9 @@ def _print_demo(result: DemoResult) -> None:
 @app.command()
 def demo(
     workspace: WorkspaceOption = Path("."),
-    seconds: Annotated[float, typer.Option(help="Real seconds the season replay takes.")] = 35.0,
+    seconds: Annotated[float, typer.Option(
+        help="Real seconds of compressed season; the clock also stands still while requests "
+        "are in flight (about 15 s more).")] = 25.0,
     seed: Annotated[int, typer.Option(help="Sandbox seed: same seed, same result.")] = 2027,
 ) -> None:
     """Replay the workspace's season against the local sandbox on a compressed clock.
