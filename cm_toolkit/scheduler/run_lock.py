@@ -33,7 +33,7 @@ from typing import IO, Protocol
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from cm_toolkit.errors import AlreadyRunning
+from cm_toolkit.errors import AlreadyRunning, LedgerError
 
 try:
     import fcntl
@@ -101,8 +101,14 @@ class FileRunLock:
     @classmethod
     def take(cls, path: Path, worker_id: str) -> FileRunLock:
         assert fcntl is not None
-        path.touch(exist_ok=True)
-        handle = path.open("r+", encoding="utf-8")
+        try:
+            path.touch(exist_ok=True)
+            handle = path.open("r+", encoding="utf-8")
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot create the run lock {path}: {exc.strerror or exc}",
+                fix="cm run needs to write beside its database: check the folder's permissions",
+            ) from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

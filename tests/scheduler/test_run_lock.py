@@ -128,3 +128,14 @@ def test_cm_run_refuses_to_start_beside_another(tmp_path: Path) -> None:
     assert f"already publishing from this ledger ({tmp_path / 'cm.db'})" in said
     assert "stop it first" in said
     assert "Traceback" not in said
+
+
+def test_a_lock_file_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    from cm_toolkit.errors import LedgerError
+    from cm_toolkit.scheduler.run_lock import FileRunLock
+
+    (tmp_path / "not-a-folder").write_text("")
+    with pytest.raises(LedgerError) as refused:
+        FileRunLock.take(tmp_path / "not-a-folder" / "cm.db.run.lock", "w/1/aaaaaa")
+    assert "cannot create the run lock" in refused.value.message
+    assert "permissions" in refused.value.fix
