@@ -20,6 +20,7 @@ from cm_toolkit.errors import UsageError
 from cm_toolkit.ledger import decisions
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.scheduler.inflight import InflightLog
 from cm_toolkit.scheduler.pacing import Pacer
 from cm_toolkit.scheduler.publisher import Publisher, Step
 from cm_toolkit.scheduler.runner import Runner
@@ -59,9 +60,13 @@ def publish(
         if not waiting:
             raise UsageError(f"{post!r} has no delivery waiting to be sent",
                              fix="cm status shows its deliveries; cm retry re-plans a failed one")
+        worker_id = new_worker_id()
+        # killed midway, the next cm run sends what had not left (scheduler/inflight.py)
+        sends = InflightLog(runner.inflight_folder, worker_id)
         publisher = Publisher(
             ledger=ledger, view=runner.current_view, channels=runner, clock=clock,
-            worker_id=new_worker_id(), pacer=Pacer(timedelta(0), budgets={}),  # --now: no spacing
+            worker_id=worker_id, pacer=Pacer(timedelta(0), budgets={}),  # --now: no spacing
+            inflight=sends,
         )
         failed = False
         for channel_id, delivery_id in waiting.items():
@@ -69,6 +74,7 @@ def publish(
             failed |= attempt.step not in (Step.PUBLISHED, Step.AWAITING_DONE)
             console.print(f"#{delivery_id} {channel_id}: {attempt.step.value} {attempt.detail}",
                           highlight=False)
+        sends.close()
     finally:
         ledger.close()
     if failed:
