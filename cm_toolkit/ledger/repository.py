@@ -148,11 +148,13 @@ class Ledger:
         return DeliverySnapshot(**row._mapping) if row is not None else None
 
     def claim_seen(
-        self, seen: DeliverySnapshot, worker_id: str, now: datetime, lease: timedelta
+        self, seen: DeliverySnapshot, worker_id: str, now: datetime, lease: timedelta,
+        text: str | None = None,
     ) -> bool:
         """``claim`` for a caller that has just read ``seen`` and checked its times (the
         publisher): the same compare-and-set UPDATE on (id, version, claimable state), without
-        reading the row again. True for exactly one caller."""
+        reading the row again. True for exactly one caller. ``text``: the rendered text about
+        to be sent, kept with the claim (a crash mid-send leaves it for the review)."""
         _require_aware(now)
         if seen.state not in CLAIMABLE:
             return False
@@ -161,7 +163,7 @@ class Ledger:
             result = connection.execute(
                 CLAIM,
                 {"b_id": seen.id, "b_version": seen.version, "b_worker": worker_id,
-                 "b_now": now, "b_lease_until": lease_until},
+                 "b_now": now, "b_lease_until": lease_until, "b_text": text},
             )
             if result.rowcount != 1:
                 return False

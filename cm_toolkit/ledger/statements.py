@@ -55,6 +55,8 @@ CLAIM = (
         attempts=Delivery.attempts + 1,
         version=Delivery.version + 1,
         updated_at=bindparam("b_now"),
+        # the text about to be sent: a person reviewing an unknown outcome looks for it
+        rendered_text=func.coalesce(bindparam("b_text"), Delivery.rendered_text),
     )
 )
 OUTCOME = (

@@ -148,7 +148,7 @@ class Publisher:
             return Attempt(delivery_id, Step.DEFERRED, wait, "pacing")
 
         # the times were checked above on this very version: the claim is one compare-and-set
-        if not self.ledger.claim_seen(row, self.worker_id, now, self.lease):
+        if not self.ledger.claim_seen(row, self.worker_id, now, self.lease, rendered_text):
             self.pacer.release(row.channel_id, now)
             return Attempt(delivery_id, Step.SKIPPED, detail="claimed by another worker")
 

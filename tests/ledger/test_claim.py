@@ -156,9 +156,10 @@ def test_record_outcome_is_refused_once_the_claim_was_taken_away(
 ) -> None:
     [delivery_id] = planned_ids(ledger, tmp_path)
     snapshot = ledger.snapshot(delivery_id)
-    assert snapshot is not None and ledger.claim_seen(snapshot, "w1", DUE, LEASE)
+    assert snapshot is not None and ledger.claim_seen(snapshot, "w1", DUE, LEASE, "Bonjour !")
     assert ledger.expire_leases(DUE + LEASE + timedelta(seconds=1)) == [delivery_id]
     with pytest.raises(LedgerError, match="not being sent by w1"):
         ledger.record_outcome(delivery_id, "w1", DeliveryState.PUBLISHED, DUE + LEASE * 2)
     row = ledger.get(delivery_id)
     assert row is not None and row.state is DeliveryState.UNKNOWN
+    assert row.rendered_text == "Bonjour !"  # kept by the claim: what to look for online

@@ -225,6 +225,18 @@ class CrashRun:
         finally:
             ledger.close()
 
+    def unknown_without_text(self) -> int:
+        """``unknown`` deliveries whose text is not in the ledger (a person could not look
+        for them on the network)."""
+        ledger = open_ledger(self.database_url, self.root)
+        try:
+            with ledger.reading() as session:
+                return int(session.scalar(select(func.count()).select_from(Delivery).where(
+                    Delivery.state == DeliveryState.UNKNOWN,
+                    Delivery.rendered_text.is_(None))) or 0)
+        finally:
+            ledger.close()
+
     def outcomes(self) -> list[Outcome]:
         ledger = open_ledger(self.database_url, self.root)
         try:

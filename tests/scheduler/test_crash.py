@@ -111,6 +111,7 @@ def test_killing_cm_run_loses_nothing_and_publishes_nothing_twice(
     assert len(crash.killed_at) >= 20
     assert crash.exit_code == 0, crash.stderr(crash.kills)
     assert problems == [], "\n".join(problems[:40])
+    assert crash.unknown_without_text() == 0  # cm review shows what to look for
 
 
 @pytest.mark.slow
@@ -130,3 +131,4 @@ def test_killing_cm_run_on_a_postgresql_ledger_loses_nothing_and_publishes_nothi
     assert len(crash.killed_at) >= 20
     assert crash.exit_code == 0, crash.stderr(crash.kills)
     assert problems == [], "\n".join(problems[:40])
+    assert crash.unknown_without_text() == 0  # cm review shows what to look for
