@@ -67,6 +67,9 @@ def plan_table(plan: dict[str, Any]) -> Table:
         elif network == "youtube":
             quota = (f"peak {youtube['peak_units_per_day']:,}/{youtube['daily_units']:,} "
                      f"units/day")
+            if youtube["peak_uploads_per_day"]:  # uploads have their own bucket, not units
+                quota += (f", uploads {youtube['peak_uploads_per_day']}/"
+                          f"{youtube['daily_uploads']} per day")
         table.add_row(network, count, "" if peak is None else str(peak), quota, cost)
     return table
 

@@ -269,6 +269,8 @@ class _Quotas:
             "day_ends": f"midnight {PACIFIC}",
             "peak_units_per_day": max(
                 (p["peak_units_per_day"] for p in projects.values()), default=0),
+            "peak_uploads_per_day": max(
+                (p["peak_uploads_per_day"] for p in projects.values()), default=0),
             "projects": projects,
         }
 

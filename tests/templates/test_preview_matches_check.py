@@ -179,3 +179,16 @@ def test_preview_shows_the_numbers_of_the_check(
     video = previews["video"]
     assert video["wire_text"] == f"Le replay.\n\n{video['link']}"
     assert (video["length"], video["unit"]) == (len(video["wire_text"].encode()), "bytes")
+
+
+def test_the_plan_table_counts_youtube_uploads_apart_from_units(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _code, report = _json(capsys, "check", "--workspace", str(root))
+    # video posts on two days, no live setup: 0 quota units, 1 of the 100 uploads a day
+    youtube = report["plan"]["youtube"]
+    assert (youtube["peak_units_per_day"], youtube["peak_uploads_per_day"]) == (0, 1)
+    monkeypatch.setenv("COLUMNS", "200")  # the row on one line
+    main(["check", "--workspace", str(root)])
+    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│ youtube")]
+    assert "peak 0/10,000 units/day, uploads 1/100 per day" in row

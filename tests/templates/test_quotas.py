@@ -133,6 +133,7 @@ def test_youtube_uploads_have_their_own_bucket() -> None:
     messages = [p.message for p in result.problems]
     assert len(messages) == 1 and "101 video uploads planned on 2027-03-01" in messages[0]
     assert result.summary["youtube"]["peak_units_per_day"] == 0
+    assert result.summary["youtube"]["peak_uploads_per_day"] == 101
 
 
 @pytest.mark.parametrize(
