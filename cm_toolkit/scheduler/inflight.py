@@ -39,6 +39,20 @@ def _file_name(worker_id: str) -> str:
     return worker_id.replace("/", "_") + ".ids"
 
 
+def _header(worker_id: str, boot: str | None) -> str:
+    """The first line of a file: written at its start, compared when it is read back."""
+    return f"{HEADER} {worker_id} {boot or '-'}"
+
+
+def _worker_of(header: str) -> str | None:
+    """The worker id a header line names, None when it is not a header."""
+    prefix = f"{HEADER} "
+    if not header.startswith(prefix):
+        return None
+    worker, _, boot = header.removeprefix(prefix).rstrip("\n").partition(" ")
+    return worker if worker and boot and " " not in boot else None
+
+
 class InflightLog:
     """The file of one publishing process. ``started(id)`` before each request."""
 
@@ -49,7 +63,7 @@ class InflightLog:
                                        | os.O_APPEND, 0o600)
         # the header is written before this process claims anything: a file cut short
         # before its end is not trusted
-        os.write(self._fd, f"{HEADER} {worker_id} {boot_id() or '-'}\n".encode())
+        os.write(self._fd, f"{_header(worker_id, boot_id())}\n".encode())
 
     def started(self, delivery_id: int) -> None:
         """Called just before the request leaves: from now on it may reach the network."""
@@ -74,7 +88,7 @@ def started_ids(folder: Path, worker_id: str) -> set[int] | None:
     except OSError:
         return None
     current = boot_id()
-    if current is None or lines[0] != f"{HEADER} {worker_id} {current}":
+    if current is None or lines[0] != _header(worker_id, current):
         return None
     # the last line may be cut short by the kill: a partial number is a started request
     # whose id we cannot read, so a file ending without a newline is not trusted either
@@ -91,8 +105,8 @@ def forget_dead(folder: Path, dead: Callable[[str], bool]) -> None:
     for path in folder.glob("*.ids"):
         try:
             with path.open(encoding="utf-8") as handle:
-                header = handle.readline().split(" ")
+                worker = _worker_of(handle.readline())
         except OSError:
             continue
-        if len(header) == 5 and " ".join(header[:3]) == HEADER and dead(header[3]):
+        if worker is not None and dead(worker):
             path.unlink(missing_ok=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from cm_toolkit.errors import AlreadyRunning, LedgerError
+from cm_toolkit.scheduler.worker import host_and_pid, local_pid
 
 try:
     import fcntl
@@ -47,8 +47,9 @@ PG_KEY_SPACE = 0x636D  # "cm": first half of the advisory lock key; the schema g
 
 def stop_fix(worker: str | None) -> str:
     """How to stop the holder: its pid on this machine, else its machine."""
-    host, pid = (worker.split("/") + ["", ""])[:2] if worker else ("", "")
-    if host == socket.gethostname() and pid.isdigit():
+    host, _pid = host_and_pid(worker)
+    pid = local_pid(worker)
+    if pid is not None:
         how = f"Ctrl-C in its terminal, or kill {pid}"
     elif host:
         how = f"it runs on {host}"

@@ -26,11 +26,24 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def host_and_pid(worker_id: str | None) -> tuple[str, int | None]:
+    """(host, pid) of a worker id made by ``new_worker_id``; ("", None) for anything else."""
+    parts = (worker_id or "").split("/")
+    if len(parts) != 3:
+        return "", None
+    return parts[0], int(parts[1]) if parts[1].isdigit() else None
+
+
+def local_pid(worker_id: str | None) -> int | None:
+    """The pid of a worker that is (or was) a process of this machine, else None."""
+    host, pid = host_and_pid(worker_id)
+    return pid if host == socket.gethostname() else None
+
+
 def died_here(worker_id: str | None) -> bool:
     """True for the worker id of a process of this machine that no longer runs."""
-    parts = (worker_id or "").split("/")
-    return (len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit()
-            and not pid_alive(int(parts[1])))
+    pid = local_pid(worker_id)
+    return pid is not None and not pid_alive(pid)
 
 
 def workspace_signature(root: Path) -> tuple[tuple[str, float, int], ...]:
