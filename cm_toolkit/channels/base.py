@@ -35,6 +35,7 @@ class Capability(enum.Enum):
     ENGAGEMENT = "engagement"
     LIVE = "live"  # can schedule a live session and return its link
     MANUAL = "manual"  # published by a person who marks it done
+    CONVERSATIONS = "conversations"  # reads what the community says and replies (the inbox)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,122 @@ class LiveSessionResult:
     remote_id: str
     url: str  # the watch / join link announced to the community
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class MessageKind(enum.Enum):
+    """What an incoming message is on its network (stored by name in the inbox tables)."""
+
+    COMMENT = "comment"  # a comment on one of our posts (Facebook, LinkedIn, YouTube)
+    REPLY = "reply"  # an answer to a comment, or a reply in one of our posts' conversations (X)
+    MENTION = "mention"  # a post that names our account (X @mention)
+    LIVE_CHAT = "live_chat"  # a chat message during a live session (YouTube)
+    MANUAL = "manual"  # logged by hand (`cm inbox add`): a channel without an API
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What the inbox needs to know about reading and answering on one network (class data).
+
+    ``sources`` are the feeds the adapter can read (``"comments"``, ``"mentions"``,
+    ``"replies"``, ``"live_chat"``), each with its own cursor in the ledger. Costs are per call
+    or per item as the network bills them: ``read_cost_usd`` per message returned (X bills
+    each post read), ``read_units``/``reply_units`` in the network's daily quota (YouTube).
+    ``reply_text_max`` is in the adapter's ``text_length`` unit. ``min_poll_interval`` is the
+    shortest cadence the network tolerates for one source (live chat: the network's
+    ``pollingIntervalMillis`` overrides it per call).
+    """
+
+    sources: tuple[str, ...]
+    reply_text_max: int
+    read_cost_usd: float = 0.0  # per message returned
+    owned_read_cost_usd: float | None = None  # X: reads of the app owner's own account
+    reply_cost_usd: float = 0.0
+    read_units: int = 0  # quota units per read call (YouTube: commentThreads.list = 1)
+    reply_units: int = 0  # quota units per reply (YouTube: comments.insert = 50)
+    live_chat_units: int = 0  # per liveChatMessages.list call (YouTube: 5)
+    min_poll_interval: timedelta = timedelta(minutes=5)
+    reply_rule: str | None = None  # a network restriction on replies, said to the user
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One message from the community, as the adapter read it.
+
+    ``remote_id`` is unique per channel (the ledger's dedup key). ``thread_remote_id`` groups a
+    conversation (the post commented on, the X conversation id, the live chat id);
+    ``parent_remote_id`` is what it answers directly; ``post_remote_id`` is our published post
+    it belongs to, when known (the ledger links it to the delivery). ``created_at`` is aware UTC.
+    ``from_us``: written by our own account (our earlier replies, seen again on sync).
+    """
+
+    remote_id: str
+    kind: MessageKind
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+    thread_remote_id: str
+    parent_remote_id: str | None = None
+    post_remote_id: str | None = None
+    url: str | None = None
+    language: str | None = None  # as the network says it (X `lang`), else None
+    from_us: bool = False
+    source: str = "comments"  # which of ConversationFacts.sources it came from
+
+
+@dataclass(frozen=True)
+class ConversationQuery:
+    """One read of one source since a cursor.
+
+    ``cursor`` is what the previous page returned for this (channel, source) (``None``: from
+    the start, bounded by ``since``). ``post_remote_ids`` are our published posts whose comments
+    to read (Facebook, LinkedIn, YouTube video comments, X conversations); ``live_chat_id`` the
+    chat of a session on air.
+    """
+
+    source: str
+    cursor: str | None = None
+    since: datetime | None = None
+    post_remote_ids: tuple[str, ...] = ()
+    live_chat_id: str | None = None
+    max_items: int = 100
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """What one read returned: messages (oldest first), the cursor to store, what it cost.
+
+    ``cursor`` is stored only once the messages are in the ledger, so a crash re-reads the same
+    page (the ledger's unique key makes that harmless). ``more``: call again now for the next
+    page. ``items_read`` counts what the network bills (X: every post returned); ``units`` the
+    quota units spent; ``poll_after``: the network asked to wait this long (live chat).
+    """
+
+    messages: tuple[IncomingMessage, ...]
+    cursor: str | None
+    more: bool = False
+    items_read: int = 0
+    units: int = 0
+    poll_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """An answer to one message. ``idempotency_key`` is ``"reply-<id>"`` from the ledger."""
+
+    text: str
+    message_remote_id: str
+    message_kind: MessageKind
+    thread_remote_id: str
+    idempotency_key: str = ""
+    live_chat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    remote_id: str
+    url: str | None = None
+    units: int = 0
 
 
 @dataclass
@@ -170,6 +287,7 @@ class Channel(ABC):
     network: ClassVar[Network]
     limits: ClassVar[Limits]
     capabilities: ClassVar[frozenset[Capability]]
+    conversation_facts: ClassVar[ConversationFacts | None] = None  # with CONVERSATIONS
     settings_model: ClassVar[type[ChannelSettings]]
     secret_names: ClassVar[tuple[str, ...]]  # secrets the channel file must name
     display_name: ClassVar[str]
@@ -218,6 +336,34 @@ class Channel(ABC):
 
     def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
         raise NotImplementedError(f"{self.network.value} cannot host live sessions")
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        """Read one page of ``query.source`` since its cursor (``Capability.CONVERSATIONS``).
+
+        Raises a ``ChannelError`` subclass (``RateLimited`` with the reset, ``AuthExpired``...).
+        Reads are idempotent: the same cursor gives the same messages again."""
+        raise NotImplementedError(f"{self.network.value} cannot read conversations")
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        """Answer one message now, exactly like ``publish``: ``OutcomeUnknown`` when no answer
+        came back (the ledger then leaves the reply ``unknown``, never sent again); a network
+        restriction (X's reply rule) is a permanent ``ChannelError`` with the fix."""
+        raise NotImplementedError(f"{self.network.value} cannot reply")
+
+    def validate_reply(self, request: ReplyRequest) -> list[Problem]:
+        """Problems with this reply on this network before anything is sent (length...)."""
+        facts = self.conversation_facts
+        if facts is None:
+            return [Problem(self.channel_id, None, None, f"{self.network.value} cannot reply",
+                            "answer on the network itself")]
+        length = self.text_length(request.text)
+        if length > facts.reply_text_max:
+            return [Problem(
+                self.channel_id, None, None,
+                f"the reply is {length} long; {self.display_name} takes {facts.reply_text_max}",
+                "shorten the text (or the FAQ answer's variant for this network)",
+            )]
+        return []
 
     def check(self) -> str:
         """One cheap read call proving the credentials work; returns a short description."""

@@ -1,5 +1,8 @@
 """The ledger's tables (SQLAlchemy 2 typed ORM). Described for users in docs/ledger.md.
 
+Two halves: what we say (campaigns, posts, deliveries, live sessions, growth) and what the
+community says back (the inbox: conversations, messages, replies, cursors, reads).
+
 Every time column is ``UtcDateTime`` (aware UTC in and out). Enums are stored as their
 lowercase names in plain VARCHAR columns (no native enum type: adding a state is then a code
 change, not a schema migration). The migrations in ``migrations/versions`` must produce exactly
@@ -16,6 +19,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from cm_toolkit.ledger.states import DeliveryState, EventKind
+from cm_toolkit.ledger.states import DeliveryState, EventKind, InboxEventKind, MessageState
 from cm_toolkit.ledger.utc import UtcDateTime
 from cm_toolkit.planning.models import DeliveryKind
 from cm_toolkit.workspace.models import Network
@@ -190,4 +194,148 @@ class Event(Base):
     kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
     from_state: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
     to_state: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# The inbox (docs/inbox.md): what the community says, and our answers.
+
+
+class Conversation(Base):
+    """A thread on one channel: the post commented on, an X conversation, a live chat."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel_id", "thread_remote_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(200))
+    network: Mapped[Network] = mapped_column(enum_column(Network))
+    thread_remote_id: Mapped[str] = mapped_column(String(300))
+    # our published post the thread belongs to, when the ledger knows it
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    session_id: Mapped[str | None] = mapped_column(String(200))  # a live session's chat
+    last_message_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class InboxMessage(Base):
+    """One message from the community (or from us, seen again on sync: ``from_us``).
+
+    ``(channel_id, remote_id)`` is unique: a sync run twice stores nothing twice. ``version``
+    grows at every change (compare-and-set for state changes and auto answers).
+    """
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "remote_id"),
+        Index("ix_inbox_messages_state_received_at", "state", "received_at"),
+        Index("ix_inbox_messages_conversation_id", "conversation_id"),
+        Index("ix_inbox_messages_author_id", "author_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    channel_id: Mapped[str] = mapped_column(String(200))
+    network: Mapped[Network] = mapped_column(enum_column(Network))
+    remote_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))  # channels.base.MessageKind value
+    source: Mapped[str] = mapped_column(String(32))  # the adapter source it was read from
+    parent_remote_id: Mapped[str | None] = mapped_column(String(300))
+    author_id: Mapped[str | None] = mapped_column(String(300))  # None once purged
+    author_name: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)  # None once purged
+    language: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    is_question: Mapped[bool] = mapped_column(Boolean, default=False)
+    from_us: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime]  # when the network says it was written
+    synced_at: Mapped[datetime]
+    state: Mapped[MessageState] = mapped_column(enum_column(MessageState))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    first_answered_at: Mapped[datetime | None]
+    auto_answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    suggestions: Mapped[dict[str, Any] | None]  # {"faq": [[id, score], ...]} at sync time
+    purged_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class InboxReply(Base):
+    """Our answer to one message: sent exactly like a post (``DeliveryState``, one claim).
+
+    ``planned -> sending -> published | retry_wait | failed | unknown``; ``unknown`` is never
+    sent again automatically (``cm review`` shows it). ``rendered_text`` is the text as sent.
+    """
+
+    __tablename__ = "inbox_replies"
+    __table_args__ = (Index("ix_inbox_replies_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbox_messages.id"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(200))
+    network: Mapped[Network] = mapped_column(enum_column(Network))
+    state: Mapped[DeliveryState] = mapped_column(enum_column(DeliveryState))
+    rendered_text: Mapped[str] = mapped_column(Text)
+    faq_id: Mapped[str | None] = mapped_column(String(200))
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str | None] = mapped_column(String(200))  # cli, dashboard, auto
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    remote_id: Mapped[str | None] = mapped_column(String(300))
+    remote_url: Mapped[str | None] = mapped_column(String(2000))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class InboxCursor(Base):
+    """Where the last sync of one (channel, source) stopped; stored after its messages."""
+
+    __tablename__ = "inbox_cursors"
+    __table_args__ = (UniqueConstraint("channel_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    cursor: Mapped[str | None] = mapped_column(String(2000))
+    last_sync_at: Mapped[datetime | None]
+    next_sync_at: Mapped[datetime | None]  # a network's polling interval (live chat)
+    updated_at: Mapped[datetime]
+
+
+class InboxRead(Base):
+    """One read call's cost: items the network bills (X), quota units (YouTube)."""
+
+    __tablename__ = "inbox_reads"
+    __table_args__ = (Index("ix_inbox_reads_channel_id_at", "channel_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(200))
+    network: Mapped[Network] = mapped_column(enum_column(Network))
+    source: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class InboxEvent(Base):
+    """The inbox's journal: one row per change of a message or a reply, never updated."""
+
+    __tablename__ = "inbox_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_messages.id"), index=True)
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_replies.id"))
+    kind: Mapped[InboxEventKind] = mapped_column(enum_column(InboxEventKind))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -86,3 +86,37 @@ class EventKind(enum.Enum):
     RECOVERED = "recovered"  # the worker died before its request left (-> planned/retry_wait)
     MISSED = "missed"  # grace passed
     RESOLVED = "resolved"  # a person decided (unknown/failed/missed -> ...)
+
+
+class MessageState(enum.Enum):
+    """Where an incoming message stands in the inbox (stored by its lowercase name).
+
+    ``new`` (just synced, nobody looked) -> ``open`` (seen, assigned or being handled) ->
+    ``answered`` (a reply reached the network, or a person answered elsewhere) | ``closed``
+    (nothing to answer) | ``ignored`` (spam, off-topic). ``reopen`` brings any of the last three
+    back to ``open``. A new message in the same conversation does not reopen the others.
+    """
+
+    NEW = "new"
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    IGNORED = "ignored"
+
+
+ACTIONABLE: frozenset[MessageState] = frozenset({MessageState.NEW, MessageState.OPEN})
+"""Messages the inbox lists by default: someone still has to do something."""
+
+
+class InboxEventKind(enum.Enum):
+    """What an ``inbox_events`` row records (every change of a message or a reply)."""
+
+    RECEIVED = "received"  # a sync stored the message
+    STATE = "state"  # a person or the engine changed the message's state
+    ASSIGNED = "assigned"
+    REPLY_REQUESTED = "reply_requested"  # a reply row was created (planned)
+    REPLY_CLAIMED = "reply_claimed"  # planned/retry_wait -> sending
+    REPLY_OUTCOME = "reply_outcome"  # sending -> published | retry_wait | failed | unknown
+    REPLY_RESOLVED = "reply_resolved"  # a person decided on an unknown reply
+    AUTO_ANSWERED = "auto_answered"  # an FAQ entry with auto: true answered it
+    PURGED = "purged"  # retention removed the message's text and author
