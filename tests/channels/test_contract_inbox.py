@@ -130,9 +130,10 @@ def test_a_reply_without_answer_is_outcome_unknown(contract_env: Contract) -> No
     contract_env.sandbox.faults.rules.append(FaultRule(
         contract_env.case.network, FaultKind.DROP_AFTER_COMMIT, times=1,
         path=re.compile(contract_env.case.reply_path), method="POST"))
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(OutcomeUnknown) as lost:
         contract_env.channel.reply(ReplyRequest("Bonjour !", message.remote_id, message.kind,
                                                 message.thread_remote_id))
+    assert "reply" in str(lost.value) and "never sent twice" in lost.value.fix
     assert len(_replies(contract_env)) == 1
 
 

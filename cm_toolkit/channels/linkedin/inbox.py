@@ -31,6 +31,7 @@ from cm_toolkit.channels.base import (
     ReplyRequest,
     ReplyResult,
 )
+from cm_toolkit.channels.reply_outcome import reply_outcome
 from cm_toolkit.errors import OutcomeUnknown, Rejected
 
 if TYPE_CHECKING:
@@ -145,17 +146,8 @@ def send_reply(channel: LinkedInChannel, request: ReplyRequest) -> ReplyResult:
         "message": {"text": request.text},
         "parentComment": parent,
     }
-    response = channel._call(
-        "answer a comment",
-        lambda token: channel.client.create(
-            resource_path="/socialActions/{id}/comments",
-            path_keys={"id": post},
-            entity=entity,
-            access_token=token,
-            version_string=channel.li.version,
-        ),
-        creates=True,
-    )
+    with reply_outcome(channel.display_name, "under the comment on the page"):
+        response = _create(channel, post, entity)
     urn = response.headers.get("x-restli-id") or (response.json() or {}).get("commentUrn")
     if not urn:
         raise OutcomeUnknown(
@@ -165,6 +157,20 @@ def send_reply(channel: LinkedInChannel, request: ReplyRequest) -> ReplyResult:
         )
     return ReplyResult(
         remote_id=str(urn), url=f"https://www.linkedin.com/feed/update/{post}/?commentUrn={urn}"
+    )
+
+
+def _create(channel: LinkedInChannel, post: str, entity: dict[str, Any]) -> Any:
+    return channel._call(
+        "answer a comment",
+        lambda token: channel.client.create(
+            resource_path="/socialActions/{id}/comments",
+            path_keys={"id": post},
+            entity=entity,
+            access_token=token,
+            version_string=channel.li.version,
+        ),
+        creates=True,
     )
 
 
