@@ -79,6 +79,9 @@ def test_reply_as_the_organization_reaches_linkedin_once(
                                                     post_remote_ids=tuple(posts)))
     (ours,) = after.messages
     assert ours.remote_id == result.remote_id and ours.from_us and ours.kind is MessageKind.REPLY
+    written = sandbox.state()["networks"]["linkedin"]["comments"][nested.thread_remote_id]
+    assert written == [{"urn": result.remote_id, "text": "Merci pour ce retour !",
+                        "parent": nested.parent_remote_id}]
     with pytest.raises(Rejected) as too_long:
         channel.reply(ReplyRequest("x" * 1251, nested.remote_id, nested.kind, posts[0]))
     assert "1250" in str(too_long.value)
