@@ -18,7 +18,7 @@ from cm_toolkit.templates import TemplateRenderer
 from cm_toolkit.templates.limits import RenderCancelled, RenderLimits
 from cm_toolkit.workspace.models import Network
 
-from .conftest import make_context
+from .conftest import SteppedClock, make_context
 
 Build = Callable[..., TemplateRenderer]
 MB = 2**20
@@ -82,17 +82,6 @@ def refused(renderer: TemplateRenderer) -> tuple[TemplateError, int]:
     finally:
         tracemalloc.stop()
     return caught.value, peak
-
-
-class SteppedClock:
-    """A monotonic clock that moves ``step`` seconds each time it is read."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 @pytest.mark.parametrize("expression", BLOW_UPS)
