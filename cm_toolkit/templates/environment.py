@@ -141,6 +141,14 @@ class _Instrument(NodeTransformer):
         node.iter = self._call("cm_loop", node.iter, node.lineno)
         return node
 
+    def _built(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load":  # {% for a, b in ... %}: a target
+            return node
+        return self._call("cm_built", node, node.lineno)
+
+    visit_List = visit_Tuple = visit_Dict = _built  # NodeTransformer dispatches on these names
+
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         items = nodes.List(list(node.nodes))
@@ -206,6 +214,13 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
     def cm_loop(self, iterable: Any) -> Any:
         return current_budget().guard(iterable)
 
+    def cm_built(self, value: Any) -> Any:
+        """A list, tuple or dict the template writes: measured as text, so that nesting one
+        list in another many times cannot make a value whose printing, comparison or hash
+        never ends."""
+        guards.check_container(value)
+        return value
+
     def cm_join(self, items: list[Any]) -> str:
         budget = current_budget()
         texts = []
@@ -251,6 +266,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         size = guards.sized(result)
         if size is not None:
             budget.charge(size)
+            guards.check_container(result)
         return result
 
     def wrap_str_format(self, value: Any) -> Any:
@@ -289,12 +305,17 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                     and len(sequence) * times > MAX_SEQUENCE_RESULT
                 ):
                     raise SecurityError("refused: the repeated text would be too long")
+                if isinstance(sequence, (list, tuple)) and isinstance(times, int):
+                    budget.allow(text_size(sequence, budget.limits.characters) * times)
             if isinstance(left, int) and isinstance(right, int) and \
                     left.bit_length() + right.bit_length() > MAX_INT_BITS:
                 raise SecurityError("refused: the number would be too large")
         elif operator == "+":
-            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+            if isinstance(left, str) and isinstance(right, str):
                 budget.allow(len(left) + len(right))
+            elif isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+                cap = budget.limits.characters
+                budget.allow(text_size(left, cap) + text_size(right, cap))
         elif operator == "%" and isinstance(left, str):
             guards.percent_size(budget, left, right)
         result = super().call_binop(context, operator, left, right)

@@ -60,6 +60,15 @@ def sized(value: Any) -> int | None:
     return None
 
 
+def check_container(value: Any) -> None:
+    """Refuse a list, tuple, dict or set whose text would be too long (its items counted as
+    often as it holds them): every container a template builds is bounded this way, so that
+    comparing, hashing or printing it takes bounded time."""
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        budget = current_budget()
+        budget.allow(text_size(value, budget.limits.characters))
+
+
 def _text(budget: RenderBudget, value: Any) -> int:
     """Characters of ``str(value)``, refused before it is built when too many."""
     if isinstance(value, str):
@@ -308,6 +317,7 @@ def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         size = sized(result)
         if size is not None:
             budget.charge(size)
+            check_container(result)
         elif isinstance(result, Iterator):
             return budget.guard(result)
         return result

@@ -63,6 +63,15 @@ BLOW_UPS = [
      "{% set c = [b, b, b, b, b, b, b, b, b, b] %}{% set d = [c, c, c, c, c, c, c, c, c, c] %}"
      "{{ d }}"),
     "{% set t = ('a' * 100000,) %}{{ (t * 100000) | map('upper') | list | length }}",
+    # nesting one list in another: small in memory, endless to print, compare or hash
+    ("{% set ns = namespace(l=[1], m=[1]) %}{% for i in range(40) %}"
+     "{% set ns.l = [ns.l, ns.l] %}{% set ns.m = [ns.m, ns.m] %}{% endfor %}{{ ns.l == ns.m }}"),
+    ("{% set ns = namespace(t=(1,)) %}{% for i in range(40) %}{% set ns.t = (ns.t, ns.t) %}"
+     "{% endfor %}{{ {ns.t: 1} | length }}"),
+    ("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}"
+     "{% endfor %}{{ ns.l | length }}"),
+    "{% set big = [1] | batch(100000, ['x' * 100]) | list %}{{ big == big[:] }}",
+    "{{ {}.fromkeys(range(100000), 'x' * 100000) | length }}",
     ("{% macro big() %}{{ 'a' * 100000 }}{% endmacro %}{% set ns = namespace(s='') %}"
      "{% for i in range(100) %}{% set ns.s = ns.s ~ big() %}{% endfor %}"),
 ]
@@ -89,6 +98,7 @@ def test_each_memory_blow_up_is_refused_at_its_line_before_the_memory_is_taken(
     workspace_with: Build, expression: str
 ) -> None:
     renderer = workspace_with({"t.j2": "Bonjour\n" + expression})
+    renderer.env.clock = lambda: 0.0  # the size limit is tested: time stands still
     error, peak = refused(renderer)
     assert peak < 64 * MB, f"{peak / MB:.0f} MB for {expression}"
     assert error.problem.file == "templates/t.j2"
