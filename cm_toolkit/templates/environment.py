@@ -121,6 +121,9 @@ def _unsafe_nodes(tree: nodes.Template) -> Iterator[tuple[str, int]]:
                 yield str(first.value), node.lineno
 
 
+_NUMBERS = frozenset({int, float})
+
+
 class _Instrument(NodeTransformer):
     """Rewrites a parsed template so that its loops and ``~`` report to the render's budget:
     ``{% for x in items %}`` iterates ``environment.cm_loop(items)`` (a tick per item) and
@@ -289,6 +292,8 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         return functools.update_wrapper(bounded, value)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "+" and type(left) in _NUMBERS and type(right) in _NUMBERS:
+            return left + right  # the common case: counting, nothing to measure
         budget = current_budget()
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_POWER_EXPONENT:

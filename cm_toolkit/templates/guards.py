@@ -314,6 +314,9 @@ def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         elif stringifies and len(args) > value_at and isinstance(args[value_at], CONTAINERS):
             _text(budget, args[value_at])
         result = func(*args, **kwargs)
+        if type(result) is str:
+            budget.charge(len(result))
+            return result
         size = sized(result)
         if size is not None:
             budget.charge(size)

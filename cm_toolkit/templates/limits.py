@@ -173,23 +173,33 @@ def text_size(value: Any, cap: int) -> int:
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
+        kind = type(item)
+        if kind is str:
+            total += len(item) + 2
+        elif kind is list or kind is tuple:
+            total += 2 + 2 * len(item)
+            stack.extend(item)
+        elif kind is int:
+            total += item.bit_length() // 3 + 2
+        elif kind is dict:
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif item is None or kind is bool or kind is float:
+            total += 24
+        elif isinstance(item, str):
             total += len(item) + 2
         elif isinstance(item, (bytes, bytearray)):
             total += 4 * len(item) + 3
-        elif isinstance(item, bool) or item is None:
-            total += 5
         elif isinstance(item, int):
             total += item.bit_length() // 3 + 2
-        elif isinstance(item, float):
-            total += 24
         elif isinstance(item, Mapping):
             total += 2 + 4 * len(item)
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, Namespace):
             total += 13
-            stack.append(dict(item.__dict__.get("_Namespace__attrs", {})))
+            stack.append(dict(object.__getattribute__(item, "_Namespace__attrs")))
         elif isinstance(item, (list, tuple, set, frozenset)):
             total += 2 + 2 * len(item)
             stack.extend(item)

@@ -201,3 +201,15 @@ def test_media_checks_again_when_the_adapter_opens_it(workspace: Path, secret: P
     refuse_to_read(secret)
     with pytest.raises(OutsideWorkspace):
         media.read_bytes()
+
+
+def test_a_template_s_media_option_outside_is_refused_at_its_line(
+    workspace: Path, secret: Path
+) -> None:
+    (workspace / "templates" / "teaser.j2").write_text(
+        f"---\ntitle: T\nmedia: [{secret}]\n---\n{{{{ course }}}}\n", encoding="utf-8")
+    loaded, _ = load_workspace(workspace, settings_lookup=None)
+    found = check_plan(loaded, plan_workspace(loaded).deliveries).problems
+    problem = next(p for p in found if "outside the workspace" in p.message)
+    assert (problem.file, problem.line) == ("templates/teaser.j2", 3)
+    assert f"media file `{secret}` is outside the workspace" in problem.message
