@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, BinaryIO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from cm_toolkit.errors import Problem
 from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.paths import WorkspacePaths
 
 
 class Capability(enum.Enum):
@@ -51,9 +52,25 @@ class Limits:
 
 @dataclass(frozen=True)
 class Media:
+    """A file a post carries. Adapters read it with ``open``/``read_bytes``, never ``path``:
+    the file is checked again there to be inside ``confined_to`` (the workspace and its
+    allowed folders; empty: anywhere), so that a link changed after ``cm check`` is refused."""
+
     path: Path
     mime_type: str
     alt_text: str | None = None
+    confined_to: tuple[Path, ...] = ()
+
+    def open(self) -> BinaryIO:
+        """The file, opened for reading; raises ``OutsideWorkspace`` when it leads outside."""
+        if not self.confined_to:
+            return self.path.open("rb")
+        paths = WorkspacePaths(self.confined_to[0], self.confined_to[1:])
+        return paths.open_binary(self.path)
+
+    def read_bytes(self) -> bytes:
+        with self.open() as stream:
+            return stream.read()
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,7 @@ class YouTubeChannel(Channel):
         }
         media = post.media[0]
         api = self._api()
-        with open(media.path, "rb") as stream:
+        with media.open() as stream:
             upload = MediaIoBaseUpload(
                 stream, mimetype=media.mime_type, chunksize=UPLOAD_CHUNK, resumable=True
             )

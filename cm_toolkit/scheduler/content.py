@@ -44,17 +44,22 @@ class WorkspaceView:
         self, planned: PlannedDelivery, delivery_id: int, session_links: Mapping[str, str],
         at: datetime,
     ) -> RenderedPost:
-        """The post for ``planned``; raises ``TemplateError`` (file:line) when it can't render."""
+        """The post for ``planned``; raises ``TemplateError`` (file:line) when it can't render,
+        ``OutsideWorkspace`` when a media file leads outside the workspace (the adapter checks
+        again when it opens it)."""
         template, context = context_for(
             self.workspace, planned, session_links=session_links, at=at
         )
         content = self.renderer.render_for(planned.network, template, context)
+        paths = self.renderer.paths
         media = tuple(
             Media(
                 path=self.workspace.root / item,
                 mime_type=mimetypes.guess_type(item)[0] or "application/octet-stream",
+                confined_to=paths.folders,
             )
             for item in content.media
+            if paths.media(item)  # OutsideWorkspace: the delivery fails, the file is not read
         )
         return RenderedPost(
             text=content.text,

@@ -5,7 +5,8 @@ The order of the steps is what makes a crash at any line safe:
 1. read the delivery; not claimable (published, sending elsewhere, cancelled...) -> nothing.
 2. grace closed -> ``missed`` (reported). Too early -> the alarm is moved.
 3. an announcement whose live session has no link yet -> wait (never announce without a link).
-4. render (a template error is recorded as ``failed`` with file:line).
+4. render (a template error is recorded as ``failed`` with file:line; a render over its time or
+   size limit is a template error; a render stopped because ``cm run`` stops claims nothing).
 5. pacing: spacing per account and network budgets -> the alarm is moved, nothing changes.
 6. **claim**: one compare-and-set ``planned|retry_wait -> sending`` with a lease. From here a
    crash leaves ``sending``; at restart it becomes ``unknown`` (never re-sent automatically),
@@ -40,6 +41,7 @@ from cm_toolkit.scheduler.live import LiveSessions
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Pacer
 from cm_toolkit.scheduler.retry import RetryPolicy
+from cm_toolkit.templates.limits import RenderCancelled
 from cm_toolkit.workspace.models import Network
 
 log = logging.getLogger("cm.publisher")
@@ -137,6 +139,9 @@ class Publisher:
                 rendered_text = post.text
             except CmError as error:
                 problem = str(error)
+            except RenderCancelled:  # cm run is stopping: nothing claimed, rendered next start
+                log.info("delivery %s: render stopped, cm run is stopping", delivery_id)
+                return Attempt(delivery_id, Step.SKIPPED, detail="cm run is stopping")
 
         wait = self.pacer.reserve(row.channel_id, planned.network, max(now, when), delivery_id)
         if wait is not None:

@@ -105,6 +105,7 @@ class Runner:
         # time; only on the real clock (a replay clock stands still while work is in flight)
         self._prepare_ahead = PREPARE_AHEAD if isinstance(clock, SystemClock) else timedelta(0)
         self._stopping = False
+        self._stop_renders = threading.Event()  # set by stop(): renders in flight end at once
         self._inflight = 0
         self._inflight_done = threading.Condition()
         self.pacer: Pacer | None = None
@@ -170,6 +171,7 @@ class Runner:
         jobs in flight, and only then shuts the scheduler down.
         """
         self._stopping = True
+        self._stop_renders.set()  # a render in flight (a looping template) must not hold us
         if self.scheduler.running:
             self.scheduler.pause()
             with self._inflight_done:
@@ -205,6 +207,7 @@ class Runner:
             log.info("applied the workspace: %d created, %d changed, %d cancelled",
                      result.created, result.changed, result.cancelled)
         self._view = WorkspaceView.of(workspace, plan)
+        self._view.renderer.cancel = self._stop_renders
         self._source = self._channels_factory(workspace)
         self._signature = signature
         return self._view

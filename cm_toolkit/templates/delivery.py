@@ -24,6 +24,7 @@ from cm_toolkit.templates.context import (
     RenderContext,
     SessionInfo,
 )
+from cm_toolkit.templates.limits import RenderLimits
 from cm_toolkit.templates.render import TemplateRenderer
 from cm_toolkit.workspace.models import Campaign, LiveSession, Post, Workspace
 
@@ -32,8 +33,15 @@ def renderer_for(workspace: Workspace) -> TemplateRenderer:
     """The renderer of ``workspace`` (its root, language, time zone and UTM defaults)."""
     defaults = workspace.schedules.defaults
     return TemplateRenderer(
-        workspace.root, defaults.language, workspace.schedules.timezone, defaults.utm
+        workspace.root, defaults.language, workspace.schedules.timezone, defaults.utm,
+        render_limits(workspace), tuple(workspace.schedules.allowed_paths),
     )
+
+
+def render_limits(workspace: Workspace) -> RenderLimits:
+    """The workspace's ``template_limits:`` as the renderer takes them."""
+    limits = workspace.schedules.template_limits
+    return RenderLimits(seconds=limits.seconds, characters=limits.characters)
 
 
 def _find_campaign(workspace: Workspace, campaign_id: str) -> Campaign:

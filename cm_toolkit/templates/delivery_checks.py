@@ -31,6 +31,7 @@ from cm_toolkit.planning.models import PlannedDelivery
 from cm_toolkit.templates.network_rules import LinkHandling, NetworkRules
 from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
 from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.paths import WorkspacePaths
 
 SCHEDULES_FILE = "schedules.yaml"
 
@@ -103,15 +104,25 @@ class Where:
 
 @dataclass
 class MediaProbe:
-    """Size and type of each media file, read once per path for the whole plan."""
+    """Size and type of each media file, read once per path for the whole plan. A path that
+    leads outside the workspace (``paths``) is not looked at: ``outside`` says why."""
 
     root: Path
+    paths: WorkspacePaths | None = None  # default: the root alone
     _seen: dict[str, tuple[bool, int, str | None]] = field(default_factory=dict)
+    _outside: dict[str, Problem | None] = field(default_factory=dict)
+
+    def outside(self, item: str) -> Problem | None:
+        """Why ``item`` may not be used (it leads outside the workspace), or None."""
+        if item not in self._outside:
+            paths = self.paths or WorkspacePaths.of(self.root)
+            self._outside[item] = paths.refusal(self.root / item, item)
+        return self._outside[item]
 
     def __call__(self, item: str) -> tuple[bool, int, str | None]:
         if item not in self._seen:
-            path = Path(item) if Path(item).is_absolute() else self.root / item
-            exists = path.is_file()
+            path = self.root / item
+            exists = self.outside(item) is None and path.is_file()
             size = path.stat().st_size if exists else 0
             self._seen[item] = (exists, size, mimetypes.guess_type(path.name)[0])
         return self._seen[item]
@@ -202,6 +213,11 @@ class _Checker:
                      "a YouTube post is a video upload, and this post has no video",
                      "add the video file to the post's media")
         for item in () if rules.media_max == 0 else media:  # ignored ones: unchecked
+            refused = self.probe.outside(item)
+            if refused is not None:
+                self.add(f"outside:{item}", file, line, f"media file {refused.message}",
+                         refused.fix)
+                continue
             exists, size, kind = self.probe(item)
             if not exists:
                 self.add(f"missing:{item}", file, line, f"media file {item} not found",

@@ -14,7 +14,9 @@ be pasted from anywhere:
 2. at run time, Jinja's ``ImmutableSandboxedEnvironment`` (a ``SandboxedEnvironment``) refuses
    what the compile-time check cannot see (names built by string concatenation, ``str.format``
    tricks, mutation of lists and dicts);
-3. ``*`` and ``**`` are bounded, so ``'x' * 10**9`` cannot eat the memory.
+3. time and size are bounded (``templates/limits.py``, ``templates/guards.py``): loops tick a
+   deadline, every value built is measured (before it is built where an argument sets its
+   size), the output is counted as it streams. ``TemplateSandbox`` holds the hooks.
 
 ``StrictUndefined`` turns every missing variable into an error (no silent blanks in a post).
 """
@@ -22,18 +24,36 @@ be pasted from anywhere:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import (
+    ChoiceLoader,
+    StrictUndefined,
+    Template,
+    TemplateSyntaxError,
+    nodes,
+)
+from jinja2.environment import TemplateModule
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
+from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
-from cm_toolkit.templates.front_matter import blank_front_matter
+from cm_toolkit.templates import guards
+from cm_toolkit.templates.limits import (
+    RenderLimits,
+    current_budget,
+    render_budget,
+    text_size,
+)
+from cm_toolkit.templates.loader import FrontMatterLoader
 from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.paths import WorkspacePaths
 
 TEMPLATE_SUFFIX = ".j2"
 BUILTIN_TEMPLATES = Path(__file__).parent / "builtin"
@@ -42,6 +62,7 @@ NETWORK_NAMES = tuple(n.value for n in Network)
 # Results of * and ** bigger than this are refused (a post is a few thousand characters).
 MAX_SEQUENCE_RESULT = 100_000
 MAX_POWER_EXPONENT = 100
+MAX_INT_BITS = 100_000  # ~30,000 digits: far beyond any count or date, far below a slow multiply
 
 
 class UnsafeTemplate(TemplateSyntaxError):
@@ -94,10 +115,79 @@ def _unsafe_nodes(tree: nodes.Template) -> Iterator[tuple[str, int]]:
                 yield str(first.value), node.lineno
 
 
+_NUMBERS = frozenset({int, float})
+
+
+class _Instrument(NodeTransformer):
+    """Rewrites a parsed template so that its loops and ``~`` report to the render's budget:
+    ``{% for x in items %}`` iterates ``environment.cm_loop(items)`` (a tick per item) and
+    ``a ~ b`` is ``environment.cm_join([a, b])`` (sized before it is joined). The names are
+    environment attributes: a template cannot name them itself."""
+
+    def __init__(self, environment: TemplateSandbox) -> None:
+        self.environment = environment
+
+    def _call(self, hook: str, argument: nodes.Node, lineno: int) -> nodes.Call:
+        call = nodes.Call(nodes.EnvironmentAttribute(hook), [argument], [], None, None)  # type: ignore[list-item]
+        call.set_lineno(lineno)
+        call.set_environment(self.environment)
+        return call
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = self._call("cm_loop", node.iter, node.lineno)
+        return node
+
+    def _built(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load":  # {% for a, b in ... %}: a target
+            return node
+        return self._call("cm_built", node, node.lineno)
+
+    visit_List = visit_Tuple = visit_Dict = _built  # NodeTransformer dispatches on these names
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        items = nodes.List(list(node.nodes))
+        return self._call("cm_join", items, node.lineno)
+
+
+class BoundedTemplate(Template):
+    """``render()`` runs under the environment's limits (``templates/limits.py``): this is the
+    one render entry point of user templates (check, preview, run, demo, replies)."""
+
+    environment: TemplateSandbox
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        env = self.environment
+        with render_budget(env.limits, env.clock) as budget:
+            stream = cast(Generator[str, None, None], self.generate(*args, **kwargs))
+            pieces: list[str] = []
+            keep = pieces.append
+            total = 0
+            limit = budget.limits.characters
+            for piece in stream:
+                total += len(piece)
+                if total > limit:
+                    # thrown into the template, so that the error names the line that wrote it
+                    stream.throw(budget.too_big())
+                keep(piece)
+            budget.charge(total)
+            return "".join(pieces)
+
+
 class TemplateSandbox(ImmutableSandboxedEnvironment):
     """The sandbox every template (and every front-matter value) is compiled in."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    template_class = BoundedTemplate
+    limits = RenderLimits()
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, finalize=self._finalize, **kwargs)
+        self.filters = guards.GuardedFilters(self.filters)
+        self.globals["lipsum"] = guards.bounded_lipsum
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # Jinja's one parsing hook: checking the tree here covers get_template, imports,
@@ -112,12 +202,99 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                 name,
                 filename,
             )
-        return tree
+        instrumented = _Instrument(self).visit(tree)
+        assert isinstance(instrumented, nodes.Template)
+        return instrumented
+
+    # -- hooks the compiled templates call ---------------------------------------------------
+
+    def cm_loop(self, iterable: Any) -> Any:
+        return current_budget().guard(iterable)
+
+    def cm_built(self, value: Any) -> Any:
+        """A list, tuple or dict the template writes: measured as text, so that nesting one
+        list in another many times cannot make a value whose printing, comparison or hash
+        never ends."""
+        guards.check_container(value)
+        return value
+
+    def cm_join(self, items: list[Any]) -> str:
+        budget = current_budget()
+        texts = []
+        total = 0
+        for item in items:
+            if not isinstance(item, str):
+                budget.allow(text_size(item, budget.limits.characters))
+                item = str(item)
+            total += len(item)
+            budget.allow(total)
+            texts.append(item)
+        budget.charge(total)
+        return "".join(texts)
+
+    def concat(self, parts: Any) -> str:  # type: ignore[override]
+        # Jinja joins every buffer with this: macro bodies, {% set %} and {% filter %} blocks.
+        budget = current_budget()
+        texts = []
+        total = 0
+        for text in parts:
+            total += len(text)
+            budget.allow(total)
+            texts.append(text)
+        budget.charge(total)
+        return "".join(texts)
+
+    def _finalize(self, value: Any) -> Any:
+        """Every ``{{ value }}`` before it becomes text: a list is measured, not printed."""
+        if type(value) is str:
+            return value
+        if isinstance(value, guards.CONTAINERS):
+            budget = current_budget()
+            budget.allow(text_size(value, budget.limits.characters))
+        elif isinstance(value, TemplateModule):
+            current_budget().allow(sum(len(part) for part in value._body_stream))
+        return value
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        budget = current_budget()
+        budget.tick()
+        args = guards.check_method(obj, args, kwargs)
+        result = super().call(context, obj, *args, **kwargs)
+        size = guards.sized(result)
+        if size is not None:
+            budget.charge(size)
+            guards.check_container(result)
+        return result
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        owner = value.__self__
+        formatter = guards.FORMATTERS[isinstance(owner, Markup)](self)  # type: ignore[call-arg]
+        if isinstance(owner, Markup):
+            formatter.escape = owner.escape  # type: ignore[attr-defined]
+        is_format_map = value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                kwargs, args = args[0], ()
+            return type(owner)(formatter.vformat(owner, args, kwargs))
+
+        return functools.update_wrapper(bounded, value)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "+" and type(left) in _NUMBERS and type(right) in _NUMBERS:
+            return left + right  # the common case: counting, nothing to measure
+        budget = current_budget()
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_POWER_EXPONENT:
                 raise SecurityError(f"refused: exponent {right} is too large")
+            if isinstance(left, int) and isinstance(right, int) and \
+                    left.bit_length() * abs(right) > MAX_INT_BITS:
+                raise SecurityError("refused: the number would be too large")
             return left**right
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
@@ -127,25 +304,37 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                     and len(sequence) * times > MAX_SEQUENCE_RESULT
                 ):
                     raise SecurityError("refused: the repeated text would be too long")
-            return left * right
-        return super().call_binop(context, operator, left, right)
+                if isinstance(sequence, (list, tuple)) and isinstance(times, int):
+                    budget.allow(text_size(sequence, budget.limits.characters) * times)
+            if isinstance(left, int) and isinstance(right, int) and \
+                    left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise SecurityError("refused: the number would be too large")
+        elif operator == "+":
+            if isinstance(left, str) and isinstance(right, str):
+                budget.allow(len(left) + len(right))
+            elif isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+                cap = budget.limits.characters
+                budget.allow(text_size(left, cap) + text_size(right, cap))
+        elif operator == "%" and isinstance(left, str):
+            guards.percent_size(budget, left, right)
+        result = super().call_binop(context, operator, left, right)
+        size = guards.sized(result)
+        if size is not None:
+            budget.charge(size)
+        return result
 
 
-class FrontMatterLoader(FileSystemLoader):
-    """A ``FileSystemLoader`` that hands Jinja the body only: the front matter lines are blanked
-    (kept as empty lines so that error line numbers stay those of the file)."""
-
-    def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
-        source, filename, uptodate = super().get_source(environment, template)
-        return blank_front_matter(source), filename, uptodate
-
-
-def build_environment(workspace_templates: Path | None) -> TemplateSandbox:
-    """A sandbox whose loader looks in the workspace's ``templates/`` first, then the built-ins."""
+def build_environment(
+    workspace_templates: Path | None, paths: WorkspacePaths | None = None
+) -> TemplateSandbox:
+    """A sandbox whose loader looks in the workspace's ``templates/`` first, then the built-ins.
+    ``paths``: where the workspace's files may lead (default: the folder above templates/)."""
     loaders = []
     if workspace_templates is not None:
-        loaders.append(FrontMatterLoader(str(workspace_templates)))
-    loaders.append(FrontMatterLoader(str(BUILTIN_TEMPLATES)))
+        paths = paths or WorkspacePaths.of(workspace_templates.parent)
+        loaders.append(FrontMatterLoader(workspace_templates, paths, "templates"))
+    loaders.append(FrontMatterLoader(BUILTIN_TEMPLATES, WorkspacePaths.of(BUILTIN_TEMPLATES),
+                                     "<built-in>"))
     return TemplateSandbox(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefinedVariable,

@@ -20,11 +20,19 @@ from jinja2.utils import missing
 from cm_toolkit.errors import Problem, TemplateError
 from cm_toolkit.templates.environment import TEMPLATE_SUFFIX, UndefinedVariable, UnsafeTemplate
 from cm_toolkit.templates.filters import FilterError
+from cm_toolkit.templates.limits import LIMITS_FIX, RenderLimitExceeded
+from cm_toolkit.workspace.paths import OutsideWorkspace
 
 SECURITY_FIX = (
     "templates may only use the documented names and filters; remove the access to Python "
     "internals (see docs/templates.md, 'Safety')"
 )
+
+
+class RenderLimitError(TemplateError):
+    """A render ran out of time or size (``limits.RenderLimitExceeded``), as the user sees it."""
+
+    timed_out = False
 
 
 def display_path(filename: str | None, workspace_root: Path | None) -> str:
@@ -134,6 +142,16 @@ def to_template_error(
     file = display_path(file_name, workspace_root) if file_name else default_file
     if isinstance(exc, UndefinedVariable):
         return TemplateError(_undefined_problem(exc, file, line, names))
+    if isinstance(exc, OutsideWorkspace):
+        # in an include/import/extends: at that line; the template itself: the file
+        problem = exc.problem
+        if file_name is None:
+            return TemplateError(problem)
+        return TemplateError(Problem(file, line, None, problem.message, problem.fix))
+    if isinstance(exc, RenderLimitExceeded):
+        error = RenderLimitError(Problem(file, line, None, str(exc), LIMITS_FIX))
+        error.timed_out = exc.timed_out
+        return error
     if isinstance(exc, OverflowError) and "sandbox" in str(exc).lower():
         return TemplateError(Problem(file, line, None, f"refused: {exc}", SECURITY_FIX))
     if isinstance(exc, SecurityError):

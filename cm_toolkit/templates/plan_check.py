@@ -143,7 +143,7 @@ class _PlanRun:
         self.tz = ZoneInfo(workspace.schedules.timezone)
         self._lines: ScheduleLines | None = None
         self.renderer = PlanRenderer.for_workspace(workspace)
-        self.probe = MediaProbe(workspace.root)
+        self.probe = MediaProbe(workspace.root, self.renderer.paths)
         self.findings = Findings(self.tz, self.lines)
         self.sends: list[Send] = []
         self.by_network: dict[str, int] = {}

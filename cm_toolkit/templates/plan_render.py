@@ -30,9 +30,10 @@ from jinja2 import Template, nodes
 from cm_toolkit.errors import TemplateError
 from cm_toolkit.planning.models import PlannedDelivery
 from cm_toolkit.templates.context import PostInfo, RenderContext
-from cm_toolkit.templates.delivery import context_for
+from cm_toolkit.templates.delivery import context_for, render_limits
+from cm_toolkit.templates.failures import RenderLimitError
 from cm_toolkit.templates.front_matter import TemplateOptions
-from cm_toolkit.templates.render import TemplateRenderer
+from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
 from cm_toolkit.workspace.models import Network, Workspace
 
 
@@ -47,11 +48,13 @@ class PlanRenderer(TemplateRenderer):
         self._options: dict[str, TemplateOptions] = {}
         self._displayed: dict[str | None, str] = {}
         self._varies: dict[str, bool] = {}
+        self._too_slow: dict[tuple[Network, str], TemplateError] = {}
 
     @classmethod
     def for_workspace(cls, workspace: Workspace) -> PlanRenderer:
         defaults = workspace.schedules.defaults
-        return cls(workspace.root, defaults.language, workspace.schedules.timezone, defaults.utm)
+        return cls(workspace.root, defaults.language, workspace.schedules.timezone, defaults.utm,
+                   render_limits(workspace), tuple(workspace.schedules.allowed_paths))
 
     def select(self, network: Network, template: str) -> tuple[Template, Template | None]:
         key = (network, template)
@@ -64,6 +67,20 @@ class PlanRenderer(TemplateRenderer):
                 self._failed[key] = error
                 raise
         return self._selected[key]
+
+    def render_for(self, network: Network, template: str, context: RenderContext
+                   ) -> RenderedContent:
+        # A template that ran out of time once is not run again for each of the plan's
+        # occurrences: 2 s x 10,000 deliveries would be the hang the limit is there to stop.
+        key = (network, template)
+        if key in self._too_slow:
+            raise self._too_slow[key]
+        try:
+            return super().render_for(network, template, context)
+        except RenderLimitError as error:
+            if error.timed_out:
+                self._too_slow[key] = error
+            raise
 
     def options_of(self, template: Template) -> TemplateOptions:
         name = template.filename or ""

@@ -128,7 +128,7 @@ def preview_delivery(
         findings.add_problem(error.problem, delivery)
         preview.problems = findings.problems(labelled=False)
         return preview
-    probe = MediaProbe(workspace.root)
+    probe = MediaProbe(workspace.root, renderer.paths)
     checked = check_content(rules, content, Where.of(workspace, renderer, delivery, template),
                             probe)
     for finding in checked.findings:

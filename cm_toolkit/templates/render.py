@@ -14,6 +14,7 @@ How options combine (the schedule is more specific than the template):
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from jinja2 import Template, TemplateNotFound
 from cm_toolkit.errors import Problem, TemplateError
 from cm_toolkit.templates.context import RenderContext, template_names
 from cm_toolkit.templates.environment import (
+    BUILTIN_TEMPLATES,
     build_environment,
     list_templates,
     template_file_name,
@@ -36,7 +38,9 @@ from cm_toolkit.templates.filters import (
     utm_source_name,
 )
 from cm_toolkit.templates.front_matter import FrontMatterError, TemplateOptions, read_options
+from cm_toolkit.templates.limits import RenderCancelled, RenderLimits, render_budget
 from cm_toolkit.workspace.models import Network, UtmDefaults
+from cm_toolkit.workspace.paths import OutsideWorkspace, WorkspacePaths
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,20 @@ class TemplateRenderer:
         language: str = "en",
         timezone: str | ZoneInfo = "UTC",
         utm_defaults: UtmDefaults | None = None,
+        limits: RenderLimits | None = None,
+        allowed_paths: tuple[str, ...] = (),
     ) -> None:
         self.workspace_root = Path(workspace_root) if workspace_root is not None else None
         self.templates_dir = self.workspace_root / "templates" if self.workspace_root else None
         self.language = language
         self.timezone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
         self.utm = utm_defaults or UtmDefaults()
-        self.env = build_environment(self.templates_dir)
+        # where the workspace's files may lead (docs/workspace.md, 'Files outside the workspace')
+        self.paths = WorkspacePaths.of(self.workspace_root or BUILTIN_TEMPLATES, allowed_paths)
+        self.env = build_environment(self.templates_dir, self.paths)
+        self.env.limits = limits or RenderLimits()
+        # set from outside to stop renders in flight (cm run stopping): ``RenderCancelled``
+        self.cancel: threading.Event | None = None
         self.env.filters.update(
             make_filters(FilterSettings(self.language, self.timezone, self.utm))
         )
@@ -80,8 +91,6 @@ class TemplateRenderer:
 
     def available(self) -> list[str]:
         """Template names the workspace (and the built-ins) provide."""
-        from cm_toolkit.templates.environment import BUILTIN_TEMPLATES
-
         names = set(list_templates(BUILTIN_TEMPLATES))
         if self.templates_dir is not None:
             names |= set(list_templates(self.templates_dir))
@@ -99,6 +108,8 @@ class TemplateRenderer:
         return display_path(filename, self.workspace_root)
 
     def _fail(self, exc: BaseException, names: dict[str, Any], default_file: str) -> TemplateError:
+        if isinstance(exc, RenderCancelled):  # not the template's fault: not its problem
+            raise exc
         return to_template_error(
             exc,
             workspace_root=self.workspace_root,
@@ -145,11 +156,17 @@ class TemplateRenderer:
         key = (str(path), path.stat().st_mtime)
         if key not in self._options_cache:
             try:
-                options = read_options(path.read_text(encoding="utf-8"), self._display(str(path)))
-            except FrontMatterError as exc:
+                text = self._paths_for(path).read_text(path, self._display(str(path)))
+                options = read_options(text, self._display(str(path)))
+            except (FrontMatterError, OutsideWorkspace) as exc:
                 raise TemplateError(exc.problem) from None
             self._options_cache[key] = options
         return self._options_cache[key]
+
+    def _paths_for(self, path: Path) -> WorkspacePaths:
+        if self.templates_dir is not None and self.paths.is_inside(path):
+            return self.paths
+        return WorkspacePaths.of(BUILTIN_TEMPLATES)  # a built-in template, or refused
 
     def option_line(self, network: Network, template: str, key: str) -> int | None:
         """The line of option ``key`` in the file rendered for ``network`` (or its default
@@ -187,9 +204,17 @@ class TemplateRenderer:
         """Render ``template`` for ``network``. Raises ``TemplateError`` (file:line, fix).
 
         Options are rendered first, so that the body can use ``link`` (the final, UTM-tagged
-        link of this post on this network).
+        link of this post on this network). Options and body share one time budget
+        (``templates/limits.py``).
         """
         chosen, default = self.select(network, template)
+        with render_budget(self.env.limits, self.env.clock, self.cancel):
+            return self._render_selected(network, context, chosen, default)
+
+    def _render_selected(
+        self, network: Network, context: RenderContext, chosen: Template,
+        default: Template | None,
+    ) -> RenderedContent:
         file = self._display(chosen.filename)
         names = template_names(context, self.timezone)
         names.pop("link", None)  # set below, once the options are rendered

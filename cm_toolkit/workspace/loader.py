@@ -30,6 +30,7 @@ from cm_toolkit.workspace.channel_checks import (
 )
 from cm_toolkit.workspace.model_problems import problems_from_validation
 from cm_toolkit.workspace.models import ChannelFile, Schedules, Workspace
+from cm_toolkit.workspace.paths import OUTSIDE_FIX, WorkspacePaths
 from cm_toolkit.workspace.schedule_checks import References, check_references
 from cm_toolkit.workspace.secret_scan import find_pasted_secrets, hide_secrets
 from cm_toolkit.workspace.template_names import builtin_templates, list_templates
@@ -114,9 +115,11 @@ def read_workspace(
             "live_sessions": sum(1 for _ in view.sessions(document.data)),
         }
         known_templates = frozenset(templates) | frozenset(builtin_templates())
-        refs = References(root=root, channels=networks, templates=known_templates)
+        paths = _paths_of(root, document.data)
+        refs = References(root=root, channels=networks, templates=known_templates, paths=paths)
         schedules, found = _check_schedules(document, refs, now)
         problems += found
+        problems += _outside_templates(paths)
     counts.update(channels=len(networks), templates=len(templates))
 
     problems.sort(key=lambda p: (p.file != SCHEDULES_FILE, p.file, p.line or 0, p.column or 0))
@@ -126,6 +129,27 @@ def read_workspace(
             root=root, schedules=schedules, channels=channels, templates=templates
         )
     return LoadResult(root, workspace, problems, counts)
+
+
+def _paths_of(root: Path, data: Any) -> WorkspacePaths:
+    """The workspace's folders, with the ``allowed_paths`` written (even if other keys are
+    wrong: the templates are still checked against them)."""
+    allowed = data.get("allowed_paths") if isinstance(data, dict) else None
+    written = [p for p in allowed if isinstance(p, str)] if isinstance(allowed, list) else []
+    return WorkspacePaths.of(root, written)
+
+
+def _outside_templates(paths: WorkspacePaths) -> list[Problem]:
+    """A file (or folder) of templates/ that is a link leading outside the workspace: refused
+    here, never read (a template linked to ~/.aws/credentials would publish it)."""
+    folder = paths.root / "templates"
+    found = []
+    for entry, target in paths.outside_entries(folder):
+        shown = entry.relative_to(paths.root).as_posix() if entry != folder else "templates"
+        found.append(Problem(shown, None, None,
+                             f"this is a link to {target}, outside the workspace: it is not read",
+                             OUTSIDE_FIX))
+    return found
 
 
 def _once_per_network(lookup: SettingsLookup | None) -> SettingsLookup | None:

@@ -199,6 +199,19 @@ class Growth(StrictModel):
     )
 
 
+class TemplateLimits(StrictModel):
+    """Bounds of one render of a template (docs/templates.md, 'Limits'). Capped, so that a file
+    pasted from elsewhere cannot lift them."""
+
+    seconds: float = Field(
+        default=2.0, gt=0, le=30, description="Longest a render may run, in seconds."
+    )
+    characters: int = Field(
+        default=100_000, ge=1_000, le=1_000_000,
+        description="Most characters a render may produce (and any value it builds).",
+    )
+
+
 class Schedules(StrictModel):
     version: Literal[1] = Field(default=1, description="File format version.")
     timezone: str = Field(description="IANA time zone, e.g. Europe/Paris.")
@@ -208,6 +221,13 @@ class Schedules(StrictModel):
     )
     campaigns: list[Campaign] = Field(default_factory=list, description="Campaigns.")
     growth: Growth = Field(default_factory=Growth, description="Follower snapshot cadence.")
+    allowed_paths: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the workspace whose files templates and media may use.",
+    )
+    template_limits: TemplateLimits = Field(
+        default_factory=TemplateLimits, description="Time and size bounds of each render."
+    )
 
 
 class Workspace(BaseModel):

@@ -15,6 +15,7 @@ from typing import Any
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.paths import WorkspacePaths
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
@@ -31,6 +32,7 @@ class References:
     root: Path
     channels: Mapping[str, str | None]  # channel id -> network ("x"...), None if its file is broken
     templates: frozenset[str]
+    paths: WorkspacePaths | None = None  # default: the root alone
 
 
 def problem(
@@ -58,6 +60,7 @@ def check_references(document: YamlDocument, refs: References) -> list[Problem]:
         problems += _check_post(document, post, refs, session_ids)
     for session in view.sessions(data):
         problems += _check_session(document, session, refs)
+    problems += _check_allowed_paths(document, refs)
     return problems
 
 
@@ -152,6 +155,11 @@ def _check_media(
             )
             continue
         target = refs.root / media
+        refused = (refs.paths or WorkspacePaths.of(refs.root)).refusal(target, media)
+        if refused is not None:  # never opened, not even looked at
+            problems.append(problem(document, path, f"{label}: media file {refused.message}",
+                                    refused.fix))
+            continue
         if target.is_file():
             continue
         siblings = [p.relative_to(refs.root).as_posix() for p in _files_near(refs.root, target)]
@@ -162,6 +170,18 @@ def _check_media(
             problem(document, path, f"{label}: media file `{media}` does not exist", fix)
         )
     return problems
+
+
+def _check_allowed_paths(document: YamlDocument, refs: References) -> list[Problem]:
+    allowed = document.data.get("allowed_paths") if isinstance(document.data, dict) else None
+    if not isinstance(allowed, list):
+        return []
+    return [
+        problem(document, ("allowed_paths", index), f"allowed path `{folder}` is not a folder",
+                "create the folder, or remove it from allowed_paths")
+        for index, folder in enumerate(allowed)
+        if isinstance(folder, str) and not (refs.root / Path(folder).expanduser()).is_dir()
+    ]
 
 
 def _files_near(root: Path, target: Path) -> list[Path]:

@@ -53,6 +53,18 @@ def make_context(
     )
 
 
+class SteppedClock:
+    """A monotonic clock that moves ``step`` seconds each time it is read: a render's time limit
+    without waiting for it (``renderer.env.clock = SteppedClock(0.01)``: 2 s in 200 steps)."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 @pytest.fixture
 def workspace_with(tmp_path: Path) -> Callable[[dict[str, str]], TemplateRenderer]:
     """Write ``{file name: text}`` under tmp_path/templates and return a French renderer."""

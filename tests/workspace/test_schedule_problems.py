@@ -97,7 +97,9 @@ def test_unknown_top_level_key_without_close_match_lists_the_keys(workspace: Pat
     (problem,) = problems(workspace)
     assert (problem.line, problem.column) == (2, 1)
     assert problem.message == "unknown key `zzz`"
-    assert problem.fix.startswith("remove it; the keys allowed here are `campaigns`, `defaults`")
+    assert problem.fix.startswith(
+        "remove it; the keys allowed here are `allowed_paths`, `campaigns`, `defaults`"
+    )
 
 
 def test_wrong_type_points_at_the_value(workspace: Path) -> None:

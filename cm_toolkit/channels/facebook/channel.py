@@ -293,7 +293,7 @@ class FacebookChannel(Channel):
 
     def _photo_args(self, media: Media) -> dict[str, Any]:
         args: dict[str, Any] = {
-            "image": (media.path.name, media.path.read_bytes(), media.mime_type),
+            "image": (media.path.name, media.read_bytes(), media.mime_type),
             "album_path": f"{self.page.page_id}/photos",
             "published": "false",
         }

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
@@ -32,6 +31,7 @@ from cm_toolkit.channels.base import (
     Credentials,
     Engagement,
     Limits,
+    Media,
     PublishResult,
     RenderedPost,
     ReplyRequest,
@@ -246,7 +246,7 @@ class LinkedInChannel(Channel):
 
     # -- publish ----------------------------------------------------------------------------
 
-    def _upload_image(self, path: Path) -> str:
+    def _upload_image(self, media: Media) -> str:
         """initializeUpload, then PUT the bytes: returns the ``urn:li:image:...``."""
         init = self._call(
             "start an image upload",
@@ -259,7 +259,7 @@ class LinkedInChannel(Channel):
             ),
         )
         value = init.json()["value"]
-        data = path.read_bytes()
+        data = media.read_bytes()
         self._call(
             "upload an image",
             lambda token: self.session.put(
@@ -316,7 +316,7 @@ class LinkedInChannel(Channel):
         return entity
 
     def publish(self, post: RenderedPost) -> PublishResult:
-        images = [self._upload_image(Path(m.path)) for m in post.media]
+        images = [self._upload_image(m) for m in post.media]
         entity = self.entity(post, images)
         response = self._call(
             "publish",

@@ -238,7 +238,7 @@ class XChannel(Channel):
         return f"https://x.com/{self.x_settings.username}/status/{remote_id}"
 
     def _upload(self, media: Media) -> str:
-        data = media.path.read_bytes()
+        data = media.read_bytes()
 
         def send() -> dict[str, Any]:
             response = self.client.session.post(
