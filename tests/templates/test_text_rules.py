@@ -16,6 +16,7 @@ from twitter_text.extract_emojis import extract_emojis_with_indices
 
 from cm_toolkit.channels.text_rules import (
     NETWORK_TEXT_LIMITS,
+    _atoms,
     _cut_characters,
     _longest_fitting_prefix,
     contains_url,
@@ -199,6 +200,15 @@ WORD_CHARACTERS = st.sampled_from(list("abzAZ09éàÇ-_'!?,") + ["中", "文", "
 def test_linear_cut_of_a_huge_word_matches_the_bisection(chars: list[str], budget: int) -> None:
     word = unicodedata.normalize("NFC", "".join(chars))
     assert _cut_characters(word, budget) == _bisection_cut(word, budget)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(WORD_CHARACTERS, st.sampled_from(
+    ["https://mooc-leader20.fr/a", "x.com", "👨\u200d👩\u200d👧", "🇫🇷", "1\ufe0f\u20e3"])),
+    min_size=1, max_size=200))
+def test_a_words_units_weigh_what_twitter_text_says(pieces: list[str]) -> None:
+    word = unicodedata.normalize("NFC", "".join(pieces))
+    assert sum(weight for _, weight in _atoms(word)) == x_weighted_length(word)
 
 
 def test_huge_word_cut_keeps_urls_and_emoji_sequences_whole() -> None:
