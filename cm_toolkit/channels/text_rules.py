@@ -21,11 +21,17 @@ import unicodedata
 from dataclasses import dataclass
 
 from twitter_text import extract_urls, parse_tweet
+from twitter_text.config import config as _twitter_text_config
+from twitter_text.extract_emojis import extract_emojis_with_indices
+from twitter_text.extract_urls import extract_urls_with_indices
+from twitter_text.get_character_weight import get_character_weight
 
 from cm_toolkit.workspace.models import Network
 
 X_TEXT_MAX = 280
 X_URL_WEIGHT = 23
+# twitter-text's default rules (version 3: emoji sequences weigh 2), the ones parse_tweet applies.
+_X_OPTIONS = _twitter_text_config["defaults"]
 LINKEDIN_TEXT_MAX = 3000
 FACEBOOK_TEXT_MAX = 63206
 YOUTUBE_TITLE_MAX = 100
@@ -169,21 +175,96 @@ def _cut_finer(piece: str, budget: int, level: int, weigh: _Weights) -> list[str
     return _cut_characters(piece.rstrip(), budget)
 
 
+# Small: split_thread packs the same huge word again when its first guess of the part count had
+# too few digits, and a word is weighed in one pass of twitter-text's emoji expression.
+@functools.lru_cache(maxsize=8)
+def _atoms(word: str) -> tuple[tuple[int, int], ...]:
+    """``word`` as twitter-text weighs it: ``(end, weight)`` per indivisible unit, in order.
+
+    One pass of X's own rules (``parse_tweet``'s loop): a URL is one unit of 23, an emoji
+    sequence one unit of 2, any other code point its range's weight. The weights add up to
+    ``x_weighted_length(word)``, and every prefix ending at a unit's end weighs the sum of its
+    units (a URL or an emoji is never cut in two).
+    """
+    scale = _X_OPTIONS["scale"]
+    urls = {u["indices"][0]: u["indices"][1] for u in extract_urls_with_indices(word)}
+    emojis = {e["indices"][0]: e["indices"][1] for e in extract_emojis_with_indices(word)}
+    atoms: list[tuple[int, int]] = []
+    index = 0
+    while index < len(word):
+        if index in urls:
+            end, weight = urls[index], X_URL_WEIGHT
+        elif index in emojis:
+            end, weight = emojis[index], _X_OPTIONS["default_weight"] // scale
+        else:
+            end, weight = index + 1, _char_weight(word[index])
+        atoms.append((end, weight))
+        index = end
+    return tuple(atoms)
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_weight(char: str) -> int:
+    return int(get_character_weight(char, _X_OPTIONS)) // int(_X_OPTIONS["scale"])
+
+
+def _longest_fitting_prefix(word: str, budget: int) -> int:
+    """Length of the longest prefix of ``word`` within ``budget``, by bisection on its weight.
+
+    Only for a part whose units did not add up once cut off from the rest (a URL read differently
+    at a part's start): ``word`` is then one part long, not the whole word.
+    """
+    low, high = 1, len(word)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if x_weighted_length(word[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _cut_characters(word: str, budget: int) -> list[str]:
-    """Cut one huge word (no space to break at) into pieces within ``budget``."""
+    """Cut one huge word (no space to break at) into pieces within ``budget``, in linear time.
+
+    The word is weighed once, unit by unit (``_atoms``), and parts are filled greedily with
+    whole units: the same parts as the longest prefix that fits, measured each time, which
+    re-parsed every prefix and cost minutes for a word of 40,000 characters. A part that
+    contains a dot (where a URL may be read differently once cut off) is measured as it will be
+    sent, and cut shorter by bisection on that part alone if it is over. A unit heavier than
+    ``budget`` (a URL, with a budget under 23) is cut between its characters.
+    """
     parts: list[str] = []
-    while word:
-        # The longest prefix that fits, by bisection (weights only grow with the length).
-        low, high = 1, len(word)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if x_weighted_length(word[:middle]) <= budget:
-                low = middle
-            else:
-                high = middle - 1
-        parts.append(word[:low])
-        word = word[low:]
+    start = 0  # where the current part starts in ``word``
+    position = 0  # the end of the units already in the current part
+    weight = 0  # their weight
+    for end, atom_weight in _atoms(word):
+        units = (
+            [(end, atom_weight)]
+            if atom_weight <= budget
+            else [(i + 1, _char_weight(word[i])) for i in range(position, end)]
+        )
+        for unit_end, unit_weight in units:
+            if weight + unit_weight > budget and position > start:
+                start = _close_part(word, start, position, budget, parts)
+                # What a shorter cut left over starts the next part, weighed code point by
+                # code point (it has a dot, so that part is measured again before it closes).
+                weight = sum(_char_weight(c) for c in word[start:position])
+            weight += unit_weight
+            position = unit_end
+    while start < len(word):
+        start = _close_part(word, start, len(word), budget, parts)
     return parts
+
+
+def _close_part(word: str, start: int, end: int, budget: int, parts: list[str]) -> int:
+    """Append ``word[start:end]`` (cut shorter if, measured alone, it is over) and return where
+    the next part starts."""
+    part = word[start:end]
+    if "." in part and x_weighted_length(part) > budget:
+        part = part[: _longest_fitting_prefix(part, budget)]
+    parts.append(part)
+    return start + len(part)
 
 
 def split_thread(text: str, limit: int = X_TEXT_MAX) -> list[str]:

@@ -20,24 +20,17 @@ from cm_toolkit.errors import UsageError
 from cm_toolkit.ledger import DeliveryState, Ledger, open_ledger
 from cm_toolkit.ledger.apply import ApplyResult, PlanDiff, apply, diff
 from cm_toolkit.ledger.summary import plan_as_dict, summarize
-from cm_toolkit.planning import plan_workspace
-from cm_toolkit.workspace.models import Workspace
 
 DETAIL_ROWS = 30
 
 
-def _load(root: Path, now: datetime) -> Workspace:
-    from cm_toolkit.workspace.loader import load_workspace
+def _compute(root: Path, database_url: str | None, now: datetime) -> tuple[PlanDiff, Ledger]:
+    # The whole of cm check (every delivery rendered): what it refuses is not applied.
+    from cm_toolkit.templates.plan_check import checked_plan
 
-    workspace, warnings = load_workspace(root, now=now)
+    workspace, plan, warnings = checked_plan(root, now)
     for warning in warnings:
         err_console.print(str(warning), markup=False, highlight=False, emoji=False)
-    return workspace
-
-
-def _compute(root: Path, database_url: str | None, now: datetime) -> tuple[PlanDiff, Ledger]:
-    workspace = _load(root, now)
-    plan = plan_workspace(workspace)
     ledger = open_ledger(database_url, workspace.root)
     try:
         return diff(plan, ledger), ledger
@@ -103,7 +96,8 @@ def plan_command(
     database_url: DatabaseOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Show what cm apply would create, change and cancel in the ledger."""
+    """Show what cm apply would create, change and cancel in the ledger (after the checks of
+    cm check: exit 1 on any error it reports)."""
     plan_diff, ledger = _compute(workspace, database_url, datetime.now(UTC))
     with _closing(ledger):
         if json_output:
@@ -118,7 +112,8 @@ def apply_command(
     database_url: DatabaseOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Bring the ledger to the workspace (one transaction; running it twice changes nothing)."""
+    """Bring the ledger to the workspace (one transaction; running it twice changes nothing).
+    Refuses, with exit 1, what cm check refuses."""
     now = datetime.now(UTC)
     plan_diff, ledger = _compute(workspace, database_url, now)
     with _closing(ledger):

@@ -20,17 +20,14 @@ import typer
 from rich.table import Table
 
 from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
-from cm_toolkit.templates.plan_check import PlanChecker
-from cm_toolkit.workspace.check import check_workspace
+from cm_toolkit.templates.plan_check import check_everything
 
 
 @app.command("check")
 def check(workspace: WorkspaceOption = Path("."), json_output: JsonOption = False) -> None:
     """Check schedules.yaml, channels/ and templates/, then every planned delivery: every
     problem with file:line, and the plan's quotas and X cost."""
-    now = datetime.now(UTC)
-    plan_check = PlanChecker(now)
-    report = check_workspace(workspace, now, extra_checks=[plan_check])
+    report, plan_check = check_everything(workspace, datetime.now(UTC))
     plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:
         payload = {**report.as_dict(), "plan": plan}

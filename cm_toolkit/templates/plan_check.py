@@ -11,7 +11,9 @@ recurring post, every announcement, on every channel) and reports, all at once:
 
 Identical problems (same place, same kind, same channel) are reported once, with the first
 delivery they were seen on and "and N other occurrences". ``PlanChecker`` plugs the check into
-``cm check`` (``check_workspace(..., extra_checks=[checker])``) and keeps the summary.
+``cm check`` (``check_workspace(..., extra_checks=[checker])``) and keeps the summary;
+``check_everything`` is that whole check, and ``checked_plan`` makes ``cm plan`` and ``cm apply``
+refuse what it refuses.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cm_toolkit.channels.text_rules import youtube_description_problems, youtube_title_problems
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
-from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
+from cm_toolkit.planning.models import DeliveryKind, Plan, PlannedDelivery
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
     ContentCheck,
@@ -39,6 +42,7 @@ from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
 from cm_toolkit.templates.quotas import Send, SendKind, check_quotas
 from cm_toolkit.templates.render import RenderedContent
 from cm_toolkit.templates.schedule_lines import ScheduleLines
+from cm_toolkit.workspace.check import CheckReport, check_workspace
 from cm_toolkit.workspace.models import Network, Workspace
 
 
@@ -255,16 +259,37 @@ def plan_problems(workspace: Workspace, deliveries: Iterable[PlannedDelivery]) -
 
 class PlanChecker:
     """An extra checker for ``check_workspace``: plans the workspace, checks the plan, and keeps
-    the result (``result.summary`` is the ``plan`` part of ``cm check --json``)."""
+    the plan and the result (``result.summary`` is the ``plan`` part of ``cm check --json``)."""
 
     def __init__(self, now: datetime | None = None) -> None:
         self.now = now
+        self.plan: Plan | None = None
         self.result: PlanCheck | None = None
 
     def __call__(self, workspace: Workspace) -> list[Problem]:
         try:
-            plan = plan_workspace(workspace)
+            self.plan = plan_workspace(workspace)
         except WorkspaceError as error:
             return list(error.problems)
-        self.result = check_plan(workspace, plan.deliveries, now=self.now)
+        self.result = check_plan(workspace, self.plan.deliveries, now=self.now)
         return self.result.problems
+
+
+def check_everything(root: Path, now: datetime) -> tuple[CheckReport, PlanChecker]:
+    """What ``cm check`` checks: the files, then every planned delivery rendered and checked.
+
+    ``cm check`` shows the report; ``cm plan`` and ``cm apply`` go through ``checked_plan`` so
+    that they refuse what ``cm check`` refuses (a template that does not render would otherwise
+    be applied, and its deliveries fail when due).
+    """
+    checker = PlanChecker(now)
+    return check_workspace(root, now, extra_checks=[checker]), checker
+
+
+def checked_plan(root: Path, now: datetime) -> tuple[Workspace, Plan, list[Problem]]:
+    """The workspace, its plan and the warnings, once ``check_everything`` found no error;
+    raises ``WorkspaceError`` with every problem (the same lines as ``cm check``) otherwise."""
+    report, checker = check_everything(root, now)
+    if not report.ok or report.workspace is None or checker.plan is None:
+        raise WorkspaceError(report.problems)
+    return report.workspace, checker.plan, report.warnings

@@ -87,7 +87,8 @@ def _own_position(node: Any) -> tuple[int, int] | None:
 
 
 MAX_VALUES = 200_000
-"""More values than this once aliases are expanded is refused (an alias "bomb" would hang)."""
+"""Aliases that add more values than this are refused (an alias "bomb" would hang). What the file
+writes out itself is not counted: a plan of 100,000 explicit posts is not a bomb."""
 
 
 class _TooLarge(Exception):
@@ -97,23 +98,34 @@ class _TooLarge(Exception):
 def to_plain(node: Any) -> Any:
     """ruamel's round-trip objects as plain dict/list/str/int/float/bool/date/None.
 
-    Aliases (``*name``) are expanded into copies; past ``MAX_VALUES`` values ``_TooLarge``.
+    Aliases (``*name``) are expanded into copies; when the copies add more than ``MAX_VALUES``
+    values, ``_TooLarge``.
     """
     return _Plain().convert(node)
 
 
 class _Plain:
     def __init__(self) -> None:
-        self.count = 0
+        self.added = 0  # values converted a second time or more: what aliases add
+        self.seen: set[int] = set()  # mappings and sequences converted once (the tree holds them)
+        self.aliased = 0  # > 0 while converting a copy
 
     def convert(self, node: Any) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise _TooLarge
-        if isinstance(node, dict):
-            return {self.key(k): self.convert(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.convert(item) for item in node]
+        if self.aliased:
+            self.added += 1
+            if self.added > MAX_VALUES:
+                raise _TooLarge
+        if isinstance(node, (dict, list)):
+            # An alias is the same object met again (a scalar costs one value: not counted).
+            copy = id(node) in self.seen
+            self.seen.add(id(node))
+            self.aliased += copy
+            try:
+                if isinstance(node, dict):
+                    return {self.key(k): self.convert(v) for k, v in node.items()}
+                return [self.convert(item) for item in node]
+            finally:
+                self.aliased -= copy
         if isinstance(node, TaggedScalar):
             return str(node.value)
         if isinstance(node, bool) or node is None:
@@ -204,7 +216,7 @@ def read_yaml(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem]
                 file,
                 None,
                 None,
-                f"holds more than {MAX_VALUES} values once its aliases (*name) are expanded",
+                f"its aliases (*name) add more than {MAX_VALUES} values once expanded",
                 "use fewer aliases, or split the file",
             )
         ]

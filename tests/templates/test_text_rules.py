@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 import unicodedata
+from collections.abc import Callable
+from types import FrameType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twitter_text import parse_tweet
+from twitter_text.extract_emojis import extract_emojis_with_indices
 
 from cm_toolkit.channels.text_rules import (
     NETWORK_TEXT_LIMITS,
+    _atoms,
+    _cut_characters,
+    _longest_fitting_prefix,
     contains_url,
     linkedin_escape,
     split_thread,
@@ -168,3 +177,86 @@ def test_thread_property_parts_fit_and_keep_every_word(words: list[str]) -> None
     if len(parts) > 1:
         parts = [p.rsplit(" ", 1)[0] for p in parts]
     assert " ".join(parts).split() == text.split()
+
+
+def _bisection_cut(word: str, budget: int) -> list[str]:
+    """The cut of one huge word before it became linear (a bisection re-measuring every prefix
+    with twitter-text): the reference the linear cut must agree with on ordinary words."""
+    parts: list[str] = []
+    while word:
+        length = _longest_fitting_prefix(word, budget)
+        parts.append(word[:length])
+        word = word[length:]
+    return parts
+
+
+# Code points of ordinary words: Latin, accented, digits, punctuation, CJK, single emoji, and a
+# composed "e" + combining acute (NFC makes it "é" before anything is weighed).
+WORD_CHARACTERS = st.sampled_from(list("abzAZ09éàÇ-_'!?,") + ["中", "文", "🎉", "😷", "e\u0301"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(WORD_CHARACTERS, min_size=1, max_size=900), st.integers(10, 276))
+def test_linear_cut_of_a_huge_word_matches_the_bisection(chars: list[str], budget: int) -> None:
+    word = unicodedata.normalize("NFC", "".join(chars))
+    assert _cut_characters(word, budget) == _bisection_cut(word, budget)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(WORD_CHARACTERS, st.sampled_from(
+    ["https://mooc-leader20.fr/a", "x.com", "👨\u200d👩\u200d👧", "🇫🇷", "1\ufe0f\u20e3"])),
+    min_size=1, max_size=200))
+def test_a_words_units_weigh_what_twitter_text_says(pieces: list[str]) -> None:
+    word = unicodedata.normalize("NFC", "".join(pieces))
+    assert sum(weight for _, weight in _atoms(word)) == x_weighted_length(word)
+
+
+def test_huge_word_cut_keeps_urls_and_emoji_sequences_whole() -> None:
+    url = "https://mooc-leader20.fr/" + "p" * 60
+    family = "👨\u200d👩\u200d👧"  # one emoji sequence: weighs 2, five code points
+    word = ("x" * 7 + family) * 40 + url + "y" * 300
+    parts = _cut_characters(word, 50)
+    assert "".join(parts) == word
+    assert all(x_weighted_length(p) <= 50 for p in parts)
+    assert any(url in p for p in parts)  # weighs 23: kept in one part
+    assert sum(p.count(family) for p in parts) == 40  # never cut inside the sequence
+
+
+def test_huge_word_cut_with_a_budget_under_a_urls_weight_cuts_the_url() -> None:
+    word = "https://mooc-leader20.fr/" + "q" * 80
+    parts = _cut_characters(word, 15)
+    assert "".join(parts) == word
+    assert all(x_weighted_length(p) <= 15 for p in parts)
+
+
+def _characters_given_to_twitter_text(action: Callable[[], object]) -> int:
+    """How many characters ``action`` hands to twitter-text (its parse and its emoji pass),
+    observed with a profile hook: work counted, not time, because the cores are shared."""
+    watched = {parse_tweet.__code__, extract_emojis_with_indices.__code__}
+    given_chars = 0
+
+    def hook(frame: FrameType, event: str, _arg: object) -> None:
+        nonlocal given_chars
+        if event == "call" and frame.f_code in watched:
+            given_chars += len(frame.f_locals["text"])
+
+    sys.setprofile(hook)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return given_chars
+
+
+def test_thread_of_one_huge_word_is_linear() -> None:
+    """Each character is weighed a few times, not once per prefix tried (the bisection parsed
+    prefixes of the whole remaining word: minutes for 40,000 characters)."""
+    for size in (5_000, 20_000):
+        word = "a" * size
+        parts: list[str] = []
+        work = _characters_given_to_twitter_text(
+            functools.partial(lambda w, out: out.extend(split_thread(w)), word, parts)
+        )
+        assert "".join(p.rsplit(" ", 1)[0] for p in parts) == word
+        assert all(x_weighted_length(p) <= 280 for p in parts)
+        assert work < 6 * size, work

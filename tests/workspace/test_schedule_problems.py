@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from cm_toolkit.errors import Severity, UsageError, WorkspaceError
 from cm_toolkit.workspace.loader import load_workspace
+from cm_toolkit.workspace.yaml_source import MAX_VALUES, _TooLarge, to_plain
 from tests.workspace.conftest import NOW, errors, problems, the_problem, write
 
 
@@ -493,9 +495,18 @@ def test_an_alias_bomb_is_refused_not_expanded(workspace: Path) -> None:
     lines += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 7)]
     (workspace / "schedules.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (problem,) = problems(workspace)
-    assert problem.message == (
-        "holds more than 200000 values once its aliases (*name) are expanded"
-    )
+    assert problem.message == "its aliases (*name) add more than 200000 values once expanded"
+
+
+def test_only_what_aliases_add_counts_against_the_alias_limit() -> None:
+    """A plan written out in full (a script, a CSV import) is not a bomb, however large; the same
+    values met again through an alias are."""
+    written = CommentedSeq(CommentedMap(id=f"p{i}", at="2027-02-08 10:00") for i in range(70_000))
+    assert len(to_plain(CommentedMap(posts=written))["posts"]) == 70_000  # 210,000 values
+    aliased = CommentedSeq(range(MAX_VALUES // 2 + 1))
+    assert to_plain(CommentedMap(a=aliased, b=aliased))["b"][-1] == MAX_VALUES // 2
+    with pytest.raises(_TooLarge):
+        to_plain(CommentedMap(a=aliased, b=aliased, c=aliased))
 
 
 def test_small_aliases_and_merge_keys_work(workspace: Path) -> None:
