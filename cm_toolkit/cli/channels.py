@@ -341,7 +341,7 @@ def done(
     database_url: DatabaseOption = None,
 ) -> None:
     """Mark a manual channel's task as published (you pasted it on the network)."""
-    from cm_toolkit.ledger import DeliveryState, EventKind, open_ledger
+    from cm_toolkit.ledger import DeliveryState, EventKind, LedgerAccess, open_ledger
 
     # the task file says `cm done cm-delivery-42`; "task:cm-delivery-42" and "42" work too
     text = delivery.removeprefix("task:").removeprefix("cm-delivery-")
@@ -350,7 +350,7 @@ def done(
             f"{delivery!r} is not a delivery id",
             fix="use the id the task file gives, e.g. `cm done cm-delivery-42` or `cm done 42`",
         )
-    ledger = open_ledger(database_url, workspace)
+    ledger = open_ledger(database_url, workspace, LedgerAccess.WRITE)
     try:
         row = ledger.get(int(text))
         if row is None:
