@@ -112,6 +112,26 @@ def test_token_by_bearer_cookie_or_query_once(ledger: Ledger) -> None:
     assert call(app, "/", HOST="dashboard.example", AUTHORIZATION=f"Bearer {TOKEN}")[0] == 200
 
 
+@pytest.mark.parametrize(("path", "location"), [
+    ("///evil.example/", "/evil.example/"),  # GET /%2F%2Fevil.example/?token=T, decoded
+    ("//evil.example", "/evil.example"),
+    ("/\\evil.example/", "/evil.example/"),
+    ("/calendar/\\x", "/calendar/%5Cx"),
+    ("/a b\r\nSet-Cookie: x", "/a%20b%0D%0ASet-Cookie:%20x"),
+])
+def test_the_token_redirect_stays_on_this_server(ledger: Ledger, path: str,
+                                                 location: str) -> None:
+    status, headers, _ = call(make(ledger, TOKEN), f"{path}?token={TOKEN}")
+    assert status == 303 and headers["Location"] == location
+
+
+def test_a_static_name_too_long_for_the_file_system_is_not_found(ledger: Ledger) -> None:
+    app = make(ledger)
+    assert call(app, "/static/" + "a" * 5000 + ".css")[0] == 404
+    assert call(app, "/static/" + "a" * 300 + ".js")[0] == 404
+    assert call(app, "/static/" + "a" * 90 + ".css")[0] == 404
+
+
 def test_binding_beyond_loopback_needs_a_token() -> None:
     require_token_for("127.0.0.1", None)
     require_token_for("::1", None)
