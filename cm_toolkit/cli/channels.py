@@ -252,11 +252,20 @@ def auth(
     ] = None,
     client_secret: Annotated[
         str | None,
-        typer.Option(help="The app's client secret (better: its environment variable)."),
+        typer.Option(help="The app's client secret. On the command line it is visible to other "
+                     "users (ps): better its environment variable or --client-secret-file."),
+    ] = None,
+    client_secret_file: Annotated[
+        Path | None,
+        typer.Option(help="A file holding the app's client secret alone (chmod 600).",
+                     show_default=False),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
 ) -> None:
     """Authorize a channel with the network's OAuth flow and store its tokens (owner-only)."""
+    from cm_toolkit.cli.secret_files import secret_option
+
+    client_secret = secret_option(client_secret, client_secret_file, "--client-secret")
     loaded = load_channels(workspace)
     channel_file = _channel_file(loaded, channel)
     if channel_file.network is Network.MANUAL:

@@ -227,14 +227,20 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
     token: Annotated[str | None, typer.Option(
-        "--token", help="Access token, required to listen beyond 127.0.0.1.",
+        "--token", help="Access token, required to listen beyond 127.0.0.1. On the command "
+        "line it is visible to other users (ps): prefer --token-file or CM_DASHBOARD_TOKEN.",
         envvar="CM_DASHBOARD_TOKEN", show_default=False)] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="A file holding the access token alone (chmod 600).",
+        envvar="CM_DASHBOARD_TOKEN_FILE", show_default=False)] = None,
 ) -> None:
     """Serve the read-only marketing dashboard (growth cards and charts, calendar, posts)."""
+    from cm_toolkit.cli.secret_files import secret_option
     from cm_toolkit.web.app import Dashboard
     from cm_toolkit.web.auth import require_token_for
     from cm_toolkit.web.server import create_server
 
+    token = secret_option(token, token_file, "--token")
     require_token_for(host, token)
     _ws, ledger, context = _open(workspace.resolve(), database_url)
     logging.getLogger("cm.web").setLevel(logging.INFO)

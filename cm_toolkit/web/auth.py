@@ -65,7 +65,7 @@ def require_token_for(host: str, token: str | None) -> None:
         raise UsageError(
             f"listening on {host} would open the dashboard to other machines without an "
             "access token",
-            fix=f"pass --token (or set {TOKEN_ENV}) with a random secret, e.g. from "
+            fix=f"pass --token-file (or set {TOKEN_ENV}) with a random secret, e.g. from "
             "python -c 'import secrets; print(secrets.token_urlsafe(24))', "
             "or keep the default --host 127.0.0.1",
         )
