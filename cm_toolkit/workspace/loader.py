@@ -31,11 +31,8 @@ from cm_toolkit.workspace.channel_checks import (
 from cm_toolkit.workspace.model_problems import problems_from_validation
 from cm_toolkit.workspace.models import ChannelFile, Schedules, Workspace
 from cm_toolkit.workspace.schedule_checks import References, check_references
-from cm_toolkit.workspace.secret_scan import (
-    find_pasted_secrets,
-    find_secrets_in_templates,
-    hide_secrets,
-)
+from cm_toolkit.workspace.secret_scan import find_pasted_secrets, hide_secrets
+from cm_toolkit.workspace.template_files import check_template_files
 from cm_toolkit.workspace.template_names import builtin_templates, list_templates
 from cm_toolkit.workspace.time_rules import check_time_rules, check_timezone
 from cm_toolkit.workspace.yaml_source import YamlDocument, read_yaml
@@ -122,7 +119,7 @@ def read_workspace(
         schedules, found = _check_schedules(document, refs, now)
         problems += found
     counts.update(channels=len(networks), templates=len(templates))
-    problems += find_secrets_in_templates(root)
+    problems += check_template_files(root)
 
     problems.sort(key=lambda p: (p.file != SCHEDULES_FILE, p.file, p.line or 0, p.column or 0))
     workspace = None

@@ -16,7 +16,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from cm_toolkit.errors import Problem
@@ -47,8 +46,6 @@ _KNOWN_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 _BASE64ISH = re.compile(r"^[A-Za-z0-9+/_\-]{32,}={0,2}$")
 _WORD = re.compile(r"[A-Za-z0-9+_\-]{32,}={0,2}")  # a long random-looking word in free text
 _COMMENT = re.compile(r"(?:^|\s)#")
-TEMPLATE_SCAN_LIMIT = 1_000_000
-"""Characters of a template scanned (bigger templates are refused elsewhere)."""
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 
 
@@ -108,26 +105,6 @@ def find_secrets_in_text(file: str, text: str, *, comments_only: bool,
             fix = "remove it from the template; secrets belong in environment variables " \
                 "(revoke it if the file was ever shared)"
         problems.append(Problem(file, number, start + column + 1, what, fix))
-    return problems
-
-
-def find_secrets_in_templates(root: Path) -> list[Problem]:
-    """``cm check`` scans every template file (partials too: they are published inside)."""
-    folder = root / "templates"
-    if not folder.is_dir():
-        return []
-    problems = []
-    for path in sorted(folder.rglob("*.j2")):
-        if not path.is_file():
-            continue
-        try:
-            with path.open("rb") as opened:
-                raw = opened.read(TEMPLATE_SCAN_LIMIT)
-        except OSError:
-            continue  # unreadable: the template checks say so
-        text = raw.decode("utf-8", errors="replace")
-        problems += find_secrets_in_text(path.relative_to(root).as_posix(), text,
-                                         comments_only=False)
     return problems
 
 
