@@ -93,22 +93,28 @@ def _sqlite_settings(engine: Engine, *, read_only: bool, busy_timeout_ms: int) -
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _read_only_sqlite(database: Path) -> Any:
+def _read_only_sqlite(database: Path, busy_timeout_ms: int) -> Any:
     """A connection factory opening the file with ``mode=ro``: SQLite itself refuses any write.
 
-    A WAL ledger needs its ``-shm`` file; in a folder the user cannot write, it cannot be made,
-    so the file is then read as it is on disk (``immutable=1``: what the last checkpoint wrote,
-    which is everything once the writer has stopped)."""
+    A WAL ledger needs its ``-wal`` and ``-shm`` files; in a folder the user cannot write they
+    cannot be made, so the file is then read as it is on disk (``immutable=1``: what the last
+    checkpoint wrote, which is everything once the writer has stopped)."""
     uri = database.resolve().as_uri()
 
+    wait = busy_timeout_ms / 1000
+
     def connect() -> sqlite3.Connection:
-        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=wait,
+                                     check_same_thread=False)
         try:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return connection
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
             connection.close()
-        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise  # a writer holds it: that is not a folder we cannot write
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=wait,
+                               check_same_thread=False)
 
     return connect
 
@@ -158,7 +164,7 @@ def create_ledger_engine(
             url = url.set(database=str(database))
         _sqlite_file(database, access)
         if read_only:
-            options["creator"] = _read_only_sqlite(database)
+            options["creator"] = _read_only_sqlite(database, busy_timeout_ms)
     if read_only and url.get_backend_name() == "postgresql":
         # a session option, not a SET: a SET inside the pool's first transaction is rolled back
         given = url.query.get("options", "")
