@@ -86,7 +86,8 @@ def _setup_logging(log_file: Path | None, verbose: bool) -> None:
         except OSError as exc:
             raise CmError(
                 f"cannot write the log file {log_file}: {exc.strerror or exc}",
-                fix=f"make {log_file.parent} writable for this user, or pass --log-file PATH",
+                fix=f"make {log_file.parent} writable for this user (cm run: or pass "
+                "--log-file PATH)",
             ) from None
         to_file.setFormatter(JsonLogFormatter(with_traceback=True))
         root.addHandler(to_file)

@@ -154,3 +154,19 @@ def test_every_page_answers_on_an_empty_ledger(tmp_path: Path) -> None:
         assert json.loads(call(app, "/api/overview/growth.json")[2])["data"] == []
     finally:
         empty.close()
+
+
+def test_every_page_answers_on_a_ledger_opened_read_only(ledger: Ledger, tmp_path: Path) -> None:
+    """``cm dashboard`` opens the ledger read-only (a user who may only read it): SQLite
+    itself refuses any write, so a page that wrote would fail here."""
+    from cm_toolkit.ledger import LedgerAccess
+
+    reader = open_ledger(f"sqlite:///{tmp_path / 'cm.db'}", tmp_path, LedgerAccess.READ)
+    try:
+        app = make(reader)
+        for path in ("/", "/channel/x-mooc", "/calendar", "/posts", "/review",
+                     "/api/overview/growth.json", "/api/channel/x-mooc/growth.json",
+                     "/api/channel/x-mooc/net-adds.json"):
+            assert call(app, path)[0] == 200, path
+    finally:
+        reader.close()
