@@ -134,7 +134,7 @@ def _sqlite_file(database: Path, access: LedgerAccess) -> None:
             )
         return
     if access is not LedgerAccess.CREATE:
-        raise NoLedger(f"there is no ledger at {database}", fix=NO_LEDGER_FIX)
+        raise NoLedger(f"there is no ledger at {database.absolute()}", fix=NO_LEDGER_FIX)
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
