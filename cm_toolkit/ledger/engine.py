@@ -4,8 +4,8 @@
   create a ledger);
 - access (``LedgerAccess``): only the commands that bring data in (``cm apply``, ``cm run`` and
   ``cm publish --now``, which apply the workspace, the demo, ``cm growth snapshot|import``) create
-  a ledger, and only when its file does not exist; commands that change an existing ledger refuse a missing one;
-  commands that only read open it read-only (SQLite ``mode=ro``, a PostgreSQL read-only session:
+  a ledger, and only when its file does not exist; commands that change an existing ledger
+  refuse a missing one; commands that only read open it read-only (SQLite ``mode=ro``, a PostgreSQL read-only session:
   no migration, no WAL write), so they work for a user who can only read the file, and a
   mistyped ``--database-url`` is refused instead of reporting an empty ledger. A 0-byte file is
   never taken for a new ledger;
@@ -48,7 +48,7 @@ class LedgerAccess(enum.Enum):
 
     CREATE = "create"  # cm apply, cm run, cm publish --now (they apply the workspace), the demo,
     # cm growth snapshot|import (history may come before any campaign): create a missing file
-    WRITE = "write"  # a change to an existing ledger (cancel, retry, resolve, import...)
+    WRITE = "write"  # a change to an existing ledger (cancel, retry, resolve, done)
     READ = "read"  # an existing ledger, opened read-only, never migrated
 
 
@@ -100,7 +100,6 @@ def _read_only_sqlite(database: Path, busy_timeout_ms: int) -> Any:
     cannot be made, so the file is then read as it is on disk (``immutable=1``: what the last
     checkpoint wrote, which is everything once the writer has stopped)."""
     uri = database.resolve().as_uri()
-
     wait = busy_timeout_ms / 1000
 
     def connect() -> sqlite3.Connection:
