@@ -8,7 +8,8 @@ and an exit code in one place (``cm_toolkit.cli``); nothing below it prints or e
     ├── WorkspaceError              problems in the user's files (exit 1)
     │     carries a list of ``Problem`` (file:line:column, what, how to fix)
     ├── TemplateError               a template could not be rendered (file:line, what, fix)
-    ├── LedgerError                 the database could not be opened / migrated
+    ├── LedgerError                 the database could not be opened / migrated, or failed
+    │   ├── NoLedger                there is no ledger at the URL (only apply and run create one)
     │   └── AlreadyRunning          another ``cm run`` holds this ledger's run lock
     ├── ChannelError                a network refused or failed a call
     │   ├── RateLimited             retryable, with ``reset_at`` (UTC)
@@ -119,6 +120,10 @@ class TemplateError(CmError):
 
 class LedgerError(CmError):
     pass
+
+
+class NoLedger(LedgerError):
+    """No ledger at the URL: commands other than ``cm apply`` / ``cm run`` never create one."""
 
 
 class AlreadyRunning(LedgerError):

@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, prog_name="cm")
     except CmError as error:
         return report_error(error)
+    except Exception as error:
+        ledger_error = _ledger_fault(error)
+        if ledger_error is None:
+            raise
+        return report_error(ledger_error)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
@@ -114,6 +119,18 @@ def main(argv: list[str] | None = None) -> int:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
+
+
+def _ledger_fault(error: Exception) -> CmError | None:
+    """A database fault (locked, full, read-only, gone) as one line with its cause and fix.
+
+    SQLAlchemy is imported only by the commands that open the ledger: no fault otherwise."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is None or not isinstance(error, sqlalchemy_exc.DBAPIError):
+        return None
+    from cm_toolkit.ledger.faults import explain
+
+    return explain(error)
 
 
 def entry() -> None:

@@ -252,11 +252,20 @@ def auth(
     ] = None,
     client_secret: Annotated[
         str | None,
-        typer.Option(help="The app's client secret (better: its environment variable)."),
+        typer.Option(help="The app's client secret. On the command line it is visible to other "
+                     "users (ps): better its environment variable or --client-secret-file."),
+    ] = None,
+    client_secret_file: Annotated[
+        Path | None,
+        typer.Option(help="A file holding the app's client secret alone (chmod 600).",
+                     show_default=False),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
 ) -> None:
     """Authorize a channel with the network's OAuth flow and store its tokens (owner-only)."""
+    from cm_toolkit.cli.secret_files import secret_option
+
+    client_secret = secret_option(client_secret, client_secret_file, "--client-secret")
     loaded = load_channels(workspace)
     channel_file = _channel_file(loaded, channel)
     if channel_file.network is Network.MANUAL:
@@ -341,7 +350,7 @@ def done(
     database_url: DatabaseOption = None,
 ) -> None:
     """Mark a manual channel's task as published (you pasted it on the network)."""
-    from cm_toolkit.ledger import DeliveryState, EventKind, open_ledger
+    from cm_toolkit.ledger import DeliveryState, EventKind, LedgerAccess, open_ledger
 
     # the task file says `cm done cm-delivery-42`; "task:cm-delivery-42" and "42" work too
     text = delivery.removeprefix("task:").removeprefix("cm-delivery-")
@@ -350,7 +359,7 @@ def done(
             f"{delivery!r} is not a delivery id",
             fix="use the id the task file gives, e.g. `cm done cm-delivery-42` or `cm done 42`",
         )
-    ledger = open_ledger(database_url, workspace)
+    ledger = open_ledger(database_url, workspace, LedgerAccess.WRITE)
     try:
         row = ledger.get(int(text))
         if row is None:

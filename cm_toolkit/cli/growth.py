@@ -32,7 +32,7 @@ from cm_toolkit.growth.report import (
     growth_json,
     write_text,
 )
-from cm_toolkit.ledger.engine import open_ledger
+from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
 from cm_toolkit.workspace.loader import load_workspace
@@ -87,8 +87,9 @@ def _instant(value: str | None, option: str, zone: ZoneInfo, *, end: bool = Fals
 
 
 def _open(root: Path, database_url: str | None) -> tuple[Workspace, Ledger, GrowthContext]:
+    """For the reports and the dashboard: they only read (a read-only ledger is enough)."""
     workspace = _workspace(root)
-    ledger = open_ledger(database_url, workspace.root)
+    ledger = open_ledger(database_url, workspace.root, LedgerAccess.READ)
     return workspace, ledger, GrowthContext.from_workspace(workspace, ledger)
 
 
@@ -103,7 +104,7 @@ def snapshot(
 
     ws = _workspace(workspace.resolve())
     channels = connect(sandbox)
-    ledger = open_ledger(database_url, ws.root)
+    ledger = open_ledger(database_url, ws.root, LedgerAccess.CREATE)  # brings data in
     try:
         at = datetime.now(UTC).replace(microsecond=0)
         result = Snapshotter(ledger).take(ws, channels(ws), at)
@@ -133,7 +134,7 @@ def import_(
     """Load follower history kept elsewhere: all rows or none (bad rows listed by line)."""
     ws = _workspace(workspace.resolve())
     networks = {cid: channel.network for cid, channel in ws.channels.items()}
-    ledger = open_ledger(database_url, ws.root)
+    ledger = open_ledger(database_url, ws.root, LedgerAccess.CREATE)  # brings data in
     try:
         result = import_history(ledger, file, networks, ZoneInfo(ws.schedules.timezone))
     finally:
@@ -226,14 +227,20 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
     token: Annotated[str | None, typer.Option(
-        "--token", help="Access token, required to listen beyond 127.0.0.1.",
+        "--token", help="Access token, required to listen beyond 127.0.0.1. On the command "
+        "line it is visible to other users (ps): prefer --token-file or CM_DASHBOARD_TOKEN.",
         envvar="CM_DASHBOARD_TOKEN", show_default=False)] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="A file holding the access token alone (chmod 600).",
+        envvar="CM_DASHBOARD_TOKEN_FILE", show_default=False)] = None,
 ) -> None:
     """Serve the read-only marketing dashboard (growth cards and charts, calendar, posts)."""
+    from cm_toolkit.cli.secret_files import secret_option
     from cm_toolkit.web.app import Dashboard
     from cm_toolkit.web.auth import require_token_for
     from cm_toolkit.web.server import create_server
 
+    token = secret_option(token, token_file, "--token")
     require_token_for(host, token)
     _ws, ledger, context = _open(workspace.resolve(), database_url)
     logging.getLogger("cm.web").setLevel(logging.INFO)

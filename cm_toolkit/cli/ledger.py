@@ -16,24 +16,34 @@ from zoneinfo import ZoneInfo
 from rich.table import Table
 
 from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console, err_console
-from cm_toolkit.errors import UsageError
-from cm_toolkit.ledger import DeliveryState, Ledger, open_ledger
+from cm_toolkit.errors import NoLedger, UsageError
+from cm_toolkit.ledger import DeliveryState, Ledger, LedgerAccess, open_ledger
 from cm_toolkit.ledger.apply import ApplyResult, PlanDiff, apply, diff
 from cm_toolkit.ledger.summary import plan_as_dict, summarize
 
 DETAIL_ROWS = 30
 
 
-def _compute(root: Path, database_url: str | None, now: datetime) -> tuple[PlanDiff, Ledger]:
-    # The whole of cm check (every delivery rendered): what it refuses is not applied.
+def _compute(root: Path, database_url: str | None, now: datetime,
+             access: LedgerAccess) -> tuple[PlanDiff, Ledger, str]:
+    """The plan's diff against the ledger, the ledger and the URL to show, after the whole of
+    cm check (every delivery rendered): what it refuses is not planned nor applied. ``cm plan``
+    reads: before the first ``cm apply`` it diffs against an empty ledger in memory."""
     from cm_toolkit.templates.plan_check import checked_plan
 
     workspace, plan, warnings = checked_plan(root, now)
     for warning in warnings:
         err_console.print(str(warning), markup=False, highlight=False, emoji=False)
-    ledger = open_ledger(database_url, workspace.root)
     try:
-        return diff(plan, ledger), ledger
+        ledger = open_ledger(database_url, workspace.root, access)
+        shown = ledger.url
+    except NoLedger as missing:
+        if access is not LedgerAccess.READ:
+            raise
+        ledger = open_ledger("sqlite://", workspace.root)
+        shown = f"none yet ({missing.message}: cm apply creates it)"
+    try:
+        return diff(plan, ledger), ledger, shown
     except BaseException:
         ledger.close()
         raise
@@ -43,10 +53,10 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
 
 
-def _print_plan(plan_diff: PlanDiff, ledger: Ledger, title: str) -> None:
+def _print_plan(plan_diff: PlanDiff, shown_url: str, title: str) -> None:
     zone = ZoneInfo(plan_diff.plan.timezone)
     rows = summarize(plan_diff)
-    console.print(f"ledger: {ledger.url}", markup=False, highlight=False)
+    console.print(f"ledger: {shown_url}", markup=False, highlight=False)
     if rows:
         table = Table(title=title)
         for header in ("campaign", "network", "create", "change", "cancel", "first due"):
@@ -98,12 +108,13 @@ def plan_command(
 ) -> None:
     """Show what cm apply would create, change and cancel in the ledger (after the checks of
     cm check: exit 1 on any error it reports)."""
-    plan_diff, ledger = _compute(workspace, database_url, datetime.now(UTC))
+    plan_diff, ledger, shown = _compute(workspace, database_url, datetime.now(UTC),
+                                        LedgerAccess.READ)
     with _closing(ledger):
         if json_output:
             _write_json(plan_as_dict(plan_diff))
         else:
-            _print_plan(plan_diff, ledger, "Plan")
+            _print_plan(plan_diff, shown, "Plan")
 
 
 @app.command("apply")
@@ -115,7 +126,7 @@ def apply_command(
     """Bring the ledger to the workspace (one transaction; running it twice changes nothing).
     Refuses, with exit 1, what cm check refuses."""
     now = datetime.now(UTC)
-    plan_diff, ledger = _compute(workspace, database_url, now)
+    plan_diff, ledger, shown = _compute(workspace, database_url, now, LedgerAccess.CREATE)
     with _closing(ledger):
         result: ApplyResult = apply(plan_diff, ledger, now)
         if json_output:
@@ -123,7 +134,7 @@ def apply_command(
                 "created": result.created, "changed": result.changed,
                 "cancelled": result.cancelled}})
         else:
-            _print_plan(plan_diff, ledger, "Applied")
+            _print_plan(plan_diff, shown, "Applied")
             console.print(f"applied: {result.created} created, {result.changed} changed, "
                           f"{result.cancelled} cancelled", highlight=False)
 
@@ -138,7 +149,7 @@ def status_command(
     if database_url is None and not workspace.is_dir():
         raise UsageError(f"workspace folder {workspace} does not exist",
                          fix="pass --workspace DIR or --database-url URL")
-    ledger = open_ledger(database_url, workspace)
+    ledger = open_ledger(database_url, workspace, LedgerAccess.READ)
     with _closing(ledger):
         counts = ledger.state_counts()
         due = ledger.next_due(limit=10)

@@ -18,7 +18,7 @@ from cm_toolkit.cli.scheduler import _load
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
 from cm_toolkit.ledger import decisions
-from cm_toolkit.ledger.engine import open_ledger
+from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.scheduler.inflight import InflightLog
 from cm_toolkit.scheduler.pacing import Pacer
@@ -29,8 +29,9 @@ from cm_toolkit.scheduler.worker import new_worker_id
 DeliveryArg = Annotated[int, typer.Argument(help="Delivery id (cm review and cm status show them).")]
 
 
-def _open(workspace: Path, database_url: str | None) -> Ledger:
-    return open_ledger(database_url, workspace.resolve())
+def _open(workspace: Path, database_url: str | None,
+          access: LedgerAccess = LedgerAccess.WRITE) -> Ledger:
+    return open_ledger(database_url, workspace.resolve(), access)
 
 
 @app.command("publish")
@@ -46,7 +47,7 @@ def publish(
     if not now:
         raise UsageError("cm publish needs --now", fix="the scheduled time is cm run's job")
     root = workspace.resolve()
-    ledger = _open(root, database_url)
+    ledger = _open(root, database_url, LedgerAccess.CREATE)  # it applies the workspace first
     clock = SystemClock()
     try:
         runner = Runner(root=root, ledger=ledger, clock=clock, load=_load,
@@ -117,7 +118,7 @@ def retry(delivery: DeliveryArg, workspace: WorkspaceOption = Path("."),
 def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption = None,
            as_json: JsonOption = False) -> None:
     """Deliveries that need a decision: unknown outcome, failed, missed, manual tasks."""
-    ledger = _open(workspace, database_url)
+    ledger = _open(workspace, database_url, LedgerAccess.READ)
     try:
         items = decisions.review(ledger)
     finally:

@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +21,10 @@ from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
-from cm_toolkit.errors import AlreadyRunning
+from cm_toolkit.errors import AlreadyRunning, CmError
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
+from cm_toolkit.ledger.faults import driver_message
 from cm_toolkit.scheduler.demo import DemoResult, run_demo
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
@@ -30,18 +32,32 @@ from cm_toolkit.workspace.models import Workspace
 
 
 class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: the structured log of ``cm run``."""
+    """One JSON object per line: the structured log of ``cm run``.
+
+    A line logged with an exception names its cause: ``error`` is the exception's type and
+    first line (for a database fault, the driver's line: SQLAlchemy's own text holds the SQL
+    parameters, that is post texts and learners' messages). ``traceback`` (the frames, and that
+    same line) is written only when ``with_traceback`` (the log file, not the terminal)."""
+
+    def __init__(self, *, with_traceback: bool = False) -> None:
+        super().__init__()
+        self.with_traceback = with_traceback
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "at": datetime.fromtimestamp(record.created).astimezone().isoformat(),
-                "level": record.levelname.lower(),
-                "logger": record.name,
-                "message": record.getMessage(),
-            },
-            ensure_ascii=False,
-        )
+        entry: dict[str, Any] = {
+            "at": datetime.fromtimestamp(record.created).astimezone().isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            cause = f"{type(error).__name__}: {driver_message(error)}"
+            entry["error"] = cause
+            if self.with_traceback:
+                frames = "".join(traceback.format_tb(error.__traceback__))
+                entry["traceback"] = f"Traceback (most recent call last):\n{frames}{cause}"
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def _load(root: Path) -> Workspace:
@@ -64,9 +80,16 @@ def _setup_logging(log_file: Path | None, verbose: bool) -> None:
             logger.removeHandler(handler)
             handler.close()  # a second run in one process must not leak the first's file
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.FileHandler(log_file, encoding="utf-8")
-        to_file.setFormatter(JsonLogFormatter())
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            to_file = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise CmError(
+                f"cannot write the log file {log_file}: {exc.strerror or exc}",
+                fix=f"make {log_file.parent} writable for this user (cm run: or pass "
+                "--log-file PATH)",
+            ) from None
+        to_file.setFormatter(JsonLogFormatter(with_traceback=True))
         root.addHandler(to_file)
         alarms.addHandler(to_file)
     if verbose:

@@ -7,7 +7,7 @@ See docs/ledger.md.
 
 from __future__ import annotations
 
-from cm_toolkit.ledger.engine import default_database_url, open_ledger
+from cm_toolkit.ledger.engine import LedgerAccess, default_database_url, open_ledger
 from cm_toolkit.ledger.repository import DueDelivery, Ledger, StateCount
 from cm_toolkit.ledger.states import ALLOWED_TRANSITIONS, DeliveryState, EventKind
 
@@ -17,6 +17,7 @@ __all__ = [
     "DueDelivery",
     "EventKind",
     "Ledger",
+    "LedgerAccess",
     "StateCount",
     "default_database_url",
     "open_ledger",

@@ -1,6 +1,14 @@
 """Opening the ledger: URL defaults, connection settings per database, migrations on open.
 
-- default URL: ``sqlite:///<workspace>/.cm/cm.db`` (the folder is created);
+- default URL: ``sqlite:///<workspace>/.cm/cm.db`` (the folder is created by the commands that
+  create a ledger);
+- access (``LedgerAccess``): only the commands that bring data in (``cm apply``, ``cm run`` and
+  ``cm publish --now``, which apply the workspace, the demo, ``cm growth snapshot|import``) create
+  a ledger, and only when its file does not exist; commands that change an existing ledger
+  refuse a missing one; commands that only read open it read-only (SQLite ``mode=ro``, a PostgreSQL read-only session:
+  no migration, no WAL write), so they work for a user who can only read the file, and a
+  mistyped ``--database-url`` is refused instead of reporting an empty ledger. A 0-byte file is
+  never taken for a new ledger;
 - SQLite: WAL journal (readers never block the writer), ``busy_timeout`` (a second process
   waits instead of failing), foreign keys on; write transactions start with ``BEGIN IMMEDIATE``
   so a read-then-write transaction cannot fail halfway with "database is locked";
@@ -10,6 +18,8 @@
 
 from __future__ import annotations
 
+import enum
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +27,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from cm_toolkit.errors import LedgerError
+from cm_toolkit.errors import LedgerError, NoLedger
+from cm_toolkit.ledger.faults import URL_ATTRIBUTE, explain
 from cm_toolkit.ledger.repository import Ledger
 
 if TYPE_CHECKING:
@@ -30,6 +41,19 @@ a ledger already there opens without importing Alembic, a third of a second per 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 BEGIN_OPTION = "cm_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode ("IMMEDIATE" for write transactions)."""
+
+
+class LedgerAccess(enum.Enum):
+    """What a command does with the ledger; decides whether it may be created or changed."""
+
+    CREATE = "create"  # cm apply, cm run, cm publish --now (they apply the workspace), the demo,
+    # cm growth snapshot|import (history may come before any campaign): create a missing file
+    WRITE = "write"  # a change to an existing ledger (cancel, retry, resolve, done)
+    READ = "read"  # an existing ledger, opened read-only, never migrated
+
+
+NO_LEDGER_FIX = "run `cm apply` in the workspace first (it creates the ledger), or check " \
+    "--database-url (or CM_DATABASE_URL)"
 
 
 def default_database_url(workspace_root: Path) -> str:
@@ -50,15 +74,16 @@ def _parse_url(database_url: str) -> URL:
     return url
 
 
-def _sqlite_settings(engine: Engine) -> None:
+def _sqlite_settings(engine: Engine, *, read_only: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is deferred
         # and emitted late, which breaks read-then-write transactions under concurrency).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        if not read_only:  # setting the journal mode writes the file's header
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -68,35 +93,108 @@ def _sqlite_settings(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_ledger_engine(database_url: str, workspace_root: Path) -> Engine:
+def _read_only_sqlite(database: Path, busy_timeout_ms: int) -> Any:
+    """A connection factory opening the file with ``mode=ro``: SQLite itself refuses any write.
+
+    A WAL ledger needs its ``-wal`` and ``-shm`` files; in a folder the user cannot write they
+    cannot be made, so the file is then read as it is on disk (``immutable=1``: what the last
+    checkpoint wrote, which is everything once the writer has stopped)."""
+    uri = database.resolve().as_uri()
+    wait = busy_timeout_ms / 1000
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=wait,
+                                     check_same_thread=False)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return connection
+        except sqlite3.OperationalError as exc:
+            connection.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise  # a writer holds it: that is not a folder we cannot write
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=wait,
+                               check_same_thread=False)
+
+    return connect
+
+
+def _sqlite_file(database: Path, access: LedgerAccess) -> None:
+    """Refuse what must not become a ledger; create the folder when a ledger may be created."""
+    if database.is_dir():
+        raise LedgerError(f"the ledger path {database} is a folder",
+                          fix="pass --database-url sqlite:///path/to/cm.db (a file)")
+    if database.exists():
+        if database.stat().st_size == 0:
+            raise LedgerError(
+                f"the ledger file {database} is empty (0 bytes): it is not a cm-toolkit ledger, "
+                "and cm will not take it for a new one",
+                fix="restore it from a backup, or delete it and run `cm apply` to create a new "
+                "ledger",
+            )
+        return
+    if access is not LedgerAccess.CREATE:
+        raise NoLedger(f"there is no ledger at {database.absolute()}", fix=NO_LEDGER_FIX)
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LedgerError(
+            f"cannot create the folder of the ledger database {database.parent}: {exc}",
+            fix="check the folder's permissions, or pass --database-url",
+        ) from None
+
+
+def create_ledger_engine(
+    database_url: str,
+    workspace_root: Path,
+    access: LedgerAccess = LedgerAccess.CREATE,
+    *,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Engine:
     url = _parse_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    read_only = access is LedgerAccess.READ
+    options: dict[str, Any] = {}
+    sqlite_file = (url.get_backend_name() == "sqlite"
+                   and url.database not in (None, "", ":memory:")
+                   and url.query.get("uri") is None)  # a file: URI is the user's own choice
+    if sqlite_file:
         database = Path(url.database or "")
         if not database.is_absolute():
             database = workspace_root / database
             url = url.set(database=str(database))
-        try:
-            database.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LedgerError(
-                f"cannot create the folder of the ledger database {database.parent}: {exc}",
-                fix="check the folder's permissions, or pass --database-url",
-            ) from None
+        _sqlite_file(database, access)
+        if read_only:
+            options["creator"] = _read_only_sqlite(database, busy_timeout_ms)
+    if read_only and url.get_backend_name() == "postgresql":
+        # a session option, not a SET: a SET inside the pool's first transaction is rolled back
+        given = url.query.get("options", "")
+        given = given if isinstance(given, str) else " ".join(given)
+        url = url.update_query_dict(
+            {"options": f"{given} -c default_transaction_read_only=on".strip()})
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, **options)
     except (NoSuchModuleError, ImportError, ArgumentError) as exc:
         raise LedgerError(
             f"unsupported database URL {url.render_as_string(hide_password=True)}: {exc}",
             fix="use sqlite:///path/to/cm.db or postgresql+psycopg://user@host:5432/dbname",
         ) from None
     if engine.dialect.name == "sqlite":
-        _sqlite_settings(engine)
+        _sqlite_settings(engine, read_only=read_only, busy_timeout_ms=busy_timeout_ms)
+    shown = engine.url.render_as_string(hide_password=True)
+
+    @event.listens_for(engine, "handle_error")
+    def _name_the_ledger(context: Any) -> None:
+        # the CLI's one error handler says which ledger failed (explain reads it)
+        if context.sqlalchemy_exception is not None:
+            setattr(context.sqlalchemy_exception, URL_ATTRIBUTE, shown)
+
     return engine
 
 
 def _cannot_open(url: URL, exc: Exception) -> LedgerError:
     shown = url.render_as_string(hide_password=True)
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if any(word in reason.lower() for word in ("locked", "full", "readonly", "read-only")):
+        return explain(exc, shown)
     if url.get_backend_name() == "postgresql":
         fix = (
             f"is PostgreSQL running at {url.host or 'localhost'}:{url.port or 5432}, and does "
@@ -122,8 +220,10 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         try:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except DBAPIError:  # no such table yet
-            return None
+        except DBAPIError as exc:  # no such table yet; any other fault is the caller's
+            if "no such table" in str(exc.orig) or "does not exist" in str(exc.orig):
+                return None
+            raise
 
 
 def upgrade(engine: Engine) -> None:
@@ -151,18 +251,54 @@ def upgrade(engine: Engine) -> None:
         ) from None
 
 
-def open_ledger(database_url: str | None, workspace_root: Path) -> Ledger:
-    """Open (and create or migrate) the ledger. Raises ``LedgerError`` with a fix on failure."""
+def _require_ledger(engine: Engine, *, migrate: bool) -> None:
+    """An existing ledger: refuse an empty database (only apply and run create one); bring an
+    older one up to date when the command writes anyway; a reader reads only the current one."""
+    revision = current_revision(engine)
+    shown = engine.url.render_as_string(hide_password=True)
+    if revision is None:
+        raise NoLedger(f"there is no cm-toolkit ledger at {shown}", fix=NO_LEDGER_FIX)
+    if revision == HEAD_REVISION:
+        return
+    if revision.isdigit() and revision > HEAD_REVISION:
+        raise LedgerError(
+            f"the ledger at {shown} was written by a newer cm-toolkit (revision {revision})",
+            fix="upgrade cm-toolkit, or use another --database-url")
+    if migrate:
+        upgrade(engine)
+        return
+    raise LedgerError(
+        f"the ledger at {shown} is from an older cm-toolkit (revision {revision})",
+        fix="run `cm apply` (or `cm run`) once as its owner: it upgrades the ledger")
+
+
+def open_ledger(
+    database_url: str | None,
+    workspace_root: Path,
+    access: LedgerAccess = LedgerAccess.CREATE,
+    *,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Ledger:
+    """Open the ledger for ``access`` (create or migrate it only when that allows it).
+
+    Raises ``LedgerError`` with a fix on failure: a missing ledger for READ and WRITE, a 0-byte
+    file, a database that cannot be opened (the cause named: locked, full, read-only...)."""
     engine = create_ledger_engine(
-        database_url or default_database_url(workspace_root), workspace_root
+        database_url or default_database_url(workspace_root), workspace_root, access,
+        busy_timeout_ms=busy_timeout_ms,
     )
     try:
-        upgrade(engine)
+        if access is LedgerAccess.CREATE:
+            upgrade(engine)
+        else:
+            _require_ledger(engine, migrate=access is LedgerAccess.WRITE)
     except LedgerError:
         engine.dispose()
         raise
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise _cannot_open(engine.url, exc) from None
+    if access is LedgerAccess.READ:
+        return Ledger(engine, engine)  # a write fails in the database: read-only
     write_engine = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
     return Ledger(engine, write_engine)

@@ -12,7 +12,11 @@ Kinds:
 - ``500``, ``502``, ``503``: the network's server error.
 - ``401``: the request's token is reported expired (Graph: code 190). ``expire`` revokes every
   token of the network for real (they must be refreshed).
-- ``timeout``: the request is processed, then the answer is delayed past the client's timeout.
+- ``timeout``: the request is processed, then no answer comes: the answer is held until
+  ``FaultPlan.release_held()`` (or the sandbox stops, or ``HOLD_LIMIT`` seconds, longer than any
+  client waits), then the connection is closed without it. Whatever the client's timeout
+  (``Transport.timeout``), it passes first: the client meets a real "no answer". A number in
+  ``timeout_delay`` stages a slow answer instead (sent that late).
 - ``drop``: the connection is closed before the request is processed (nothing happened).
 - ``drop-after-commit``: the request is processed (the post exists), then the connection is
   closed without an answer: the client cannot know the outcome.
@@ -44,6 +48,10 @@ class FaultKind(enum.Enum):
     def before_processing(self) -> bool:
         return self not in (FaultKind.TIMEOUT, FaultKind.DROP_AFTER_COMMIT)
 
+
+HOLD_LIMIT = 300.0
+"""Seconds a ``timeout`` answer is held at most: far past any client's timeout (the adapters
+wait 10 s), short enough that a forgotten hold does not keep a thread for ever."""
 
 # "google": the OAuth hosts shared by YouTube and Meet (accounts.google.com, oauth2.googleapis.com)
 NETWORKS = ("x", "facebook", "linkedin", "youtube", "meet", "google", "*")
@@ -99,9 +107,25 @@ class FaultPlan:
     def __init__(self, seed: int = 0, rules: list[FaultRule] | None = None) -> None:
         self.seed = seed
         self.rules: list[FaultRule] = rules or []
-        self.timeout_delay = 2.0  # seconds an answer is held back for ``timeout``
+        self.timeout_delay: float | None = None
+        """``timeout``: None holds the answer until released (no answer ever comes); seconds:
+        the answer is sent that late (a slow answer)."""
         self.reset_after = 60  # seconds until a 429 resets
         self._lock = threading.Lock()
+        self._holds = threading.Condition()
+        self._releases = 0
+
+    def hold(self) -> bool:
+        """Hold a ``timeout`` answer until ``release_held()`` (True) or ``HOLD_LIMIT`` (False)."""
+        with self._holds:
+            released = self._releases
+            return self._holds.wait_for(lambda: self._releases != released, timeout=HOLD_LIMIT)
+
+    def release_held(self) -> None:
+        """End every answer held now: their connections close without an answer."""
+        with self._holds:
+            self._releases += 1
+            self._holds.notify_all()
 
     def add(self, spec: str) -> list[FaultRule]:
         rules = parse_faults(spec, self.seed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import importlib
 import json
+import math
 import re
 import socket
 import sys
@@ -52,6 +53,9 @@ EMULATORS: dict[str, str] = {
     "meet": "cm_toolkit.sandbox.google.calendar:CalendarEmulator",
     "google": "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator",
 }
+
+HOLD = math.inf
+"""The delay of a held ``timeout`` answer (``FaultPlan.hold``): it never comes."""
 
 
 def load_emulators(ctx: SandboxContext) -> list[Emulator]:
@@ -135,6 +139,7 @@ class Sandbox:
         return self.base_url
 
     def stop(self) -> None:
+        self.faults.release_held()  # a held ``timeout`` answer must not outlive the sandbox
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -197,7 +202,8 @@ class Sandbox:
     # -- one request ----------------------------------------------------------------------
 
     def handle(self, request: SandboxRequest) -> tuple[SandboxResponse | None, float]:
-        """Answer one request: (response or None to drop the connection, delay in seconds)."""
+        """Answer one request: (response or None to drop the connection, delay in seconds;
+        ``HOLD``: held until released, then the connection closes without the answer)."""
         if request.path.startswith("/_sandbox/"):
             return self._own(request), 0.0
         host = request.host.split(":")[0].lower()
@@ -227,7 +233,7 @@ class Sandbox:
             else:
                 response = emulator.dispatch(request, found)
         if fault is FaultKind.TIMEOUT:
-            delay = self.faults.timeout_delay
+            delay = self.faults.timeout_delay if self.faults.timeout_delay is not None else HOLD
         if response is not None:  # processed: what it billed stands even if the answer is lost
             entry.extra.update(response.journal)
         if response is None or fault is FaultKind.DROP_AFTER_COMMIT:
@@ -357,6 +363,9 @@ class _Handler(BaseHTTPRequestHandler):
             response, delay = self.sandbox.handle(request)
         except ApiError as error:  # a bug in an emulator still answers like a server would
             response, delay = SandboxResponse.json(error.status, {"error": error.message}), 0.0
+        if delay == HOLD:  # the ``timeout`` fault: the client's timeout passes, no answer
+            self.sandbox.faults.hold()
+            response = None
         if response is None:
             self.close_connection = True
             try:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from cm_toolkit.errors import UsageError
 
@@ -65,10 +65,19 @@ def require_token_for(host: str, token: str | None) -> None:
         raise UsageError(
             f"listening on {host} would open the dashboard to other machines without an "
             "access token",
-            fix=f"pass --token (or set {TOKEN_ENV}) with a random secret, e.g. from "
+            fix=f"pass --token-file (or set {TOKEN_ENV}) with a random secret, e.g. from "
             "python -c 'import secrets; print(secrets.token_urlsafe(24))', "
             "or keep the default --host 127.0.0.1",
         )
+
+
+def local_path(path: str) -> str:
+    """``path`` as a redirect target that stays on this server.
+
+    The path comes decoded from the request (``/%2F%2Fevil.example/`` is ``///evil.example/``):
+    two leading slashes or a backslash would send the browser to another host. One leading
+    slash, and everything else percent-encoded but the path's own characters."""
+    return "/" + quote(path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@")
 
 
 def _host_name(header: str) -> str:
@@ -103,7 +112,7 @@ class AccessPolicy:
         if given and _same(given[-1], token):
             rest = urlencode([(k, v) for k, v in query if k != "token"])
             path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "/"))
-            return Decision(Verdict.SET_COOKIE, path + (f"?{rest}" if rest else ""))
+            return Decision(Verdict.SET_COOKIE, local_path(path) + (f"?{rest}" if rest else ""))
         return Decision(Verdict.DENY)
 
     @staticmethod

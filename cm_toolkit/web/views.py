@@ -64,17 +64,22 @@ def _json(payload: Any) -> Response:
                     "application/json; charset=utf-8", [("Cache-Control", "no-store")])
 
 
+STATIC_NAME_LENGTH = 100
+"""Longer names are not ours (and the file system refuses names past 255 bytes)."""
+
+
 @lru_cache(maxsize=8)
 def static_file(name: str) -> tuple[bytes, str]:
     if name == "plotly.min.js":
         return plotly_js().encode("utf-8"), STATIC_TYPES["js"]
     suffix = name.rsplit(".", 1)[-1]
-    if "/" in name or suffix not in STATIC_TYPES:
+    if "/" in name or suffix not in STATIC_TYPES or len(name) > STATIC_NAME_LENGTH:
         raise NotFound(name)
     resource = files("cm_toolkit.web").joinpath("static", name)
-    if not resource.is_file():
-        raise NotFound(name)
-    return resource.read_bytes(), STATIC_TYPES[suffix]
+    try:
+        return resource.read_bytes(), STATIC_TYPES[suffix]
+    except OSError:  # not there, or not a name this system can hold: nothing here
+        raise NotFound(name) from None
 
 
 class LedgerMemo:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.workspace.model_problems import problems_from_validation
-from cm_toolkit.workspace.models import ChannelFile, Network
+from cm_toolkit.workspace.models import ID_MAX_LENGTH, ChannelFile, Network
 from cm_toolkit.workspace.schedule_checks import ID_PATTERN
 from cm_toolkit.workspace.secret_scan import find_pasted_secrets, hide_secrets
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
@@ -80,7 +80,14 @@ def check_channel_file(
             ],
         )
     problems: list[Problem] = []
-    if not ID_PATTERN.match(channel_id):
+    if len(channel_id) > ID_MAX_LENGTH:
+        problems.append(Problem(
+            document.file, None, None,
+            f"the file name gives a channel id of {len(channel_id)} characters, more than the "
+            f"{ID_MAX_LENGTH} the ledger keeps",
+            "rename the file, e.g. channels/facebook-page.yaml",
+        ))
+    elif not ID_PATTERN.match(channel_id):
         problems.append(
             Problem(
                 document.file,

@@ -33,6 +33,7 @@ from cm_toolkit.workspace.models import ChannelFile, Schedules, Workspace
 from cm_toolkit.workspace.paths import OUTSIDE_FIX, WorkspacePaths
 from cm_toolkit.workspace.schedule_checks import References, check_references
 from cm_toolkit.workspace.secret_scan import find_pasted_secrets, hide_secrets
+from cm_toolkit.workspace.template_files import check_template_files
 from cm_toolkit.workspace.template_names import builtin_templates, list_templates
 from cm_toolkit.workspace.time_rules import check_time_rules, check_timezone
 from cm_toolkit.workspace.yaml_source import YamlDocument, read_yaml
@@ -121,6 +122,7 @@ def read_workspace(
         problems += found
         problems += _outside_templates(paths)
     counts.update(channels=len(networks), templates=len(templates))
+    problems += check_template_files(root)
 
     problems.sort(key=lambda p: (p.file != SCHEDULES_FILE, p.file, p.line or 0, p.column or 0))
     workspace = None

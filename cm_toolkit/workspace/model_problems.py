@@ -36,6 +36,7 @@ FIELD_EXAMPLES = {
     "hosted_on": "[youtube]",
     "title": '"Live Q&A, week 1"',
     "name": '"Season 1"',
+    "link": "https://example.org/course",
 }
 
 _TYPE_WANTED = {
@@ -146,6 +147,16 @@ def _problem(
             column,
             f"{subject} is {_shown(value)}, which is not one of {one_of(allowed)}",
             fix,
+        )
+    if kind == "string_too_long":
+        limit = item.get("ctx", {}).get("max_length")
+        return Problem(
+            document.file,
+            line,
+            column,
+            f"{subject} is {len(str(value)):,} characters long, more than the {limit} the "
+            "ledger keeps",
+            f"shorten it to at most {limit} characters",
         )
     if kind == "literal_error":
         expected = item.get("ctx", {}).get("expected", "")

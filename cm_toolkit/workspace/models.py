@@ -15,6 +15,7 @@ import enum
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
@@ -27,6 +28,31 @@ def _localize_from_context(value: datetime, info: ValidationInfo) -> datetime:
     zone = info.context.get("timezone") if isinstance(info.context, dict) else None
     return localize(value, zone) if zone is not None else value
 
+
+ID_MAX_LENGTH = 200
+"""Campaign, post, live session and channel ids: the ledger's id columns hold 200 characters
+(``tests/workspace/test_limits.py`` checks the sizes against ``ledger.models``)."""
+NAME_MAX_LENGTH = 500
+"""A campaign's name and a session's title (the ledger's columns)."""
+TEMPLATE_NAME_MAX_LENGTH = 300
+"""A template name (the ledger keeps it with each post)."""
+
+def _web_link(value: str) -> str:
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 address)
+        host = None
+    else:
+        if parts.scheme.lower() not in ("http", "https"):
+            host = None
+    if not host:
+        raise ValueError("must be a web address starting with https:// (or http://)")
+    return value
+
+
+WebLink = Annotated[str, AfterValidator(_web_link)]
+"""A link shared with a post: an http(s) URL with a host (not ``javascript:``, not free text)."""
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 """A duration written ``7d``, ``1h30m``, ``90m``, ``2w``, ``45s`` or ISO 8601 ``PT1H``."""
@@ -117,16 +143,19 @@ class Defaults(StrictModel):
 class ChannelOverride(StrictModel):
     """Per-channel (or per-network) changes to a post."""
 
-    template: str | None = Field(default=None, description="Another template for this channel.")
+    template: str | None = Field(default=None, max_length=TEMPLATE_NAME_MAX_LENGTH,
+                                 description="Another template for this channel.")
     variables: dict[str, Any] = Field(default_factory=dict, description="Extra variables.")
     media: list[str] | None = Field(default=None, description="Other media for this channel.")
-    link: str | None = Field(default=None, description="Another link for this channel.")
+    link: WebLink | None = Field(default=None, description="Another link for this channel.")
     skip: bool = Field(default=False, description="Do not publish on this channel.")
 
 
 class Post(StrictModel):
-    id: str = Field(description="Unique post id (letters, digits, - and _).")
-    template: str = Field(description="Template name in templates/ (without extension).")
+    id: str = Field(max_length=ID_MAX_LENGTH,
+                    description="Unique post id (letters, digits, - and _).")
+    template: str = Field(max_length=TEMPLATE_NAME_MAX_LENGTH,
+                          description="Template name in templates/ (without extension).")
     channels: list[str] = Field(description="Channel ids (file names in channels/).")
     at: WorkspaceDateTime | None = Field(default=None, description="Absolute time rule.")
     every: str | None = Field(default=None, description="Recurrence: a 5-field cron expression.")
@@ -138,7 +167,7 @@ class Post(StrictModel):
     before: Duration | None = Field(default=None, description="With session: offset before.")
     after: Duration | None = Field(default=None, description="With session: offset after.")
     media: list[str] = Field(default_factory=list, description="Media files, workspace-relative.")
-    link: str | None = Field(default=None, description="Link shared with the post.")
+    link: WebLink | None = Field(default=None, description="Link shared with the post.")
     thread: bool = Field(default=False, description="On X: publish as a numbered thread.")
     variables: dict[str, Any] = Field(default_factory=dict, description="Template variables.")
     overrides: dict[str, ChannelOverride] = Field(
@@ -150,7 +179,7 @@ class Post(StrictModel):
 class Announcement(StrictModel):
     """One step of a live session's announcement sequence (a post tied to the session)."""
 
-    template: str = Field(description="Template name.")
+    template: str = Field(max_length=TEMPLATE_NAME_MAX_LENGTH, description="Template name.")
     before: Duration | None = Field(default=None, description="Offset before the start.")
     after: Duration | None = Field(default=None, description="Offset after the start.")
     channels: list[str] | None = Field(
@@ -160,8 +189,9 @@ class Announcement(StrictModel):
 
 
 class LiveSession(StrictModel):
-    id: str = Field(description="Unique session id.")
-    title: str = Field(description="Title (YouTube: at most 100 characters).")
+    id: str = Field(max_length=ID_MAX_LENGTH, description="Unique session id.")
+    title: str = Field(max_length=NAME_MAX_LENGTH,
+                       description="Title (YouTube: at most 100 characters).")
     description: str = Field(default="", description="Description of the session.")
     start: WorkspaceDateTime = Field(description="Start time (workspace time zone if naive).")
     duration: Duration = Field(description="Duration, e.g. 1h30m.")
@@ -180,8 +210,8 @@ class LiveSession(StrictModel):
 
 
 class Campaign(StrictModel):
-    id: str = Field(description="Unique campaign id.")
-    name: str = Field(description="Human name.")
+    id: str = Field(max_length=ID_MAX_LENGTH, description="Unique campaign id.")
+    name: str = Field(max_length=NAME_MAX_LENGTH, description="Human name.")
     start: WorkspaceDateTime | None = Field(
         default=None, description="Reference date of growth multiples (default: first post)."
     )

@@ -36,6 +36,9 @@ class Part:
         return [((*self.path, key, i), v) for i, v in enumerate(value) if isinstance(v, str)]
 
 
+LABEL_ID_LENGTH = 60
+
+
 def _mappings(data: Any, key: str, path: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:
     value = data.get(key) if isinstance(data, dict) else None
     if isinstance(value, list):
@@ -47,6 +50,8 @@ def _mappings(data: Any, key: str, path: Path_) -> Iterator[tuple[Path_, dict[st
 def _label(kind: str, item: dict[str, Any], index: int, owner: str | None) -> str:
     ident = item.get("id")
     if isinstance(ident, str) and ident:
+        if len(ident) > LABEL_ID_LENGTH:  # an id too long for the ledger is not repeated whole
+            ident = ident[:LABEL_ID_LENGTH - 3] + "..."
         return f'{kind} "{ident}"'
     return f"{kind} #{index + 1}" + (f" of {owner}" if owner else "")
 

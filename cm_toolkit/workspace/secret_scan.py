@@ -2,8 +2,11 @@
 
 Workspace files are meant to be shared (a git repository, a team folder), so a token written in
 one is a leak. A channel file names where each secret comes from (``{env: NAME}`` or
-``{keyring: service/user}``); anything else that looks like a secret is refused. The problem says
-where and what kind, and never repeats the value: the output of ``cm check`` may end up in CI logs.
+``{keyring: service/user}``); anything else that looks like a secret is refused: in values, in
+YAML comments, in URLs (``https://user:password@host``) and in templates, whose text is
+published as is. The problem says where and what kind, and never repeats the value: the output
+of ``cm check`` may end up in CI logs. Every pattern is bounded (a megabyte of ``A`` is not an X
+token, and is scanned in linear time).
 """
 
 from __future__ import annotations
@@ -33,10 +36,16 @@ _KNOWN_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![A-Za-z0-9])EAA[A-Za-z0-9]{20,}"), "a Facebook access token"),
     (re.compile(r"ya29\.[0-9A-Za-z_\-]+"), "a Google access token"),
     (re.compile(r"1//0[0-9A-Za-z_\-]{10,}"), "a Google refresh token"),
-    (re.compile(r"A{21}[A-Za-z0-9%]+"), "an X bearer token"),
+    # 20-odd A's then 20-200 characters holding a lowercase letter and a digit ("%3D"...)
+    (re.compile(r"(?<![A-Za-z0-9%])A{20,24}(?=[A-Za-z0-9%]{0,200}?[a-z])"
+                r"(?=[A-Za-z0-9%]{0,200}?[0-9])[A-Za-z0-9%]{20,200}"), "an X bearer token"),
+    (re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s/?#:@]{1,200}:[^\s/?#@]{1,200}@"),
+     "a URL with a password (user:password@)"),
     (re.compile(r"(?<![A-Za-z0-9])AQ[A-Za-z0-9_\-]{100,}"), "a LinkedIn access token"),
 )
 _BASE64ISH = re.compile(r"^[A-Za-z0-9+/_\-]{32,}={0,2}$")
+_WORD = re.compile(r"[A-Za-z0-9+_\-]{32,}={0,2}")  # a long random-looking word in free text
+_COMMENT = re.compile(r"(?:^|\s)#")
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 
 
@@ -56,6 +65,47 @@ def secret_kind(value: str) -> str | None:
         if all(classes) and _entropy(text) >= 4.0:
             return "a long random key"
     return None
+
+
+def text_secret(text: str) -> tuple[str, int] | None:
+    """The kind and 0-based column of the first secret in free text (a line, a comment)."""
+    for pattern, kind in _KNOWN_SHAPES:
+        found = pattern.search(text)
+        if found:
+            return kind, found.start()
+    for word in _WORD.finditer(text):
+        random_kind = secret_kind(word.group())
+        if random_kind is not None:
+            return random_kind, word.start()
+    return None
+
+
+def find_secrets_in_text(file: str, text: str, *, comments_only: bool,
+                         skip_lines: frozenset[int] = frozenset()) -> list[Problem]:
+    """Problems for secrets in ``text``: in its ``#`` comments only (YAML, whose values are
+    walked as data) or anywhere (a template). One problem per line at most."""
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number in skip_lines:
+            continue
+        start = 0
+        if comments_only:
+            comment = _COMMENT.search(line)
+            if comment is None:
+                continue
+            start = comment.end()
+        found = text_secret(line[start:])
+        if found is None:
+            continue
+        kind, column = found
+        if comments_only:
+            what, fix = f"a comment holds what looks like {kind}", _FIX
+        else:
+            what = f"the template holds what looks like {kind}: it would be published as is"
+            fix = "remove it from the template; secrets belong in environment variables " \
+                "(revoke it if the file was ever shared)"
+        problems.append(Problem(file, number, start + column + 1, what, fix))
+    return problems
 
 
 def _entropy(text: str) -> float:
@@ -96,6 +146,9 @@ def find_pasted_secrets(
             if kind is not None:
                 name = f"`{key}`" if key is not None else "a value"
                 refuse(path, f"{name} looks like {kind} pasted into the file")
+    problems += find_secrets_in_text(
+        document.file, document.text, comments_only=True,
+        skip_lines=frozenset(p.line for p in problems if p.line is not None))
     return problems, flagged
 
 

@@ -18,6 +18,7 @@ from cm_toolkit.planning.times import to_apscheduler_crontab
 from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.datetimes import is_date_only, localize, parse_datetime
 from cm_toolkit.workspace.durations import format_duration, parse_duration
+from cm_toolkit.workspace.recurrence_checks import check_recurrence
 from cm_toolkit.workspace.schedule_checks import problem
 from cm_toolkit.workspace.suggestions import did_you_mean
 from cm_toolkit.workspace.yaml_source import YamlDocument
@@ -77,8 +78,14 @@ def check_time_rules(
         problems += _check_session_times(document, session, zone, now, starts)
     campaigns = {campaign.path: campaign for campaign in view.campaigns(data)}
     for post in view.posts(data):
-        problems += _check_post_rule(document, post, zone, now, starts)
         campaign = campaigns[post.path[:2]]
+        start = _instant(campaign.data.get("start"), zone)
+        problems += _check_post_rule(document, post, zone, now, starts, start)
+        if post.data.get("every") is not None and start is not None:
+            until = post.data.get("until")
+            problems += check_recurrence(document, post, campaign, start,
+                                         _instant(until, zone) if until is not None else None,
+                                         zone)
         if post.data.get("every") is not None and campaign.data.get("start") is None:
             # The planner counts repetitions from the campaign start; without one they would
             # depend on the day the plan was made.
@@ -215,6 +222,7 @@ def _check_post_rule(
     zone: tzinfo | None,
     now: datetime | None,
     starts: dict[str, datetime],
+    campaign_start: datetime | None,
 ) -> list[Problem]:
     data, label = post.data, post.label
     rules = [rule for rule in _RULES if data.get(rule) is not None]
@@ -277,7 +285,8 @@ def _check_post_rule(
                 )
             )
         until = _instant(data.get("until"), zone) if data.get("until") is not None else None
-        if until is not None:
+        # an until before the campaign's start is an error of its own (recurrence_checks)
+        if until is not None and (campaign_start is None or until >= campaign_start):
             problems += _past(
                 document, (*post.path, "until"), f"the last repetition of {label}", until, now
             )

@@ -32,6 +32,7 @@ class YamlDocument:
     file: str  # workspace-relative, with forward slashes
     data: Any
     tree: Any
+    text: str = ""  # the source, for what the tree does not keep (comments: secret_scan)
 
     def position(self, path: Sequence[PathElement], *, key: bool = False) -> Position:
         """Line and column of the value at ``path`` (of its key when ``key``), 1-based.
@@ -220,7 +221,7 @@ def read_yaml(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem]
                 "use fewer aliases, or split the file",
             )
         ]
-    return YamlDocument(file, data, tree), []
+    return YamlDocument(file, data, tree, text), []
 
 
 def _first_line(exc: Exception) -> str:

@@ -86,12 +86,17 @@ def test_postgres_scheme_without_driver_uses_psycopg(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
-    open_ledger(None, tmp_path).close()
-    engine = sa.create_engine(f"sqlite:///{tmp_path / '.cm' / 'cm.db'}")
+def ledger_at_revision(root: Path, revision: str) -> None:
+    """A default ledger in ``root`` that says it is at ``revision``."""
+    open_ledger(None, root).close()
+    engine = sa.create_engine(f"sqlite:///{root / '.cm' / 'cm.db'}")
     with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+        connection.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{revision}'")
     engine.dispose()
+
+
+def test_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    ledger_at_revision(tmp_path, "9999")
     with pytest.raises(LedgerError, match="cannot migrate the ledger") as raised:
         open_ledger(None, tmp_path)
     assert "newer cm-toolkit" in raised.value.fix

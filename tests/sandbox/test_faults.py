@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -89,6 +90,41 @@ def test_timeout_processes_then_answers_too_late(p: Probe) -> None:
     with pytest.raises(requests.ReadTimeout):
         p.http.post(f"{URL}/posts", json={"text": "slow"}, timeout=0.2)
     assert [p["text"] for p in _posts(p.sandbox)] == ["slow"]  # the post exists
+
+
+def test_timeout_never_answers_whatever_the_client_waits(p: Probe) -> None:
+    """The default ``timeout`` holds the answer until released: the client's own timeout
+    passes (a short one here, the adapters' 10 s in a rehearsal), and no answer follows."""
+    p.sandbox.faults.add("*:timeout@once")
+    with pytest.raises(requests.ReadTimeout):
+        p.http.post(f"{URL}/posts", json={"text": "held"}, timeout=0.2)
+    p.sandbox.faults.release_held()
+    assert [p["text"] for p in _posts(p.sandbox)] == ["held"]  # processed: the post exists
+    (entry,) = p.sandbox.journal.entries(method="POST", path="/posts")
+    assert entry.fault == "timeout"
+
+
+def test_a_released_hold_closes_the_connection_without_an_answer(p: Probe) -> None:
+    p.sandbox.faults.add("*:timeout@once")
+    outcome: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            p.http.post(f"{URL}/posts", json={"text": "held"}, timeout=60)
+        except requests.RequestException as error:
+            outcome.append(error)
+
+    asking = threading.Thread(target=client)
+    asking.start()
+    while not _posts(p.sandbox) and asking.is_alive():  # held: the post is made, no answer
+        asking.join(0.01)
+    p.sandbox.faults.release_held()
+    asking.join(30)
+    assert not asking.is_alive()
+    [error] = outcome
+    assert isinstance(error, requests.ConnectionError)
+    assert not isinstance(error, requests.Timeout)  # closed, not timed out: no answer at all
+    assert p.http.get(f"{URL}/me").status_code == 200  # the next request is answered
 
 
 def test_drop_closes_before_processing(p: Probe) -> None:

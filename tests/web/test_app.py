@@ -112,6 +112,26 @@ def test_token_by_bearer_cookie_or_query_once(ledger: Ledger) -> None:
     assert call(app, "/", HOST="dashboard.example", AUTHORIZATION=f"Bearer {TOKEN}")[0] == 200
 
 
+@pytest.mark.parametrize(("path", "location"), [
+    ("///evil.example/", "/evil.example/"),  # GET /%2F%2Fevil.example/?token=T, decoded
+    ("//evil.example", "/evil.example"),
+    ("/\\evil.example/", "/evil.example/"),
+    ("/calendar/\\x", "/calendar/%5Cx"),
+    ("/a b\r\nSet-Cookie: x", "/a%20b%0D%0ASet-Cookie:%20x"),
+])
+def test_the_token_redirect_stays_on_this_server(ledger: Ledger, path: str,
+                                                 location: str) -> None:
+    status, headers, _ = call(make(ledger, TOKEN), f"{path}?token={TOKEN}")
+    assert status == 303 and headers["Location"] == location
+
+
+def test_a_static_name_too_long_for_the_file_system_is_not_found(ledger: Ledger) -> None:
+    app = make(ledger)
+    assert call(app, "/static/" + "a" * 5000 + ".css")[0] == 404
+    assert call(app, "/static/" + "a" * 300 + ".js")[0] == 404
+    assert call(app, "/static/" + "a" * 90 + ".css")[0] == 404
+
+
 def test_binding_beyond_loopback_needs_a_token() -> None:
     require_token_for("127.0.0.1", None)
     require_token_for("::1", None)
@@ -134,3 +154,19 @@ def test_every_page_answers_on_an_empty_ledger(tmp_path: Path) -> None:
         assert json.loads(call(app, "/api/overview/growth.json")[2])["data"] == []
     finally:
         empty.close()
+
+
+def test_every_page_answers_on_a_ledger_opened_read_only(ledger: Ledger, tmp_path: Path) -> None:
+    """``cm dashboard`` opens the ledger read-only (a user who may only read it): SQLite
+    itself refuses any write, so a page that wrote would fail here."""
+    from cm_toolkit.ledger import LedgerAccess
+
+    reader = open_ledger(f"sqlite:///{tmp_path / 'cm.db'}", tmp_path, LedgerAccess.READ)
+    try:
+        app = make(reader)
+        for path in ("/", "/channel/x-mooc", "/calendar", "/posts", "/review",
+                     "/api/overview/growth.json", "/api/channel/x-mooc/growth.json",
+                     "/api/channel/x-mooc/net-adds.json"):
+            assert call(app, path)[0] == 200, path
+    finally:
+        reader.close()

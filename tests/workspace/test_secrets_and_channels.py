@@ -218,3 +218,87 @@ def test_account_is_checked_by_the_adapter_settings(workspace: Path) -> None:
 
 def test_adapter_settings_accept_a_good_account(workspace: Path) -> None:
     assert problems(workspace, settings_lookup=_lookup) == []
+
+
+# -- comments, URLs, templates (issue 15 item 7) -------------------------------------------------
+
+REAL_X_BEARER = ("A" * 21 + "MLheAAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDj"
+                 "Rfl76ZC9Ub0wnz4XsNiRVBChTYbJcE3F")
+
+
+def test_a_token_in_a_comment_of_a_channel_file_is_refused(workspace: Path) -> None:
+    write(
+        workspace,
+        "channels/x-mooc.yaml",
+        f"""
+        network: x
+        account:
+          username: Course  # the old one was {REAL_X_BEARER}
+        secrets:
+          # access_token: {FACEBOOK_TOKEN}
+          access_token: {{env: CM_X_ACCESS_TOKEN}}
+    """,
+    )
+    found = errors(workspace)
+    assert [(p.file, p.line, p.column) for p in found] == [
+        ("channels/x-mooc.yaml", 3, 39), ("channels/x-mooc.yaml", 5, 19)]
+    assert found[0].message == "a comment holds what looks like an X bearer token"
+    assert found[1].message == "a comment holds what looks like a Facebook access token"
+    assert all(p.fix.startswith(FIX_START) for p in found)
+    text = "\n".join(str(p) for p in found)
+    assert REAL_X_BEARER not in text and FACEBOOK_TOKEN not in text
+
+
+def test_ordinary_comments_and_hash_signs_in_values_pass(workspace: Path) -> None:
+    write(workspace, "channels/x-mooc.yaml", """
+        # The course's X account: feedback, critique, shared articles.
+        network: x
+        name: "#MOOC (X)"  # hashtags are not comments inside quotes
+        account:
+          username: Course
+        secrets:
+          # OAuth 2.0 user token (cm auth x-mooc obtains and refreshes it).
+          access_token: {env: CM_X_ACCESS_TOKEN}
+    """)
+    assert errors(workspace) == []
+
+
+@pytest.mark.parametrize("url", ["https://mooc:hunter2-pass@example.org/course",
+                                 "http://user:p%40ss@127.0.0.1:8080/"])
+def test_credentials_in_a_url_are_refused(workspace: Path, url: str) -> None:
+    text = (workspace / "schedules.yaml").read_text()
+    write(workspace, "schedules.yaml",
+          text.replace('link: "https://example.org/course"', f'link: "{url}"'))
+    problem = the_problem(errors(workspace), "a URL with a password")
+    assert problem.file == "schedules.yaml" and problem.line == 23
+    assert "hunter2" not in str(problem) and "p%40ss" not in str(problem)
+    assert secret_kind("https://example.org/a:b@c") is None  # a path, not credentials
+    assert secret_kind("https://user@example.org/") is None  # a user name alone
+
+
+@pytest.mark.parametrize("template", ["templates/teaser.j2", "templates/_macros.j2"])
+def test_a_token_typed_into_a_template_is_refused_at_its_line(workspace: Path,
+                                                              template: str) -> None:
+    path = workspace / template
+    path.write_text(path.read_text() + f"\nDM us, the API key is {RANDOM_KEY} !\n")
+    lines = path.read_text().splitlines()
+    problem = the_problem(errors(workspace), "it would be published as is")
+    assert (problem.file, problem.line) == (template, len(lines))
+    assert problem.column == lines[-1].index(RANDOM_KEY) + 1
+    assert problem.message == ("the template holds what looks like a long random key: it would "
+                               "be published as is")
+    assert RANDOM_KEY not in str(problem)
+
+
+def test_credentials_in_a_template_url_are_refused(workspace: Path) -> None:
+    (workspace / "templates" / "teaser.x.j2").write_text(
+        "{{ course }}: https://admin:s3cret@intranet.example.org/replay\n")
+    problem = the_problem(errors(workspace), "a URL with a password")
+    assert (problem.file, problem.line, problem.column) == ("templates/teaser.x.j2", 1, 15)
+
+
+def test_an_x_bearer_token_needs_its_real_shape() -> None:
+    assert secret_kind(REAL_X_BEARER) == "an X bearer token"
+    assert secret_kind("A" * 10_000_000) is None  # was taken for a token
+    assert secret_kind("A" * 10_000_000 + "b1") is None
+    assert secret_kind("A" * 30) is None

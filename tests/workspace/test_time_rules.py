@@ -231,3 +231,51 @@ def test_a_date_without_time_is_a_warning(workspace: Path) -> None:
     assert problem.severity is Severity.WARNING
     assert (problem.line, problem.column) == (12, 13)
     assert problem.fix == "add the time, e.g. `at: 2027-01-14 18:00`"
+
+
+# -- recurrences against the campaign (issue 15 item 7): the line and the right fix -------------
+
+def test_until_before_the_campaign_start_is_an_error_with_its_fix(workspace: Path) -> None:
+    # campaign c1 starts 2027-02-01; "now" is 2027-01-01, so the until has not even passed
+    _post(workspace, 'every: "0 9 * * mon"\nuntil: 2027-01-20 10:00')
+    (problem,) = problems(workspace)
+    assert problem.severity is Severity.ERROR
+    assert (problem.line, problem.column) == (13, 16)
+    assert problem.message == (
+        'post "p1": `until` (2027-01-20 10:00) is before the start of campaign "c1" '
+        "(2027-02-01 00:00): it would never be published")
+    assert problem.fix.startswith("set `until:` after the campaign's `start:`")
+
+
+def test_an_until_before_the_start_and_past_is_not_called_a_passed_repetition(
+        workspace: Path) -> None:
+    _post(workspace, 'every: "0 9 * * mon"\nuntil: 2026-12-20 10:00')
+    found = problems(workspace)
+    assert [p.message for p in found if "passed" in p.message] == []
+    assert the_problem(found, "is before the start of").line == 13
+
+
+@pytest.mark.parametrize(("rule", "line", "column", "fragment", "fix"), [
+    ('every: "0 9 * * *"\ncount: 6000', 13, 16, "repeats 6,000 times, more than the 5,000",
+     "write `count: 5000` or less, or split it into several posts"),
+    ('every: "*/5 * * * *"\nuntil: 2027-12-31 10:00', 13, 16,
+     "repeats more than 5,000 times before its `until`",
+     "set a nearer `until:`, repeat less often (`every:`), or split it into several posts"),
+])
+def test_a_recurrence_over_the_limit_is_refused_at_its_line(
+        workspace: Path, rule: str, line: int, column: int, fragment: str, fix: str) -> None:
+    _post(workspace, rule)
+    (problem,) = problems(workspace)
+    assert (problem.line, problem.column) == (line, column)
+    assert fragment in problem.message and problem.fix.startswith(fix)
+
+
+@pytest.mark.parametrize("rule", [
+    'every: "0 9 * * *"\ncount: 5000',
+    'every: "0 9 * * *"\nuntil: 2037-12-31 10:00',  # 3,987 days of one a day
+    # twice a day at most by its fields (5,478 > 5,000), on weekdays only: 3,910, walked
+    'every: "0 9,18 * * mon-fri"\nuntil: 2034-06-30 10:00',
+])
+def test_recurrences_within_the_limit_pass(workspace: Path, rule: str) -> None:
+    _post(workspace, rule)
+    assert errors(workspace) == []
