@@ -7,7 +7,6 @@ also the "full run" whose whole output is scanned for the sandbox's secrets.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from cm_toolkit.cli import main
 from cm_toolkit.sandbox.server import Sandbox
+from tests.sample_workspace import copy_sample
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,14 +31,7 @@ def _replay(root: Path) -> str:
 
 
 def _sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sample")
-    for item in ("schedules.yaml", "channels", "templates", "assets"):
-        source = REPO / item
-        if source.is_dir():
-            shutil.copytree(source, root / item)
-        else:
-            shutil.copy(source, root / item)
-    return root
+    return copy_sample(tmp_path_factory.mktemp("sample"))
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,21 @@
 
 Each area registers its commands from its own module (``cm_toolkit.cli.<area>``); this module
 owns the Typer app, the shared options and the one place where errors become messages and exit
-codes: a ``CmError`` prints its message (never a traceback) and exits with its ``exit_code``.
+codes: a ``CmError`` prints its message (never a traceback) and exits with its ``exit_code``;
+an ``OSError`` (a full disk, a closed pipe, a folder where a file was expected) prints one line
+and exits 1.
+
+Options are validated where they are declared: the factories below (``port_option``,
+``seconds_option``, ``output_file_option``) carry the ranges and path checks, so a wrong value
+is a usage error (exit 2) before the command runs and creates nothing.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -50,6 +57,24 @@ DatabaseOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
+MAX_PORT = 65535
+
+
+def port_option(help: str) -> Any:
+    """A TCP port: 0 (any free port) to 65535."""
+    return typer.Option(help=help, min=0, max=MAX_PORT)
+
+
+def seconds_option(help: str, *, minimum: float, maximum: float) -> Any:
+    """A duration in seconds, bounded both ways: 0 or less would spin or divide by zero, a
+    huge one would never end."""
+    return typer.Option(help=help, min=minimum, max=maximum)
+
+
+def output_file_option(*names: str, help: str) -> Any:
+    """A file to write: never a folder; '-' (standard output) allowed."""
+    return typer.Option(*names, help=help, dir_okay=False, allow_dash=True, show_default=False)
+
 
 def report_error(error: CmError) -> int:
     """Print a CmError for a person and return its exit code. The one place errors are shown."""
@@ -61,6 +86,16 @@ def report_error(error: CmError) -> int:
     else:
         err_console.print(f"[red]error:[/red] {error}", highlight=False)
     return error.exit_code
+
+
+def report_os_error(error: OSError) -> int:
+    """One line for an OSError on our input or output (full disk, folder instead of file)."""
+    where = f"{error.filename}: " if error.filename else "writing the output: "
+    try:
+        err_console.print(f"[red]error:[/red] {where}{error.strerror or error}", highlight=False)
+    except OSError:
+        pass  # stderr is full or closed too: the exit code is all that is left
+    return 1
 
 
 AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth")
@@ -107,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, prog_name="cm")
     except CmError as error:
         return report_error(error)
+    except BrokenPipeError:
+        _silence_stdout()  # `cm status | head`: the reader left, nothing to say
+        return 1
+    except OSError as error:
+        if error.filename is None:  # our own output failed (a full disk): don't flush it again
+            _silence_stdout()
+        return report_os_error(error)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
@@ -116,8 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (captured output in tests)
+        pass
+
+
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()  # what is still buffered must reach the disk, or be an error
+    except BrokenPipeError:
+        _silence_stdout()
+        code = code or 1
+    except OSError as error:
+        _silence_stdout()
+        code = report_os_error(error) if code == 0 else code
+    sys.exit(code)
 
 
 @app.command()

@@ -36,7 +36,15 @@ from cm_toolkit.channels.oauth import (
     store_tokens,
 )
 from cm_toolkit.channels.registry import build_channel
-from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    port_option,
+    seconds_option,
+)
 from cm_toolkit.errors import CmError, SandboxError, UsageError
 from cm_toolkit.workspace.models import ChannelFile, Network, Workspace
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
@@ -242,8 +250,8 @@ def auth(
     ] = False,
     port: Annotated[
         int,
-        typer.Option(
-            help="Port of the local redirect listener (0: random). X, LinkedIn and Facebook "
+        port_option(
+            "Port of the local redirect listener (0: random). X, LinkedIn and Facebook "
             "need the port registered in the app: http://127.0.0.1:PORT/callback.",
         ),
     ] = 0,
@@ -254,7 +262,8 @@ def auth(
         str | None,
         typer.Option(help="The app's client secret (better: its environment variable)."),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
+    timeout: Annotated[float, seconds_option(
+        "Seconds to wait for the browser.", minimum=1, maximum=86400)] = 300.0,
 ) -> None:
     """Authorize a channel with the network's OAuth flow and store its tokens (owner-only)."""
     loaded = load_channels(workspace)

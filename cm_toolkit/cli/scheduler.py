@@ -16,7 +16,14 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    WorkspaceOption,
+    app,
+    console,
+    output_file_option,
+    seconds_option,
+)
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
@@ -86,10 +93,12 @@ def run(
         typer.Option("--notify", help="Webhook URL: a JSON POST for every failed, missed or "
                      "unknown delivery.", envvar="CM_NOTIFY_URL", show_default=False),
     ] = None,
-    resync: Annotated[float, typer.Option(help="Seconds between two ledger re-reads.")] = 5.0,
+    resync: Annotated[float, seconds_option(
+        "Seconds between two ledger re-reads.", minimum=0.5, maximum=3600)] = 5.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No live view; log lines only.")] = False,
     log_file: Annotated[
-        Path | None, typer.Option(help="Structured log (default WORKSPACE/.cm/cm.log).")
+        Path | None, output_file_option(
+            "--log-file", help="Structured log (default WORKSPACE/.cm/cm.log).")
     ] = None,
 ) -> None:
     """Publish every delivery at its instant until stopped (Ctrl-C or SIGTERM).
@@ -171,9 +180,9 @@ def _print_demo(result: DemoResult) -> None:
 @app.command()
 def demo(
     workspace: WorkspaceOption = Path("."),
-    seconds: Annotated[float, typer.Option(
-        help="Real seconds of compressed season; the clock also stands still while requests "
-        "are in flight (about 15 s more).")] = 25.0,
+    seconds: Annotated[float, seconds_option(
+        "Real seconds of compressed season; the clock also stands still while requests "
+        "are in flight (about 15 s more).", minimum=1, maximum=3600)] = 25.0,
     seed: Annotated[int, typer.Option(help="Sandbox seed: same seed, same result.")] = 2027,
 ) -> None:
     """Replay the workspace's season against the local sandbox on a compressed clock.
