@@ -101,7 +101,7 @@ def report_os_error(error: OSError) -> int:
 AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth")
 COMMAND_AREAS: dict[str, str | None] = {
     "version": None,
-    "check": "workspace",
+    "check": "workspace", "init": "workspace",
     "plan": "ledger", "apply": "ledger", "status": "ledger",
     "preview": "templates",
     "channels": "channels", "auth": "channels", "done": "channels",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import webbrowser
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,26 +98,23 @@ def sandbox_token_dir() -> Path:
     return default_token_dir() / "sandbox"
 
 
-def connect(sandbox_url: str | None, timeout: float = 30.0) -> Connection:
-    """The real networks, or the sandbox at ``sandbox_url`` (its env fetched once)."""
+def connect(sandbox_url: str | None, timeout: float = 30.0,
+            channel_files: Mapping[str, ChannelFile] | None = None) -> Connection:
+    """The real networks, or the sandbox at ``sandbox_url`` (its env fetched once, with the
+    accounts of ``channel_files`` provisioned there: the sandbox rehearses any workspace)."""
     if not sandbox_url:
         return Connection(None, {}, FileTokenStore())
+    from cm_toolkit.sandbox.provision import fetch_environment
     from cm_toolkit.sandbox.transport import sandbox_transport
 
     base = sandbox_url.rstrip("/")
-    session = requests.Session()
-    session.trust_env = False  # a proxy variable must not send loopback calls away
     try:
-        answer = session.get(f"{base}/_sandbox/env", timeout=5)
-        answer.raise_for_status()
-        env = answer.json()
+        env = fetch_environment(base, channel_files)
     except (requests.RequestException, ValueError) as exc:
         raise SandboxError(
             f"cannot reach the sandbox at {base} ({type(exc).__name__})",
             fix="start it with `cm sandbox serve` and pass its URL to --sandbox",
         ) from None
-    finally:
-        session.close()
     connection = Connection(
         sandbox_transport(base, timeout=timeout),
         {str(k): str(v) for k, v in env.items()},
@@ -163,7 +161,7 @@ def channels(
     With --check, each channel makes one cheap read call and reports OK or the error.
     """
     loaded = load_channels(workspace)
-    connection = connect(sandbox)
+    connection = connect(sandbox, channel_files=loaded.channels)
     try:
         rows = [
             _describe(channel_id, channel_file, loaded, connection, check)
@@ -272,7 +270,8 @@ def auth(
         _say(f"{channel} is a manual channel: there is nothing to authorize.")
         return
     provider = provider_for(channel_file.network.value)
-    connection = connect(sandbox)
+    # only this channel: its account is the one the sandbox's OAuth dialog signs in as
+    connection = connect(sandbox, channel_files={channel: channel_file})
     try:
         _authorize(channel, channel_file, provider, connection, no_browser=no_browser, port=port,
                    client_id=client_id, client_secret=client_secret, timeout=timeout)

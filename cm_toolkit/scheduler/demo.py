@@ -31,6 +31,7 @@ from cm_toolkit.ledger.models import Delivery, FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.planning import growth_snapshot_times, plan_workspace
 from cm_toolkit.sandbox.journal import Journal
+from cm_toolkit.sandbox.provision import provision_request
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
@@ -108,7 +109,8 @@ def run_demo(
     started = time.monotonic()
     with sandbox.running():
         transport = sandbox.transport(timeout=10.0)
-        sandbox_env = sandbox.env()
+        # the workspace's own accounts (ids, usernames), not only the sample's
+        sandbox_env = sandbox.provision(provision_request(workspace.channels))
         store = MemoryTokenStore()
 
         def channels(ws: Workspace) -> ChannelPool:
