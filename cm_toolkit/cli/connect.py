@@ -73,7 +73,10 @@ def channels_factory(
     def channels(workspace: Workspace) -> ChannelPool:
         env = dict(fallback)
         if sandbox_url is not None:  # the sandbox rehearses this workspace's own accounts
-            env = sandbox_environment(sandbox_url, workspace)[1]
+            try:
+                env = sandbox_environment(sandbox_url, workspace)[1]
+            except UsageError:
+                pass  # gone for a moment: its calls will fail and be retried like any network's
         return ChannelPool(workspace, transport=transport, fallback_env=env, store=store)
 
     return channels
