@@ -28,6 +28,7 @@ from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import AlreadyRunning
+from cm_toolkit.growth.display import count, multiple
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.scheduler.demo import DemoResult, run_demo
@@ -161,12 +162,14 @@ def _print_demo(result: DemoResult) -> None:
     for network in networks:
         table.add_row(network, *(str(result.states.get((network, s), 0)) for s in states))
     console.print(table)
-    growth = Table(title="Follower growth over the season")
-    for name in ("channel", "network", "start", "end", "multiple"):
-        growth.add_column(name, justify="right" if name in ("start", "end", "multiple") else "left")
+    since = f"{result.reference:%Y-%m-%d}" if result.reference else "first snapshot"
+    # the same columns and figures as `cm growth report` and the dashboard (one "multiple")
+    growth = Table(title=f"Follower growth (multiples since {since})")
+    for name in ("channel", "network", "reference", "end", "multiple"):
+        growth.add_column(name, justify="left" if name in ("channel", "network") else "right")
     for line in result.growth:
-        growth.add_row(line.channel_id, line.network, f"{line.start:,}", f"{line.end:,}",
-                       f"x{line.multiple:.2f}")
+        growth.add_row(line.channel_id, line.network, count(line.reference), count(line.end),
+                       multiple(line.multiple))
     console.print(growth)
     console.print(
         f"Season {result.season_start:%Y-%m-%d} → {result.season_end:%Y-%m-%d} replayed in "
