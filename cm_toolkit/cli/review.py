@@ -5,7 +5,7 @@ re-read (``cm publish --now`` also sends at once, in this process)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -53,8 +53,10 @@ def publish(
                         channels=connect(sandbox))
         runner.reload()
         waiting: dict[str, int] = {}
+        planned: dict[int, datetime] = {}
         for row in decisions.deliveries_of(ledger, post, channel):
             if row.state.value in ("planned", "retry_wait") and row.channel_id not in waiting:
+                planned[row.id] = row.due_at
                 decisions.publish_now(ledger, row, clock.now())
                 waiting[row.channel_id] = row.id
         if not waiting:
@@ -71,9 +73,13 @@ def publish(
         failed = False
         for channel_id, delivery_id in waiting.items():
             attempt = publisher.run(delivery_id)
-            failed |= attempt.step not in (Step.PUBLISHED, Step.AWAITING_DONE)
+            sent = attempt.step in (Step.PUBLISHED, Step.AWAITING_DONE)
+            failed |= not sent
             console.print(f"#{delivery_id} {channel_id}: {attempt.step.value} {attempt.detail}",
                           highlight=False)
+            if not sent:  # it keeps the date it was planned for
+                decisions.keep_planned_date(ledger, delivery_id, planned[delivery_id],
+                                            clock.now())
         sends.close()
     finally:
         ledger.close()
@@ -104,13 +110,21 @@ def cancel(
 @app.command("retry")
 def retry(delivery: DeliveryArg, workspace: WorkspaceOption = Path("."),
           database_url: DatabaseOption = None) -> None:
-    """Send a failed, missed or cancelled delivery again, now (cm run picks it up)."""
+    """Send a failed, missed or cancelled delivery again (cm run picks it up): at its planned
+    instant while that is ahead or inside its grace window, else now."""
     ledger = _open(workspace, database_url)
+    now = SystemClock().now()
     try:
-        decisions.retry(ledger, decisions.get(ledger, delivery), SystemClock().now())
+        due = decisions.retry(ledger, decisions.get(ledger, delivery), now)
     finally:
         ledger.close()
-    console.print(f"delivery {delivery} is planned again, due now")
+    if due > now:
+        when = f"at its planned instant {due:%Y-%m-%d %H:%M} UTC"
+    elif due < now:
+        when = f"now (its planned instant {due:%Y-%m-%d %H:%M} UTC is inside its grace window)"
+    else:
+        when = "now"
+    console.print(f"delivery {delivery} is planned again, due {when}", highlight=False)
 
 
 @app.command("review")

@@ -8,7 +8,7 @@ event in the ledger (``EventKind.RESOLVED``, detail ``by: person``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -126,10 +126,40 @@ def cancel(ledger: Ledger, row: Delivery, now: datetime) -> None:
             (S.PLANNED, S.RETRY_WAIT, S.AWAITING_DONE, S.MISSED, S.FAILED), held=True)
 
 
-def retry(ledger: Ledger, row: Delivery, now: datetime) -> None:
-    """A failed, missed or cancelled delivery goes back to planned, due now."""
+def retry_due_at(row: Delivery, now: datetime) -> datetime:
+    """Where a retried delivery goes: back at its planned instant while that is still ahead or
+    inside its grace window (a cancel undone the day before keeps its hour), else now."""
+    if now <= row.due_at + timedelta(seconds=row.grace_seconds):
+        return row.due_at
+    return now
+
+
+def retry(ledger: Ledger, row: Delivery, now: datetime) -> datetime:
+    """A failed, missed or cancelled delivery goes back to planned (``retry_due_at``); returns
+    its instant."""
+    due = retry_due_at(row, now)
     _decide(ledger, row, S.PLANNED, now, "retried", (S.FAILED, S.MISSED, S.CANCELLED),
-            due_at=now, next_attempt_at=None, held=False, last_error=None)
+            due_at=due, next_attempt_at=None, held=False, last_error=None)
+    return due
+
+
+def keep_planned_date(ledger: Ledger, delivery_id: int, planned: datetime, now: datetime) -> None:
+    """After a failed ``cm publish --now``: the delivery keeps the date it was planned for.
+
+    Still ahead, a delivery waiting for a retry goes back to ``planned`` at that date (it is
+    sent then, not at the retry's next attempt); a ``failed`` one keeps the date, so that
+    ``cm retry`` puts it back there."""
+    row = _get(ledger, delivery_id)
+    if row.state is S.RETRY_WAIT and planned > now:
+        ledger.transition(row.id, S.PLANNED, now, EventKind.RESOLVED,
+                          {"by": "person", "action": "publish now failed: back to its date"},
+                          due_at=planned, next_attempt_at=None)
+    elif row.state in (S.RETRY_WAIT, S.FAILED):
+        with ledger.writing() as session:
+            session.execute(
+                update(Delivery).where(Delivery.id == row.id, Delivery.version == row.version)
+                .values(due_at=planned, version=Delivery.version + 1, updated_at=now)
+                .execution_options(synchronize_session=False))
 
 
 def resolve_published(ledger: Ledger, row: Delivery, now: datetime, url: str) -> None:

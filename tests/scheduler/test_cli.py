@@ -99,23 +99,40 @@ def test_cancel_holds_the_delivery_and_apply_does_not_bring_it_back(cm: Cli) -> 
     assert cm("apply")[0] == 0
     states = {r.channel_id: r.state for r in cm.rows("news")}
     assert states == {"x-mooc": S.CANCELLED, "facebook-page": S.PLANNED}
-    # cm retry lifts the hold: the person changed their mind
-    assert cm("retry", str(x_row.id))[0] == 0
+    # cm retry lifts the hold: the person changed their mind; it keeps its planned instant
+    code, out, _ = cm("retry", str(x_row.id))
+    assert code == 0 and "due at its planned instant" in out
     assert cm("apply")[0] == 0
     row = next(r for r in cm.rows("news") if r.channel_id == "x-mooc")
     assert row.state is S.PLANNED and not row.held
+    assert row.due_at == x_row.due_at
 
 
-def test_retry_replans_a_failed_delivery_due_now(cm: Cli) -> None:
+def test_retry_past_its_grace_window_is_due_now(cm: Cli, tmp_path: Path) -> None:
+    """A delivery whose instant and grace window are over is sent now, not at its old date."""
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    write_workspace(tmp_path / "ws", [post("old", long_ago, ["x-mooc"])])
+    assert cm("apply")[0] == 0
+    row = cm.row("old")
+    assert cm("cancel", "old")[0] == 0
+    before = datetime.now(UTC)
+    code, out, _ = cm("retry", str(row.id))
+    assert code == 0 and "planned again, due now" in out, out
+    assert cm.row("old").due_at.replace(tzinfo=UTC) >= before.replace(microsecond=0)
+
+
+def test_a_failed_publish_now_keeps_its_date_and_retry_puts_it_back_there(cm: Cli) -> None:
+    assert cm("apply")[0] == 0
+    planned = cm.row("oops").due_at
     code, _, _ = cm("publish", "oops", "--now", sandbox=True)
     assert code == 1 and cm.row("oops").state is S.FAILED
+    assert cm.row("oops").due_at == planned  # not the instant of the failed attempt
     (cm.root / "templates" / "broken.j2").write_text("Réparé : {{ text }}\n", encoding="utf-8")
-    before = datetime.now(UTC)
     code, out, _ = cm("retry", str(cm.row("oops").id))
     row = cm.row("oops")
-    assert code == 0 and "planned again, due now" in out
+    assert code == 0 and "due at its planned instant" in out
     assert row.state is S.PLANNED and row.last_error is None
-    assert row.due_at.replace(tzinfo=UTC) >= before.replace(microsecond=0)
+    assert row.due_at == planned
     code, _, err = cm("retry", str(row.id))  # planned: nothing to retry
     assert code == 2 and "cannot be retried" in err
     assert cm("publish", "oops", "--now", sandbox=True)[0] == 0
@@ -183,3 +200,17 @@ def test_resolve_refuses_a_delivery_that_is_not_unknown(cm: Cli) -> None:
     assert cm("apply")[0] == 0
     code, _, err = cm("resolve", str(cm.rows("news")[0].id), "--resend")
     assert code == 2 and "it cannot be resent" in err
+
+
+def test_a_publish_now_that_will_be_retried_goes_back_to_its_date(cm: Cli) -> None:
+    """A retryable failure of `cm publish --now` does not send it before its planned date."""
+    assert cm("apply")[0] == 0
+    planned = {r.channel_id: r.due_at for r in cm.rows("news")}
+    cm.sandbox.faults.add("facebook:500@once")
+    code, _, _ = cm("publish", "news", "--now", sandbox=True)
+    assert code == 1
+    rows = {r.channel_id: r for r in cm.rows("news")}
+    assert rows["x-mooc"].state is S.PUBLISHED
+    facebook = rows["facebook-page"]
+    assert (facebook.state, facebook.due_at, facebook.next_attempt_at) == (
+        S.PLANNED, planned["facebook-page"], None)
