@@ -5,9 +5,11 @@ re-read (``cm publish --now`` also sends at once, in this process)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -16,7 +18,7 @@ from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, con
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.scheduler import _load
 from cm_toolkit.clock import SystemClock
-from cm_toolkit.errors import UsageError
+from cm_toolkit.errors import CmError, UsageError
 from cm_toolkit.ledger import decisions
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.repository import Ledger
@@ -87,24 +89,87 @@ def publish(
         raise typer.Exit(1)
 
 
+CANCELLABLE = ("planned", "retry_wait", "awaiting_done")
+
+
+def _zone(root: Path) -> ZoneInfo:
+    """The workspace's time zone for --at and the listing; UTC when its files do not load
+    (a cancel must not depend on a scheduling typo)."""
+    try:
+        return ZoneInfo(_load(root).schedules.timezone)
+    except CmError:
+        return ZoneInfo("UTC")
+
+
+def _at_filter(at: str, zone: ZoneInfo) -> Callable[[datetime], bool]:
+    """``2027-03-08``: every delivery due that day; ``2027-03-08 09:00``: due at that minute
+    (both in the workspace's time zone)."""
+    text = at.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return lambda due: due.astimezone(zone).date() == day
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at {at!r} is neither a date nor a date-time",
+                         fix="write --at 2027-03-08 or --at '2027-03-08 09:00'") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return lambda due: abs(due - moment) < timedelta(minutes=1)
+
+
 @app.command("cancel")
 def cancel(
     post: Annotated[str, typer.Argument(help="Post id (or live session id).")],
     channel: Annotated[str | None, typer.Option(help="Only this channel id.")] = None,
+    occurrence: Annotated[int | None, typer.Option(
+        "--occurrence", min=1, help="Only this occurrence (1, 2, ...) of a recurring post.",
+        show_default=False)] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Only what is due that day ('2027-03-08') or at that time "
+        "('2027-03-08 09:00'), in the workspace's time zone.", show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+                   ] = False,
     workspace: WorkspaceOption = Path("."),
     database_url: DatabaseOption = None,
 ) -> None:
-    """Cancel a post's deliveries not sent yet (they stay cancelled when you apply again)."""
-    ledger = _open(workspace, database_url)
+    """Cancel a post's deliveries not sent yet, after listing them and asking (--yes: do not
+    ask). They stay cancelled when you apply again; `cm retry N` undoes one."""
+    root = workspace.resolve()
+    zone = _zone(root)
+    wanted = _at_filter(at, zone) if at is not None else None
+    ledger = _open(root, database_url)
     try:
-        count = 0
-        for row in decisions.deliveries_of(ledger, post, channel):
-            if row.state.value in ("planned", "retry_wait", "awaiting_done"):
-                decisions.cancel(ledger, row, SystemClock().now())
-                count += 1
+        rows = [row for row in decisions.deliveries_of(ledger, post, channel)
+                if row.state.value in CANCELLABLE
+                and (occurrence is None or row.occurrence == occurrence)
+                and (wanted is None or wanted(row.due_at))]
+        if not rows:
+            which = "".join(f" {name} {value}" for name, value in
+                            (("--occurrence", occurrence), ("--at", at)) if value is not None)
+            raise UsageError(f"{post!r} has no delivery left to cancel{which}",
+                             fix="cm status lists its deliveries and their states")
+        table = Table(title=f"To cancel ({zone.key})", title_justify="left")
+        for name in ("id", "post", "channel", "occurrence", "due", "state"):
+            table.add_column(name)
+        for row in rows:
+            table.add_row(str(row.id), row.post_key, row.channel_id, str(row.occurrence),
+                          f"{row.due_at.astimezone(zone):%Y-%m-%d %H:%M}", row.state.value)
+        console.print(table)
+        count = len(rows)
+        noun = f"deliver{'y' if count == 1 else 'ies'}"
+        try:
+            confirmed = yes or typer.confirm(f"Cancel these {count} {noun}?", default=False)
+        except (typer.Abort, OSError):  # no answer (no terminal): nothing is cancelled
+            confirmed = False
+        if not confirmed:
+            console.print("Nothing cancelled (--yes cancels without asking).")
+            raise typer.Exit(1)
+        now = SystemClock().now()
+        for row in rows:
+            decisions.cancel(ledger, row, now)
     finally:
         ledger.close()
-    console.print(f"{count} deliver{'y' if count == 1 else 'ies'} of {post} cancelled")
+    console.print(f"{count} {noun} of {post} cancelled")
 
 
 @app.command("retry")

@@ -7,6 +7,7 @@ event in the ledger (``EventKind.RESOLVED``, detail ``by: person``).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -56,9 +57,14 @@ def deliveries_of(ledger: Ledger, post: str, channel: str | None = None) -> list
             query = query.where(Delivery.channel_id == channel)
         rows = list(session.scalars(query.order_by(Delivery.due_at, Delivery.id)))
     if not rows:
+        with ledger.reading() as session:
+            known = {key.split("/")[0] for key in session.scalars(select(Delivery.post_key)
+                                                                  .distinct())}
+        close = difflib.get_close_matches(post, sorted(known), n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
         raise UsageError(
             f"no delivery of {post!r}{f' on {channel!r}' if channel else ''} in the ledger",
-            fix="check the post id (cm status lists them), and run cm apply first",
+            fix=f"{hint}check the post id (cm status lists them), and run cm apply first",
         )
     return rows
 

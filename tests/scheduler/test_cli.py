@@ -18,7 +18,7 @@ from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.sandbox.server import Sandbox
 from tests.scheduler.conftest import CREATE_PATHS
-from tests.scheduler.workspace import post, write_workspace
+from tests.scheduler.workspace import post, stamp, write_workspace
 
 S = DeliveryState
 
@@ -92,7 +92,7 @@ def test_publish_without_now_is_a_usage_error(cm: Cli) -> None:
 
 def test_cancel_holds_the_delivery_and_apply_does_not_bring_it_back(cm: Cli) -> None:
     assert cm("apply")[0] == 0
-    code, out, _ = cm("cancel", "news", "--channel", "x-mooc")
+    code, out, _ = cm("cancel", "news", "--channel", "x-mooc", "--yes")
     assert code == 0 and "1 delivery of news cancelled" in out
     x_row = next(r for r in cm.rows("news") if r.channel_id == "x-mooc")
     assert x_row.state is S.CANCELLED and x_row.held
@@ -114,7 +114,7 @@ def test_retry_past_its_grace_window_is_due_now(cm: Cli, tmp_path: Path) -> None
     write_workspace(tmp_path / "ws", [post("old", long_ago, ["x-mooc"])])
     assert cm("apply")[0] == 0
     row = cm.row("old")
-    assert cm("cancel", "old")[0] == 0
+    assert cm("cancel", "old", "--yes")[0] == 0
     before = datetime.now(UTC)
     code, out, _ = cm("retry", str(row.id))
     assert code == 0 and "planned again, due now" in out, out
@@ -214,3 +214,47 @@ def test_a_publish_now_that_will_be_retried_goes_back_to_its_date(cm: Cli) -> No
     facebook = rows["facebook-page"]
     assert (facebook.state, facebook.due_at, facebook.next_attempt_at) == (
         S.PLANNED, planned["facebook-page"], None)
+
+
+def _weekly(cm: Cli, tmp_path: Path) -> list[Delivery]:
+    """A weekly post on X, three occurrences from next week (a recurring post)."""
+    start = (datetime.now(UTC) + timedelta(days=7)).replace(hour=9, minute=0, second=0,
+                                                          microsecond=0)
+    weekly = post("weekly", start, ["x-mooc"], every=f"0 9 * * {start:%a}".upper(), count=3)
+    del weekly["at"]
+    root = write_workspace(tmp_path / "ws", [weekly])
+    schedules = root / "schedules.yaml"  # repetitions count from the campaign's start
+    schedules.write_text(schedules.read_text().replace(
+        "- id: season\n", f"- id: season\n  start: '{stamp(start - timedelta(hours=1))}'\n"))
+    code, out, err = cm("apply")
+    assert code == 0, out + err
+    rows = sorted(cm.rows("weekly"), key=lambda r: r.occurrence)
+    assert [r.occurrence for r in rows] == [1, 2, 3]
+    return rows
+
+
+def test_cancel_lists_and_asks_before_cancelling(cm: Cli, tmp_path: Path) -> None:
+    rows = _weekly(cm, tmp_path)
+    code, out, _ = cm("cancel", "weekly")  # no terminal to answer: nothing is cancelled
+    assert code == 1 and "Cancel these 3 deliveries?" in out and "Nothing cancelled" in out
+    assert all(r.state is S.PLANNED for r in cm.rows("weekly"))
+    for row in rows:
+        assert str(row.id) in out
+    code, out, _ = cm("cancel", "weekly", "--occurrence", "2", "--yes")
+    assert code == 0 and "1 delivery of weekly cancelled" in out
+    states = {r.occurrence: r.state for r in cm.rows("weekly")}
+    assert states == {1: S.PLANNED, 2: S.CANCELLED, 3: S.PLANNED}
+    day = f"{rows[2].due_at:%Y-%m-%d}"
+    code, out, _ = cm("cancel", "weekly", "--at", day, "--yes")  # a holiday week
+    assert code == 0 and "1 delivery of weekly cancelled" in out
+    assert {r.occurrence: r.state for r in cm.rows("weekly")}[3] is S.CANCELLED
+    code, _, err = cm("cancel", "weekly", "--occurrence", "2", "--yes")
+    assert code == 2 and "no delivery left to cancel --occurrence 2" in err
+    code, _, err = cm("cancel", "weekly", "--at", "next week", "--yes")
+    assert code == 2 and "neither a date nor a date-time" in err
+
+
+def test_cancel_a_mistyped_post_suggests_the_right_one(cm: Cli) -> None:
+    assert cm("apply")[0] == 0
+    code, _, err = cm("cancel", "nwes", "--yes")
+    assert code == 2 and "did you mean `news`?" in " ".join(err.split())
