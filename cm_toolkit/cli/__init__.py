@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -56,6 +57,27 @@ DatabaseOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+UtcOption = Annotated[bool, typer.Option(
+    "--utc", help="Show times in UTC rather than in the workspace's time zone.")]
+
+PIPED_WIDTH = 400
+"""Width of tables when the output is not a terminal (a file, a pipe): Rich would use 80 columns
+and wrap or cut values; a reader or a script wants each row whole."""
+
+
+def display_zone(workspace: Path, utc: bool = False) -> ZoneInfo:
+    """The workspace's time zone for showing times (UTC with ``--utc``, or when schedules.yaml
+    cannot be read: a command that only shows the ledger must not fail on a scheduling typo)."""
+    if utc:
+        return ZoneInfo("UTC")
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load((workspace / "schedules.yaml").read_text("utf-8"))
+        return ZoneInfo(str(data["timezone"]))
+    except (OSError, UnicodeError, YAMLError, TypeError, KeyError, ValueError):
+        return ZoneInfo("UTC")  # ZoneInfoNotFoundError is a KeyError
 
 MAX_PORT = 65535
 
@@ -138,6 +160,9 @@ def _register_commands(argv: list[str] | None = None, *, everything: bool = Fals
 def main(argv: list[str] | None = None) -> int:
     """Run ``cm``; returns the exit code. Typer/click handle usage errors (exit 2) themselves."""
     _register_commands(argv)
+    for shown in (console, err_console):
+        if not shown.is_terminal and "COLUMNS" not in os.environ:
+            shown.width = PIPED_WIDTH
     try:
         app(args=argv, prog_name="cm")
     except CmError as error:

@@ -14,11 +14,19 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    JsonOption,
+    UtcOption,
+    WorkspaceOption,
+    app,
+    console,
+    display_zone,
+)
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.scheduler import _load
 from cm_toolkit.clock import SystemClock
-from cm_toolkit.errors import CmError, UsageError
+from cm_toolkit.errors import UsageError
 from cm_toolkit.ledger import decisions
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.repository import Ledger
@@ -92,15 +100,6 @@ def publish(
 CANCELLABLE = ("planned", "retry_wait", "awaiting_done")
 
 
-def _zone(root: Path) -> ZoneInfo:
-    """The workspace's time zone for --at and the listing; UTC when its files do not load
-    (a cancel must not depend on a scheduling typo)."""
-    try:
-        return ZoneInfo(_load(root).schedules.timezone)
-    except CmError:
-        return ZoneInfo("UTC")
-
-
 def _at_filter(at: str, zone: ZoneInfo) -> Callable[[datetime], bool]:
     """``2027-03-08``: every delivery due that day; ``2027-03-08 09:00``: due at that minute
     (both in the workspace's time zone)."""
@@ -135,7 +134,7 @@ def cancel(
     """Cancel a post's deliveries not sent yet, after listing them and asking (--yes: do not
     ask). They stay cancelled when you apply again; `cm retry N` undoes one."""
     root = workspace.resolve()
-    zone = _zone(root)
+    zone = display_zone(root)
     wanted = _at_filter(at, zone) if at is not None else None
     ledger = _open(root, database_url)
     try:
@@ -194,8 +193,9 @@ def retry(delivery: DeliveryArg, workspace: WorkspaceOption = Path("."),
 
 @app.command("review")
 def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption = None,
-           as_json: JsonOption = False) -> None:
-    """Deliveries that need a decision: unknown outcome, failed, missed, manual tasks."""
+           as_json: JsonOption = False, utc: UtcOption = False) -> None:
+    """Deliveries that need a decision: unknown outcome, failed, missed, manual tasks (times in
+    the workspace's time zone; --utc for UTC)."""
     ledger = _open(workspace, database_url)
     try:
         items = decisions.review(ledger)
@@ -211,14 +211,16 @@ def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption 
     if not items:
         console.print("Nothing needs a decision.")
         return
+    zone = display_zone(workspace.resolve(), utc)
     table = Table(title="Deliveries that need a decision")
-    for name in ("id", "state", "due (UTC)", "post → channel", "what is known", "what to do"):
+    for name in ("id", "state", f"due ({zone.key})", "post → channel", "what is known",
+                 "what to do"):
         table.add_column(name)
     for i in items:
         known = i.last_error or ""
         if i.rendered_text:
             known += f"\ntext: {i.rendered_text[:120]}"
-        table.add_row(str(i.id), i.state.value, f"{i.due_at:%Y-%m-%d %H:%M}",
+        table.add_row(str(i.id), i.state.value, f"{i.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
                       f"{i.post_key} → {i.channel_id}", known, i.what_to_do)
     console.print(table)
 

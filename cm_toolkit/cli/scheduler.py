@@ -96,7 +96,8 @@ def run(
     ] = None,
     resync: Annotated[float, seconds_option(
         "Seconds between two ledger re-reads.", minimum=0.5, maximum=3600)] = 5.0,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No live view; log lines only.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="No live view; log lines only (the default without a terminal).")] = False,
     log_file: Annotated[
         Path | None, output_file_option(
             "--log-file", help="Structured log (default WORKSPACE/.cm/cm.log).")
@@ -111,6 +112,9 @@ def run(
     not left is sent. One cm run per ledger: a second one is refused, naming the first.
     """
     root = workspace.resolve()
+    # without a terminal (a service, a pipe) the live table would show nothing until the end:
+    # log lines as they happen instead
+    quiet = quiet or not console.is_terminal
     _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
     ledger = open_ledger(database_url, root)
     channels = connect(sandbox)

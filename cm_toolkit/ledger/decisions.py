@@ -43,7 +43,8 @@ class ReviewItem:
             return (f"check {self.network} for the post; then cm resolve {self.id} "
                     "--published URL | --resend | --drop")
         if self.state is S.AWAITING_DONE:
-            return f"post the task by hand, then cm done {self.id} [--url URL]"
+            return (f"post the task by hand, then cm done {self.id} (or cm resolve {self.id} "
+                    "--published URL to record its address)")
         return f"fix the cause, then cm retry {self.id} (or cm resolve {self.id} --drop)"
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -258,3 +259,25 @@ def test_cancel_a_mistyped_post_suggests_the_right_one(cm: Cli) -> None:
     assert cm("apply")[0] == 0
     code, _, err = cm("cancel", "nwes", "--yes")
     assert code == 2 and "did you mean `news`?" in " ".join(err.split())
+
+
+def test_status_and_review_show_ids_and_workspace_times(
+    cm: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS")  # piped output: rows are whole, not cut at 80 columns
+    schedules = cm.root / "schedules.yaml"
+    schedules.write_text(schedules.read_text().replace("timezone: UTC",
+                                                       "timezone: America/New_York"))
+    assert cm("apply")[0] == 0
+    x_row = next(r for r in cm.rows("news") if r.channel_id == "x-mooc")
+    code, out, _ = cm("status")
+    assert code == 0 and "due (America/New_York)" in out
+    local = x_row.due_at.replace(tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
+    # one line holds the id, the local time and the channel
+    assert any(line.split("│")[1].strip() == str(x_row.id) and f"{local:%Y-%m-%d %H:%M}" in line
+               and "x-mooc" in line for line in out.splitlines() if line.count("│") > 3), out
+    code, out, _ = cm("status", "--utc")
+    assert code == 0 and "due (UTC)" in out
+    assert cm("publish", "oops", "--now", sandbox=True)[0] == 1
+    code, out, _ = cm("review")
+    assert code == 0 and "due (America/New_York)" in out
