@@ -6,8 +6,8 @@ also the "full run" whose whole output is scanned for the sandbox's secrets.
 
 from __future__ import annotations
 
+import json
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 
 from cm_toolkit.cli import main
 from cm_toolkit.sandbox.server import Sandbox
+from tests.sample_workspace import copy_sample
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,14 +32,7 @@ def _replay(root: Path) -> str:
 
 
 def _sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sample")
-    for item in ("schedules.yaml", "channels", "templates", "assets"):
-        source = REPO / item
-        if source.is_dir():
-            shutil.copytree(source, root / item)
-        else:
-            shutil.copy(source, root / item)
-    return root
+    return copy_sample(tmp_path_factory.mktemp("sample"))
 
 
 @pytest.fixture(scope="module")
@@ -62,15 +56,64 @@ def test_the_season_is_replayed_and_every_delivery_reaches_a_final_state(
     assert set(states) <= {"published", "awaiting_done"}, states
     # the LinkedIn group is a manual channel: its posts are tasks for a person
     assert states["awaiting_done"] == 15
-    assert "Follower growth over the season" in output
+    assert "Follower growth (multiples since" in output
     assert "Deliveries per network and state" in output
+
+
+def _demo_multiples(output: str) -> dict[str, str]:
+    """channel id -> the multiple the demo's summary prints (``x2.52``)."""
+    return dict(re.findall(r"^\W*([a-z][\w-]*)\s*│.*?(x\d+\.\d+)\s*│\s*$", output, re.MULTILINE))
 
 
 def test_the_summary_shows_growth_close_to_the_course_outcomes(demo_run: tuple[Path, str]) -> None:
     _, output = demo_run
-    multiples = dict(re.findall(r"(x-mooc|linkedin-page)\s.*?x(\d+\.\d+)", output))
-    assert 2.2 <= float(multiples["x-mooc"]) <= 2.9
-    assert 2.6 <= float(multiples["linkedin-page"]) <= 3.4
+    multiples = _demo_multiples(output)
+    assert "multiples since 2027-02-22" in output  # the sample's growth.reference
+    assert 2.2 <= float(multiples["x-mooc"][1:]) <= 2.9
+    assert 2.0 <= float(multiples["linkedin-page"][1:]) <= 3.4
+
+
+def test_one_multiple_per_channel_in_demo_report_and_dashboard(
+    demo_run: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's summary, `cm growth report`, the HTML report and the dashboard's cards show
+    the same multiple for each channel (GrowthRow.multiple: since the growth reference)."""
+    from wsgiref.util import setup_testing_defaults
+
+    from cm_toolkit.clock import SystemClock
+    from cm_toolkit.growth.context import GrowthContext
+    from cm_toolkit.ledger.engine import open_ledger
+    from cm_toolkit.web.app import Dashboard
+    from cm_toolkit.workspace.loader import load_workspace
+
+    root, output = demo_run
+    shown = _demo_multiples(output)
+    assert {"x-mooc", "linkedin-page", "facebook-page", "youtube"} <= set(shown), output
+    database = f"sqlite:///{root / '.cm' / 'demo' / 'cm.db'}"
+    capsys.readouterr()
+    assert main(["growth", "report", "-w", str(root), "--database-url", database,
+                 "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["channels"]
+    reported = {row["channel"]: f"x{row['multiple']:.2f}" for row in rows
+                if row["multiple"] is not None}
+    assert reported == shown
+
+    html = (root / ".cm" / "demo" / "activity.html").read_text()
+    for figure in shown.values():
+        assert figure in html
+
+    ledger = open_ledger(database, root)
+    try:
+        workspace, _ = load_workspace(root)
+        app = Dashboard(ledger, GrowthContext.from_workspace(workspace, ledger), SystemClock())
+        environ: dict[str, object] = {}
+        setup_testing_defaults(environ)
+        page = b"".join(app(environ, lambda status, headers: None)).decode()
+    finally:
+        ledger.close()
+    cards = dict(re.findall(r'data-channel="([^"]+)".*?class="multiple" data-value="([^"]*)"',
+                            page, re.DOTALL))
+    assert {cid: f"x{float(v):.2f}" for cid, v in cards.items() if v} == shown
 
 
 def test_announcements_carry_the_live_session_link(demo_run: tuple[Path, str]) -> None:

@@ -331,10 +331,15 @@ class AuthorizationFlow:
                 "fb_exchange_token": user_token,
             },
         )["access_token"]
+        # the app and the login worked: a refusal now is about the Page, not the app
         page = self._call(
             "GET",
             f"{FACEBOOK_GRAPH}/{page_id}",
             params={"fields": "access_token", "access_token": long_lived},
+            what=f"Facebook refused the token of Page {page_id} (channels/{self.channel_id}.yaml "
+            "account.page_id)",
+            fix="check the Page id (Page > About > Page ID) and that the account you logged in "
+            "with manages that Page, then run `cm auth` again",
         )
         if not page.get("access_token"):
             raise ChannelError(
@@ -345,7 +350,10 @@ class AuthorizationFlow:
         # the long-lived user token lets the adapter mint a new Page token by itself later
         return {"page_token": str(page["access_token"]), "user_token": str(long_lived)}
 
-    def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, url: str, *, what: str | None = None, fix: str | None = None,
+              **kwargs: Any) -> dict[str, Any]:
+        """One token-endpoint call; ``what``/``fix`` name the cause when the default ("the token
+        request", "the app's client id...") would mislead."""
         network = self.provider.network
         with self._session() as session:
             try:
@@ -367,11 +375,12 @@ class AuthorizationFlow:
                 error.get("message") if isinstance(error, dict) else body.get("error_description")
             ) or (error if isinstance(error, str) else None) or body.get("message")
             raise ChannelError(
-                f"{network} refused the token request (HTTP {response.status_code})",
+                f"{what or f'{network} refused the token request'} (HTTP {response.status_code})",
                 network=network,
                 status=response.status_code,
                 network_message=str(words) if words else None,
-                fix="check the app's client id, secret and redirect URI, then run `cm auth` again",
+                fix=fix or "check the app's client id, secret and redirect URI, then run "
+                "`cm auth` again",
             )
         return body
 

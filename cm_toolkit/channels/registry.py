@@ -42,7 +42,7 @@ BUILTIN_CHANNELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class NetworkInfo:
-    """One network as ``cm channels --networks`` and the dashboard list it (class data only)."""
+    """One network as the registry and the dashboard list it (class data only)."""
 
     network: str
     target: str  # "module:Class"

@@ -248,10 +248,12 @@ class YouTubeChannel(Channel):
         channel: dict[str, Any] = items[0]
         if channel.get("id") != self.youtube_settings.channel_id:
             raise Rejected(
-                f"youtube: the token belongs to channel {channel.get('id')}, "
-                f"not {self.youtube_settings.channel_id}",
+                f"youtube: the authorized Google account owns channel {channel.get('id')}, but "
+                f"channels/{self.channel_id}.yaml names {self.youtube_settings.channel_id}",
                 network="youtube",
-                fix=f"run `cm auth {self.channel_id}` with the right account, or fix channel_id",
+                fix=f"put {channel.get('id')} under account: channel_id if that is your channel; "
+                f"otherwise run `cm auth {self.channel_id}` with the Google account that owns "
+                f"{self.youtube_settings.channel_id}",
             )
         return channel
 

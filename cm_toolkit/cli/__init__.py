@@ -2,14 +2,22 @@
 
 Each area registers its commands from its own module (``cm_toolkit.cli.<area>``); this module
 owns the Typer app, the shared options and the one place where errors become messages and exit
-codes: a ``CmError`` prints its message (never a traceback) and exits with its ``exit_code``.
+codes: a ``CmError`` prints its message (never a traceback) and exits with its ``exit_code``;
+an ``OSError`` (a full disk, a closed pipe, a folder where a file was expected) prints one line
+and exits 1.
+
+Options are validated where they are declared: the factories below (``port_option``,
+``seconds_option``, ``output_file_option``) carry the ranges and path checks, so a wrong value
+is a usage error (exit 2) before the command runs and creates nothing.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -49,6 +57,45 @@ DatabaseOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+UtcOption = Annotated[bool, typer.Option(
+    "--utc", help="Show times in UTC rather than in the workspace's time zone.")]
+
+PIPED_WIDTH = 400
+"""Width of tables when the output is not a terminal (a file, a pipe): Rich would use 80 columns
+and wrap or cut values; a reader or a script wants each row whole."""
+
+
+def display_zone(workspace: Path, utc: bool = False) -> ZoneInfo:
+    """The workspace's time zone for showing times (UTC with ``--utc``, or when schedules.yaml
+    cannot be read: a command that only shows the ledger must not fail on a scheduling typo)."""
+    if utc:
+        return ZoneInfo("UTC")
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load((workspace / "schedules.yaml").read_text("utf-8"))
+        return ZoneInfo(str(data["timezone"]))
+    except (OSError, UnicodeError, YAMLError, TypeError, KeyError, ValueError):
+        return ZoneInfo("UTC")  # ZoneInfoNotFoundError is a KeyError
+
+MAX_PORT = 65535
+
+
+def port_option(help: str) -> Any:
+    """A TCP port: 0 (any free port) to 65535."""
+    return typer.Option(help=help, min=0, max=MAX_PORT)
+
+
+def seconds_option(help: str, *, minimum: float, maximum: float) -> Any:
+    """A duration in seconds, bounded both ways: 0 or less would spin or divide by zero, a
+    huge one would never end."""
+    return typer.Option(help=help, min=minimum, max=maximum)
+
+
+def output_file_option(*names: str, help: str) -> Any:
+    """A file to write: never a folder; '-' (standard output) allowed."""
+    return typer.Option(*names, help=help, dir_okay=False, allow_dash=True, show_default=False)
 
 
 def report_error(error: CmError) -> int:
@@ -63,10 +110,20 @@ def report_error(error: CmError) -> int:
     return error.exit_code
 
 
+def report_os_error(error: OSError) -> int:
+    """One line for an OSError on our input or output (full disk, folder instead of file)."""
+    where = f"{error.filename}: " if error.filename else "writing the output: "
+    try:
+        err_console.print(f"[red]error:[/red] {where}{error.strerror or error}", highlight=False)
+    except OSError:
+        pass  # stderr is full or closed too: the exit code is all that is left
+    return 1
+
+
 AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth")
 COMMAND_AREAS: dict[str, str | None] = {
     "version": None,
-    "check": "workspace",
+    "check": "workspace", "init": "workspace",
     "plan": "ledger", "apply": "ledger", "status": "ledger",
     "preview": "templates",
     "channels": "channels", "auth": "channels", "done": "channels",
@@ -103,10 +160,20 @@ def _register_commands(argv: list[str] | None = None, *, everything: bool = Fals
 def main(argv: list[str] | None = None) -> int:
     """Run ``cm``; returns the exit code. Typer/click handle usage errors (exit 2) themselves."""
     _register_commands(argv)
+    for shown in (console, err_console):
+        if not shown.is_terminal and "COLUMNS" not in os.environ:
+            shown.width = PIPED_WIDTH
     try:
         app(args=argv, prog_name="cm")
     except CmError as error:
         return report_error(error)
+    except BrokenPipeError:
+        _silence_stdout()  # `cm status | head`: the reader left, nothing to say
+        return 1
+    except OSError as error:
+        if error.filename is None:  # our own output failed (a full disk): don't flush it again
+            _silence_stdout()
+        return report_os_error(error)
     except Exception as error:
         ledger_error = _ledger_fault(error)
         if ledger_error is None:
@@ -133,8 +200,26 @@ def _ledger_fault(error: Exception) -> CmError | None:
     return explain(error)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (captured output in tests)
+        pass
+
+
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()  # what is still buffered must reach the disk, or be an error
+    except BrokenPipeError:
+        _silence_stdout()
+        code = code or 1
+    except OSError as error:
+        _silence_stdout()
+        code = report_os_error(error) if code == 0 else code
+    sys.exit(code)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import webbrowser
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,15 @@ from cm_toolkit.channels.oauth import (
     store_tokens,
 )
 from cm_toolkit.channels.registry import build_channel
-from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    port_option,
+    seconds_option,
+)
 from cm_toolkit.errors import CmError, SandboxError, UsageError
 from cm_toolkit.workspace.models import ChannelFile, Network, Workspace
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
@@ -89,26 +98,23 @@ def sandbox_token_dir() -> Path:
     return default_token_dir() / "sandbox"
 
 
-def connect(sandbox_url: str | None, timeout: float = 30.0) -> Connection:
-    """The real networks, or the sandbox at ``sandbox_url`` (its env fetched once)."""
+def connect(sandbox_url: str | None, timeout: float = 30.0,
+            channel_files: Mapping[str, ChannelFile] | None = None) -> Connection:
+    """The real networks, or the sandbox at ``sandbox_url`` (its env fetched once, with the
+    accounts of ``channel_files`` provisioned there: the sandbox rehearses any workspace)."""
     if not sandbox_url:
         return Connection(None, {}, FileTokenStore())
+    from cm_toolkit.sandbox.provision import fetch_environment
     from cm_toolkit.sandbox.transport import sandbox_transport
 
     base = sandbox_url.rstrip("/")
-    session = requests.Session()
-    session.trust_env = False  # a proxy variable must not send loopback calls away
     try:
-        answer = session.get(f"{base}/_sandbox/env", timeout=5)
-        answer.raise_for_status()
-        env = answer.json()
+        env = fetch_environment(base, channel_files)
     except (requests.RequestException, ValueError) as exc:
         raise SandboxError(
             f"cannot reach the sandbox at {base} ({type(exc).__name__})",
             fix="start it with `cm sandbox serve` and pass its URL to --sandbox",
         ) from None
-    finally:
-        session.close()
     connection = Connection(
         sandbox_transport(base, timeout=timeout),
         {str(k): str(v) for k, v in env.items()},
@@ -155,7 +161,7 @@ def channels(
     With --check, each channel makes one cheap read call and reports OK or the error.
     """
     loaded = load_channels(workspace)
-    connection = connect(sandbox)
+    connection = connect(sandbox, channel_files=loaded.channels)
     try:
         rows = [
             _describe(channel_id, channel_file, loaded, connection, check)
@@ -242,8 +248,8 @@ def auth(
     ] = False,
     port: Annotated[
         int,
-        typer.Option(
-            help="Port of the local redirect listener (0: random). X, LinkedIn and Facebook "
+        port_option(
+            "Port of the local redirect listener (0: random). X, LinkedIn and Facebook "
             "need the port registered in the app: http://127.0.0.1:PORT/callback.",
         ),
     ] = 0,
@@ -260,7 +266,8 @@ def auth(
         typer.Option(help="A file holding the app's client secret alone (chmod 600).",
                      show_default=False),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
+    timeout: Annotated[float, seconds_option(
+        "Seconds to wait for the browser.", minimum=1, maximum=86400)] = 300.0,
 ) -> None:
     """Authorize a channel with the network's OAuth flow and store its tokens (owner-only)."""
     from cm_toolkit.cli.secret_files import secret_option
@@ -272,7 +279,8 @@ def auth(
         _say(f"{channel} is a manual channel: there is nothing to authorize.")
         return
     provider = provider_for(channel_file.network.value)
-    connection = connect(sandbox)
+    # only this channel: its account is the one the sandbox's OAuth dialog signs in as
+    connection = connect(sandbox, channel_files={channel: channel_file})
     try:
         _authorize(channel, channel_file, provider, connection, no_browser=no_browser, port=port,
                    client_id=client_id, client_secret=client_secret, timeout=timeout)

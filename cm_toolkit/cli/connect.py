@@ -30,20 +30,24 @@ SandboxOption = Annotated[
 
 def connect(sandbox: str | None) -> Callable[[Workspace], ChannelPool]:
     """The channel pools of ``cm run`` and friends: real networks, or the sandbox at URL."""
-    transport, fallback = sandbox_environment(sandbox) if sandbox else (None, {})
-    return channels_factory(transport, fallback)
+    if not sandbox:
+        return channels_factory(None, {})
+    transport, fallback = sandbox_environment(sandbox)
+    return channels_factory(transport, fallback, sandbox)
 
 
-def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
-    """The transport to a running sandbox and its tokens (GET /_sandbox/env)."""
+def sandbox_environment(
+    url: str, workspace: Workspace | None = None
+) -> tuple[Transport, dict[str, str]]:
+    """The transport to a running sandbox and its tokens, the workspace's accounts provisioned
+    there first when it is given (POST /_sandbox/env)."""
     import requests
 
+    from cm_toolkit.sandbox.provision import fetch_environment
     from cm_toolkit.sandbox.transport import sandbox_transport
 
     try:
-        answer = requests.get(url.rstrip("/") + "/_sandbox/env", timeout=5)
-        answer.raise_for_status()
-        env = dict(answer.json())
+        env = fetch_environment(url, workspace.channels if workspace else None)
     except (requests.RequestException, ValueError) as exc:
         raise UsageError(
             f"no sandbox answers at {url}: {exc}",
@@ -53,7 +57,7 @@ def sandbox_environment(url: str) -> tuple[Transport, dict[str, str]]:
 
 
 def channels_factory(
-    transport: Transport | None, fallback: Mapping[str, str]
+    transport: Transport | None, fallback: Mapping[str, str], sandbox_url: str | None = None
 ) -> Callable[[Workspace], ChannelPool]:
     """Adapters of a workspace; with a sandbox transport, its tokens go to the sandbox store.
 
@@ -67,7 +71,13 @@ def channels_factory(
     store = FileTokenStore(sandbox_token_dir()) if transport is not None else None
 
     def channels(workspace: Workspace) -> ChannelPool:
-        return ChannelPool(workspace, transport=transport, fallback_env=fallback, store=store)
+        env = dict(fallback)
+        if sandbox_url is not None:  # the sandbox rehearses this workspace's own accounts
+            try:
+                env = sandbox_environment(sandbox_url, workspace)[1]
+            except UsageError:
+                pass  # gone for a moment: its calls will fail and be retried like any network's
+        return ChannelPool(workspace, transport=transport, fallback_env=env, store=store)
 
     return channels
 

@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console, err_console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    WorkspaceOption,
+    app,
+    console,
+    err_console,
+    output_file_option,
+    port_option,
+)
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
@@ -195,9 +203,9 @@ def activity(
     until: UntilOption = None,
     output_format: Annotated[ReportFormat, typer.Option("--format", help="csv or html.")
                              ] = ReportFormat.HTML,
-    output: Annotated[Path | None, typer.Option(
+    output: Annotated[Path | None, output_file_option(
         "--output", "-o", help="Where to write it (default: reports/activity.html or .csv; "
-        "'-' prints it).", show_default=False)] = None,
+        "'-' prints it).")] = None,
 ) -> None:
     """Deliveries per network and week, engagement, failures, live sessions, follower growth."""
     from cm_toolkit.growth.activity import build_activity
@@ -225,7 +233,7 @@ def dashboard(
     workspace: WorkspaceOption = Path("."),
     database_url: DatabaseOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+    port: Annotated[int, port_option("Port to listen on (0: any free port).")] = 8050,
     token: Annotated[str | None, typer.Option(
         "--token", help="Access token, required to listen beyond 127.0.0.1. On the command "
         "line it is visible to other users (ps): prefer --token-file or CM_DASHBOARD_TOKEN.",

@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console, err_console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    JsonOption,
+    UtcOption,
+    WorkspaceOption,
+    app,
+    console,
+    display_zone,
+    err_console,
+)
 from cm_toolkit.errors import NoLedger, UsageError
 from cm_toolkit.ledger import DeliveryState, Ledger, LedgerAccess, open_ledger
 from cm_toolkit.ledger.apply import ApplyResult, PlanDiff, apply, diff
@@ -144,8 +153,10 @@ def status_command(
     workspace: WorkspaceOption = Path("."),
     database_url: DatabaseOption = None,
     json_output: JsonOption = False,
+    utc: UtcOption = False,
 ) -> None:
-    """Deliveries by network and state, and the next 10 due (times in UTC)."""
+    """Deliveries by network and state, and the next 10 due with their ids (times in the
+    workspace's time zone; --utc for UTC)."""
     if database_url is None and not workspace.is_dir():
         raise UsageError(f"workspace folder {workspace} does not exist",
                          fix="pass --workspace DIR or --database-url URL")
@@ -181,13 +192,14 @@ def status_command(
         table.add_row(network, *(str(cells.get(state.value, 0)) for state in states))
     console.print(table)
     if due:
+        zone = display_zone(workspace, utc)
         upcoming = Table(title="Next due")
-        for header in ("due (UTC)", "campaign", "item", "channel", "state"):
-            upcoming.add_column(header, no_wrap=header == "due (UTC)")
+        for header in ("id", f"due ({zone.key})", "campaign", "item", "channel", "state"):
+            upcoming.add_column(header, no_wrap=header.startswith(("id", "due")))
         for entry in due:
             row = entry.delivery
             when = row.next_attempt_at or row.due_at
-            upcoming.add_row(when.strftime("%Y-%m-%d %H:%M"), entry.campaign_id,
-                             f"{row.post_key} #{row.occurrence}", row.channel_id,
-                             row.state.value)
+            upcoming.add_row(str(row.id), f"{when.astimezone(zone):%Y-%m-%d %H:%M}",
+                             entry.campaign_id, f"{row.post_key} #{row.occurrence}",
+                             row.channel_id, row.state.value)
         console.print(upcoming)

@@ -5,14 +5,24 @@ re-read (``cm publish --now`` also sends at once, in this process)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    JsonOption,
+    UtcOption,
+    WorkspaceOption,
+    app,
+    console,
+    display_zone,
+)
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.scheduler import _load
 from cm_toolkit.clock import SystemClock
@@ -54,8 +64,10 @@ def publish(
                         channels=connect(sandbox))
         runner.reload()
         waiting: dict[str, int] = {}
+        planned: dict[int, datetime] = {}
         for row in decisions.deliveries_of(ledger, post, channel):
             if row.state.value in ("planned", "retry_wait") and row.channel_id not in waiting:
+                planned[row.id] = row.due_at
                 decisions.publish_now(ledger, row, clock.now())
                 waiting[row.channel_id] = row.id
         if not waiting:
@@ -72,9 +84,13 @@ def publish(
         failed = False
         for channel_id, delivery_id in waiting.items():
             attempt = publisher.run(delivery_id)
-            failed |= attempt.step not in (Step.PUBLISHED, Step.AWAITING_DONE)
+            sent = attempt.step in (Step.PUBLISHED, Step.AWAITING_DONE)
+            failed |= not sent
             console.print(f"#{delivery_id} {channel_id}: {attempt.step.value} {attempt.detail}",
                           highlight=False)
+            if not sent:  # it keeps the date it was planned for
+                decisions.keep_planned_date(ledger, delivery_id, planned[delivery_id],
+                                            clock.now())
         sends.close()
     finally:
         ledger.close()
@@ -82,42 +98,105 @@ def publish(
         raise typer.Exit(1)
 
 
+CANCELLABLE = ("planned", "retry_wait", "awaiting_done")
+
+
+def _at_filter(at: str, zone: ZoneInfo) -> Callable[[datetime], bool]:
+    """``2027-03-08``: every delivery due that day; ``2027-03-08 09:00``: due at that minute
+    (both in the workspace's time zone)."""
+    text = at.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return lambda due: due.astimezone(zone).date() == day
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at {at!r} is neither a date nor a date-time",
+                         fix="write --at 2027-03-08 or --at '2027-03-08 09:00'") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return lambda due: abs(due - moment) < timedelta(minutes=1)
+
+
 @app.command("cancel")
 def cancel(
     post: Annotated[str, typer.Argument(help="Post id (or live session id).")],
     channel: Annotated[str | None, typer.Option(help="Only this channel id.")] = None,
+    occurrence: Annotated[int | None, typer.Option(
+        "--occurrence", min=1, help="Only this occurrence (1, 2, ...) of a recurring post.",
+        show_default=False)] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Only what is due that day ('2027-03-08') or at that time "
+        "('2027-03-08 09:00'), in the workspace's time zone.", show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+                   ] = False,
     workspace: WorkspaceOption = Path("."),
     database_url: DatabaseOption = None,
 ) -> None:
-    """Cancel a post's deliveries not sent yet (they stay cancelled when you apply again)."""
-    ledger = _open(workspace, database_url)
+    """Cancel a post's deliveries not sent yet, after listing them and asking (--yes: do not
+    ask). They stay cancelled when you apply again; `cm retry N` undoes one."""
+    root = workspace.resolve()
+    zone = display_zone(root)
+    wanted = _at_filter(at, zone) if at is not None else None
+    ledger = _open(root, database_url)
     try:
-        count = 0
-        for row in decisions.deliveries_of(ledger, post, channel):
-            if row.state.value in ("planned", "retry_wait", "awaiting_done"):
-                decisions.cancel(ledger, row, SystemClock().now())
-                count += 1
+        rows = [row for row in decisions.deliveries_of(ledger, post, channel)
+                if row.state.value in CANCELLABLE
+                and (occurrence is None or row.occurrence == occurrence)
+                and (wanted is None or wanted(row.due_at))]
+        if not rows:
+            which = "".join(f" {name} {value}" for name, value in
+                            (("--occurrence", occurrence), ("--at", at)) if value is not None)
+            raise UsageError(f"{post!r} has no delivery left to cancel{which}",
+                             fix="cm status lists its deliveries and their states")
+        table = Table(title=f"To cancel ({zone.key})", title_justify="left")
+        for name in ("id", "post", "channel", "occurrence", "due", "state"):
+            table.add_column(name)
+        for row in rows:
+            table.add_row(str(row.id), row.post_key, row.channel_id, str(row.occurrence),
+                          f"{row.due_at.astimezone(zone):%Y-%m-%d %H:%M}", row.state.value)
+        console.print(table)
+        count = len(rows)
+        noun = f"deliver{'y' if count == 1 else 'ies'}"
+        try:
+            confirmed = yes or typer.confirm(f"Cancel these {count} {noun}?", default=False)
+        except (typer.Abort, OSError):  # no answer (no terminal): nothing is cancelled
+            confirmed = False
+        if not confirmed:
+            console.print("Nothing cancelled (--yes cancels without asking).")
+            raise typer.Exit(1)
+        now = SystemClock().now()
+        for row in rows:
+            decisions.cancel(ledger, row, now)
     finally:
         ledger.close()
-    console.print(f"{count} deliver{'y' if count == 1 else 'ies'} of {post} cancelled")
+    console.print(f"{count} {noun} of {post} cancelled")
 
 
 @app.command("retry")
 def retry(delivery: DeliveryArg, workspace: WorkspaceOption = Path("."),
           database_url: DatabaseOption = None) -> None:
-    """Send a failed, missed or cancelled delivery again, now (cm run picks it up)."""
+    """Send a failed, missed or cancelled delivery again (cm run picks it up): at its planned
+    instant while that is ahead or inside its grace window, else now."""
     ledger = _open(workspace, database_url)
+    now = SystemClock().now()
     try:
-        decisions.retry(ledger, decisions.get(ledger, delivery), SystemClock().now())
+        due = decisions.retry(ledger, decisions.get(ledger, delivery), now)
     finally:
         ledger.close()
-    console.print(f"delivery {delivery} is planned again, due now")
+    if due > now:
+        when = f"at its planned instant {due:%Y-%m-%d %H:%M} UTC"
+    elif due < now:
+        when = f"now (its planned instant {due:%Y-%m-%d %H:%M} UTC is inside its grace window)"
+    else:
+        when = "now"
+    console.print(f"delivery {delivery} is planned again, due {when}", highlight=False)
 
 
 @app.command("review")
 def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption = None,
-           as_json: JsonOption = False) -> None:
-    """Deliveries that need a decision: unknown outcome, failed, missed, manual tasks."""
+           as_json: JsonOption = False, utc: UtcOption = False) -> None:
+    """Deliveries that need a decision: unknown outcome, failed, missed, manual tasks (times in
+    the workspace's time zone; --utc for UTC)."""
     ledger = _open(workspace, database_url, LedgerAccess.READ)
     try:
         items = decisions.review(ledger)
@@ -133,14 +212,16 @@ def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption 
     if not items:
         console.print("Nothing needs a decision.")
         return
+    zone = display_zone(workspace.resolve(), utc)
     table = Table(title="Deliveries that need a decision")
-    for name in ("id", "state", "due (UTC)", "post → channel", "what is known", "what to do"):
+    for name in ("id", "state", f"due ({zone.key})", "post → channel", "what is known",
+                 "what to do"):
         table.add_column(name)
     for i in items:
         known = i.last_error or ""
         if i.rendered_text:
             known += f"\ntext: {i.rendered_text[:120]}"
-        table.add_row(str(i.id), i.state.value, f"{i.due_at:%Y-%m-%d %H:%M}",
+        table.add_row(str(i.id), i.state.value, f"{i.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
                       f"{i.post_key} → {i.channel_id}", known, i.what_to_do)
     console.print(table)
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import requests
 import typer
 
-from cm_toolkit.cli import app, console
+from cm_toolkit.cli import app, console, port_option
 from cm_toolkit.cli.channels import SandboxOption, sandbox_token_dir
 from cm_toolkit.errors import SandboxError, UsageError
 from cm_toolkit.sandbox.clock import Clock, ScaledClock, SystemClock
@@ -26,6 +26,7 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 
+MAX_SPEED = 100_000  # a day per second; faster, the clock leaves the calendar within hours
 SeedOption = Annotated[int, typer.Option(help="Seed of follower growth, ids and fault draws.")]
 
 
@@ -56,14 +57,15 @@ def make_clock(speed: float, start: str | None) -> Clock:
 @sandbox_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8900,
+    port: Annotated[int, port_option("Port (0: any free port).")] = 8900,
     seed: SeedOption = 0,
     faults: Annotated[
         str,
         typer.Option(help="Fault rules, e.g. 'x:429@0.1,facebook:500@once' (docs/sandbox.md)."),
     ] = "",
     speed: Annotated[
-        float, typer.Option(help="Sandbox seconds per real second (60: an hour per minute).")
+        float, typer.Option(help="Sandbox seconds per real second (60: an hour per minute).",
+                            max=MAX_SPEED)
     ] = 1.0,
     start: Annotated[
         str | None, typer.Option(help="Sandbox time at start, ISO 8601 (default: now).")

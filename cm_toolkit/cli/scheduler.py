@@ -17,11 +17,19 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console
+from cm_toolkit.cli import (
+    DatabaseOption,
+    WorkspaceOption,
+    app,
+    console,
+    output_file_option,
+    seconds_option,
+)
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import AlreadyRunning, CmError
+from cm_toolkit.growth.display import count, multiple
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.faults import driver_message
@@ -109,10 +117,13 @@ def run(
         typer.Option("--notify", help="Webhook URL: a JSON POST for every failed, missed or "
                      "unknown delivery.", envvar="CM_NOTIFY_URL", show_default=False),
     ] = None,
-    resync: Annotated[float, typer.Option(help="Seconds between two ledger re-reads.")] = 5.0,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No live view; log lines only.")] = False,
+    resync: Annotated[float, seconds_option(
+        "Seconds between two ledger re-reads.", minimum=0.5, maximum=3600)] = 5.0,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="No live view; log lines only (the default without a terminal).")] = False,
     log_file: Annotated[
-        Path | None, typer.Option(help="Structured log (default WORKSPACE/.cm/cm.log).")
+        Path | None, output_file_option(
+            "--log-file", help="Structured log (default WORKSPACE/.cm/cm.log).")
     ] = None,
 ) -> None:
     """Publish every delivery at its instant until stopped (Ctrl-C or SIGTERM).
@@ -124,6 +135,9 @@ def run(
     not left is sent. One cm run per ledger: a second one is refused, naming the first.
     """
     root = workspace.resolve()
+    # without a terminal (a service, a pipe) the live table would show nothing until the end:
+    # log lines as they happen instead
+    quiet = quiet or not console.is_terminal
     _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
     ledger = open_ledger(database_url, root)
     channels = connect(sandbox)
@@ -175,12 +189,14 @@ def _print_demo(result: DemoResult) -> None:
     for network in networks:
         table.add_row(network, *(str(result.states.get((network, s), 0)) for s in states))
     console.print(table)
-    growth = Table(title="Follower growth over the season")
-    for name in ("channel", "network", "start", "end", "multiple"):
-        growth.add_column(name, justify="right" if name in ("start", "end", "multiple") else "left")
+    since = f"{result.reference:%Y-%m-%d}" if result.reference else "first snapshot"
+    # the same columns and figures as `cm growth report` and the dashboard (one "multiple")
+    growth = Table(title=f"Follower growth (multiples since {since})")
+    for name in ("channel", "network", "reference", "end", "multiple"):
+        growth.add_column(name, justify="left" if name in ("channel", "network") else "right")
     for line in result.growth:
-        growth.add_row(line.channel_id, line.network, f"{line.start:,}", f"{line.end:,}",
-                       f"x{line.multiple:.2f}")
+        growth.add_row(line.channel_id, line.network, count(line.reference), count(line.end),
+                       multiple(line.multiple))
     console.print(growth)
     console.print(
         f"Season {result.season_start:%Y-%m-%d} → {result.season_end:%Y-%m-%d} replayed in "
@@ -194,9 +210,9 @@ def _print_demo(result: DemoResult) -> None:
 @app.command()
 def demo(
     workspace: WorkspaceOption = Path("."),
-    seconds: Annotated[float, typer.Option(
-        help="Real seconds of compressed season; the clock also stands still while requests "
-        "are in flight (about 15 s more).")] = 25.0,
+    seconds: Annotated[float, seconds_option(
+        "Real seconds of compressed season; the clock also stands still while requests "
+        "are in flight (about 15 s more).", minimum=1, maximum=3600)] = 25.0,
     seed: Annotated[int, typer.Option(help="Sandbox seed: same seed, same result.")] = 2027,
 ) -> None:
     """Replay the workspace's season against the local sandbox on a compressed clock.

@@ -14,13 +14,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.errors import UsageError
 from cm_toolkit.templates.plan_check import check_everything
+from cm_toolkit.workspace.starter import (
+    DEFAULT_NETWORKS,
+    StarterOptions,
+    check_timezone,
+    parse_networks,
+    write_starter,
+)
 
 
 @app.command("check")
@@ -40,6 +48,35 @@ def check(workspace: WorkspaceOption = Path("."), json_output: JsonOption = Fals
         _say(report.summary_line())
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@app.command("init")
+def init(
+    folder: Annotated[Path, typer.Argument(
+        help="Where to write it (made if missing; must not hold a workspace yet).",
+        file_okay=False)] = Path("."),
+    timezone: Annotated[str, typer.Option(
+        "--timezone", help="The workspace's IANA time zone, e.g. Europe/Paris.")] = "UTC",
+    language: Annotated[str, typer.Option(
+        "--language", help="Language of the posts' words, dates and numbers (en, fr...).")] = "en",
+    networks: Annotated[str, typer.Option(
+        "--networks", help="Comma-separated: x, facebook, linkedin, manual, youtube, meet "
+        "(youtube or meet add a live session).")] = DEFAULT_NETWORKS,
+) -> None:
+    """Write a small working workspace (schedules.yaml, channels/, templates/) that passes
+    `cm check` and rehearses with `cm demo` at once, with its own account ids."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        raise UsageError(f"--language {language!r} is not a language code",
+                         fix="e.g. --language en or --language fr") from None
+    options = StarterOptions(check_timezone(timezone), language, parse_networks(networks))
+    written = write_starter(folder, options, datetime.now(UTC).date())
+    for path in written:
+        _say(f"wrote {path}")
+    _say(f"next: cm check -w {folder}   then   cm demo -w {folder}")
 
 
 def plan_table(plan: dict[str, Any]) -> Table:

@@ -7,8 +7,9 @@ event in the ledger (``EventKind.RESOLVED``, detail ``by: person``).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -42,7 +43,8 @@ class ReviewItem:
             return (f"check {self.network} for the post; then cm resolve {self.id} "
                     "--published URL | --resend | --drop")
         if self.state is S.AWAITING_DONE:
-            return f"post the task by hand, then cm done {self.id} [--url URL]"
+            return (f"post the task by hand, then cm done {self.id} (or cm resolve {self.id} "
+                    "--published URL to record its address)")
         return f"fix the cause, then cm retry {self.id} (or cm resolve {self.id} --drop)"
 
 
@@ -56,9 +58,14 @@ def deliveries_of(ledger: Ledger, post: str, channel: str | None = None) -> list
             query = query.where(Delivery.channel_id == channel)
         rows = list(session.scalars(query.order_by(Delivery.due_at, Delivery.id)))
     if not rows:
+        with ledger.reading() as session:
+            known = {key.split("/")[0] for key in session.scalars(select(Delivery.post_key)
+                                                                  .distinct())}
+        close = difflib.get_close_matches(post, sorted(known), n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
         raise UsageError(
             f"no delivery of {post!r}{f' on {channel!r}' if channel else ''} in the ledger",
-            fix="check the post id (cm status lists them), and run cm apply first",
+            fix=f"{hint}check the post id (cm status lists them), and run cm apply first",
         )
     return rows
 
@@ -126,10 +133,40 @@ def cancel(ledger: Ledger, row: Delivery, now: datetime) -> None:
             (S.PLANNED, S.RETRY_WAIT, S.AWAITING_DONE, S.MISSED, S.FAILED), held=True)
 
 
-def retry(ledger: Ledger, row: Delivery, now: datetime) -> None:
-    """A failed, missed or cancelled delivery goes back to planned, due now."""
+def retry_due_at(row: Delivery, now: datetime) -> datetime:
+    """Where a retried delivery goes: back at its planned instant while that is still ahead or
+    inside its grace window (a cancel undone the day before keeps its hour), else now."""
+    if now <= row.due_at + timedelta(seconds=row.grace_seconds):
+        return row.due_at
+    return now
+
+
+def retry(ledger: Ledger, row: Delivery, now: datetime) -> datetime:
+    """A failed, missed or cancelled delivery goes back to planned (``retry_due_at``); returns
+    its instant."""
+    due = retry_due_at(row, now)
     _decide(ledger, row, S.PLANNED, now, "retried", (S.FAILED, S.MISSED, S.CANCELLED),
-            due_at=now, next_attempt_at=None, held=False, last_error=None)
+            due_at=due, next_attempt_at=None, held=False, last_error=None)
+    return due
+
+
+def keep_planned_date(ledger: Ledger, delivery_id: int, planned: datetime, now: datetime) -> None:
+    """After a failed ``cm publish --now``: the delivery keeps the date it was planned for.
+
+    Still ahead, a delivery waiting for a retry goes back to ``planned`` at that date (it is
+    sent then, not at the retry's next attempt); a ``failed`` one keeps the date, so that
+    ``cm retry`` puts it back there."""
+    row = _get(ledger, delivery_id)
+    if row.state is S.RETRY_WAIT and planned > now:
+        ledger.transition(row.id, S.PLANNED, now, EventKind.RESOLVED,
+                          {"by": "person", "action": "publish now failed: back to its date"},
+                          due_at=planned, next_attempt_at=None)
+    elif row.state in (S.RETRY_WAIT, S.FAILED):
+        with ledger.writing() as session:
+            session.execute(
+                update(Delivery).where(Delivery.id == row.id, Delivery.version == row.version)
+                .values(due_at=planned, version=Delivery.version + 1, updated_at=now)
+                .execution_options(synchronize_session=False))
 
 
 def resolve_published(ledger: Ledger, row: Delivery, now: datetime, url: str) -> None:

@@ -19,7 +19,7 @@ Nothing is dropped because it is in the past: the scheduler marks such deliverie
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -268,10 +268,14 @@ class _Planner:
             return []
         until = to_utc(post.until, self.tz) if post.until is not None else None
         times: list[tuple[int, datetime]] = []
+        skipped: set[date] = set()
+        number = 0
         try:
-            for number, fire in enumerate(
-                cron_times(post.every, self.tz, to_utc(campaign.start, self.tz)), start=1
-            ):
+            for fire in cron_times(post.every, self.tz, to_utc(campaign.start, self.tz)):
+                if fire.astimezone(self.tz).date() in post.skip:
+                    skipped.add(fire.astimezone(self.tz).date())
+                    continue  # a holiday: the series pauses, numbers go on after it
+                number += 1
                 if post.count is not None and number > post.count:
                     break
                 if until is not None and fire > until:
@@ -285,6 +289,9 @@ class _Planner:
             self._problem(f"{where}: every: {exc}",
                           "write 5 fields, e.g. '0 9 * * 1' for Mondays at 09:00")
             return []
+        for day in sorted(set(post.skip) - skipped):
+            self._problem(f"{where}: skip: {day} is not a date of this post",
+                          f"list dates it falls on (every: {post.every!r})")
         return times
 
     def _override(self, post: Post, channel_id: str, network: Network) -> ChannelOverride | None:

@@ -282,6 +282,9 @@ class SandboxContext:
         self.lock = threading.RLock()
         self.base_url = ""  # set by the server once it listens, e.g. http://127.0.0.1:8900
         self._ids: dict[str, int] = {}
+        # network -> the account the sandbox's "browser" is signed in to when an OAuth flow
+        # asks: the sample's, or the one last provisioned for a workspace (Emulator.provision)
+        self.signed_in: dict[str, str] = {}
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -323,6 +326,12 @@ class Emulator:
 
     def seed_accounts(self) -> None:
         """Create the documented accounts and their tokens (see docs/sandbox.md)."""
+
+    def provision(self, account: dict[str, Any]) -> dict[str, str]:
+        """Create the account a workspace's channel file names (its ``account:`` ids), if new,
+        and return its secrets by the channel file's field names (``access_token``...).
+        A network whose accounts are not provisioned returns ``{}``."""
+        return {}
 
     def render_error(self, error: ApiError, request: SandboxRequest) -> SandboxResponse:
         return SandboxResponse.json(error.status, {"error": error.message}, error.headers)

@@ -6,7 +6,8 @@
         sandbox.journal.entries(network="x", method="POST", path="/2/tweets")
 
 ``cm sandbox serve`` runs the same server in the foreground. Paths under ``/_sandbox/`` are the
-sandbox's own: ``state``, ``journal``, ``faults`` (GET/POST/DELETE), ``expire`` (POST), ``env``.
+sandbox's own: ``state``, ``journal``, ``faults`` (GET/POST/DELETE), ``expire`` (POST), ``env``
+(GET: the sample's; POST a list of channels: their accounts provisioned, see ``provision``).
 """
 
 from __future__ import annotations
@@ -199,6 +200,28 @@ class Sandbox:
             values.update(getattr(emulator, "environment", dict)())
         return values
 
+    def provision(self, channels: list[dict[str, Any]]) -> dict[str, str]:
+        """Rehearse any workspace: create the accounts its channel files name and return the
+        environment that makes them work here (``env()`` plus each channel's secret variables).
+
+        Each channel is ``{"network", "account": {ids}, "secrets": {field: ENV_NAME}}``, the
+        shape of ``cm_toolkit.sandbox.transport.provision_request``. The last account provisioned
+        on a network is the one its OAuth dialog signs in as (``cm auth --sandbox``)."""
+        values = self.env()
+        by_network = {e.network: e for e in self.emulators}
+        with self.ctx.lock:
+            for channel in channels:
+                emulator = by_network.get(str(channel.get("network")))
+                account = channel.get("account")
+                secrets = channel.get("secrets")
+                if emulator is None or not isinstance(account, dict):
+                    continue
+                given = emulator.provision(account)
+                for field_name, env_name in (secrets if isinstance(secrets, dict) else {}).items():
+                    if field_name in given and isinstance(env_name, str):
+                        values[env_name] = given[field_name]
+        return values
+
     # -- one request ----------------------------------------------------------------------
 
     def handle(self, request: SandboxRequest) -> tuple[SandboxResponse | None, float]:
@@ -300,6 +323,14 @@ class Sandbox:
                 return SandboxResponse.json(200, {"expired": self.ctx.tokens.expire(network)})
             if name == "env" and request.method == "GET":
                 return SandboxResponse.json(200, self.env())
+            if name == "env" and request.method == "POST":
+                try:
+                    channels = json.loads(request.body or b"[]")
+                except ValueError:
+                    channels = None
+                if not isinstance(channels, list):
+                    raise SandboxError("POST /_sandbox/env wants a JSON list of channels")
+                return SandboxResponse.json(200, self.provision(channels))
         except SandboxError as exc:
             return SandboxResponse.json(400, {"error": str(exc)})
         return SandboxResponse.json(404, {"error": f"no sandbox endpoint {request.method} {name}"})

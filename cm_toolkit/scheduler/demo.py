@@ -25,12 +25,15 @@ from cm_toolkit.channels.credentials import MemoryTokenStore
 from cm_toolkit.channels.pool import ChannelPool
 from cm_toolkit.clock import WarpClock
 from cm_toolkit.errors import UsageError
+from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.growth.metrics import growth_table
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
-from cm_toolkit.ledger.models import Delivery, FollowerSnapshot
+from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.planning import growth_snapshot_times, plan_workspace
 from cm_toolkit.sandbox.journal import Journal
+from cm_toolkit.sandbox.provision import provision_request
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
@@ -39,14 +42,15 @@ from cm_toolkit.workspace.models import Workspace
 
 @dataclass
 class GrowthLine:
+    """One channel's growth over the replay, as ``cm growth report`` and the dashboard show it:
+    ``multiple`` is ``GrowthRow.multiple`` (end ÷ the value at the workspace's growth
+    reference), the one definition of "multiple" (docs/growth.md)."""
+
     channel_id: str
     network: str
-    start: int
-    end: int
-
-    @property
-    def multiple(self) -> float:
-        return self.end / self.start if self.start else 0.0
+    reference: int | None  # followers at the reference date
+    end: int | None
+    multiple: float | None
 
 
 @dataclass
@@ -59,6 +63,7 @@ class DemoResult:
     database: Path
     report: Path | None = None
     journal_requests: int = 0
+    reference: datetime | None = None  # growth reference of the multiples (workspace time)
     journal: Journal | None = None  # what the sandbox received, for tests and curious users
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -108,7 +113,8 @@ def run_demo(
     started = time.monotonic()
     with sandbox.running():
         transport = sandbox.transport(timeout=10.0)
-        sandbox_env = sandbox.env()
+        # the workspace's own accounts (ids, usernames), not only the sample's
+        sandbox_env = sandbox.provision(provision_request(workspace.channels))
         store = MemoryTokenStore()
 
         def channels(ws: Workspace) -> ChannelPool:
@@ -132,12 +138,14 @@ def run_demo(
         finally:
             runner.stop()
         requests_seen = len(sandbox.journal)
+    context = GrowthContext.from_workspace(workspace, ledger)
     result = DemoResult(
         season_start=season_start,
         season_end=season_end,
         real_seconds=time.monotonic() - started,
         states=_state_counts(ledger),
-        growth=_growth(ledger),
+        growth=_growth(ledger, context),
+        reference=context.reference.astimezone(context.zone) if context.reference else None,
         database=database,
         journal_requests=requests_seen,
         journal=sandbox.journal,
@@ -158,18 +166,11 @@ def _state_counts(ledger: Ledger) -> dict[tuple[str, str], int]:
     return {(network.value, state.value): count for network, state, count in rows}
 
 
-def _growth(ledger: Ledger) -> list[GrowthLine]:
-    with ledger.reading() as session:
-        rows = session.execute(
-            select(FollowerSnapshot).order_by(FollowerSnapshot.channel_id,
-                                              FollowerSnapshot.taken_at)
-        ).scalars().all()
-    lines: dict[str, GrowthLine] = {}
-    for row in rows:
-        line = lines.get(row.channel_id)
-        if line is None:
-            lines[row.channel_id] = GrowthLine(row.channel_id, row.network.value,
-                                               row.followers, row.followers)
-        else:
-            line.end = row.followers
-    return list(lines.values())
+def _growth(ledger: Ledger, context: GrowthContext) -> list[GrowthLine]:
+    """The growth table's rows (``cm growth report``), so the demo shows the same multiple."""
+    return [
+        GrowthLine(row.channel_id, row.network.value if row.network else "",
+                   row.reference.followers if row.reference else None,
+                   row.end.followers if row.end else None, row.multiple)
+        for row in sorted(growth_table(ledger, context).rows, key=lambda r: r.channel_id)
+    ]

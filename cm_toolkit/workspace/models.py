@@ -12,7 +12,7 @@ start when neither is given). Naive datetimes are in the workspace ``timezone``.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -163,6 +163,10 @@ class Post(StrictModel):
         default=None, description="With every: last possible instant."
     )
     count: int | None = Field(default=None, description="With every: number of occurrences.")
+    skip: list[date] = Field(
+        default_factory=list,
+        description="With every: local dates with no occurrence (a holiday week); the series "
+        "pauses, count: still counts the posts made.")
     session: str | None = Field(default=None, description="Relative rule: live session id.")
     before: Duration | None = Field(default=None, description="With session: offset before.")
     after: Duration | None = Field(default=None, description="With session: offset after.")

@@ -249,6 +249,10 @@ def _check_post_rule(
     rule = rules[0] if len(rules) == 1 else None
     problems += _companions(document, post, "every", ("until", "count"), rule)
     problems += _companions(document, post, "session", ("before", "after"), rule)
+    if data.get("skip") and data.get("every") is None:
+        problems.append(problem(document, (*post.path, "skip"),
+                                f"{label}: `skip` only goes with `every`",
+                                "remove `skip:` or make the post recurring (every:)", key=True))
     count = data.get("count")
     if isinstance(count, int) and not isinstance(count, bool) and count < 1:
         problems.append(

@@ -34,6 +34,21 @@ def test_weekly_post_stays_at_nine_local_across_dst(workspace_of: Any) -> None:
     assert [d.occurrence for d in plan.deliveries] == [1, 2, 3]
 
 
+def test_skip_pauses_a_weekly_post_for_a_holiday_week(workspace_of: Any) -> None:
+    from datetime import date
+
+    ws = workspace_of(one_campaign(
+        [{"id": "weekly", "template": "t", "channels": ["x-mooc"], "every": "0 9 * * 1",
+          "count": 3, "skip": [date(2027, 3, 22)]}],
+        start=datetime(2027, 3, 15),
+    ))
+    plan = plan_workspace(ws)
+    # the series pauses on the 22nd: three posts still, the last one week later
+    assert due_times(plan.deliveries) == [utc(2027, 3, 15, 8), utc(2027, 3, 29, 7),
+                                          utc(2027, 4, 5, 7)]
+    assert [d.occurrence for d in plan.deliveries] == [1, 2, 3]
+
+
 def test_day_of_week_numbers_follow_classic_cron(workspace_of: Any) -> None:
     # 0 and 7 are Sunday in classic cron (APScheduler alone would read 0 as Monday).
     for expression in ("0 9 * * 0", "0 9 * * 7", "0 9 * * sun"):
@@ -186,6 +201,8 @@ def test_grace_from_post_or_defaults(workspace_of: Any) -> None:
         ({"every": "0 9 * *", "count": 2}, {"start": datetime(2027, 1, 1)}, "has 4 fields"),
         ({"every": "0 9 * * 9", "count": 2}, {"start": datetime(2027, 1, 1)}, "not between"),
         ({"every": "0 99 * * *", "count": 2}, {"start": datetime(2027, 1, 1)}, "99"),
+        ({"every": "0 9 * * 1", "count": 2, "skip": ["2027-01-05"]},
+         {"start": datetime(2027, 1, 1)}, "skip: 2027-01-05 is not a date of this post"),
         ({"session": "nope"}, {}, "unknown live session 'nope'"),
         ({}, {}, "0 time rules"),
         ({"at": datetime(2027, 1, 1), "channels": ["x-moc"]}, {}, "channel 'x-moc'"),

@@ -78,6 +78,12 @@ def test_several_time_rules(workspace: Path) -> None:
             "remove `count:` or add `every:`",
         ),
         (
+            "at: 2027-02-08 10:00\nskip: [2027-02-15]",
+            13,
+            "`skip` only goes with `every`",
+            "remove `skip:` or make the post recurring (every:)",
+        ),
+        (
             "at: 2027-02-08 10:00\nbefore: 1h",
             13,
             "`before` only goes with `session`",

@@ -76,6 +76,20 @@ class FacebookEmulator(GraphOAuth, GraphWrites, GraphReads):
             Token(USER_TOKEN, self.network, USER_ID, self.now() + LONG_LIVED), TokenKind.USER
         )
 
+    def provision(self, account: dict[str, Any]) -> dict[str, str]:
+        """A Page the sandbox's user manages, with its own Page token."""
+        page_id = str(account.get("page_id") or "")
+        if not page_id:
+            return {}
+        token = f"facebook-sandbox-page-token-{page_id}"
+        if page_id not in self.pages:
+            self.pages[page_id] = GraphPage(page_id, f"Page {page_id}", f"page{page_id}",
+                                            "Community")
+            self.user_pages[USER_ID].append(page_id)
+            self.add_token(Token(token, self.network, page_id, None), TokenKind.PAGE)
+        return {"page_token": token, "user_token": USER_TOKEN,
+                "app_id": APP_ID, "app_secret": APP_SECRET}
+
     def environment(self) -> dict[str, str]:
         """What channels/facebook-page.yaml needs, plus what ``cm auth`` uses to mint tokens."""
         return {

@@ -103,6 +103,14 @@ class CalendarEmulator(GoogleApiEmulator):
             )
         )
 
+    def provision(self, account: dict[str, Any]) -> dict[str, str]:
+        """A calendar of the sandbox's owner (``primary`` is already there)."""
+        calendar_id = str(account.get("calendar_id") or "primary")
+        if calendar_id != "primary" and calendar_id not in self.calendars:
+            self.calendars[calendar_id] = CalendarInfo(calendar_id, OWNER,
+                                                       f"Calendar {calendar_id}", "UTC")
+        return {"refresh_token": REFRESH_TOKEN}
+
     def environment(self) -> dict[str, str]:
         return {"CM_MEET_REFRESH_TOKEN": REFRESH_TOKEN}
 

@@ -212,7 +212,7 @@ class GoogleOAuthEmulator(Emulator):
                 400, "unsupported_response_type", f"Invalid response_type: {response_type}"
             )
         scope = required("scope")
-        network, account = self._account_for(scope.split())
+        network, account = self._account_for(scope.split(), self.ctx.signed_in)
         method = request.arg("code_challenge_method") or "plain"
         if method not in ("S256", "plain"):
             raise _oauth_error(400, "invalid_request", f"Invalid code_challenge_method: {method}")
@@ -242,7 +242,7 @@ class GoogleOAuthEmulator(Emulator):
         )
 
     @staticmethod
-    def _account_for(scopes: list[str]) -> tuple[str, str]:
+    def _account_for(scopes: list[str], signed_in: dict[str, str]) -> tuple[str, str]:
         wants_youtube = any(s in YOUTUBE_SCOPES for s in scopes)
         wants_calendar = any(s in CALENDAR_SCOPES for s in scopes)
         if wants_youtube and wants_calendar:
@@ -252,7 +252,7 @@ class GoogleOAuthEmulator(Emulator):
                 "The sandbox authorises YouTube and Calendar scopes separately: ask for one.",
             )
         if wants_youtube:
-            return "youtube", youtube.CHANNEL_ID
+            return "youtube", signed_in.get("youtube", youtube.CHANNEL_ID)
         if wants_calendar:
             return "meet", calendar.OWNER
         raise _oauth_error(400, "invalid_scope", "Some requested scopes were invalid.")

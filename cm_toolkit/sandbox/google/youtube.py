@@ -11,7 +11,7 @@ Subscriber counts are rounded down to three significant figures, as YouTube publ
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from math import floor, log10
 from typing import Any
 
@@ -55,20 +55,36 @@ class YouTubeEmulator(LiveRoutes, UploadRoutes, CommentRoutes, ChatRoutes):
 
     def seed_accounts(self) -> None:
         created = datetime(2014, 9, 1, tzinfo=UTC)
-        self.store.accounts[CHANNEL_ID] = YouTubeAccount(
+        self._open(YouTubeAccount(
             channel_id=CHANNEL_ID,
             title="Du Manager au Leader 2.0",
             description="Le MOOC du management : lives avec l'équipe pédagogique et replays.",
             custom_url="@managerleader20",
             created_at=created,
-        )
+        ))
+        self.ctx.signed_in["youtube"] = CHANNEL_ID
+
+    def provision(self, account: dict[str, Any]) -> dict[str, str]:
+        channel_id = str(account.get("channel_id") or "")
+        if not channel_id:
+            return {}
+        if channel_id not in self.store.accounts:
+            self._open(YouTubeAccount(channel_id=channel_id, title=f"Channel {channel_id}",
+                                      description="", custom_url=f"@{channel_id.lower()}",
+                                      created_at=self.ctx.now() - timedelta(days=30)))
+        self.ctx.signed_in["youtube"] = channel_id
+        return {"refresh_token": f"youtube-sandbox-refresh-{channel_id}"}
+
+    def _open(self, account: YouTubeAccount) -> None:
+        channel_id = account.channel_id
+        self.store.accounts[channel_id] = account
         self.ctx.tokens.add(
             Token(
-                value=ACCESS_TOKEN,
+                value=f"youtube-sandbox-access-{channel_id}",
                 network="youtube",
-                account_id=CHANNEL_ID,
+                account_id=channel_id,
                 expires_at=self.ctx.now() + ACCESS_TOKEN_LIFETIME,
-                refresh_token=REFRESH_TOKEN,
+                refresh_token=f"youtube-sandbox-refresh-{channel_id}",
             )
         )
 

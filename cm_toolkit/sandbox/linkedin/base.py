@@ -94,6 +94,20 @@ class LinkedInBase(Emulator):
             )
             self.data.refresh_issued[refresh] = now
 
+    def provision(self, account: dict[str, Any]) -> dict[str, str]:
+        """An organization administered by ``cm-manager``, whose tokens are returned."""
+        urn = str(account.get("organization") or "")
+        prefix = "urn:li:organization:"
+        if not urn.startswith(prefix):
+            return {}
+        number = urn[len(prefix):]
+        if number not in self.data.organizations:
+            self.data.organizations[number] = Organization(number, f"Organization {number}")
+        self.data.members["cm-manager"].admin_of.add(number)
+        return {"access_token": "linkedin-sandbox-access-cm-manager",
+                "refresh_token": "linkedin-sandbox-refresh-cm-manager",
+                "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+
     def environment(self) -> dict[str, str]:
         """Env vars of channels/linkedin-page.yaml (and the optional refresh secrets)."""
         return {

@@ -105,6 +105,26 @@ class XEmulatorBase(Emulator):
             following=210,
             listed=37,
         )
+        self._open(account)
+        self.ctx.signed_in["x"] = account.id
+
+    def provision(self, account: dict[str, Any]) -> dict[str, str]:
+        username = str(account.get("username") or "").lstrip("@")
+        if not username:
+            return {}
+        found = next((a for a in self.accounts.values() if a.slug == username.lower()), None)
+        if found is None:
+            number = self.ctx.next_id("x.provisioned")
+            found = XAccount(str(int(MOOC_USER_ID) + 1000 + number), username, username,
+                             created_at=self.ctx.now() - timedelta(days=30))
+            self._open(found)
+        self.ctx.signed_in["x"] = found.id
+        return {"access_token": f"x-sandbox-access-{found.slug}",
+                "refresh_token": f"x-sandbox-refresh-{found.slug}",
+                "client_id": PUBLIC_CLIENT.client_id}
+
+    def _open(self, account: XAccount) -> None:
+        """An account with its seeded tokens (OAuth 2.0, and OAuth 1.0a for media)."""
         self.accounts[account.id] = account
         access = f"x-sandbox-access-{account.slug}"
         refresh = f"x-sandbox-refresh-{account.slug}"

@@ -85,7 +85,7 @@ class OAuthRoutes(XEmulatorBase):
             scope,
             arg("code_challenge") or "",
             arg("code_challenge_method") or "plain",
-            MOOC_USER_ID,
+            self.ctx.signed_in.get("x", MOOC_USER_ID),
             self.ctx.now() + AUTH_CODE_LIFETIME,
         )
         return _redirect(redirect_uri, {"state": state, "code": code})
