@@ -291,6 +291,9 @@ class Channel(ABC):
     settings_model: ClassVar[type[ChannelSettings]]
     secret_names: ClassVar[tuple[str, ...]]  # secrets the channel file must name
     display_name: ClassVar[str]
+    # LIVE hosts: a link of the real form and length of the watch/join link ``schedule_live``
+    # returns, rendered by ``cm preview`` and ``cm check`` before the session is created
+    live_link_placeholder: ClassVar[str | None] = None
 
     def __init__(
         self,

@@ -63,6 +63,7 @@ class MeetChannel(Channel):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})
     settings_model: ClassVar[type[ChannelSettings]] = MeetSettings
     secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
+    live_link_placeholder: ClassVar[str | None] = "https://meet.google.com/xxx-xxxx-xxx"  # hangoutLink
 
     def __init__(
         self,

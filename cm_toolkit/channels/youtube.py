@@ -101,6 +101,7 @@ class YouTubeChannel(Channel):
     conversation_facts: ClassVar[ConversationFacts | None] = youtube_inbox.FACTS
     settings_model: ClassVar[type[ChannelSettings]] = YouTubeSettings
     secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
+    live_link_placeholder: ClassVar[str | None] = WATCH_URL.format(id="X" * 11)  # 11-char ids
 
     def __init__(
         self,

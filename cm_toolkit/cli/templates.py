@@ -21,7 +21,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli.live_links import created_session_links
 from cm_toolkit.errors import Severity, UsageError
 from cm_toolkit.planning import DeliveryKind, PlannedDelivery, plan_workspace
 from cm_toolkit.templates.delivery import renderer_for
@@ -108,6 +109,11 @@ def _show(preview: DeliveryPreview) -> None:
             body.add_row("description", Text(content.description))
         if content.link:
             body.add_row("link", Text(content.link))
+        for network, (link, placeholder) in preview.live_links.items():
+            note = (" (placeholder of the real form and length: not created yet)"
+                    if placeholder else " (created)")
+            body.add_row(f"{network} link", Text(link + note, style="yellow" if placeholder
+                                                 else ""))
         for media in preview.media:
             state = f"{media.bytes} bytes" if media.exists else "MISSING"
             body.add_row("media", Text(f"{media.path} ({state})",
@@ -139,8 +145,12 @@ def preview(
     ] = None,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
 ) -> None:
-    """Show what each network will receive for POST: text as sent, length, media, thread, problems."""
+    """Show what each network will receive for POST: text as sent, length, media, thread, problems.
+
+    A live session's link is the real one once its broadcast or event is created (read from the
+    ledger), else a placeholder of the host's own form and length."""
     loaded, _warnings = load_workspace(workspace)
     tz = ZoneInfo(loaded.schedules.timezone)
     plan = plan_workspace(loaded)
@@ -156,7 +166,9 @@ def preview(
                              fix=did_you_mean(channel, channels))
     chosen = _pick_occurrence(matching, at, tz, datetime.now(UTC))
     renderer = renderer_for(loaded)
-    previews = [preview_delivery(loaded, renderer, d) for d in chosen]
+    links = created_session_links(loaded.root, database_url) if any(
+        d.session_id for d in chosen) else {}
+    previews = [preview_delivery(loaded, renderer, d, session_links=links) for d in chosen]
     if json_output:
         payload = {"post": post, "deliveries": [p.as_dict() for p in previews]}
         console.file.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

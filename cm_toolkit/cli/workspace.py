@@ -19,17 +19,26 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli.live_links import created_session_links
 from cm_toolkit.templates.plan_check import PlanChecker
 from cm_toolkit.workspace.check import check_workspace
 
 
 @app.command("check")
-def check(workspace: WorkspaceOption = Path("."), json_output: JsonOption = False) -> None:
+def check(
+    workspace: WorkspaceOption = Path("."),
+    json_output: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
     """Check schedules.yaml, channels/ and templates/, then every planned delivery: every
-    problem with file:line, and the plan's quotas and X cost."""
+    problem with file:line, and the plan's quotas and X cost.
+
+    Live announcements are checked with their session's real link once it is created (read from
+    the ledger when there is one), else with a placeholder of the host's form and length."""
     now = datetime.now(UTC)
-    plan_check = PlanChecker(now)
+    links = created_session_links(workspace, database_url) if workspace.is_dir() else {}
+    plan_check = PlanChecker(now, session_links=links)
     report = check_workspace(workspace, now, extra_checks=[plan_check])
     plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:

@@ -16,7 +16,7 @@ delivery they were seen on and "and N other occurrences". ``PlanChecker`` plugs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from cm_toolkit.channels.text_rules import youtube_description_problems, youtube
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
+from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
     ContentCheck,
@@ -137,7 +138,7 @@ def _groups_of(workspace: Workspace) -> dict[str, str]:
 
 
 class _PlanRun:
-    def __init__(self, workspace: Workspace, session_links: Mapping[str, str] | None) -> None:
+    def __init__(self, workspace: Workspace, session_links: SessionLinks | None) -> None:
         self.workspace = workspace
         self.session_links = session_links
         self.tz = ZoneInfo(workspace.schedules.timezone)
@@ -238,7 +239,7 @@ def check_plan(
     workspace: Workspace,
     deliveries: Iterable[PlannedDelivery],
     *,
-    session_links: Mapping[str, str] | None = None,
+    session_links: SessionLinks | None = None,
     now: datetime | None = None,
 ) -> PlanCheck:
     """Render and check every delivery; add up quotas and costs (see the module docstring).
@@ -257,8 +258,11 @@ class PlanChecker:
     """An extra checker for ``check_workspace``: plans the workspace, checks the plan, and keeps
     the result (``result.summary`` is the ``plan`` part of ``cm check --json``)."""
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(
+        self, now: datetime | None = None, *, session_links: SessionLinks | None = None
+    ) -> None:
         self.now = now
+        self.session_links = session_links  # of the created live sessions (from the ledger)
         self.result: PlanCheck | None = None
 
     def __call__(self, workspace: Workspace) -> list[Problem]:
@@ -266,5 +270,6 @@ class PlanChecker:
             plan = plan_workspace(workspace)
         except WorkspaceError as error:
             return list(error.problems)
-        self.result = check_plan(workspace, plan.deliveries, now=self.now)
+        self.result = check_plan(workspace, plan.deliveries, session_links=self.session_links,
+                                 now=self.now)
         return self.result.problems

@@ -1,0 +1,26 @@
+"""The links of the live sessions already created, read from the ledger for ``cm preview`` and
+``cm check`` (which then render the real link instead of the host's placeholder).
+
+Reading never creates a ledger: without ``--database-url`` (or ``CM_DATABASE_URL``) and without
+the default SQLite file, there is nothing created yet, and SQLAlchemy is not even imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cm_toolkit.templates.context import SessionLinks
+
+
+def created_session_links(workspace_root: Path, database_url: str | None) -> SessionLinks:
+    """{session id: {host network: link}} of the created hosts; {} without a ledger."""
+    if database_url is None and not (workspace_root / ".cm" / "cm.db").is_file():
+        return {}
+    from cm_toolkit.ledger.engine import open_ledger
+    from cm_toolkit.scheduler.live import LiveSessions
+
+    ledger = open_ledger(database_url, workspace_root)
+    try:
+        return LiveSessions(ledger).all_links()
+    finally:
+        ledger.close()

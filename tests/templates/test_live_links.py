@@ -1,0 +1,81 @@
+"""Live announcements as ``cm preview`` and ``cm check`` show them: each host's link (a
+placeholder of the host's own form and length until the session is created), and a template
+naming a link the session cannot have is an error at ``cm check``, with its file and line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cm_toolkit.channels.meet import MeetChannel
+from cm_toolkit.channels.youtube import YouTubeChannel
+from cm_toolkit.cli import main
+from tests.scheduler.workspace import live_session, write_workspace
+
+START = datetime(2031, 3, 6, 18, 0, tzinfo=UTC)  # ahead of any test run: nothing stale
+YOUTUBE = "https://www.youtube.com/watch?v=XXXXXXXXXXX"
+MEET = "https://meet.google.com/xxx-xxxx-xxx"
+
+
+def _workspace(tmp_path: Path, template: str, hosted_on: tuple[str, ...]) -> Path:
+    session = live_session("live-1", START, hosted_on=hosted_on, announce_on=("x-mooc",))
+    root = write_workspace(tmp_path / "ws", sessions=[session])
+    (root / "templates" / "announce.j2").write_text(template, encoding="utf-8")
+    return root
+
+
+def test_the_placeholders_are_the_adapters_class_data() -> None:
+    assert YouTubeChannel.live_link_placeholder == YOUTUBE  # an 11-character video id
+    assert MeetChannel.live_link_placeholder == MEET
+
+
+def test_a_session_on_both_hosts_announces_both_links(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path, "Live: {{ session.links.youtube }} or {{ session.links.meet }}\n",
+                      ("youtube", "meet"))
+    code = main(["preview", "live-1", "--json", "--workspace", str(root)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0
+    (delivery,) = payload["deliveries"]
+    assert delivery["text"] == f"Live: {YOUTUBE} or {MEET}"
+    assert delivery["live_links"] == {"youtube": {"link": YOUTUBE, "placeholder": True},
+                                      "meet": {"link": MEET, "placeholder": True}}
+    # X measures each URL as 23 and prices a post with one at $0.200: as it will be sent
+    assert delivery["length"] == len("Live:  or ") + 2 * 23
+    assert delivery["x_cost_usd"] == 0.2
+    assert main(["check", "--workspace", str(root)]) == 0
+
+
+def test_session_link_is_never_none_in_a_preview(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path, "Join here: {{ session.link }}\n", ("meet",))
+    code = main(["preview", "live-1", "--json", "--workspace", str(root)])
+    (delivery,) = json.loads(capsys.readouterr().out)["deliveries"]
+    assert code == 0 and delivery["text"] == f"Join here: {MEET}"
+
+
+def test_a_link_the_session_cannot_have_is_an_error_at_check(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path, "Live!\nMeet: {{ session.links.meet }}\n", ("youtube",))
+    code = main(["check", "--workspace", str(root)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1
+    assert ("templates/announce.j2:2: live session 'live-1' is not hosted on meet: it has no "
+            "session.links.meet") in out
+    assert "its links: session.links.youtube" in out
+
+
+def test_the_templates_see_the_hosts_and_not_the_links_internals(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path, "{{ session.hosts | join(',') }}\n", ("youtube", "meet"))
+    assert main(["preview", "live-1", "--json", "--workspace", str(root)]) == 0
+    (delivery,) = json.loads(capsys.readouterr().out)["deliveries"]
+    assert delivery["text"] == "youtube,meet"
+    root = _workspace(tmp_path / "2", "{{ session.links._session_id }}\n", ("youtube",))
+    assert main(["preview", "live-1", "--json", "--workspace", str(root)]) == 1
+    capsys.readouterr()
+
+
