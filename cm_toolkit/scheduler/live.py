@@ -12,8 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from cm_toolkit.channels.base import LiveSessionResult
-from cm_toolkit.ledger.models import LiveSessionHost
+from cm_toolkit.ledger.models import Delivery, LiveSessionHost
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.planning.models import PlannedDelivery
 
 
@@ -51,6 +52,15 @@ class LiveSessions:
                 links.setdefault(host.session_id, {}).setdefault(host.network.value,
                                                                  host.remote_url)
         return links
+
+    def setup_states(self, session_id: str) -> dict[str, DeliveryState]:
+        """{host channel id: state of the session's live-setup delivery on it}."""
+        with self.ledger.reading() as session:
+            rows = session.execute(
+                select(Delivery.channel_id, Delivery.state).where(
+                    Delivery.post_key == f"{session_id}/live")
+            ).all()
+        return {channel_id: state for channel_id, state in rows}
 
     def record_host(
         self, planned: PlannedDelivery, result: LiveSessionResult, now: datetime
