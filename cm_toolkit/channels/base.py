@@ -340,6 +340,14 @@ class Channel(ABC):
     def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
         raise NotImplementedError(f"{self.network.value} cannot host live sessions")
 
+    @classmethod
+    def live_request_body(
+        cls, channel_id: str, settings: ChannelSettings, request: LiveSessionRequest
+    ) -> dict[str, Any]:
+        """The body ``schedule_live`` sends to create the broadcast or event of ``request``
+        (LIVE hosts): ``cm preview SESSION/live`` shows it, with no credentials and no call."""
+        raise NotImplementedError(f"{cls.network.value} cannot host live sessions")
+
     def conversations(self, query: ConversationQuery) -> ConversationPage:
         """Read one page of ``query.source`` since its cursor (``Capability.CONVERSATIONS``).
 

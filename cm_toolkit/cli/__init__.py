@@ -63,11 +63,12 @@ def report_error(error: CmError) -> int:
     return error.exit_code
 
 
-AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth")
+AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth",
+         "sessions")
 COMMAND_AREAS: dict[str, str | None] = {
     "version": None,
     "check": "workspace",
-    "plan": "ledger", "apply": "ledger", "status": "ledger",
+    "plan": "ledger", "apply": "ledger", "status": "ledger", "sessions": "sessions",
     "preview": "templates",
     "channels": "channels", "auth": "channels", "done": "channels",
     "sandbox": "sandbox",

@@ -12,9 +12,14 @@ from pathlib import Path
 from cm_toolkit.templates.context import SessionLinks
 
 
+def has_ledger(workspace_root: Path, database_url: str | None) -> bool:
+    """A ledger is named (``--database-url``) or the workspace's default one exists."""
+    return database_url is not None or (workspace_root / ".cm" / "cm.db").is_file()
+
+
 def created_session_links(workspace_root: Path, database_url: str | None) -> SessionLinks:
     """{session id: {host network: link}} of the created hosts; {} without a ledger."""
-    if database_url is None and not (workspace_root / ".cm" / "cm.db").is_file():
+    if not has_ledger(workspace_root, database_url):
         return {}
     from cm_toolkit.ledger.engine import open_ledger
     from cm_toolkit.scheduler.live import LiveSessions

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cm_toolkit.channels.base import LiveSessionResult
 from cm_toolkit.ledger.models import Delivery, LiveSessionHost
@@ -61,6 +61,16 @@ class LiveSessions:
                     Delivery.post_key == f"{session_id}/live")
             ).all()
         return {channel_id: state for channel_id, state in rows}
+
+    def announcement_states(self, session_id: str) -> dict[DeliveryState, int]:
+        """How many of the session's reminders are in each state."""
+        with self.ledger.reading() as session:
+            rows = session.execute(
+                select(Delivery.state, func.count()).where(
+                    Delivery.post_key.startswith(f"{session_id}/announce/"))
+                .group_by(Delivery.state)
+            ).all()
+        return {state: count for state, count in rows}
 
     def record_host(
         self, planned: PlannedDelivery, result: LiveSessionResult, now: datetime

@@ -111,7 +111,7 @@ def problem_order(problem: Problem) -> tuple[Any, ...]:
             problem.file, problem.line or 0, problem.message)
 
 
-def _live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
+def live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
     """A YouTube broadcast takes the session's own title and description."""
     if delivery.network is not Network.YOUTUBE:
         return []
@@ -159,7 +159,7 @@ class _PlanRun:
         for delivery in items:
             network = delivery.network.value
             self.live_setups[network] = self.live_setups.get(network, 0) + 1
-            for problem in _live_setup_problems(delivery):
+            for problem in live_setup_problems(delivery):
                 self.findings.add_problem(problem, delivery)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, delivery.network,
                                    SendKind.LIVE_SETUP, ref=delivery))
