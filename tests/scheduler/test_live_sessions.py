@@ -5,11 +5,14 @@ placeholder), and ``cm preview SESSION/live`` shows the very body the adapter se
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from cm_toolkit.channels.meet import MeetChannel
+from cm_toolkit.channels.youtube import YouTubeChannel
 from cm_toolkit.cli import main
 from cm_toolkit.scheduler.publisher import Step
 from tests.scheduler.conftest import START, Rig
@@ -107,3 +110,22 @@ def test_preview_session_live_shows_the_body_the_adapter_sends(
     assert rig.run("live-1/live", "meet").step is Step.PUBLISHED
     [event] = rig.sandbox.journal.entries(network="meet", method="POST", path=r".*/events")
     assert event.json_body() == meet["request_body"]
+
+
+def test_the_placeholders_have_the_form_and_length_of_the_created_links(
+        youtube_created: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    rig = youtube_created
+    assert rig.run("live-1/live", "meet").step is Step.PUBLISHED
+    created = {"youtube": rig.row("live-1/live", "youtube").remote_url,
+               "meet": rig.row("live-1/live", "meet").remote_url}
+    placeholders = {"youtube": YouTubeChannel.live_link_placeholder,
+                    "meet": MeetChannel.live_link_placeholder}
+    for network, link in created.items():
+        placeholder = placeholders[network]
+        assert link is not None and placeholder is not None
+        assert len(link) == len(placeholder)
+        shape = re.sub(r"[A-Za-z0-9_-]", "a", placeholder.rsplit("/", 1)[1].split("=")[-1])
+        assert re.sub(r"[A-Za-z0-9_-]", "a", link.rsplit("/", 1)[1].split("=")[-1]) == shape
+    # cm check reads them from the ledger: the announcement is checked with both real links
+    code, payload = _cli(rig, capsys, "check")
+    assert code == 0 and payload["plan"]["x"]["posts_with_url"] == 1
