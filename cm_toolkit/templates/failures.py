@@ -104,8 +104,8 @@ def _undefined_problem(
             line,
             None,
             f"cannot read '{name}' of an empty value (None)",
-            "this value is None here (e.g. 'session' for a post tied to no live session, "
-            "'session.link' before the broadcast exists): guard it with {% if ... %}",
+            "this value is None here (e.g. 'session' for a post tied to no live session: "
+            "only a session's announcements have one): guard it with {% if ... %}",
         )
     if isinstance(obj, HostLinks):
         return _missing_host_link(obj, str(name), file, line)

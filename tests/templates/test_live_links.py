@@ -13,7 +13,7 @@ import pytest
 from cm_toolkit.channels.meet import MeetChannel
 from cm_toolkit.channels.youtube import YouTubeChannel
 from cm_toolkit.cli import main
-from tests.scheduler.workspace import live_session, write_workspace
+from tests.scheduler.workspace import live_session, post, write_workspace
 
 START = datetime(2031, 3, 6, 18, 0, tzinfo=UTC)  # ahead of any test run: nothing stale
 YOUTUBE = "https://www.youtube.com/watch?v=XXXXXXXXXXX"
@@ -79,3 +79,15 @@ def test_the_templates_see_the_hosts_and_not_the_links_internals(
     capsys.readouterr()
 
 
+
+
+def test_session_link_in_a_post_of_no_session_is_an_error_at_check(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_workspace(tmp_path / "ws", [post("hello", START, ["x-mooc"])])
+    (root / "templates" / "plain.j2").write_text("{{ text }}\nJoin here: {{ session.link }}\n",
+                                                 encoding="utf-8")
+    code = main(["check", "--workspace", str(root)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1
+    assert "templates/plain.j2:2: cannot read 'link' of an empty value (None)" in out
+    assert "Join here: None" not in out
