@@ -9,12 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cm_toolkit.errors import UsageError
 from cm_toolkit.templates.context import SessionLinks
+
+SQLITE_PREFIX = "sqlite:///"
 
 
 def has_ledger(workspace_root: Path, database_url: str | None) -> bool:
-    """A ledger is named (``--database-url``) or the workspace's default one exists."""
-    return database_url is not None or (workspace_root / ".cm" / "cm.db").is_file()
+    """A ledger is named (``--database-url``) or the workspace's default one exists.
+
+    A named SQLite file that does not exist is a mistyped URL: refused, never created."""
+    if database_url is None:
+        return (workspace_root / ".cm" / "cm.db").is_file()
+    if database_url.startswith(SQLITE_PREFIX) and database_url[len(SQLITE_PREFIX):] not in (
+            "", ":memory:"):
+        path = Path(database_url[len(SQLITE_PREFIX):].split("?", 1)[0])
+        path = path if path.is_absolute() else workspace_root / path
+        if not path.is_file():
+            raise UsageError(f"there is no ledger at {path}",
+                             fix="check --database-url (cm apply creates the ledger)")
+    return True
 
 
 def created_session_links(workspace_root: Path, database_url: str | None) -> SessionLinks:

@@ -91,3 +91,14 @@ def test_session_link_in_a_post_of_no_session_is_an_error_at_check(
     assert code == 1
     assert "templates/plain.j2:2: cannot read 'link' of an empty value (None)" in out
     assert "Join here: None" not in out
+
+
+def test_a_mistyped_ledger_url_is_refused_and_not_created(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path, "Live: {{ session.link }}\n", ("youtube",))
+    missing = tmp_path / "nowhere" / "cm.db"
+    for command in (["preview", "live-1"], ["check"], ["sessions"]):
+        code = main([*command, "--workspace", str(root), "--database-url", f"sqlite:///{missing}"])
+        err = " ".join(capsys.readouterr().err.split())
+        assert code == 2 and f"there is no ledger at {missing}" in err, command
+    assert not missing.parent.exists()
