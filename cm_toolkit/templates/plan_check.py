@@ -35,6 +35,7 @@ from cm_toolkit.templates.delivery_checks import (
     Where,
     check_content,
 )
+from cm_toolkit.templates.live_checks import reminders_before_creation
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
 from cm_toolkit.templates.quotas import Send, SendKind, check_quotas
@@ -214,6 +215,9 @@ class _PlanRun:
                 self.live_setups_of(items)
             else:
                 self.posts_of(items)
+        everything = [d for items in groups.values() for d in items]
+        for problem, reminder in reminders_before_creation(everything):
+            self.findings.add_problem(problem, reminder)
         quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
                               now=now, locate=self.findings.locate)
         problems = self.findings.problems() + quotas.problems

@@ -5,7 +5,7 @@ naming a link the session cannot have is an error at ``cm check``, with its file
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,3 +102,20 @@ def test_a_mistyped_ledger_url_is_refused_and_not_created(
         err = " ".join(capsys.readouterr().err.split())
         assert code == 2 and f"there is no ledger at {missing}" in err, command
     assert not missing.parent.exists()
+
+
+def test_a_reminder_due_before_its_session_is_created_is_an_error_at_check(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    session = live_session("live-1", START, hosted_on=("youtube",), create_before=timedelta(days=1),
+                           announce_before=(timedelta(days=7), timedelta(hours=1)))
+    root = write_workspace(tmp_path / "ws", sessions=[session])
+    code = main(["check", "--workspace", str(root)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1
+    lines = (root / "schedules.yaml").read_text().splitlines()
+    first_reminder = lines.index("    - template: announce") + 1  # the reminder's own line
+    assert (f"schedules.yaml:{first_reminder}: live-1/announce/0 is due 7d before live session 'live-1' starts, but the session is "
+            "created only 1d before (create_before): this reminder would wait for its link and "
+            "be missed") in out
+    assert "set create_before to at least 7d on the session" in out
+    assert "live-1/announce/1 is due" not in out  # an hour before: the session exists by then
