@@ -294,6 +294,8 @@ class Channel(ABC):
     # LIVE hosts: a link of the real form and length of the watch/join link ``schedule_live``
     # returns, rendered by ``cm preview`` and ``cm check`` before the session is created
     live_link_placeholder: ClassVar[str | None] = None
+    # LIVE hosts: anyone can open the link (a public watch page), so ``session.link`` prefers it
+    live_link_public: ClassVar[bool] = False
 
     def __init__(
         self,

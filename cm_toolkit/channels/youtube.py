@@ -102,6 +102,7 @@ class YouTubeChannel(Channel):
     settings_model: ClassVar[type[ChannelSettings]] = YouTubeSettings
     secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
     live_link_placeholder: ClassVar[str | None] = WATCH_URL.format(id="X" * 11)  # 11-char ids
+    live_link_public: ClassVar[bool] = True  # a watch page: anyone can open it
 
     def __init__(
         self,

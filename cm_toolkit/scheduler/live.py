@@ -1,8 +1,8 @@
 """Live sessions in the ledger: the broadcast / calendar event of each host, and its link.
 
 A session's announcements carry its links: each comes from the host created by the session's
-live-setup delivery on that channel (``session.link`` prefers YouTube's watch page to the Meet
-link when a session has both: ``templates.context.primary_link``).
+live-setup delivery on that channel (``session.link`` prefers a public host's link, YouTube's watch
+page, to a Meet room when a session has both: ``templates.delivery.primary_link``).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Names available in every template (documented in docs/templates.md):
               (1, 2, ... for a recurring post)
 ``channel``   id, network, name
 ``session``   the live session the post belongs to, or None: id, title, description, start
-              (aware, workspace time zone), end, duration, link (the watch/join link: YouTube's
-              when the session has one, else Meet's), links (one per host network:
+              (aware, workspace time zone), end, duration, link (the watch/join link: a public
+              host's first, YouTube's watch page before a Meet room), links (one per host network:
               ``session.links.youtube``, ``session.links.meet``), hosts (its host networks),
               variables. At send time the links are the created ones (an announcement waits
               for one); ``cm preview``/``cm check`` put a placeholder of the network's own form
@@ -70,18 +70,6 @@ class SessionInfo:
 
 SessionLinks = Mapping[str, Mapping[str, str]]
 """Live session id -> {host network name -> watch/join link} (the created hosts)."""
-
-LINK_PREFERENCE = ("youtube", "meet")
-"""Which host's link is ``session.link`` when there are several: the public watch page first."""
-
-
-def primary_link(links: Mapping[str, str]) -> str | None:
-    """The link ``session.link`` announces among a session's host links."""
-    for network in LINK_PREFERENCE:
-        if network in links:
-            return links[network]
-    return next(iter(links.values()), None)
-
 
 class HostLinks(dict[str, str]):
     """``session.links``: a plain dict to templates; remembers whose links it holds, so that

@@ -11,8 +11,9 @@ for ``/`` (``qa-1/announce/0`` -> ``qa-1-announce-0``), which is also their utm_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cm_toolkit.errors import CmError, Problem, TemplateError
 from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
@@ -23,10 +24,12 @@ from cm_toolkit.templates.context import (
     RenderContext,
     SessionInfo,
     SessionLinks,
-    primary_link,
 )
 from cm_toolkit.templates.render import TemplateRenderer
 from cm_toolkit.workspace.models import Campaign, LiveSession, Post, Workspace
+
+if TYPE_CHECKING:
+    from cm_toolkit.channels.base import Channel
 
 
 def renderer_for(workspace: Workspace) -> TemplateRenderer:
@@ -62,14 +65,31 @@ def _find_post(campaign: Campaign, post_id: str | None) -> Post | None:
     return None
 
 
-def live_link_placeholder(network: str) -> str | None:
-    """The host adapter's placeholder link (its real form and length), None when it has none."""
+def _host_class(network: str) -> type[Channel] | None:
     from cm_toolkit.channels.registry import channel_class  # imports adapters: only when asked
 
     try:
-        return channel_class(network).live_link_placeholder
+        return channel_class(network)
     except CmError:  # a third-party adapter that is not installed
         return None
+
+
+def live_link_placeholder(network: str) -> str | None:
+    """The host adapter's placeholder link (its real form and length), None when it has none."""
+    cls = _host_class(network)
+    return cls.live_link_placeholder if cls is not None else None
+
+
+def primary_link(hosts: tuple[str, ...], links: Mapping[str, str]) -> str | None:
+    """``session.link``: the first host (``hosted_on`` order) whose link anyone can open
+    (``Channel.live_link_public``: YouTube's watch page, not a Meet room), else the first host's
+    link, else any."""
+    public = [network for network in hosts
+              if (cls := _host_class(network)) is not None and cls.live_link_public]
+    for network in (*public, *hosts):
+        if network in links:
+            return links[network]
+    return next(iter(links.values()), None)
 
 
 def session_hosts(workspace: Workspace, session: LiveSession) -> tuple[str, ...]:
@@ -98,7 +118,7 @@ def _session_info(
         start=session.start,
         duration=session.duration,
         description=session.description,
-        link=primary_link(known),
+        link=primary_link(hosts, known),
         variables=dict(session.variables),
         links=known,
         hosts=hosts,

@@ -119,3 +119,12 @@ def test_a_reminder_due_before_its_session_is_created_is_an_error_at_check(
             "be missed") in out
     assert "set create_before to at least 7d on the session" in out
     assert "live-1/announce/1 is due" not in out  # an hour before: the session exists by then
+
+
+def test_session_link_is_the_public_hosts_whatever_the_order(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert YouTubeChannel.live_link_public and not MeetChannel.live_link_public
+    root = _workspace(tmp_path, "{{ session.link }}\n", ("meet", "youtube"))
+    assert main(["preview", "live-1", "--json", "--workspace", str(root)]) == 0
+    (delivery,) = json.loads(capsys.readouterr().out)["deliveries"]
+    assert delivery["text"] == YOUTUBE
