@@ -128,3 +128,14 @@ def test_session_link_is_the_public_hosts_whatever_the_order(
     assert main(["preview", "live-1", "--json", "--workspace", str(root)]) == 0
     (delivery,) = json.loads(capsys.readouterr().out)["deliveries"]
     assert delivery["text"] == YOUTUBE
+
+
+def test_every_built_in_live_host_declares_its_placeholder_link() -> None:
+    from cm_toolkit.channels.base import Capability
+    from cm_toolkit.channels.registry import channel_class, registered
+
+    hosts = [channel_class(network) for network in registered()
+             if Capability.LIVE in channel_class(network).capabilities]
+    assert {cls.network.value for cls in hosts} == {"youtube", "meet"}
+    for cls in hosts:
+        assert (cls.live_link_placeholder or "").startswith("https://"), cls
