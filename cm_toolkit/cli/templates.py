@@ -211,9 +211,13 @@ def preview(
     tz = ZoneInfo(loaded.schedules.timezone)
     plan = plan_workspace(loaded)
     setups = [d for d in plan.deliveries
-              if d.kind is DeliveryKind.LIVE_SETUP and d.post_key == post
-              and channel in (None, d.channel_id)]
+              if d.kind is DeliveryKind.LIVE_SETUP and d.post_key == post]
     if setups:
+        hosts = {d.channel_id for d in setups}
+        setups = [d for d in setups if channel in (None, d.channel_id)]
+        if not setups:
+            raise UsageError(f"{post} is not hosted on channel {channel!r}",
+                             fix=did_you_mean(channel or "", hosts))
         _preview_setups(loaded, plan, setups, database_url, json_output, post)
         return
     matching = [d for d in plan.deliveries if _matches(d, post)]

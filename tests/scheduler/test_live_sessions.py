@@ -129,3 +129,12 @@ def test_the_placeholders_have_the_form_and_length_of_the_created_links(
     # cm check reads them from the ledger: the announcement is checked with both real links
     code, payload = _cli(rig, capsys, "check")
     assert code == 0 and payload["plan"]["x"]["posts_with_url"] == 1
+
+
+def test_preview_session_live_on_a_channel_that_is_not_a_host(
+        youtube_created: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["preview", "live-1/live", "--channel", "youtub", "--workspace",
+                 str(youtube_created.root)])
+    assert code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "live-1/live is not hosted on channel 'youtub'" in err and "'youtube'" in err
