@@ -308,6 +308,11 @@ class Channel(ABC):
     settings_model: ClassVar[type[ChannelSettings]]
     secret_names: ClassVar[tuple[str, ...]]  # secrets the channel file must name
     display_name: ClassVar[str]
+    # LIVE hosts: a link of the real form and length of the watch/join link ``schedule_live``
+    # returns, rendered by ``cm preview`` and ``cm check`` before the session is created
+    live_link_placeholder: ClassVar[str | None] = None
+    # LIVE hosts: anyone can open the link (a public watch page), so ``session.link`` prefers it
+    live_link_public: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -353,6 +358,14 @@ class Channel(ABC):
 
     def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
         raise NotImplementedError(f"{self.network.value} cannot host live sessions")
+
+    @classmethod
+    def live_request_body(
+        cls, channel_id: str, settings: ChannelSettings, request: LiveSessionRequest
+    ) -> dict[str, Any]:
+        """The body ``schedule_live`` sends to create the broadcast or event of ``request``
+        (LIVE hosts): ``cm preview SESSION/live`` shows it, with no credentials and no call."""
+        raise NotImplementedError(f"{cls.network.value} cannot host live sessions")
 
     def conversations(self, query: ConversationQuery) -> ConversationPage:
         """Read one page of ``query.source`` since its cursor (``Capability.CONVERSATIONS``).

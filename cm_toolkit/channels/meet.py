@@ -63,6 +63,7 @@ class MeetChannel(Channel):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})
     settings_model: ClassVar[type[ChannelSettings]] = MeetSettings
     secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
+    live_link_placeholder: ClassVar[str | None] = "https://meet.google.com/xxx-xxxx-xxx"  # hangoutLink
 
     def __init__(
         self,
@@ -107,10 +108,13 @@ class MeetChannel(Channel):
     def publish(self, post: RenderedPost) -> PublishResult:
         raise NotImplementedError("Google Meet has no posts: it only hosts live sessions")
 
-    def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
-        api = self._api()
-        settings = self.meet_settings
-        event_id = event_id_for(self.channel_id, request.session_id)
+    @classmethod
+    def live_request_body(
+        cls, channel_id: str, settings: ChannelSettings, request: LiveSessionRequest
+    ) -> dict[str, Any]:
+        """The ``events.insert`` body (``conferenceDataVersion=1``, in ``calendar_id``)."""
+        assert isinstance(settings, MeetSettings)
+        event_id = event_id_for(channel_id, request.session_id)
         body: dict[str, Any] = {
             "id": event_id,
             "summary": request.title,
@@ -126,6 +130,13 @@ class MeetChannel(Channel):
         }
         if settings.attendees:
             body["attendees"] = [{"email": email} for email in settings.attendees]
+        return body
+
+    def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
+        api = self._api()
+        settings = self.meet_settings
+        event_id = event_id_for(self.channel_id, request.session_id)
+        body = self.live_request_body(self.channel_id, settings, request)
         insert = api.events().insert(
             calendarId=settings.calendar_id,
             body=body,

@@ -101,6 +101,8 @@ class YouTubeChannel(Channel):
     conversation_facts: ClassVar[ConversationFacts | None] = youtube_inbox.FACTS
     settings_model: ClassVar[type[ChannelSettings]] = YouTubeSettings
     secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
+    live_link_placeholder: ClassVar[str | None] = WATCH_URL.format(id="X" * 11)  # 11-char ids
+    live_link_public: ClassVar[bool] = True  # a watch page: anyone can open it
 
     def __init__(
         self,
@@ -287,6 +289,31 @@ class YouTubeChannel(Channel):
 
     # -- live ------------------------------------------------------------------------------
 
+    @classmethod
+    def live_request_body(
+        cls, channel_id: str, settings: ChannelSettings, request: LiveSessionRequest
+    ) -> dict[str, Any]:
+        """The ``liveBroadcasts.insert`` body (a stream is then made and bound to it)."""
+        assert isinstance(settings, YouTubeSettings)
+        return {
+            "snippet": {
+                "title": request.title,
+                "description": request.description,
+                "scheduledStartTime": _rfc3339(request.start),
+                "scheduledEndTime": _rfc3339(request.start + request.duration),
+            },
+            "status": {
+                "privacyStatus": settings.privacy,
+                "selfDeclaredMadeForKids": settings.made_for_kids,
+            },
+            "contentDetails": {
+                "enableAutoStart": False,
+                "enableAutoStop": True,
+                "enableDvr": True,
+                "recordFromStart": True,  # the replay exists once the session ends
+            },
+        }
+
     def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
         problems = youtube_title_problems(request.title)
         problems += youtube_description_problems(request.description)
@@ -300,24 +327,7 @@ class YouTubeChannel(Channel):
         start = _rfc3339(request.start)
         broadcast = self._existing_broadcast(api, request.title, start)
         if broadcast is None:
-            body = {
-                "snippet": {
-                    "title": request.title,
-                    "description": request.description,
-                    "scheduledStartTime": start,
-                    "scheduledEndTime": _rfc3339(request.start + request.duration),
-                },
-                "status": {
-                    "privacyStatus": self.youtube_settings.privacy,
-                    "selfDeclaredMadeForKids": self.youtube_settings.made_for_kids,
-                },
-                "contentDetails": {
-                    "enableAutoStart": False,
-                    "enableAutoStop": True,
-                    "enableDvr": True,
-                    "recordFromStart": True,  # the replay exists once the session ends
-                },
-            }
+            body = self.live_request_body(self.channel_id, self.youtube_settings, request)
             broadcast = self._run(
                 api.liveBroadcasts().insert(part="snippet,status,contentDetails", body=body),
                 "creating the live broadcast",

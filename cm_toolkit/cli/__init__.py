@@ -120,11 +120,12 @@ def report_os_error(error: OSError) -> int:
     return 1
 
 
-AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth")
+AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth",
+         "sessions")
 COMMAND_AREAS: dict[str, str | None] = {
     "version": None,
     "check": "workspace", "init": "workspace",
-    "plan": "ledger", "apply": "ledger", "status": "ledger",
+    "plan": "ledger", "apply": "ledger", "status": "ledger", "sessions": "sessions",
     "preview": "templates",
     "channels": "channels", "auth": "channels", "done": "channels",
     "sandbox": "sandbox",

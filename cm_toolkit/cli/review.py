@@ -26,8 +26,8 @@ from cm_toolkit.cli import (
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.scheduler import _load
 from cm_toolkit.clock import SystemClock
-from cm_toolkit.errors import UsageError
-from cm_toolkit.ledger import decisions
+from cm_toolkit.errors import CmError, UsageError
+from cm_toolkit.ledger import decisions, reminders
 from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.scheduler.inflight import InflightLog
@@ -35,6 +35,7 @@ from cm_toolkit.scheduler.pacing import Pacer
 from cm_toolkit.scheduler.publisher import Publisher, Step
 from cm_toolkit.scheduler.runner import Runner
 from cm_toolkit.scheduler.worker import new_worker_id
+from cm_toolkit.workspace.loader import load_workspace
 
 DeliveryArg = Annotated[int, typer.Argument(help="Delivery id (cm review and cm status show them).")]
 
@@ -192,6 +193,16 @@ def retry(delivery: DeliveryArg, workspace: WorkspaceOption = Path("."),
     console.print(f"delivery {delivery} is planned again, due {when}", highlight=False)
 
 
+def _zone(workspace: Path) -> ZoneInfo:
+    """The workspace's time zone (a reminder's "day" is the workspace's); UTC when its files
+    cannot be read: a review must work even then."""
+    try:
+        loaded, _warnings = load_workspace(workspace)
+        return ZoneInfo(loaded.schedules.timezone)
+    except CmError:
+        return ZoneInfo("UTC")
+
+
 @app.command("review")
 def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption = None,
            as_json: JsonOption = False, utc: UtcOption = False) -> None:
@@ -200,14 +211,20 @@ def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption 
     ledger = _open(workspace, database_url, LedgerAccess.READ)
     try:
         items = decisions.review(ledger)
+        stale = reminders.out_of_date(ledger, items, SystemClock().now(), _zone(workspace))
     finally:
         ledger.close()
+
+    def what_to_do(item: decisions.ReviewItem) -> str:
+        reason = stale.get(item.id)
+        return reminders.advice(item, reason) if reason else item.what_to_do
+
     if as_json:
         console.print_json(json.dumps([
             {"id": i.id, "post": i.post_key, "channel": i.channel_id, "network": i.network,
              "state": i.state.value, "due_at": i.due_at.isoformat(), "attempts": i.attempts,
              "error": i.last_error, "text": i.rendered_text, "remote_id": i.remote_id,
-             "remote_url": i.remote_url, "what_to_do": i.what_to_do} for i in items]))
+             "remote_url": i.remote_url, "what_to_do": what_to_do(i)} for i in items]))
         return
     if not items:
         console.print("Nothing needs a decision.")
@@ -222,7 +239,7 @@ def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption 
         if i.rendered_text:
             known += f"\ntext: {i.rendered_text[:120]}"
         table.add_row(str(i.id), i.state.value, f"{i.due_at.astimezone(zone):%Y-%m-%d %H:%M}",
-                      f"{i.post_key} → {i.channel_id}", known, i.what_to_do)
+                      f"{i.post_key} → {i.channel_id}", known, what_to_do(i))
     console.print(table)
 
 

@@ -1,7 +1,8 @@
 """``cm preview POST``: what each network will receive for one post, and every problem with it.
 
-POST is a post id of schedules.yaml, a live session id (its announcements) or an announcement
-key (``live-1/announce/0``). ``--at`` picks the occurrence of a recurring post: its number
+POST is a post id of schedules.yaml, a live session id (its announcements), an announcement
+key (``live-1/announce/0``) or a session's setup (``live-1/live``: the broadcast or calendar event
+each host will create, as its adapter's ``schedule_live`` sends it). ``--at`` picks the occurrence of a recurring post: its number
 (``3``) or a date-time (the first occurrence at or after it); default: the next one from now,
 else the first. Exit code 1 when a shown delivery has an error (a template error, a text over the
 limit, a missing media file), so that scripts and CI can rely on it.
@@ -10,10 +11,10 @@ limit, a missing media file), so that scripts and CI can rely on it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,13 +22,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli.live_links import created_session_links
 from cm_toolkit.errors import Severity, UsageError
-from cm_toolkit.planning import DeliveryKind, PlannedDelivery, plan_workspace
+from cm_toolkit.planning import DeliveryKind, Plan, PlannedDelivery, plan_workspace
 from cm_toolkit.templates.delivery import renderer_for
 from cm_toolkit.templates.failures import did_you_mean
 from cm_toolkit.templates.preview import DeliveryPreview, preview_delivery
+
+if TYPE_CHECKING:
+    from cm_toolkit.scheduler.live_preview import LiveSetupPreview
 from cm_toolkit.workspace.loader import load_workspace
+from cm_toolkit.workspace.models import Workspace
 
 
 def _matches(delivery: PlannedDelivery, wanted: str) -> bool:
@@ -42,6 +48,7 @@ def _known_names(deliveries: Iterable[PlannedDelivery]) -> set[str]:
     names: set[str] = set()
     for d in deliveries:
         if d.kind is DeliveryKind.LIVE_SETUP:
+            names.add(d.post_key)
             continue
         names.add(d.post_id or d.post_key)
         if d.session_id and d.kind is DeliveryKind.ANNOUNCEMENT:
@@ -108,6 +115,11 @@ def _show(preview: DeliveryPreview) -> None:
             body.add_row("description", Text(content.description))
         if content.link:
             body.add_row("link", Text(content.link))
+        for network, (link, placeholder) in preview.live_links.items():
+            note = (" (placeholder of the real form and length: not created yet)"
+                    if placeholder else " (created)")
+            body.add_row(f"{network} link", Text(link + note, style="yellow" if placeholder
+                                                 else ""))
         for media in preview.media:
             state = f"{media.bytes} bytes" if media.exists else "MISSING"
             body.add_row("media", Text(f"{media.path} ({state})",
@@ -127,9 +139,59 @@ def _show(preview: DeliveryPreview) -> None:
     console.print(Panel(body, title=title, title_align="left", border_style=border))
 
 
+def _show_setup(setup: LiveSetupPreview) -> None:
+    title = (f"[bold]{setup.channel_id}[/bold] ({setup.network}) · {setup.session_id}/live · "
+             f"created {setup.due_at:%Y-%m-%d %H:%M %Z}")
+    body = Table.grid(padding=(0, 1))
+    body.add_column(style="dim", no_wrap=True)
+    body.add_column(overflow="fold")
+    body.add_row("title", Text(setup.title))
+    body.add_row("description", Text(setup.description))
+    body.add_row("time", f"{setup.start:%Y-%m-%d %H:%M} to {setup.end:%H:%M %Z}")
+    if setup.privacy:
+        body.add_row("privacy", setup.privacy)
+    if setup.link:
+        note = " (created)" if setup.created else (" (placeholder of the real form and length: "
+                                                   "not created yet)")
+        body.add_row("link", Text(setup.link + note))
+    if setup.body:
+        body.add_row("request", Text(json.dumps(setup.body, indent=2, ensure_ascii=False)))
+    for problem in setup.problems:
+        body.add_row(Text(problem.severity.value, style="red"), Text(str(problem)))
+    border = "red" if setup.problems else "green"
+    console.print(Panel(body, title=title, title_align="left", border_style=border))
+
+
+def _preview_setups(loaded: Workspace, plan: Plan, setups: list[PlannedDelivery],
+                    database_url: str | None, json_output: bool, post: str) -> None:
+    from cm_toolkit.scheduler.content import WorkspaceView
+    from cm_toolkit.scheduler.live_preview import preview_live_setup
+
+    view = WorkspaceView.of(loaded, plan)
+    links = created_session_links(loaded.root, database_url)
+    previews = [preview_live_setup(view, d, links) for d in setups]
+    _emit(post, "live_setups", previews, _show_setup, json_output,
+          failed=any(p.problems for p in previews))
+
+
+def _emit(post: str, key: str, previews: Sequence[Any], show: Callable[[Any], None],
+          json_output: bool, *, failed: bool) -> None:
+    """Print ``previews`` (JSON under ``key``, else one panel each); exit 1 when ``failed``."""
+    if json_output:
+        payload = {"post": post, key: [p.as_dict() for p in previews]}
+        console.file.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for item in previews:
+            show(item)
+    if failed:
+        raise typer.Exit(code=1)
+
+
 @app.command("preview")
 def preview(
-    post: Annotated[str, typer.Argument(help="Post id, live session id or announcement key.")],
+    post: Annotated[str, typer.Argument(
+        help="Post id, live session id, announcement key, or SESSION/live (what its hosts create)."
+    )],
     channel: Annotated[
         str | None, typer.Option("--channel", "-c", help="Only this channel id.")
     ] = None,
@@ -139,11 +201,25 @@ def preview(
     ] = None,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = Path("."),
+    database_url: DatabaseOption = None,
 ) -> None:
-    """Show what each network will receive for POST: text as sent, length, media, thread, problems."""
+    """Show what each network will receive for POST: text as sent, length, media, thread, problems.
+
+    A live session's link is the real one once its broadcast or event is created (read from the
+    ledger), else a placeholder of the host's own form and length."""
     loaded, _warnings = load_workspace(workspace)
     tz = ZoneInfo(loaded.schedules.timezone)
     plan = plan_workspace(loaded)
+    setups = [d for d in plan.deliveries
+              if d.kind is DeliveryKind.LIVE_SETUP and d.post_key == post]
+    if setups:
+        hosts = {d.channel_id for d in setups}
+        setups = [d for d in setups if channel in (None, d.channel_id)]
+        if not setups:
+            raise UsageError(f"{post} is not hosted on channel {channel!r}",
+                             fix=did_you_mean(channel or "", hosts))
+        _preview_setups(loaded, plan, setups, database_url, json_output, post)
+        return
     matching = [d for d in plan.deliveries if _matches(d, post)]
     if not matching:
         raise UsageError(f"no post, announcement or live session named {post!r}",
@@ -156,12 +232,8 @@ def preview(
                              fix=did_you_mean(channel, channels))
     chosen = _pick_occurrence(matching, at, tz, datetime.now(UTC))
     renderer = renderer_for(loaded)
-    previews = [preview_delivery(loaded, renderer, d) for d in chosen]
-    if json_output:
-        payload = {"post": post, "deliveries": [p.as_dict() for p in previews]}
-        console.file.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    else:
-        for item in previews:
-            _show(item)
-    if any(p.has_errors for p in previews):
-        raise typer.Exit(code=1)
+    links = created_session_links(loaded.root, database_url) if any(
+        d.session_id for d in chosen) else {}
+    previews = [preview_delivery(loaded, renderer, d, session_links=links) for d in chosen]
+    _emit(post, "deliveries", previews, _show, json_output,
+          failed=any(p.has_errors for p in previews))

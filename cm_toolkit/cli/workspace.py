@@ -19,7 +19,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cm_toolkit.cli import JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli.live_links import created_session_links
 from cm_toolkit.errors import UsageError
 from cm_toolkit.templates.plan_check import check_everything
 from cm_toolkit.workspace.starter import (
@@ -32,10 +33,19 @@ from cm_toolkit.workspace.starter import (
 
 
 @app.command("check")
-def check(workspace: WorkspaceOption = Path("."), json_output: JsonOption = False) -> None:
+def check(
+    workspace: WorkspaceOption = Path("."),
+    json_output: JsonOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
     """Check schedules.yaml, channels/ and templates/, then every planned delivery: every
-    problem with file:line, and the plan's quotas and X cost."""
-    report, plan_check = check_everything(workspace, datetime.now(UTC))
+    problem with file:line, and the plan's quotas and X cost.
+
+    Live announcements are checked with their session's real link once it is created (read from
+    the ledger when there is one), else with a placeholder of the host's form and length."""
+    now = datetime.now(UTC)
+    links = created_session_links(workspace, database_url) if workspace.is_dir() else {}
+    report, plan_check = check_everything(workspace, now, session_links=links)
     plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:
         payload = {**report.as_dict(), "plan": plan}

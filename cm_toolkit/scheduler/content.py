@@ -7,13 +7,13 @@ workspace as last applied, and the rendered text is kept in the ledger with the 
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cm_toolkit.channels.base import LiveSessionRequest, Media, RenderedPost
 from cm_toolkit.planning import Plan, PlannedDelivery, plan_workspace
 from cm_toolkit.planning.models import DeliveryKey, PlannedSession
+from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery import context_for, renderer_for
 from cm_toolkit.templates.render import TemplateRenderer
 from cm_toolkit.workspace.models import Workspace
@@ -41,7 +41,7 @@ class WorkspaceView:
         )
 
     def render(
-        self, planned: PlannedDelivery, delivery_id: int, session_links: Mapping[str, str],
+        self, planned: PlannedDelivery, delivery_id: int, session_links: SessionLinks,
         at: datetime,
     ) -> RenderedPost:
         """The post for ``planned``; raises ``TemplateError`` (file:line) when it can't render,

@@ -124,8 +124,7 @@ class Publisher:
         if now > deadline:
             reason = "its grace window closed before it could be sent"
             if needs_link:
-                reason = (f"live session {planned.session_id!r} has no link: its creation "
-                          "failed or is waiting for review (cm review)")
+                reason = self._no_link_reason(planned, reason)
             return self._missed(delivery_id, row.state, now, reason)
         if needs_link:
             return self._wait_for_link(delivery_id, planned, now, deadline)
@@ -275,6 +274,24 @@ class Publisher:
         if self.notifier:
             self.notifier.notify(delivery_id, target.value, reason)
         return Attempt(delivery_id, Step(target.value), detail=reason)
+
+    def _no_link_reason(self, planned: PlannedDelivery, closed: str) -> str:
+        """Why an announcement without its link is missed: its session's creation did not
+        succeed (a person must look), or it was simply not done by then (the grace window
+        closed: cm run was not running, or the session is created after this reminder)."""
+        assert planned.session_id is not None
+        session_id = planned.session_id
+        states = self.live.setup_states(session_id)
+        stuck = {channel: state for channel, state in states.items()
+                 if state not in (DeliveryState.PLANNED, DeliveryState.PUBLISHED)}
+        if stuck:
+            shown = ", ".join(f"{channel} {state.value}" for channel, state in sorted(
+                stuck.items()))
+            return (f"live session {session_id!r} has no link: its creation did not succeed "
+                    f"({shown}; see cm review)")
+        return (f"{closed}: live session {session_id!r} was not created by then (its creation "
+                "is still planned: was cm run running? is create_before shorter than this "
+                "reminder's time before the start?)")
 
     def _wait_for_link(
         self, delivery_id: int, planned: PlannedDelivery, now: datetime, deadline: datetime

@@ -7,8 +7,12 @@ Names available in every template (documented in docs/templates.md):
               (1, 2, ... for a recurring post)
 ``channel``   id, network, name
 ``session``   the live session the post belongs to, or None: id, title, description, start
-              (aware, workspace time zone), end, duration, link (None until the broadcast or
-              event exists), variables
+              (aware, workspace time zone), end, duration, link (the watch/join link: a public
+              host's first, YouTube's watch page before a Meet room), links (one per host network:
+              ``session.links.youtube``, ``session.links.meet``), hosts (its host networks),
+              variables. At send time the links are the created ones (an announcement waits
+              for one); ``cm preview``/``cm check`` put a placeholder of the network's own form
+              and length (``Channel.live_link_placeholder``) for a host not created yet
 ``variables`` workspace < campaign < session < post < channel override, merged; each variable is
               also a top-level name (the names above win over a variable of the same name)
 ``at``/``now`` the delivery's instant, aware, in the workspace time zone
@@ -60,6 +64,22 @@ class SessionInfo:
     description: str = ""
     link: str | None = None  # the watch/join link, once the broadcast or event exists
     variables: Mapping[str, Any] = field(default_factory=dict)
+    links: Mapping[str, str] = field(default_factory=dict)  # network name -> link
+    hosts: tuple[str, ...] = ()  # the network names the session is hosted on
+
+
+SessionLinks = Mapping[str, Mapping[str, str]]
+"""Live session id -> {host network name -> watch/join link} (the created hosts)."""
+
+class HostLinks(dict[str, str]):
+    """``session.links``: a plain dict to templates; remembers whose links it holds, so that
+    ``session.links.meet`` on a session without one says why (``failures._undefined_problem``)."""
+
+    def __init__(self, links: Mapping[str, str], session_id: str, hosts: tuple[str, ...]) -> None:
+        super().__init__(links)
+        # underscored: the template sandbox refuses them, so a template sees only the links
+        self._session_id = session_id
+        self._hosts = hosts
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,8 @@ def template_names(context: RenderContext, timezone: ZoneInfo) -> dict[str, Any]
             "end": start + s.duration,
             "duration": s.duration,
             "link": s.link,
+            "links": HostLinks(s.links, s.id, s.hosts),
+            "hosts": list(s.hosts),
             "variables": dict(s.variables),
         }
     names: dict[str, Any] = dict(context.variables)

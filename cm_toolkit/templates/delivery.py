@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cm_toolkit.errors import Problem, TemplateError
+from cm_toolkit.errors import CmError, Problem, TemplateError
 from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
 from cm_toolkit.templates.context import (
     CampaignInfo,
@@ -23,10 +23,14 @@ from cm_toolkit.templates.context import (
     PostInfo,
     RenderContext,
     SessionInfo,
+    SessionLinks,
 )
 from cm_toolkit.templates.limits import RenderLimits
 from cm_toolkit.templates.render import TemplateRenderer
 from cm_toolkit.workspace.models import Campaign, LiveSession, Post, Workspace
+
+if TYPE_CHECKING:
+    from cm_toolkit.channels.base import Channel
 
 
 def renderer_for(workspace: Workspace) -> TemplateRenderer:
@@ -82,15 +86,63 @@ def _find_post(campaign: Campaign, post_id: str | None) -> Post | None:
     return cached[1].get(post_id) if post_id is not None else None
 
 
-def _session_info(session: LiveSession, links: Mapping[str, str]) -> SessionInfo:
+def _host_class(network: str) -> type[Channel] | None:
+    from cm_toolkit.channels.registry import channel_class  # imports adapters: only when asked
+
+    try:
+        return channel_class(network)
+    except CmError:  # a third-party adapter that is not installed
+        return None
+
+
+def live_link_placeholder(network: str) -> str | None:
+    """The host adapter's placeholder link (its real form and length), None when it has none."""
+    cls = _host_class(network)
+    return cls.live_link_placeholder if cls is not None else None
+
+
+def primary_link(hosts: tuple[str, ...], links: Mapping[str, str]) -> str | None:
+    """``session.link``: the first host (``hosted_on`` order) whose link anyone can open
+    (``Channel.live_link_public``: YouTube's watch page, not a Meet room), else the first host's
+    link, else any."""
+    public = [network for network in hosts
+              if (cls := _host_class(network)) is not None and cls.live_link_public]
+    for network in (*public, *hosts):
+        if network in links:
+            return links[network]
+    return next(iter(links.values()), None)
+
+
+def session_hosts(workspace: Workspace, session: LiveSession) -> tuple[str, ...]:
+    """The network names ``session`` is hosted on, in ``hosted_on`` order, once each."""
+    hosts: list[str] = []
+    for channel_id in session.hosted_on:
+        channel = workspace.channels.get(channel_id)
+        if channel is not None and channel.network.value not in hosts:
+            hosts.append(channel.network.value)
+    return tuple(hosts)
+
+
+def _session_info(
+    workspace: Workspace, session: LiveSession, links: SessionLinks, placeholders: bool
+) -> SessionInfo:
+    hosts = session_hosts(workspace, session)
+    known = dict(links.get(session.id, {}))
+    if placeholders:
+        for network in hosts:
+            placeholder = live_link_placeholder(network)
+            if network not in known and placeholder is not None:
+                known[network] = placeholder
     return SessionInfo(
         id=session.id,
         title=session.title,
         start=session.start,
         duration=session.duration,
         description=session.description,
-        link=links.get(session.id),
+        link=primary_link(hosts, known),
         variables=dict(session.variables),
+        links=known,
+        hosts=hosts,
     )
 
 
@@ -98,13 +150,16 @@ def context_for(
     workspace: Workspace,
     delivery: PlannedDelivery,
     *,
-    session_links: Mapping[str, str] | None = None,
+    session_links: SessionLinks | None = None,
     at: datetime | None = None,
+    placeholders: bool = False,
 ) -> tuple[str, RenderContext]:
     """(template name, context) to render ``delivery``.
 
-    ``session_links`` maps a live session id to its watch/join link once the broadcast or event
-    exists (from the ledger); ``at`` defaults to the delivery's due time.
+    ``session_links`` maps a live session id to its created hosts' links ({network: link}, from
+    the ledger); ``at`` defaults to the delivery's due time. ``placeholders`` (preview, check):
+    a host not created yet gets its adapter's placeholder link, of the real form and length,
+    so that lengths and X prices are the ones of the post as it will be sent.
     """
     if delivery.kind is DeliveryKind.LIVE_SETUP or delivery.template is None:
         raise TemplateError(
@@ -159,7 +214,8 @@ def context_for(
             channel_file.name if channel_file is not None else None,
         ),
         at=at or delivery.due_at,
-        session=_session_info(session, links) if session is not None else None,
+        session=(_session_info(workspace, session, links, placeholders)
+                 if session is not None else None),
         variables=variables,
     )
     return template, context

@@ -18,6 +18,7 @@ from jinja2.exceptions import SecurityError, TemplateAssertionError
 from jinja2.utils import missing
 
 from cm_toolkit.errors import Problem, TemplateError
+from cm_toolkit.templates.context import HostLinks
 from cm_toolkit.templates.environment import TEMPLATE_SUFFIX, UndefinedVariable, UnsafeTemplate
 from cm_toolkit.templates.filters import FilterError
 from cm_toolkit.templates.limits import LIMITS_FIX, RenderLimitExceeded
@@ -79,6 +80,23 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     return ""
 
 
+def _missing_host_link(links: HostLinks, name: str, file: str, line: int | None) -> Problem:
+    """``session.links.NAME`` that the session does not have: not a host, or not created yet."""
+    session_id, hosts = links._session_id, links._hosts
+    if name in hosts:
+        return Problem(file, line, None,
+                       f"live session '{session_id}' has no {name} link yet: its {name} host "
+                       "was not created (or its creation failed)",
+                       "see cm sessions and cm review; or announce the link it has: "
+                       "{{ session.link }}")
+    shown = ", ".join(f"session.links.{host}" for host in hosts) or "none"
+    return Problem(file, line, None,
+                   f"live session '{session_id}' is not hosted on {name}: it has no "
+                   f"session.links.{name}",
+                   f"its links: {shown}; or add a {name} channel to its hosted_on in "
+                   "schedules.yaml")
+
+
 def _undefined_problem(
     error: UndefinedVariable, file: str, line: int | None, names: Mapping[str, Any]
 ) -> Problem:
@@ -94,9 +112,11 @@ def _undefined_problem(
             line,
             None,
             f"cannot read '{name}' of an empty value (None)",
-            "this value is None here (e.g. 'session' for a post tied to no live session, "
-            "'session.link' before the broadcast exists): guard it with {% if ... %}",
+            "this value is None here (e.g. 'session' for a post tied to no live session: "
+            "only a session's announcements have one): guard it with {% if ... %}",
         )
+    if isinstance(obj, HostLinks):
+        return _missing_host_link(obj, str(name), file, line)
     if isinstance(obj, Mapping):
         return Problem(
             file, line, None, f"unknown field '{name}'", did_you_mean(str(name), obj.keys())

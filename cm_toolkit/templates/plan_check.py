@@ -18,7 +18,7 @@ refuse what it refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from cm_toolkit.channels.text_rules import youtube_description_problems, youtube
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKind, Plan, PlannedDelivery
+from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
     ContentCheck,
@@ -37,6 +38,7 @@ from cm_toolkit.templates.delivery_checks import (
     Where,
     check_content,
 )
+from cm_toolkit.templates.live_checks import reminders_before_creation
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
 from cm_toolkit.templates.quotas import Send, SendKind, check_quotas
@@ -114,7 +116,7 @@ def problem_order(problem: Problem) -> tuple[Any, ...]:
             problem.file, problem.line or 0, problem.message)
 
 
-def _live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
+def live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
     """A YouTube broadcast takes the session's own title and description."""
     if delivery.network is not Network.YOUTUBE:
         return []
@@ -141,7 +143,7 @@ def _groups_of(workspace: Workspace) -> dict[str, str]:
 
 
 class _PlanRun:
-    def __init__(self, workspace: Workspace, session_links: Mapping[str, str] | None) -> None:
+    def __init__(self, workspace: Workspace, session_links: SessionLinks | None) -> None:
         self.workspace = workspace
         self.session_links = session_links
         self.tz = ZoneInfo(workspace.schedules.timezone)
@@ -162,7 +164,7 @@ class _PlanRun:
         for delivery in items:
             network = delivery.network.value
             self.live_setups[network] = self.live_setups.get(network, 0) + 1
-            for problem in _live_setup_problems(delivery):
+            for problem in live_setup_problems(delivery):
                 self.findings.add_problem(problem, delivery)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, delivery.network,
                                    SendKind.LIVE_SETUP, ref=delivery))
@@ -217,6 +219,9 @@ class _PlanRun:
                 self.live_setups_of(items)
             else:
                 self.posts_of(items)
+        everything = [d for items in groups.values() for d in items]
+        for problem, reminder in reminders_before_creation(everything):
+            self.findings.add_problem(problem, reminder)
         quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
                               now=now, locate=self.findings.locate)
         problems = self.findings.problems() + quotas.problems
@@ -242,7 +247,7 @@ def check_plan(
     workspace: Workspace,
     deliveries: Iterable[PlannedDelivery],
     *,
-    session_links: Mapping[str, str] | None = None,
+    session_links: SessionLinks | None = None,
     now: datetime | None = None,
 ) -> PlanCheck:
     """Render and check every delivery; add up quotas and costs (see the module docstring).
@@ -261,9 +266,12 @@ class PlanChecker:
     """An extra checker for ``check_workspace``: plans the workspace, checks the plan, and keeps
     the plan and the result (``result.summary`` is the ``plan`` part of ``cm check --json``)."""
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(
+        self, now: datetime | None = None, *, session_links: SessionLinks | None = None
+    ) -> None:
         self.now = now
         self.plan: Plan | None = None
+        self.session_links = session_links  # of the created live sessions (from the ledger)
         self.result: PlanCheck | None = None
 
     def __call__(self, workspace: Workspace) -> list[Problem]:
@@ -271,18 +279,21 @@ class PlanChecker:
             self.plan = plan_workspace(workspace)
         except WorkspaceError as error:
             return list(error.problems)
-        self.result = check_plan(workspace, self.plan.deliveries, now=self.now)
+        self.result = check_plan(workspace, self.plan.deliveries,
+                                 session_links=self.session_links, now=self.now)
         return self.result.problems
 
 
-def check_everything(root: Path, now: datetime) -> tuple[CheckReport, PlanChecker]:
+def check_everything(
+    root: Path, now: datetime, *, session_links: SessionLinks | None = None
+) -> tuple[CheckReport, PlanChecker]:
     """What ``cm check`` checks: the files, then every planned delivery rendered and checked.
 
     ``cm check`` shows the report; ``cm plan`` and ``cm apply`` go through ``checked_plan`` so
     that they refuse what ``cm check`` refuses (a template that does not render would otherwise
     be applied, and its deliveries fail when due).
     """
-    checker = PlanChecker(now)
+    checker = PlanChecker(now, session_links=session_links)
     return check_workspace(root, now, extra_checks=[checker]), checker
 
 

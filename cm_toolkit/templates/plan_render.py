@@ -22,14 +22,14 @@ counts as varying.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jinja2 import Template, nodes
 
 from cm_toolkit.errors import TemplateError
 from cm_toolkit.planning.models import PlannedDelivery
-from cm_toolkit.templates.context import PostInfo, RenderContext
+from cm_toolkit.templates.context import PostInfo, RenderContext, SessionLinks
 from cm_toolkit.templates.delivery import context_for, render_limits
 from cm_toolkit.templates.failures import RenderLimitError
 from cm_toolkit.templates.front_matter import TemplateOptions
@@ -155,14 +155,16 @@ def _tree_varies(tree: nodes.Node, used: set[str]) -> bool:
 def occurrence_contexts(
     workspace: Workspace,
     deliveries: Sequence[PlannedDelivery],
-    session_links: Mapping[str, str] | None = None,
+    session_links: SessionLinks | None = None,
 ) -> tuple[str, Callable[[PlannedDelivery], RenderContext]]:
     """(template, delivery -> its context) for the occurrences of one (post, channel).
 
     The context is built once (``context_for``); each occurrence only changes its instant and
-    number. Raises ``TemplateError`` when the post cannot be found.
+    number. Raises ``TemplateError`` when the post cannot be found. A live session's host not
+    created yet has its placeholder link (checked as it will be sent: length, X price).
     """
-    template, base = context_for(workspace, deliveries[0], session_links=session_links)
+    template, base = context_for(workspace, deliveries[0], session_links=session_links,
+                                 placeholders=True)
     post = base.post
 
     def context_at(delivery: PlannedDelivery) -> RenderContext:

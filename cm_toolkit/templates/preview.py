@@ -6,13 +6,14 @@ that a post previewed and then checked by ``cm check`` shows the same problems. 
 the text as sent (``delivery_checks.sent_text``: on X with the link the adapter appends, on
 YouTube the video description with its link; ``wire_text``: LinkedIn's escaping), its length in
 the network's unit against the adapter's limit, the X thread it becomes, its media on disk and
-an X cost estimate (``quotas.x_cost_usd``).
+an X cost estimate (``quotas.x_cost_usd``). A live announcement is rendered with its session's
+created links, else each host's placeholder (``Channel.live_link_placeholder``): the length and
+the X price are those of the post as it will be sent.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from cm_toolkit.errors import Problem, Severity, TemplateError
 from cm_toolkit.planning.models import PlannedDelivery
+from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery import context_for
 from cm_toolkit.templates.delivery_checks import MediaProbe, Where, check_content, sent_text
 from cm_toolkit.templates.network_rules import rules_for
@@ -58,6 +60,8 @@ class DeliveryPreview:
     x_posts: int = 0
     x_posts_with_url: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # a live announcement: {host network: (link, True when a placeholder)}
+    live_links: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     @property
     def x_cost_usd(self) -> float:
@@ -88,6 +92,8 @@ class DeliveryPreview:
             "media": [m.__dict__ for m in self.media],
             "thread": self.thread_parts,
             "x_cost_usd": self.x_cost_usd,
+            "live_links": {network: {"link": link, "placeholder": placeholder}
+                           for network, (link, placeholder) in self.live_links.items()},
             "problems": [p.as_dict() for p in self.problems],
         }
 
@@ -102,7 +108,7 @@ def preview_delivery(
     renderer: TemplateRenderer,
     delivery: PlannedDelivery,
     *,
-    session_links: Mapping[str, str] | None = None,
+    session_links: SessionLinks | None = None,
 ) -> DeliveryPreview:
     """Render ``delivery`` and check it as the plan check does. Template errors become
     problems, never exceptions."""
@@ -121,8 +127,13 @@ def preview_delivery(
     findings = Findings(tz, functools.cache(functools.partial(ScheduleLines.read,
                                                               workspace.root)))
     try:
-        template, context = context_for(workspace, delivery, session_links=session_links)
+        template, context = context_for(workspace, delivery, session_links=session_links,
+                                        placeholders=True)
         preview.template = template
+        if context.session is not None:
+            created = (session_links or {}).get(context.session.id, {})
+            preview.live_links = {network: (link, network not in created)
+                                  for network, link in context.session.links.items()}
         content = renderer.render_for(delivery.network, template, context)
     except TemplateError as error:
         findings.add_problem(error.problem, delivery)

@@ -236,7 +236,22 @@ def test_a_failed_live_setup_keeps_its_announcements_back_and_reports_them(rig: 
     rig.clock.set(last_look.at)
     assert rig.run("live-1/announce/0", "x-mooc").step is Step.MISSED
     row = rig.row("live-1/announce/0", "x-mooc")
-    assert row.state is S.MISSED and "live session 'live-1' has no link" in (row.last_error or "")
+    assert row.state is S.MISSED and row.last_error == (
+        "live session 'live-1' has no link: its creation did not succeed (youtube failed; "
+        "see cm review)")
+    assert not rig.creates("x")
+
+
+def test_a_reminder_whose_grace_closed_before_its_session_was_created_says_so(rig: Rig) -> None:
+    _live(rig)
+    # cm run was not running: neither the setup (due START + 1 h) nor the reminder (due a day
+    # later, grace 1 h) ran; the setup's own grace (create_before, a day) is still open
+    rig.clock.set(START + timedelta(days=1, hours=1, seconds=1))
+    assert rig.run("live-1/announce/0", "x-mooc").step is Step.MISSED
+    error = rig.row("live-1/announce/0", "x-mooc").last_error or ""
+    assert error.startswith("its grace window closed before it could be sent: live session "
+                            "'live-1' was not created by then")
+    assert "has no link" not in error
     assert not rig.creates("x")
 
 

@@ -106,11 +106,35 @@ def test_session_links_appear_once_known(sample: Workspace) -> None:
                    if d.post_key == "live-1/announce/3" and d.channel_id == "facebook-page"]
     without = renderer.render_for(Network.FACEBOOK, *context_for(sample, now_live)).text
     assert "mooc-leader20.fr/live?" in without
-    template, context = context_for(sample, now_live,
-                                    session_links={"live-1": "https://youtu.be/abc123"})
+    template, context = context_for(
+        sample, now_live, session_links={"live-1": {"youtube": "https://youtu.be/abc123"}})
     text = renderer.render_for(Network.FACEBOOK, template, context).text
     assert "https://youtu.be/abc123?utm_source=facebook" in text
     assert "nous sommes en direct" in text.lower()
+
+
+def test_preview_and_check_render_each_hosts_placeholder_until_created(sample: Workspace) -> None:
+    (now_live,) = [d for d in plan_workspace(sample).deliveries
+                   if d.post_key == "live-1/announce/3" and d.channel_id == "x-mooc"]
+    _template, context = context_for(sample, now_live, placeholders=True)
+    assert context.session is not None
+    # live-1 is hosted on YouTube and Meet: session.link is YouTube's watch page (11-char id)
+    assert context.session.links == {"youtube": "https://www.youtube.com/watch?v=XXXXXXXXXXX",
+                                     "meet": "https://meet.google.com/xxx-xxxx-xxx"}
+    assert context.session.link == context.session.links["youtube"]
+    # a created host's real link replaces its placeholder; the other keeps its own
+    _template, context = context_for(
+        sample, now_live, placeholders=True,
+        session_links={"live-1": {"meet": "https://meet.google.com/abc-defg-hij"}})
+    assert context.session is not None
+    assert context.session.links["meet"] == "https://meet.google.com/abc-defg-hij"
+    assert context.session.link == "https://www.youtube.com/watch?v=XXXXXXXXXXX"
+    # at send time there is no placeholder: only what was created
+    _template, context = context_for(
+        sample, now_live, session_links={"live-1": {"meet": "https://meet.google.com/abc-defg-hij"}})
+    assert context.session is not None
+    assert context.session.link == "https://meet.google.com/abc-defg-hij"
+    assert dict(context.session.links) == {"meet": "https://meet.google.com/abc-defg-hij"}
 
 
 def _png_size(path: Path) -> tuple[int, int]:
