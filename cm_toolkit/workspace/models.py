@@ -199,6 +199,28 @@ class Growth(StrictModel):
     )
 
 
+class InboxSettings(StrictModel):
+    """The ``inbox:`` section: how ``cm run`` reads and answers the community (docs/inbox.md)."""
+
+    sync: dict[Network, Duration] = Field(
+        default_factory=dict,
+        description="Sync cadence per network (default 15m; e.g. facebook: 10m, x: 30m).",
+    )
+    live_chat: Duration = Field(
+        default=timedelta(seconds=30),
+        description="Live chat cadence while a session is on air (the network may ask longer).",
+    )
+    retention: Duration = Field(
+        default=timedelta(days=180), description="Messages older than this are purged."
+    )
+    x_read_budget_usd: float = Field(
+        default=10.0, ge=0, description="Monthly budget of X reads in USD; polling X stops before."
+    )
+    auto_answers: bool = Field(
+        default=True, description="cm run answers with FAQ entries marked auto: true."
+    )
+
+
 class Schedules(StrictModel):
     version: Literal[1] = Field(default=1, description="File format version.")
     timezone: str = Field(description="IANA time zone, e.g. Europe/Paris.")
@@ -208,6 +230,9 @@ class Schedules(StrictModel):
     )
     campaigns: list[Campaign] = Field(default_factory=list, description="Campaigns.")
     growth: Growth = Field(default_factory=Growth, description="Follower snapshot cadence.")
+    inbox: InboxSettings = Field(
+        default_factory=InboxSettings, description="Inbox sync, retention, X budget, auto answers."
+    )
 
 
 class Workspace(BaseModel):

@@ -49,6 +49,7 @@ def test_every_model_reachable_from_the_files_is_found() -> None:
         "Defaults",
         "UtmDefaults",
         "Growth",
+        "InboxSettings",
         "Campaign",
         "Post",
         "ChannelOverride",
