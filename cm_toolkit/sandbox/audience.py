@@ -15,6 +15,11 @@ import math
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+
+from cm_toolkit.sandbox.audience_messages import LEARNERS, LIVE_CHAT, MESSAGES
+
+__all__ = ["LEARNERS", "Audience", "GrowthProfile", "Publication"]
 
 
 @dataclass(frozen=True)
@@ -120,37 +125,98 @@ class Audience:
             "shares": int(views * 0.006 * quality),
         }
 
-    def comments(self, network: str, remote_id: str, published_at: datetime, at: datetime) -> list[dict[str, str]]:
-        """Deterministic learner comments; some are questions about the course."""
-        count = self.engagement(network, remote_id, published_at, at)["comments"]
-        out = []
-        for index in range(min(count, 25)):
-            pick = int(_unit(self.seed, remote_id, index) * len(COMMENTS))
-            minutes = 5 + int(_unit(self.seed, remote_id, index, "t") * 60 * 24)
+    def comments(
+        self, network: str, remote_id: str, published_at: datetime, at: datetime
+    ) -> list[dict[str, Any]]:
+        """Learners' comments on one post written by ``at``, oldest first.
+
+        A post gets ``min(25, its comment count after three days)`` comments whose times follow
+        the engagement curve (most in the first day); the set only grows as ``at`` moves on, and
+        a comment never appears with a time already passed, so a reader keeping the newest time
+        it saw misses nothing. About one in five answers an earlier comment (``reply_to``: its
+        id). Each has ``id``, ``author``, ``text``, ``language``, ``topic``, ``question``,
+        ``created_at`` (ISO).
+        """
+        total = min(25, self.engagement(network, remote_id, published_at,
+                                        published_at + timedelta(days=3))["comments"])
+        drafts = []
+        for index in range(total):
+            # the inverse of the reach curve 1 - exp(-h / 18), up to 98 % of it (70 hours)
+            hours = -18 * math.log(1 - 0.98 * _unit(self.seed, remote_id, index, "t"))
+            at_i = published_at + timedelta(minutes=5) + timedelta(hours=hours)
+            drafts.append((at_i, index))
+        drafts.sort()
+        out: list[dict[str, Any]] = []
+        for rank, (created, index) in enumerate(drafts):
+            if created > at:
+                break
+            said = MESSAGES[int(_unit(self.seed, remote_id, index) * len(MESSAGES))]
+            reply_to = None
+            if rank and _unit(self.seed, remote_id, index, "r") < 0.2:
+                reply_to = out[int(_unit(self.seed, remote_id, index, "p") * rank)]["id"]
             out.append(
                 {
                     "id": f"{remote_id}-c{index + 1}",
                     "author": LEARNERS[int(_unit(self.seed, remote_id, index, "a") * len(LEARNERS))],
-                    "text": COMMENTS[pick],
-                    "created_at": (published_at + timedelta(minutes=minutes)).isoformat(),
+                    "text": said.text,
+                    "language": said.language,
+                    "topic": said.topic,
+                    "question": said.question,
+                    "reply_to": reply_to,
+                    "created_at": created.isoformat(),
                 }
             )
         return out
 
+    def mentions(self, network: str, account_id: str, at: datetime) -> list[dict[str, Any]]:
+        """Posts naming the account, not answering any of its posts, up to ``at`` (oldest
+        first): about three a day from the epoch, questions and remarks from the same bank."""
+        out: list[dict[str, Any]] = []
+        instant, index = self.epoch, 0
+        while True:
+            # exponential gaps, eight hours on average
+            instant += timedelta(hours=-8 * math.log(1 - _unit(self.seed, account_id, index, "g")))
+            if instant > at:
+                return out
+            said = MESSAGES[int(_unit(self.seed, account_id, index, "m") * len(MESSAGES))]
+            out.append(
+                {
+                    "id": f"{network}-{account_id}-m{index + 1}",
+                    "author": LEARNERS[int(_unit(self.seed, account_id, index, "a") * len(LEARNERS))],
+                    "text": said.text,
+                    "language": said.language,
+                    "topic": said.topic,
+                    "question": said.question,
+                    "created_at": instant.isoformat(),
+                }
+            )
+            index += 1
 
-LEARNERS = [
-    "Awa Diallo", "Julien Moreau", "Fatima Benali", "Marc Tremblay", "Sofia Rossi",
-    "Koffi Mensah", "Claire Dubois", "Nguyen Thi Lan", "Pedro Alves", "Amina Traoré",
-]
-COMMENTS = [
-    "Merci pour ce module, très concret !",
-    "Est-ce que le replay du live sera disponible ?",
-    "Comment obtient-on l'attestation de suivi ?",
-    "Super échange hier soir, merci à l'équipe.",
-    "Où trouve-t-on les ressources du module 3 ?",
-    "Le quiz de la semaine 2 est-il noté ?",
-    "Je partage avec mon équipe, merci !",
-    "Peut-on rejoindre le cours en cours de route ?",
-    "Très bonne question sur le leadership à distance.",
-    "À quelle heure commence le direct (heure de Dakar) ?",
-]
+    def live_chat(
+        self, chat_id: str, start: datetime, end: datetime, at: datetime
+    ) -> list[dict[str, Any]]:
+        """A live session's chat written by ``at``: a burst of 30 to 60 lines between ``start``
+        and ``end``, denser in the first minutes (greetings) and when questions open."""
+        total = 30 + int(_unit(self.seed, chat_id, "n") * 31)
+        span = max((end - start).total_seconds(), 60.0)
+        drafts = sorted(
+            (start + timedelta(seconds=span * _unit(self.seed, chat_id, i, "t") ** 1.6), i)
+            for i in range(total)
+        )
+        out: list[dict[str, Any]] = []
+        for created, index in drafts:
+            if created > at:
+                break
+            said = LIVE_CHAT[int(_unit(self.seed, chat_id, index) * len(LIVE_CHAT))]
+            out.append(
+                {
+                    "id": f"{chat_id}-l{index + 1}",
+                    "author": LEARNERS[int(_unit(self.seed, chat_id, index, "a") * len(LEARNERS))],
+                    "text": said.text,
+                    "language": said.language,
+                    "topic": said.topic,
+                    "question": said.question,
+                    "created_at": created.isoformat(),
+                }
+            )
+        return out

@@ -25,14 +25,20 @@ from cm_toolkit.channels.base import (
     Capability,
     Channel,
     ChannelSettings,
+    ConversationFacts,
+    ConversationPage,
+    ConversationQuery,
     Credentials,
     Engagement,
     Limits,
     Media,
     PublishResult,
     RenderedPost,
+    ReplyRequest,
+    ReplyResult,
     Transport,
 )
+from cm_toolkit.channels.facebook import inbox
 from cm_toolkit.channels.facebook.wire import (
     LastAnswer,
     facebook,
@@ -76,8 +82,10 @@ class FacebookChannel(Channel):
             Capability.DELETE,
             Capability.FOLLOWERS,
             Capability.ENGAGEMENT,
+            Capability.CONVERSATIONS,
         }
     )
+    conversation_facts: ClassVar[ConversationFacts | None] = inbox.FACTS
     settings_model: ClassVar[type[ChannelSettings]] = FacebookSettings
     secret_names: ClassVar[tuple[str, ...]] = ("page_token",)
     display_name: ClassVar[str] = "Facebook Page"
@@ -340,3 +348,11 @@ class FacebookChannel(Channel):
         return (
             f"Facebook Page “{data.get('name', '?')}” ({data.get('followers_count', 0)} followers)"
         )
+
+    # -- the inbox (channels/facebook/inbox.py) ---------------------------------------------
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        return inbox.read_comments(self, query)
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        return inbox.send_reply(self, request)

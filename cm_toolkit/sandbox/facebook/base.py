@@ -215,14 +215,16 @@ class GraphBase(Emulator):
             return []
         raw = self.ctx.audience.comments("facebook", post.id, post.published_at, self.now())
         out = []
+        ids: dict[str, str] = {}  # the audience's comment id -> its Graph id
         for index, item in enumerate(raw):
             created = datetime.fromisoformat(item["created_at"])
             if created > self.now():
                 continue
+            ids[item["id"]] = f"{post.object_id}_{index + 1}"
             out.append(
                 GraphComment(
-                    id=f"{post.object_id}_{index + 1}",
-                    parent_id=post.id,
+                    id=ids[item["id"]],
+                    parent_id=ids.get(item.get("reply_to") or "", post.id),
                     post_id=post.id,
                     author_name=item["author"],
                     author_id=str(100000000100000 + sum(map(ord, item["author"]))),

@@ -46,6 +46,21 @@ def _uncursor(text: str | None) -> int:
         return -1
 
 
+def comment_order(request: SandboxRequest) -> tuple[bool, bool]:
+    """(stream, newest first) of a comments edge read; Graph's code 100 for other values."""
+    wanted = {"filter": ("toplevel", "stream"), "order": ("chronological", "reverse_chronological")}
+    for name, allowed in wanted.items():
+        value = request.arg(name)
+        if value is not None and value.lower() not in allowed:
+            choices = ", ".join(a.upper() for a in allowed)
+            raise invalid_parameter(f"(#100) param {name} must be one of {{{choices}}} - got "
+                                    f'"{value}"')
+    return (
+        (request.arg("filter") or "").lower() == "stream",
+        (request.arg("order") or "").lower() == "reverse_chronological",
+    )
+
+
 class GraphReads(GraphBase):
     # -- entry points -----------------------------------------------------------------------
 
@@ -95,7 +110,7 @@ class GraphReads(GraphBase):
                 return self.edge(items, limit, after, request, token, node, edge)
         if edge == "comments" and isinstance(target.obj, (GraphPost, GraphComment, GraphPhoto)):
             requested = self.fields(request, node_spec("Comment"))
-            comments = self.comments_of(target)
+            comments = self.comments_of(target, *comment_order(request))
             items = [self.render_comment(c, requested, request, token) for c in comments]
             summary = self.comment_summary(len(comments)) if self.wants_summary(request) else None
             return self.edge(items, limit, after, request, token, node, edge, summary)
@@ -256,6 +271,8 @@ class GraphReads(GraphBase):
             "comment_count": len(replies),
             "can_comment": True,
             "parent": None if comment.parent_id == comment.post_id else {"id": comment.parent_id},
+            "permalink_url": f"https://www.facebook.com/{comment.post_id.replace('_', '/posts/')}"
+            f"?comment_id={comment.id.split('_')[-1]}",
         }
         return {n: values[n] for n in names if values.get(n) is not None}
 
@@ -275,11 +292,31 @@ class GraphReads(GraphBase):
     def all_comments(self) -> list[GraphComment]:
         return [c for page in self.pages.values() for c in page.comments.values()]
 
-    def comments_of(self, target: Target) -> list[GraphComment]:
+    def comments_of(
+        self, target: Target, stream: bool = False, newest_first: bool = False
+    ) -> list[GraphComment]:
+        """Comments on an object: its direct ones, or with ``stream`` every comment and reply
+        of the post (``filter=stream``), oldest first unless ``newest_first``."""
         obj = target.obj
-        written = [c for c in self.all_comments() if c.parent_id == getattr(obj, "id", "")]
-        learners = self.learner_comments(obj) if isinstance(obj, GraphPost) else []
-        return sorted(learners + written, key=lambda c: c.created_at)
+        obj_id = getattr(obj, "id", "")
+        post = obj if isinstance(obj, GraphPost) else None
+        every = self.all_comments()
+        if post is None:
+            every += [
+                c for c in self.learner_comments_of_post(getattr(obj, "post_id", ""))
+                if c.parent_id == obj_id
+            ]
+        else:
+            every += self.learner_comments(post)
+        if stream and post is not None:
+            found = [c for c in every if c.post_id == obj_id]
+        else:
+            found = [c for c in every if c.parent_id == obj_id]
+        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=newest_first)
+
+    def learner_comments_of_post(self, post_id: str) -> list[GraphComment]:
+        post = self.find_post(post_id) if post_id else None
+        return self.learner_comments(post) if post is not None else []
 
     def attachments(self, post: GraphPost) -> list[dict[str, Any]]:
         page = self.pages[post.page_id]

@@ -289,9 +289,12 @@ class GraphWrites(GraphBase):
         obj = target.obj
         post_id = obj.id if isinstance(obj, GraphPost) else obj.post_id
         object_id = post_id.split("_", 1)[1]
+        # Facebook shows two levels: an answer to a reply joins the reply's top-level comment
+        parent_id = obj.parent_id if isinstance(obj, GraphComment) and obj.parent_id != post_id \
+            else obj.id
         comment = GraphComment(
             id=f"{object_id}_{self.ctx.next_id('facebook-comment', start=9000001)}",
-            parent_id=obj.id,
+            parent_id=parent_id,
             post_id=post_id,
             author_name=page.name,
             author_id=page.id,
