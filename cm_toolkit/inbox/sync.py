@@ -56,7 +56,7 @@ def is_question(text: str) -> bool:
     """A simple rule, in French and English: a '?' or an interrogative first word."""
     if "?" in text or "est-ce que" in text.lower():
         return True
-    words = [w for w in re.findall(r"[\w'’-]+", text.lower()) if not w.startswith("@")]
+    words = re.findall(r"[\w'’-]+", re.sub(r"@\w+", " ", text.lower()))
     return bool(words) and words[0] in QUESTION_WORDS
 
 
