@@ -6,12 +6,14 @@ French/English words: ``faq_text``, ``faq_index``); ``render(id, network=...)`` 
 as it would be sent (``faq_answers``, through the project's template renderer).
 
 ``auto``: a suggestion may answer by itself only when its entry says ``auto: true``, its score
-reaches the entry's ``threshold``, and it leads the next entry by ``AUTO_MARGIN`` at least (two
-entries that fit equally well are a question for a person).
+reaches the entry's ``threshold``, it leads the next entry by ``AUTO_MARGIN`` at least (two
+entries that fit equally well are a question for a person), and no more than
+``AUTO_ELSEWHERE_MAX`` of the message is made of words that only other entries know.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,11 @@ __all__ = ["AUTO_MARGIN", "FAQ_FILE", "FaqBook", "FaqSuggestion", "guess_languag
 
 AUTO_MARGIN = 0.15
 """How far (in score, 0..1) an auto answer must lead the second-best entry."""
+
+AUTO_ELSEWHERE_MAX = 0.2
+"""The most of a message (IDF-weighted share) that may point to other entries for an auto answer:
+"the videos won't load" must not be answered by the workload entry because "load" is a word of
+its ("charge de travail") while "videos" belongs to another entry."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +130,12 @@ class FaqBook:
         """The entries that best answer ``text``, best first (at most ``limit``; none with a
         zero score). ``language`` is the message's, when known; matching uses both languages
         anyway (learners mix them), so it only matters to no one yet: kept for callers."""
-        scores = self._index.score(terms(text, self._synonyms))
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        found = terms(text, self._synonyms)
+        scores = self._index.score(found)
+        # The best ones only (and the runner-up, for auto): no full sort of a large FAQ.
+        ranked = heapq.nsmallest(
+            max(limit, 2), scores.items(), key=lambda item: (-item[1], item[0])
+        )
         suggestions = []
         for rank, (index, score) in enumerate(ranked[: max(limit, 0)]):
             entry = self._entries[index]
@@ -134,6 +145,7 @@ class FaqBook:
                 and entry.auto
                 and score >= entry.threshold
                 and (runner_up is None or score - runner_up >= AUTO_MARGIN)
+                and self._index.elsewhere(found, index) <= AUTO_ELSEWHERE_MAX
             )
             suggestions.append(
                 FaqSuggestion(entry.id, round(score, 4), self.title(entry.id), bool(auto))

@@ -63,3 +63,18 @@ class FaqIndex:
             for index, weight in self.postings.get(term, ()):
                 scores[index] = scores.get(index, 0.0) + idf * weight
         return {index: value / total for index, value in scores.items()}
+
+    def elsewhere(self, terms: Sequence[str], index: int) -> float:
+        """The share (0..1, IDF-weighted) of the message's terms that other entries know and
+        entry ``index`` does not: the part of the message that points somewhere else."""
+        distinct = set(terms)
+        total = sum(self.idf_of(term) for term in distinct)
+        if not total:
+            return 0.0
+        claimed = sum(
+            self.idf_of(term)
+            for term in distinct
+            if term in self.postings and all(i != index for i, _ in self.postings[term])
+        )
+        return claimed / total
+

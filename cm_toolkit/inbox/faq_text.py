@@ -52,10 +52,10 @@ STOP_WORDS_EN = _listed(
 
 STOP_WORDS = STOP_WORDS_FR | STOP_WORDS_EN
 
-# Longest first: the first suffix that leaves a stem of at least _MIN_STEM characters is cut.
+# Longest first: the first suffix that leaves a stem of at least _MIN_STEM characters is cut
+# (after plurals are gone, before a final -e: "inscriptions" -> "inscription" -> "inscript").
 _SUFFIXES = (
-    "issements", "issement", "ements", "ement", "ations", "ation", "ments", "ment", "ances",
-    "ance", "ences", "ence", "ings", "ing", "ies", "ees", "ee", "es", "ed", "s", "x",
+    "issement", "ement", "ation", "ment", "ance", "ence", "ing", "ed",
 )
 _MIN_STEM = 4
 
@@ -70,10 +70,16 @@ def stem(word: str) -> str:
     """The light French/English stem of one folded word."""
     if word.endswith("aux") and len(word) > 5:  # journaux -> journal
         word = word[:-3] + "al"
+    elif word.endswith("ies") and len(word) > 5:  # studies -> study
+        word = word[:-3] + "y"
+    elif word.endswith(("s", "x")) and not word.endswith("ss") and len(word) > _MIN_STEM:
+        word = word[:-1]  # titres -> titre, boxes -> boxe, classes -> classe
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
             word = word[: -len(suffix)]
             break
+    while word.endswith("e") and len(word) > _MIN_STEM:  # titre = titr, delivree = delivr
+        word = word[:-1]
     return word[:STEM_LENGTH]
 
 

@@ -216,3 +216,17 @@ def test_cm_check_reports_faq_problems_and_too_long_answers(tmp_path: Path) -> N
     (root / "faq.yaml").write_text("entries:\n  - id: a\n    titel: A\n", encoding="utf-8")
     found = [str(p) for p in check_workspace(root, None, settings_lookup=None).problems]
     assert any(p.startswith("faq.yaml:3:5: unknown key `titel`") for p in found), found
+
+
+def test_every_faq_key_is_documented() -> None:
+    import re
+
+    from cm_toolkit.inbox.faq_file import FaqEntryModel, FaqFileModel
+
+    doc = (SAMPLE / "docs" / "inbox.md").read_text(encoding="utf-8")
+    parts = re.split(r"<!-- model: (\w+) -->", doc)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    for model in (FaqFileModel, FaqEntryModel):
+        body = sections[model.__name__].split("<!--")[0]
+        for name in model.model_fields:
+            assert f"| `{name}` |" in body, f"docs/inbox.md does not document `{name}`"
