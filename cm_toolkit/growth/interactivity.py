@@ -23,13 +23,14 @@ Figures for a million messages: bench/README.md (``bench/interactivity_bench.py`
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, case, func, literal, literal_column, or_, select
 
 from cm_toolkit.growth.metrics import Period, bucket_of
 from cm_toolkit.ledger.models import InboxMessage
@@ -40,7 +41,6 @@ from cm_toolkit.workspace.models import Network
 M = InboxMessage
 OPEN_AFTER = timedelta(hours=24)
 PERCENTILES = (0.5, 0.9)
-WEEKS_PER_QUERY = 40  # open-item columns per statement (one CASE each)
 
 
 @dataclass(frozen=True)
@@ -123,24 +123,23 @@ class Interactivity:
 def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return func.extract("epoch", later - earlier)
+    if sqlite3.sqlite_version_info >= (3, 38):  # unixepoch() parses faster than julianday()
+        return func.unixepoch(later) - func.unixepoch(earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _index_of(column: Any, boundaries: Sequence[datetime]) -> ColumnElement[Any]:
-    """0 for ``column < boundaries[0]``, i for ``boundaries[i-1] <= column < boundaries[i]``,
-    ``len(boundaries)`` beyond the last (and for NULL)."""
-    if not boundaries:
-        return literal(0)
-    return case(*[(column < b, i) for i, b in enumerate(boundaries)], else_=len(boundaries))
+def _rank_in(column: Any, boundaries: Sequence[datetime], *, inclusive: bool) -> Any:
+    """How many ``boundaries`` (sorted) are below ``column`` (``<=`` when ``inclusive``): a
+    bisection written as nested CASEs, so a row costs log2(n) comparisons, not n."""
 
+    def between(low: int, high: int) -> Any:
+        if low == high:
+            return literal(low)
+        middle = (low + high) // 2
+        below = boundaries[middle] <= column if inclusive else boundaries[middle] < column
+        return case((below, between(middle + 1, high)), else_=between(low, middle))
 
-def _community(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [M.from_us.is_(False)]
-    if since is not None:
-        conditions.append(M.received_at >= since)
-    if until is not None:
-        conditions.append(M.received_at <= until)
-    return conditions
+    return between(0, len(boundaries))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,11 +156,40 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The weeks of a report as instants: ``bounds`` cut the period into weeks (a message's
+    week is how many bounds are <= its time, minus one: -1 before the period, ``len(weeks)``
+    after it), ``cutoffs`` are the weeks' ends for the backlog (capped at now / the end)."""
+
+    weeks: list[date]
+    bounds: list[datetime]
+    cutoffs: list[datetime]
+
+
+def _frame(zone: ZoneInfo, first: datetime, last: datetime, since: datetime | None,
+           until: datetime | None, now: datetime) -> _Frame:
+    latest = max(last, now)
+    weeks = week_starts(since or first, min(until or latest, latest), zone)
+    starts = [_local_midnight(day, zone) for day in weeks]
+    end = _local_midnight(weeks[-1] + timedelta(days=7), zone)
+    lower = max(since, starts[0]) if since else starts[0]
+    upper = min(until + timedelta(microseconds=1), end) if until else end
+    # "now" for the current week; a ledger whose messages are later than now (a replayed
+    # season, a clock set back) is read as of its last message.
+    end_of_period = min(until or latest, latest)
+    cutoffs = [min(stop, end_of_period) for stop in [*starts[1:], end]]
+    return _Frame(weeks, [lower, *starts[1:], upper], cutoffs)
+
+
 def build_interactivity(
     ledger: Ledger, zone: ZoneInfo, *, since: datetime | None = None,
     until: datetime | None = None, now: datetime,
 ) -> Interactivity:
-    """The metrics of the period ``[since, until]`` (None: everything in the ledger)."""
+    """The metrics of the period ``[since, until]`` (None: everything in the ledger).
+
+    Two statements: one scan grouped by network, week, state and flags (the counts and the
+    backlog), one window query over the answered messages (the percentiles)."""
     result = Interactivity(since, until, now)
     with ledger.reading() as session:
         first, last = session.execute(
@@ -170,33 +198,33 @@ def build_interactivity(
         if first is None:
             return result
         dialect = session.get_bind().dialect.name
-        weeks = week_starts(since or first, min(until or max(last, now), max(last, now)), zone)
-        starts = [_local_midnight(day, zone) for day in weeks]
-        ends = starts[1:] + [_local_midnight(weeks[-1] + timedelta(days=7), zone)]
-        end_of_period = min(until or now, now)
-        cutoffs = [min(end, end_of_period) for end in ends]  # "the end of the week" (or now)
-        week_of = _index_of(M.received_at, starts[1:])
-        counts = _counts(session, [M.network, week_of], since, until)
-        totals = _counts(session, [M.network], since, until)
-        per_week = _percentiles(session, [M.network, week_of], since, until, dialect)
-        per_network = _percentiles(session, [M.network], since, until, dialect)
-        open_items = _open_items(session, cutoffs)
-    networks = sorted({key[0] for key in counts}, key=lambda n: n.value)
-    for index, day in enumerate(weeks):
+        frame = _frame(zone, first, last, since, until, now)
+        counts, totals, backlog = _counts_and_backlog(session, frame)
+        per_week, per_network = _percentiles(session, frame, dialect)
+    networks = sorted({key[0] for key in totals}, key=lambda n: n.value)
+    for index, day in enumerate(frame.weeks):
         for network in networks:
             key = (network, index)
-            if key not in counts and not open_items.get(key):
-                continue
-            result.weeks.append(_row(network, day, counts.get(key), per_week.get(key),
-                                     open_items.get(key, 0)))
+            if key in counts or backlog.get(key):
+                result.weeks.append(_row(network, day, counts.get(key), per_week.get(key),
+                                         backlog.get(key, 0)))
+    last_week = len(frame.weeks) - 1
     for network in networks:
         result.totals.append(_row(network, None, totals.get((network,)),
-                                  per_network.get((network,)),
-                                  open_items.get((network, len(weeks) - 1), 0)))
+                                  per_network.get((network,)), backlog.get((network, last_week), 0)))
     return result
 
 
-def _row(network: Network, week: date | None, counts: tuple[int, ...] | None,
+def _community(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [M.from_us.is_(False)]
+    if since is not None:
+        conditions.append(M.received_at >= since)
+    if until is not None:
+        conditions.append(M.received_at <= until)
+    return conditions
+
+
+def _row(network: Network, week: date | None, counts: list[int] | None,
          delays: tuple[timedelta | None, ...] | None, open_items: int) -> InteractivityRow:
     received, questions, answered, ignored, auto = counts or (0, 0, 0, 0, 0)
     median, p90 = delays or (None, None)
@@ -204,60 +232,92 @@ def _row(network: Network, week: date | None, counts: tuple[int, ...] | None,
                             median, p90, open_items)
 
 
-def _counts(session: Any, keys: Sequence[Any], since: datetime | None,
-            until: datetime | None) -> dict[tuple[Any, ...], tuple[int, ...]]:
-    def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return func.sum(case((condition, 1), else_=0))
-
-    answered = M.state == MessageState.ANSWERED
-    statement = (
-        select(*keys, func.count(), count_if(M.is_question.is_(True)), count_if(answered),
-               count_if(M.state == MessageState.IGNORED),
-               count_if(and_(answered, M.auto_answered.is_(True))))
-        .where(*_community(since, until)).group_by(*keys))
-    found = {}
-    for row in session.execute(statement):
-        width = len(keys)
-        found[tuple(row[:width])] = tuple(int(value or 0) for value in row[width:])
-    return found
+Counts = dict[tuple[Any, ...], list[int]]
 
 
-def _percentiles(
-    session: Any, keys: Sequence[Any], since: datetime | None, until: datetime | None,
-    dialect: str,
-) -> dict[tuple[Any, ...], tuple[timedelta | None, ...]]:
-    """Median and p90 of the time to first answer per group, from the two rows around each
-    wanted rank (the database sorts; only a few rows per group come back)."""
+def _counts_and_backlog(session: Any, frame: _Frame) -> tuple[Counts, Counts, dict[Any, int]]:
+    """One scan of the community's messages (the backlog needs those before the period too).
+
+    Per row: its week, ``due`` (the first cutoff it is 24 h old at) and ``settled`` (the first
+    cutoff it is answered or closed at; never for new/open ones): it is an open item at cutoff
+    i when due <= i < settled."""
+    settled_at = case(
+        (M.state == MessageState.ANSWERED, func.coalesce(M.first_answered_at, M.updated_at)),
+        (M.state == MessageState.CLOSED, M.updated_at),
+        else_=None)
+    week = _rank_in(M.received_at, frame.bounds, inclusive=True) - 1
+    due = _rank_in(M.received_at, [c - OPEN_AFTER for c in frame.cutoffs], inclusive=False)
+    settled = case((settled_at.is_(None), len(frame.cutoffs)),
+                   else_=_rank_in(settled_at, frame.cutoffs, inclusive=False))
+    keys = [M.network, week, due, settled, M.state, M.is_question, M.auto_answered]
+    # GROUP BY 1, 2, ...: the CASEs are computed once per row, not again for the grouping.
+    statement = (select(*keys, func.count())
+                 .where(M.from_us.is_(False), M.received_at < frame.bounds[-1])
+                 .group_by(*[literal_column(str(n + 1)) for n in range(len(keys))]))
+    weekly: Counts = {}
+    totals: Counts = {}
+    backlog: dict[Any, int] = {}
+    weeks = len(frame.weeks)
+    for network, index, due_at, settled_at_index, state, question, auto, count in \
+            session.execute(statement):
+        if 0 <= index < weeks:
+            answered = state is MessageState.ANSWERED
+            add = [count, count if question else 0, count if answered else 0,
+                   count if state is MessageState.IGNORED else 0,
+                   count if answered and auto else 0]
+            for table, key in ((weekly, (network, index)), (totals, (network,))):
+                table[key] = [a + b for a, b in zip(table.get(key, [0] * 5), add, strict=True)]
+        if state is not MessageState.IGNORED:
+            for cutoff in range(int(due_at), min(int(settled_at_index), weeks)):
+                backlog[(network, cutoff)] = backlog.get((network, cutoff), 0) + count
+    return weekly, totals, backlog
+
+
+def _percentiles(session: Any, frame: _Frame, dialect: str) -> tuple[
+        dict[tuple[Any, ...], tuple[timedelta | None, ...]],
+        dict[tuple[Any, ...], tuple[timedelta | None, ...]]]:
+    """Median and p90 of the time to first answer per (network, week) and per network, from
+    the rows around each wanted rank (the database sorts; a few rows per group come back)."""
     delay = _seconds_between(M.first_answered_at, M.received_at, dialect)
-    labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
-    ranked = (
-        select(*labelled, delay.label("delay"),
-               func.row_number().over(partition_by=list(keys), order_by=delay).label("rank"),
-               func.count().over(partition_by=list(keys)).label("size"))
-        .where(*_community(since, until), M.state == MessageState.ANSWERED,
-               M.first_answered_at.is_not(None))
+    week = _rank_in(M.received_at, frame.bounds, inclusive=True) - 1
+    answered = (
+        select(M.network.label("network"), week.label("week"), delay.label("delay"))
+        .where(M.from_us.is_(False), M.state == MessageState.ANSWERED,
+               M.first_answered_at.is_not(None), M.received_at >= frame.bounds[0],
+               M.received_at < frame.bounds[-1])
         .subquery())
-    # 0-based position p * (size - 1), floored with integer division (the same in both SQLs).
+    by_week = [answered.c.network, answered.c.week]
+    by_network = [answered.c.network]
+    ranked = select(
+        answered.c.network, answered.c.week, answered.c.delay,
+        func.row_number().over(partition_by=by_week, order_by=answered.c.delay).label("r1"),
+        func.count().over(partition_by=by_week).label("n1"),
+        func.row_number().over(partition_by=by_network, order_by=answered.c.delay).label("r2"),
+        func.count().over(partition_by=by_network).label("n2"),
+    ).subquery()
     wanted = []
     for p in PERCENTILES:
-        tenths = round(p * 10)
-        low = (ranked.c.size - 1) * tenths // 10 + 1
-        wanted += [ranked.c.rank == low, ranked.c.rank == low + 1]
-    columns = [ranked.c[f"k{i}"] for i in range(len(keys))]
-    statement = select(*columns, ranked.c.rank, ranked.c.size, ranked.c.delay).where(
-        or_(*wanted))
-    values: dict[tuple[Any, ...], dict[int, float]] = {}
+        tenths = round(p * 10)  # 0-based position p * (n - 1), floored: integer division
+        for rank, size in ((ranked.c.r1, ranked.c.n1), (ranked.c.r2, ranked.c.n2)):
+            low = (size - 1) * tenths // 10 + 1
+            wanted += [rank == low, rank == low + 1]
+    statement = select(ranked).where(or_(*wanted))
+    weekly: dict[tuple[Any, ...], dict[int, float]] = {}
+    overall: dict[tuple[Any, ...], dict[int, float]] = {}
     sizes: dict[tuple[Any, ...], int] = {}
-    for row in session.execute(statement):
-        key = tuple(row[: len(keys)])
-        rank, size, seconds = row[len(keys):]
+    for network, index, seconds, r1, n1, r2, n2 in session.execute(statement):
         # julianday() differences carry ~0.1 ms of float error: keep milliseconds.
-        values.setdefault(key, {})[int(rank)] = round(float(seconds), 3)
-        sizes[key] = int(size)
-    found = {}
-    for key, by_rank in values.items():
-        found[key] = tuple(_interpolate(by_rank, sizes[key], p) for p in PERCENTILES)
-    return found
+        value = round(float(seconds), 3)
+        weekly.setdefault((network, index), {})[int(r1)] = value
+        sizes[(network, index)] = int(n1)
+        overall.setdefault((network,), {})[int(r2)] = value
+        sizes[(network,)] = int(n2)
+    return (
+        {key: tuple(_interpolate(ranks, sizes[key], p) for p in PERCENTILES)
+         for key, ranks in weekly.items()},
+        {key: tuple(_interpolate(ranks, sizes[key], p) for p in PERCENTILES)
+         for key, ranks in overall.items()},
+    )
 
 
 def _interpolate(by_rank: dict[int, float], size: int, p: float) -> timedelta | None:
@@ -268,31 +328,6 @@ def _interpolate(by_rank: dict[int, float], size: int, p: float) -> timedelta | 
         return None
     above = by_rank.get(low + 2, below)
     return timedelta(seconds=max(0.0, below + (above - below) * (position - low)))
-
-
-def _open_items(session: Any, cutoffs: Sequence[datetime]) -> dict[tuple[Network, int], int]:
-    """Per (network, week index): messages older than 24 h and not settled at the week's
-    cutoff. One SUM(CASE) column per week, ``WEEKS_PER_QUERY`` weeks per statement."""
-    settled_at = case(
-        (M.state == MessageState.ANSWERED, func.coalesce(M.first_answered_at, M.updated_at)),
-        (M.state == MessageState.CLOSED, M.updated_at),
-        else_=None)
-    found: dict[tuple[Network, int], int] = {}
-    for offset in range(0, len(cutoffs), WEEKS_PER_QUERY):
-        chunk = cutoffs[offset:offset + WEEKS_PER_QUERY]
-        columns = [
-            func.sum(case((and_(M.received_at <= cutoff - OPEN_AFTER,
-                                (settled_at.is_(None)) | (settled_at > cutoff)), 1), else_=0))
-            for cutoff in chunk]
-        statement = (select(M.network, *columns)
-                     .where(M.from_us.is_(False), M.state != MessageState.IGNORED,
-                            M.received_at <= max(chunk) - OPEN_AFTER)
-                     .group_by(M.network))
-        for network, *sums in session.execute(statement):
-            for index, value in enumerate(sums):
-                if value:
-                    found[(network, offset + index)] = int(value)
-    return found
 
 
 # ---------------------------------------------------------------------------------------------
