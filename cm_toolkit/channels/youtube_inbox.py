@@ -32,6 +32,7 @@ from cm_toolkit.channels.base import (
     ReplyRequest,
     ReplyResult,
 )
+from cm_toolkit.channels.reply_outcome import reply_outcome
 from cm_toolkit.errors import Problem, Rejected
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 COMMENT_MAX = 10_000  # characters of a comment
 CHAT_MAX = 200  # characters of a live chat message
+CHAT_PAGE = 500  # liveChatMessages.list's default maxResults
 READ_UNITS, LIVE_CHAT_UNITS, REPLY_UNITS = 1, 5, 50
 FACTS = ConversationFacts(
     sources=("comments", "live_chat"),
@@ -179,6 +181,7 @@ def _live_chat(channel: YouTubeChannel, query: ConversationQuery) -> Conversatio
     return ConversationPage(
         tuple(messages),
         answer.get("nextPageToken") or query.cursor,
+        more=len(answer.get("items", [])) >= CHAT_PAGE,  # a full page: more is waiting
         items_read=len(messages),
         units=LIVE_CHAT_UNITS,
         poll_after=timedelta(milliseconds=int(polling)) if polling is not None else None,
@@ -204,13 +207,15 @@ def send_reply(channel: YouTubeChannel, request: ReplyRequest) -> ReplyResult:
         chat_id = request.live_chat_id or request.thread_remote_id
         body = {"snippet": {"liveChatId": chat_id, "type": "textMessageEvent",
                             "textMessageDetails": {"messageText": request.text}}}
-        answer = channel._run(api.liveChatMessages().insert(part="snippet", body=body),
-                              "answering in the live chat", creates=True)
+        with reply_outcome("YouTube", "in the session's live chat"):
+            answer = channel._run(api.liveChatMessages().insert(part="snippet", body=body),
+                                  "answering in the live chat", creates=True)
         return ReplyResult(remote_id=str(answer["id"]), units=REPLY_UNITS)
     parent = request.message_remote_id.split(".", 1)[0]  # replies hang under the top comment
     body = {"snippet": {"parentId": parent, "textOriginal": request.text}}
-    answer = channel._run(api.comments().insert(part="snippet", body=body),
-                          "answering a comment", creates=True)
+    with reply_outcome("YouTube", "under the comment on the video"):
+        answer = channel._run(api.comments().insert(part="snippet", body=body),
+                              "answering a comment", creates=True)
     video = answer.get("snippet", {}).get("videoId") or request.thread_remote_id
     return ReplyResult(
         remote_id=str(answer["id"]),

@@ -97,6 +97,8 @@ def test_comment_threads_with_cursor_units_and_a_reply(
     assert json.loads(inserts[0].body)["snippet"]["parentId"] == target.parent_remote_id
     (ours,) = channel.conversations(ConversationQuery("comments", cursor=cursor)).messages
     assert ours.remote_id == result.remote_id and ours.from_us
+    replies_state = sandbox.state()["networks"]["youtube"]["replies"]
+    assert replies_state == {target.parent_remote_id: ["Merci ! Les sous-titres arrivent."]}
 
 
 def test_live_chat_honours_polling_and_its_page_token(

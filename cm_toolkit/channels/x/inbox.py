@@ -35,6 +35,7 @@ from cm_toolkit.channels.base import (
     ReplyRequest,
     ReplyResult,
 )
+from cm_toolkit.channels.reply_outcome import reply_outcome
 from cm_toolkit.channels.text_rules import X_TEXT_MAX
 from cm_toolkit.errors import Problem, Rejected
 
@@ -242,14 +243,15 @@ def send_reply(channel: XChannel, request: ReplyRequest) -> ReplyResult:
         raise Rejected(f"channel {channel.channel_id}: " + "; ".join(p.message for p in problems),
                        network="x", fix=problems[0].fix)
     try:
-        answer = channel._call(
-            "replying",
-            lambda: channel.client.create_tweet(
-                text=request.text, in_reply_to_tweet_id=request.message_remote_id,
-                user_auth=channel._user_auth,
-            ),
-            creates=True,
-        )
+        with reply_outcome(channel.display_name, f"under post {request.message_remote_id} on X"):
+            answer = channel._call(
+                "replying",
+                lambda: channel.client.create_tweet(
+                    text=request.text, in_reply_to_tweet_id=request.message_remote_id,
+                    user_auth=channel._user_auth,
+                ),
+                creates=True,
+            )
     except Rejected as error:
         said = error.info.network_message or ""
         if error.info.status == 403 and "not been mentioned" in said:

@@ -97,6 +97,9 @@ class YouTubeEmulator(LiveRoutes, UploadRoutes, CommentRoutes, ChatRoutes):
                 for u in self.store.uploads.values()
             },
             "quota": self.quota.as_dict(now),
+            # what the channel answered: comment replies by parent, chat lines by chat
+            "replies": {p: [r["text"] for r in rs] for p, rs in self.store.replies.items()},
+            "chat": {c: [line["text"] for line in ls] for c, ls in self.store.chat.items()},
         }
 
     def _subscribers(self, channel_id: str, now: datetime) -> int:

@@ -1,11 +1,11 @@
 """X's recent search (``GET /2/tweets/search/recent``), as the inbox uses it.
 
 The query language is served in part: ``conversation_id:ID``, ``from:NAME``, ``to:NAME``,
-``@NAME``, ``is:reply``, plain words (all case-insensitive), each negatable with ``-``, joined by
-spaces (and) and ``OR``, with parentheses around OR groups. Any other operator answers X's
-"invalid operator" 400. Only the last seven days are searched: an older ``start_time`` or
-``since_id`` answers 400 as X does. Newest first; ``next_token`` pages; every post returned is a
-billed read (``$0.005``, in the journal entry).
+``@NAME``, ``is:reply``, ``is:quote``, ``is:retweet``, plain words (all case-insensitive), each
+negatable with ``-``, joined by spaces (and) and ``OR`` (parentheses are ignored: OR binds
+loosest). Any other operator answers X's "invalid operator" 400. Only the last seven days are
+searched: an older ``start_time`` or ``since_id`` answers 400 as X does. Newest first;
+``next_token`` pages; every post returned is a billed read (``$0.005``, in the journal entry).
 """
 
 from __future__ import annotations
@@ -115,6 +115,10 @@ class SearchRoutes(TweetRoutes):
             return lambda t: name_of(t.in_reply_to_user_id) == value.lower().lstrip("@")
         if key == "is" and value.lower() == "reply":
             return lambda t: t.in_reply_to_tweet_id is not None
+        if key == "is" and value.lower() == "quote":
+            return lambda t: t.quote_tweet_id is not None
+        if key == "is" and value.lower() == "retweet":
+            return lambda t: False  # the sandbox has no reposts
         raise problems.invalid(
             f"There were errors processing your request: Reference to invalid operator "
             f"'{op}:{value}'. Operator is not available in current product or product packaging. "
