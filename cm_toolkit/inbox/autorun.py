@@ -37,6 +37,7 @@ log = logging.getLogger("cm.inbox")
 
 AUTO_LOOKBACK = timedelta(days=2)  # new messages older than this are left to people
 PURGE_EVERY = timedelta(days=1)
+LIVE_ALARM_EVERY = timedelta(minutes=10)
 
 
 class InboxJob:
@@ -82,6 +83,20 @@ class InboxJob:
         return ReplyService(ledger=self.inbox, channels=self.channels, clock=self.clock,
                             worker_id=self.worker_id, faq=faq, inflight=self._sends,
                             lease=self.lease)
+
+    def live_instants(self, now: datetime) -> list[datetime]:
+        """Instants inside the live sessions to come (a minute after the start, then every
+        ten minutes): ``cm run`` sets alarms there, so that a replay clock racing through a
+        session (``cm demo``) still reads its chat while it is on air."""
+        found = []
+        for campaign in self.workspace().schedules.campaigns:
+            for live in campaign.live_sessions:
+                at = live.start + timedelta(minutes=1)
+                while at < live.start + live.duration:
+                    if at > now:
+                        found.append(at)
+                    at += LIVE_ALARM_EVERY
+        return sorted(found)
 
     def tick(self) -> None:
         try:

@@ -16,7 +16,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,6 +168,9 @@ class Runner:
                                id="resync")
         self.scheduler.add_job(self._inbox_tick, "interval", id="inbox", max_instances=1,
                                seconds=self.options.resync_seconds)
+        for at in self.inbox.live_instants(self.clock.now()):  # live chats while on air
+            self.scheduler.add_job(self._inbox_live, "date", id=f"live-chat-{at.isoformat()}",
+                                   run_date=self.clock.wall_time(at))
         self._plan_next_snapshot()
         log.info("cm run started as %s on %s", self.worker_id, self.ledger.url)
 
@@ -247,7 +250,12 @@ class Runner:
             log.exception("resync failed")
 
     def _inbox_tick(self) -> None:
-        with self._job() as go:
+        with self._job(hold=False) as go:
+            if go and self.inbox is not None:
+                self.inbox.tick()
+
+    def _inbox_live(self) -> None:
+        with self._job() as go:  # a replay clock waits: the session is on air now
             if go and self.inbox is not None:
                 self.inbox.tick()
 
@@ -336,10 +344,11 @@ class Runner:
             pass
 
     @contextmanager
-    def _job(self) -> Iterator[bool]:
+    def _job(self, hold: bool = True) -> Iterator[bool]:
         """Counts a job in flight; yields False when the runner is stopping (do nothing).
 
         A replay clock stands still while a job runs (``Clock.hold``); real clocks ignore it.
+        ``hold=False``: work whose instant does not matter (the inbox's syncs) lets it run.
         """
         with self._inflight_done:
             if self._stopping:
@@ -347,7 +356,7 @@ class Runner:
                 return
             self._inflight += 1
         try:
-            with self.clock.hold():
+            with self.clock.hold() if hold else nullcontext():
                 yield True
         finally:
             with self._inflight_done:

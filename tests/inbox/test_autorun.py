@@ -167,3 +167,12 @@ def test_live_chat_is_read_only_while_the_session_is_on_air(rig: Rig) -> None:
     assert sessions == {"live-1"}  # the chat's conversation names its session
     rig.clock.set(start + timedelta(hours=2))
     assert live_chat().skipped == "no live session on air"
+
+
+def test_live_instants_fall_inside_the_sessions_to_come(rig: Rig) -> None:
+    start = START + timedelta(days=2)
+    rig.apply(sessions=[live_session("live-1", start)])  # one hour
+    instants = job(rig, "testhost/1/abc").live_instants(START)
+    assert instants == [start + timedelta(minutes=m) for m in (1, 11, 21, 31, 41, 51)]
+    assert job(rig, "testhost/1/abc").live_instants(start + timedelta(minutes=45)) == [
+        start + timedelta(minutes=51)]
