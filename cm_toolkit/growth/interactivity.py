@@ -15,9 +15,11 @@ Over the inbox's messages from the community (``from_us`` false), per network an
 - ``auto-answered share``: answered messages whose first answer was an FAQ ``auto`` answer /
   answered messages.
 
-Everything is aggregated in SQL, read-only, the same on SQLite and PostgreSQL: counts with GROUP
-BY, percentiles with window functions that return only the rows at the wanted ranks, weeks as a
-CASE over the weeks' boundaries (computed in Python in the workspace zone, so DST is right).
+Read-only, the same figures on SQLite and PostgreSQL: one scan grouped by network, week, state
+and flags gives the counts and the backlog (weeks are a bisecting CASE over the weeks'
+boundaries, computed in Python in the workspace zone, so DST is right); percentiles are
+PostgreSQL's ``percentile_cont``, and on SQLite (which has none) the answered messages' delays
+are read (one number each) and sorted here.
 Figures for a million messages: bench/README.md (``bench/interactivity_bench.py``).
 """
 
@@ -30,7 +32,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
 
 from cm_toolkit.growth.metrics import Period, bucket_of
 from cm_toolkit.ledger.models import InboxMessage
@@ -188,8 +199,8 @@ def build_interactivity(
 ) -> Interactivity:
     """The metrics of the period ``[since, until]`` (None: everything in the ledger).
 
-    Two statements: one scan grouped by network, week, state and flags (the counts and the
-    backlog), one window query over the answered messages (the percentiles)."""
+    One scan grouped by network, week, state and flags (the counts and the backlog), then the
+    percentiles of the answered messages' delays."""
     result = Interactivity(since, until, now)
     with ledger.reading() as session:
         first, last = session.execute(
@@ -226,13 +237,16 @@ def _community(since: datetime | None, until: datetime | None) -> list[ColumnEle
 
 def _row(network: Network, week: date | None, counts: list[int] | None,
          delays: tuple[timedelta | None, ...] | None, open_items: int) -> InteractivityRow:
-    received, questions, answered, ignored, auto = counts or (0, 0, 0, 0, 0)
+    received, questions, answered, ignored, auto = (counts or [0] * 5)[:5]
     median, p90 = delays or (None, None)
     return InteractivityRow(network, week, received, questions, answered, ignored, auto,
                             median, p90, open_items)
 
 
 Counts = dict[tuple[Any, ...], list[int]]
+"""(network, week) or (network,) -> received, questions, answered, ignored, auto-answered, and
+answered with a first-answer time."""
+Delays = dict[tuple[Any, ...], tuple[timedelta | None, ...]]
 
 
 def _counts_and_backlog(session: Any, frame: _Frame) -> tuple[Counts, Counts, dict[Any, int]]:
@@ -241,93 +255,94 @@ def _counts_and_backlog(session: Any, frame: _Frame) -> tuple[Counts, Counts, di
     Per row: its week, ``due`` (the first cutoff it is 24 h old at) and ``settled`` (the first
     cutoff it is answered or closed at; never for new/open ones): it is an open item at cutoff
     i when due <= i < settled."""
-    settled_at = case(
-        (M.state == MessageState.ANSWERED, func.coalesce(M.first_answered_at, M.updated_at)),
-        (M.state == MessageState.CLOSED, M.updated_at),
-        else_=None)
     week = _rank_in(M.received_at, frame.bounds, inclusive=True) - 1
     due = _rank_in(M.received_at, [c - OPEN_AFTER for c in frame.cutoffs], inclusive=False)
-    settled = case((settled_at.is_(None), len(frame.cutoffs)),
-                   else_=_rank_in(settled_at, frame.cutoffs, inclusive=False))
+    # The state is tested once; the bisections compare plain columns.
+    settled = case(
+        (M.state == MessageState.ANSWERED, _rank_in(
+            func.coalesce(M.first_answered_at, M.updated_at), frame.cutoffs, inclusive=False)),
+        (M.state == MessageState.CLOSED, _rank_in(M.updated_at, frame.cutoffs, inclusive=False)),
+        else_=len(frame.cutoffs))
+    timed = func.sum(case((M.first_answered_at.is_not(None), 1), else_=0))
     keys = [M.network, week, due, settled, M.state, M.is_question, M.auto_answered]
     # GROUP BY 1, 2, ...: the CASEs are computed once per row, not again for the grouping.
-    statement = (select(*keys, func.count())
+    statement = (select(*keys, func.count(), timed)
                  .where(M.from_us.is_(False), M.received_at < frame.bounds[-1])
                  .group_by(*[literal_column(str(n + 1)) for n in range(len(keys))]))
     weekly: Counts = {}
     totals: Counts = {}
     backlog: dict[Any, int] = {}
     weeks = len(frame.weeks)
-    for network, index, due_at, settled_at_index, state, question, auto, count in \
+    for network, index, due_at, settled_at_index, state, question, auto, count, with_time in \
             session.execute(statement):
         if 0 <= index < weeks:
             answered = state is MessageState.ANSWERED
             add = [count, count if question else 0, count if answered else 0,
                    count if state is MessageState.IGNORED else 0,
-                   count if answered and auto else 0]
+                   count if answered and auto else 0, int(with_time) if answered else 0]
             for table, key in ((weekly, (network, index)), (totals, (network,))):
-                table[key] = [a + b for a, b in zip(table.get(key, [0] * 5), add, strict=True)]
+                table[key] = [a + b for a, b in zip(table.get(key, [0] * 6), add, strict=True)]
         if state is not MessageState.IGNORED:
             for cutoff in range(int(due_at), min(int(settled_at_index), weeks)):
                 backlog[(network, cutoff)] = backlog.get((network, cutoff), 0) + count
     return weekly, totals, backlog
 
 
-def _percentiles(session: Any, frame: _Frame, dialect: str) -> tuple[
-        dict[tuple[Any, ...], tuple[timedelta | None, ...]],
-        dict[tuple[Any, ...], tuple[timedelta | None, ...]]]:
-    """Median and p90 of the time to first answer per (network, week) and per network, from
-    the rows around each wanted rank (the database sorts; a few rows per group come back)."""
+def _answered_rows(frame: _Frame) -> list[ColumnElement[bool]]:
+    """Answered messages of the period. The state is tested inside a CASE so that SQLite does
+    not walk the (state, received_at) index: for most of a table, a lookup per row through an
+    index costs far more than one pass over the table."""
+    return [M.from_us.is_(False),
+            case((M.state == MessageState.ANSWERED, 1), else_=0) == 1,
+            M.first_answered_at.is_not(None), M.received_at >= frame.bounds[0],
+            M.received_at < frame.bounds[-1]]
+
+
+def _percentiles(session: Any, frame: _Frame, dialect: str) -> tuple[Delays, Delays]:
+    """Median and p90 of the time to first answer per (network, week) and per network.
+
+    PostgreSQL computes them (``percentile_cont``); SQLite has no percentile function, so the
+    delays (one number per answered message) are read and sorted here, with the same
+    interpolation."""
     delay = _seconds_between(M.first_answered_at, M.received_at, dialect)
     week = _rank_in(M.received_at, frame.bounds, inclusive=True) - 1
-    answered = (
-        select(M.network.label("network"), week.label("week"), delay.label("delay"))
-        .where(M.from_us.is_(False), M.state == MessageState.ANSWERED,
-               M.first_answered_at.is_not(None), M.received_at >= frame.bounds[0],
-               M.received_at < frame.bounds[-1])
-        .subquery())
-    by_week = [answered.c.network, answered.c.week]
-    by_network = [answered.c.network]
-    ranked = select(
-        answered.c.network, answered.c.week, answered.c.delay,
-        func.row_number().over(partition_by=by_week, order_by=answered.c.delay).label("r1"),
-        func.count().over(partition_by=by_week).label("n1"),
-        func.row_number().over(partition_by=by_network, order_by=answered.c.delay).label("r2"),
-        func.count().over(partition_by=by_network).label("n2"),
-    ).subquery()
-    wanted = []
-    for p in PERCENTILES:
-        tenths = round(p * 10)  # 0-based position p * (n - 1), floored: integer division
-        for rank, size in ((ranked.c.r1, ranked.c.n1), (ranked.c.r2, ranked.c.n2)):
-            low = (size - 1) * tenths // 10 + 1
-            wanted += [rank == low, rank == low + 1]
-    statement = select(ranked).where(or_(*wanted))
-    weekly: dict[tuple[Any, ...], dict[int, float]] = {}
-    overall: dict[tuple[Any, ...], dict[int, float]] = {}
-    sizes: dict[tuple[Any, ...], int] = {}
-    for network, index, seconds, r1, n1, r2, n2 in session.execute(statement):
-        # julianday() differences carry ~0.1 ms of float error: keep milliseconds.
-        value = round(float(seconds), 3)
-        weekly.setdefault((network, index), {})[int(r1)] = value
-        sizes[(network, index)] = int(n1)
-        overall.setdefault((network,), {})[int(r2)] = value
-        sizes[(network,)] = int(n2)
-    return (
-        {key: tuple(_interpolate(ranks, sizes[key], p) for p in PERCENTILES)
-         for key, ranks in weekly.items()},
-        {key: tuple(_interpolate(ranks, sizes[key], p) for p in PERCENTILES)
-         for key, ranks in overall.items()},
-    )
+    if dialect == "postgresql":
+        found: list[Delays] = []
+        for keys in ([M.network, week], [M.network]):
+            statement = (
+                select(*keys, *[func.percentile_cont(p).within_group(delay)
+                                for p in PERCENTILES])
+                .where(*_answered_rows(frame))
+                .group_by(*[literal_column(str(n + 1)) for n in range(len(keys))]))
+            found.append({
+                tuple(row[: len(keys)]): tuple(
+                    None if value is None else timedelta(seconds=max(0.0, float(value)))
+                    for value in row[len(keys):])
+                for row in session.execute(statement)})
+        return found[0], found[1]
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    # The network as plain text: no enum conversion for each of a million rows.
+    statement = select(type_coerce(M.network, String), week, delay).where(*_answered_rows(frame))
+    for name, index, seconds in session.execute(statement.execution_options(yield_per=50_000)):
+        value = float(seconds)
+        groups.setdefault((name, index), []).append(value)
+        groups.setdefault((name,), []).append(value)
+    result: Delays = {}
+    for (name, *rest), values in groups.items():
+        values.sort()
+        result[(Network(name), *rest)] = tuple(_of_sorted(values, p) for p in PERCENTILES)
+    return ({k: v for k, v in result.items() if len(k) == 2},
+            {k: v for k, v in result.items() if len(k) == 1})
 
 
-def _interpolate(by_rank: dict[int, float], size: int, p: float) -> timedelta | None:
-    position = p * (size - 1)
+def _of_sorted(values: Sequence[float], p: float) -> timedelta:
+    """The p-th percentile of sorted values, interpolated like ``percentile_cont``."""
+    position = p * (len(values) - 1)
     low = int(position)
-    below = by_rank.get(low + 1)
-    if below is None:
-        return None
-    above = by_rank.get(low + 2, below)
-    return timedelta(seconds=max(0.0, below + (above - below) * (position - low)))
+    high = min(low + 1, len(values) - 1)
+    # julianday() differences carry ~0.1 ms of float error: keep milliseconds.
+    value = values[low] + (values[high] - values[low]) * (position - low)
+    return timedelta(seconds=max(0.0, round(value, 3)))
 
 
 # ---------------------------------------------------------------------------------------------
