@@ -21,6 +21,8 @@ and an exit code in one place (``cm_toolkit.cli``); nothing below it prints or e
     │       └── PartiallyPublished  a multi-part post (an X thread) stopped midway: carries the
     │                               ids already published, so they are never sent again
     ├── UnknownChannel              no adapter for a network name ("did you mean ...")
+    ├── InboxError                  an inbox action is refused (a second reply, an unknown
+    │                               message id, a purged message...): one line with the fix
     └── SandboxError                the sandbox emulator could not start / was misused
 
 ``ChannelError.retryable`` is what the publisher reads; it never inspects the subclass otherwise.
@@ -136,6 +138,10 @@ class SandboxError(CmError):
 
 class UnknownChannel(CmError):
     """No adapter is registered for a network name; ``fix`` says "did you mean ..."."""
+
+
+class InboxError(CmError):
+    """An inbox action cannot be done (unknown message, second reply, purged message...)."""
 
 
 @dataclass

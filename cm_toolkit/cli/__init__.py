@@ -121,7 +121,7 @@ def report_os_error(error: OSError) -> int:
 
 
 AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth",
-         "sessions")
+         "sessions", "inbox")
 COMMAND_AREAS: dict[str, str | None] = {
     "version": None,
     "check": "workspace", "init": "workspace",
@@ -133,6 +133,7 @@ COMMAND_AREAS: dict[str, str | None] = {
     "publish": "review", "cancel": "review", "retry": "review", "review": "review",
     "resolve": "review",
     "growth": "growth", "report": "growth", "dashboard": "growth",
+    "inbox": "inbox",
 }
 """Which module defines each command: ``cm check`` imports only what ``check`` needs (the SDKs,
 SQLAlchemy and Alembic take a second or two to import). ``tests/cli/test_help.py`` fails when a

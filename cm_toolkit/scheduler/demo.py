@@ -105,6 +105,10 @@ def run_demo(
     # every instant that calls a network gets a slow window: deliveries and follower snapshots
     events = [d.due_at for d in plan.deliveries]
     events += growth_snapshot_times(workspace, season_start, season_end)
+    # live sessions on air: the inbox reads their chat (inbox/autorun.py live_instants)
+    events += [live.start + timedelta(minutes=m) for campaign in workspace.schedules.campaigns
+               for live in campaign.live_sessions
+               for m in range(1, int(live.duration.total_seconds() // 60), 10)]
     clock = WarpClock.around(
         season_start, season_end, events, total_seconds=seconds,
         lead_in_seconds=STARTUP_SECONDS,

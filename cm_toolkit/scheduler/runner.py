@@ -16,7 +16,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import CmError
 from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.ledger import apply as ledger_apply
 from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
@@ -113,6 +114,7 @@ class Runner:
         self.notifier: Notifier | None = None
         self._lock: RunLock | None = None
         self._sends_log: inflight.InflightLog | None = None
+        self.inbox: InboxJob | None = None  # syncs, auto answers, replies (inbox/autorun.py)
         self.inflight_folder = root / ".cm" / "inflight"
         # set when another runner took the ledger's run lock (see run_lock): cm run exits
         self.lock_lost = threading.Event()
@@ -155,11 +157,21 @@ class Runner:
             inflight=self._sends_log,
         )
         self.recover_orphans()
+        self.inbox = InboxJob(ledger=self.ledger, channels=self, clock=self.clock,
+                              workspace=lambda: self.current_view().workspace,
+                              worker_id=self.worker_id, folder=self.inflight_folder / "replies",
+                              lease=self.options.lease)
+        self.inbox.recover()
         self._warm_up()
         self.scheduler.start()
         self.sync_alarms()
         self.scheduler.add_job(self._tick, "interval", seconds=self.options.resync_seconds,
                                id="resync")
+        self.scheduler.add_job(self._inbox_tick, "interval", id="inbox", max_instances=1,
+                               seconds=self.options.resync_seconds)
+        for at in self.inbox.live_instants(self.clock.now()):  # live chats while on air
+            self.scheduler.add_job(self._inbox_live, "date", id=f"live-chat-{at.isoformat()}",
+                                   run_date=self.clock.wall_time(at))
         self._plan_next_snapshot()
         log.info("cm run started as %s on %s", self.worker_id, self.ledger.url)
 
@@ -181,6 +193,8 @@ class Runner:
             self.notifier.close()
         if self._sends_log is not None:  # every send is recorded: the file has served
             self._sends_log.close()
+        if self.inbox is not None:
+            self.inbox.close()
         if self._lock is not None:
             self._lock.release()
         log.info("cm run stopped")
@@ -237,6 +251,16 @@ class Runner:
             self.sync_alarms()
         except Exception:  # keep the process alive; the next tick tries again
             log.exception("resync failed")
+
+    def _inbox_tick(self) -> None:
+        with self._job(hold=False) as go:
+            if go and self.inbox is not None:
+                self.inbox.tick()
+
+    def _inbox_live(self) -> None:
+        with self._job() as go:  # a replay clock waits: the session is on air now
+            if go and self.inbox is not None:
+                self.inbox.tick()
 
     def _warm_up(self) -> None:
         """Build every channel's adapter now (SDK imports take a second): the first alarm must
@@ -323,10 +347,11 @@ class Runner:
             pass
 
     @contextmanager
-    def _job(self) -> Iterator[bool]:
+    def _job(self, hold: bool = True) -> Iterator[bool]:
         """Counts a job in flight; yields False when the runner is stopping (do nothing).
 
         A replay clock stands still while a job runs (``Clock.hold``); real clocks ignore it.
+        ``hold=False``: work whose instant does not matter (the inbox's syncs) lets it run.
         """
         with self._inflight_done:
             if self._stopping:
@@ -334,7 +359,7 @@ class Runner:
                 return
             self._inflight += 1
         try:
-            with self.clock.hold():
+            with self.clock.hold() if hold else nullcontext():
                 yield True
         finally:
             with self._inflight_done:

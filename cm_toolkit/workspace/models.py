@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from cm_toolkit.workspace.datetimes import localize, parse_datetime
 from cm_toolkit.workspace.durations import parse_duration
@@ -245,6 +253,41 @@ class TemplateLimits(StrictModel):
         description="Most characters a render may produce (and any value it builds).",
     )
 
+class InboxSettings(StrictModel):
+    """The ``inbox:`` section: how ``cm run`` reads and answers the community (docs/inbox.md)."""
+
+    sync: dict[Network, Duration] = Field(
+        default_factory=dict,
+        description="Sync cadence per network (default 15m; e.g. facebook: 10m, x: 30m).",
+    )
+    live_chat: Duration = Field(
+        default=timedelta(seconds=30),
+        description="Live chat cadence while a session is on air (the network may ask longer).",
+    )
+    retention: Duration = Field(
+        default=timedelta(days=180), description="Messages older than this are purged."
+    )
+    x_read_budget_usd: float = Field(
+        default=10.0, ge=0, description="Monthly budget of X reads in USD; polling X stops before."
+    )
+    auto_answers: bool = Field(
+        default=True, description="cm run answers with FAQ entries marked auto: true."
+    )
+
+    @field_validator("sync", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        # before pydantic's enum check: its message for a wrong key lists no choices
+        if isinstance(value, dict):
+            names = [n.value for n in Network]
+            for key in value:
+                if str(key) not in names:
+                    from cm_toolkit.workspace.suggestions import did_you_mean
+
+                    hint = did_you_mean(str(key), names, otherwise=f"one of {', '.join(names)}")
+                    raise ValueError(f"{key!r} is not a network: {hint}")
+        return value
+
 
 class Schedules(StrictModel):
     version: Literal[1] = Field(default=1, description="File format version.")
@@ -261,6 +304,9 @@ class Schedules(StrictModel):
     )
     template_limits: TemplateLimits = Field(
         default_factory=TemplateLimits, description="Time and size bounds of each render."
+    )
+    inbox: InboxSettings = Field(
+        default_factory=InboxSettings, description="Inbox sync, retention, X budget, auto answers."
     )
 
 

@@ -50,6 +50,7 @@ def test_every_model_reachable_from_the_files_is_found() -> None:
         "UtmDefaults",
         "Growth",
         "TemplateLimits",
+        "InboxSettings",
         "Campaign",
         "Post",
         "ChannelOverride",
