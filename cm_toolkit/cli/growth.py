@@ -228,19 +228,43 @@ def dashboard(
     token: Annotated[str | None, typer.Option(
         "--token", help="Access token, required to listen beyond 127.0.0.1.",
         envvar="CM_DASHBOARD_TOKEN", show_default=False)] = None,
+    allow_replies: Annotated[bool, typer.Option(
+        "--allow-replies", help="Let the Inbox page answer, assign, close and ignore messages "
+        "(needs --token, even on 127.0.0.1; forms carry a CSRF token).")] = False,
+    sandbox: SandboxOption = None,
 ) -> None:
-    """Serve the read-only marketing dashboard (growth cards and charts, calendar, posts)."""
+    """Serve the marketing dashboard (growth, calendar, posts, inbox); read-only unless
+    --allow-replies."""
     from cm_toolkit.web.app import Dashboard
     from cm_toolkit.web.auth import require_token_for
     from cm_toolkit.web.server import create_server
 
     require_token_for(host, token)
-    _ws, ledger, context = _open(workspace.resolve(), database_url)
+    if allow_replies and token is None:
+        raise UsageError("--allow-replies needs an access token, even on 127.0.0.1",
+                         fix="pass --token (or set CM_DASHBOARD_TOKEN) with a random secret, "
+                         "e.g. from python -c 'import secrets; print(secrets.token_urlsafe(24))'")
+    ws, ledger, context = _open(workspace.resolve(), database_url)
+    clock = SystemClock()
+    actions = None
+    if allow_replies:
+        from cm_toolkit.ledger.inbox import InboxLedger
+        from cm_toolkit.web.inbox_actions import dashboard_actions
+
+        actions = dashboard_actions(ws.root, InboxLedger(ledger), connect(sandbox)(ws), clock)
     logging.getLogger("cm.web").setLevel(logging.INFO)
-    server = create_server(Dashboard(ledger, context, SystemClock(), token), host, port)
+    try:
+        server = create_server(Dashboard(ledger, context, clock, token,
+                                         language=ws.schedules.defaults.language,
+                                         actions=actions), host, port)
+    except BaseException:
+        if actions is not None:
+            actions.close()
+        raise
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Dashboard on http://{shown}:{server.server_address[1]}/"
                   + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
+                  + (" — replies allowed from the Inbox page" if actions else "")
                   + " — Ctrl-C to stop.", highlight=False)
 
     def _stop(_signum: int, _frame: Any) -> None:
@@ -253,5 +277,7 @@ def dashboard(
         pass
     finally:
         server.server_close()
+        if actions is not None:
+            actions.close()
         ledger.close()
     console.print("Dashboard stopped.")
