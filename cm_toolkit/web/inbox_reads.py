@@ -86,9 +86,9 @@ def open_items(ledger: Ledger, query: InboxQuery) -> InboxPage:
         rows.sort(key=lambda m: (m.received_at, m.id), reverse=True)
         shown = rows[:query.limit]
         ids = sorted({m.conversation_id for m in shown})
-        threads = dict(session.execute(
+        threads = {int(cid): str(thread) for cid, thread in session.execute(
             select(Conversation.id, Conversation.thread_remote_id)
-            .where(Conversation.id.in_(ids))).tuples().all()) if ids else {}
+            .where(Conversation.id.in_(ids)))} if ids else {}
     following = None
     if len(rows) > query.limit and shown:
         following = Keyset(shown[-1].received_at, shown[-1].id)
