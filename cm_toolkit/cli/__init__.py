@@ -63,7 +63,8 @@ def report_error(error: CmError) -> int:
     return error.exit_code
 
 
-AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth")
+AREAS = ("workspace", "ledger", "templates", "channels", "sandbox", "scheduler", "review", "growth",
+         "inbox")
 COMMAND_AREAS: dict[str, str | None] = {
     "version": None,
     "check": "workspace",
@@ -75,6 +76,7 @@ COMMAND_AREAS: dict[str, str | None] = {
     "publish": "review", "cancel": "review", "retry": "review", "review": "review",
     "resolve": "review",
     "growth": "growth", "report": "growth", "dashboard": "growth",
+    "inbox": "inbox",
 }
 """Which module defines each command: ``cm check`` imports only what ``check`` needs (the SDKs,
 SQLAlchemy and Alembic take a second or two to import). ``tests/cli/test_help.py`` fails when a

@@ -116,10 +116,14 @@ def retry(delivery: DeliveryArg, workspace: WorkspaceOption = Path("."),
 @app.command("review")
 def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption = None,
            as_json: JsonOption = False) -> None:
-    """Deliveries that need a decision: unknown outcome, failed, missed, manual tasks."""
+    """Deliveries that need a decision (unknown outcome, failed, missed, manual tasks), and
+    inbox replies whose outcome is unknown or that failed."""
+    from cm_toolkit.inbox.replies import replies_to_review
+
     ledger = _open(workspace, database_url)
     try:
         items = decisions.review(ledger)
+        replies = replies_to_review(ledger)  # the inbox's answers (docs/inbox.md)
     finally:
         ledger.close()
     if as_json:
@@ -127,9 +131,10 @@ def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption 
             {"id": i.id, "post": i.post_key, "channel": i.channel_id, "network": i.network,
              "state": i.state.value, "due_at": i.due_at.isoformat(), "attempts": i.attempts,
              "error": i.last_error, "text": i.rendered_text, "remote_id": i.remote_id,
-             "remote_url": i.remote_url, "what_to_do": i.what_to_do} for i in items]))
+             "remote_url": i.remote_url, "what_to_do": i.what_to_do} for i in items]
+            + [r.as_dict() for r in replies]))
         return
-    if not items:
+    if not items and not replies:
         console.print("Nothing needs a decision.")
         return
     table = Table(title="Deliveries that need a decision")
@@ -141,6 +146,10 @@ def review(workspace: WorkspaceOption = Path("."), database_url: DatabaseOption 
             known += f"\ntext: {i.rendered_text[:120]}"
         table.add_row(str(i.id), i.state.value, f"{i.due_at:%Y-%m-%d %H:%M}",
                       f"{i.post_key} → {i.channel_id}", known, i.what_to_do)
+    for r in replies:
+        table.add_row(f"reply {r.id}", r.state.value, f"{r.updated_at:%Y-%m-%d %H:%M}",
+                      f"message {r.message_id} → {r.channel_id}",
+                      f"{r.last_error or ''}\ntext: {r.rendered_text[:120]}", r.what_to_do)
     console.print(table)
 
 

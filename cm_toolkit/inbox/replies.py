@@ -213,3 +213,40 @@ def recover_reply_orphans(inbox: InboxLedger, worker_id: str, now: datetime,
             log.warning("reply %s -> unknown (process died while sending)", reply_id)
     inflight.forget_dead(folder, died_here)
     return [reply_id for reply_id, _ in orphans]
+
+
+@dataclass(frozen=True)
+class ReplyReviewItem:
+    """A reply that needs a person (``cm review`` lists it beside deliveries)."""
+
+    id: int
+    message_id: int
+    channel_id: str
+    network: str
+    state: DeliveryState
+    updated_at: datetime
+    attempts: int
+    last_error: str | None
+    rendered_text: str
+    remote_url: str | None
+
+    @property
+    def what_to_do(self) -> str:
+        if self.state is DeliveryState.UNKNOWN:
+            return (f"check {self.network} for the reply under message {self.message_id}; then "
+                    f"cm inbox resolve {self.id} --published URL | --resend | --drop")
+        return f"fix the cause, then cm inbox resolve {self.id} --resend (or --drop)"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"reply": True, "id": self.id, "message": self.message_id,
+                "channel": self.channel_id, "network": self.network, "state": self.state.value,
+                "updated_at": self.updated_at.isoformat(), "attempts": self.attempts,
+                "error": self.last_error, "text": self.rendered_text,
+                "remote_url": self.remote_url, "what_to_do": self.what_to_do}
+
+
+def replies_to_review(ledger: Ledger) -> list[ReplyReviewItem]:
+    return [ReplyReviewItem(r.id, r.message_id, r.channel_id, r.network.value, r.state,
+                            r.updated_at, r.attempts, r.last_error, r.rendered_text,
+                            r.remote_url)
+            for r in InboxLedger(ledger).replies_for_review()]

@@ -56,8 +56,20 @@ def is_question(text: str) -> bool:
     """A simple rule, in French and English: a '?' or an interrogative first word."""
     if "?" in text or "est-ce que" in text.lower():
         return True
-    words = [w for w in re.findall(r"[\w'’-]+", text.lower()) if not w.startswith("@")]
+    words = re.findall(r"[\w'’-]+", re.sub(r"@\w+", " ", text.lower()))
     return bool(words) and words[0] in QUESTION_WORDS
+
+
+def annotate(message: IncomingMessage, faq: Faq | None) -> Annotation:
+    """``is_question`` and the FAQ's suggestions, stored as ``{"faq": [[id, score, title,
+    auto], ...]}`` (best first) in ``inbox_messages.suggestions``."""
+    if message.from_us:
+        return Annotation()
+    suggestions = None
+    if faq is not None:
+        found = faq.suggest(message.text, language=message.language)
+        suggestions = {"faq": [[s.faq_id, round(s.score, 4), s.title, s.auto] for s in found]}
+    return Annotation(is_question(message.text), suggestions)
 
 
 @dataclass
@@ -203,14 +215,7 @@ class InboxSync:
         return cursor
 
     def annotate(self, message: IncomingMessage) -> Annotation:
-        if message.from_us:
-            return Annotation()
-        suggestions = None
-        if self.faq is not None:
-            found = self.faq.suggest(message.text, language=message.language)
-            suggestions = {"faq": [[s.faq_id, round(s.score, 4), s.title, s.auto]
-                                   for s in found]}
-        return Annotation(is_question(message.text), suggestions)
+        return annotate(message, self.faq)
 
     # -- what to read ------------------------------------------------------------------------
 

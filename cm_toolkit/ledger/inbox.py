@@ -337,7 +337,10 @@ class InboxLedger(ReplyRows):
                              f"{target.value}", fix=f"cm inbox reopen {message_id} first"
                              if target is not M.OPEN else "it is already open")
         version = expected_version if expected_version is not None else row.version
-        self._compare_and_set(message_id, version, now, {"state": target},
+        values: dict[str, Any] = {"state": target}
+        if target is M.ANSWERED and row.first_answered_at is None:
+            values["first_answered_at"] = now  # answered on the network itself, by a person
+        self._compare_and_set(message_id, version, now, values,
                               InboxEventKind.STATE, actor, row.state.value, target.value)
         return self.message(message_id)
 
