@@ -13,7 +13,12 @@ from pathlib import Path
 from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.clock import Clock
 from cm_toolkit.inbox import load_faq
-from cm_toolkit.inbox.replies import ReplyOutcome, ReplyService, replies_inflight_folder
+from cm_toolkit.inbox.replies import (
+    ReplyOutcome,
+    ReplyService,
+    recover_reply_orphans,
+    replies_inflight_folder,
+)
 from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.states import MessageState
 from cm_toolkit.scheduler.inflight import InflightLog
@@ -51,11 +56,15 @@ def dashboard_actions(root: Path, inbox: InboxLedger, channels: ChannelSource,
                       clock: Clock) -> InboxActions:
     """The actions of a dashboard serving the workspace at ``root`` (its FAQ, its channels).
 
-    Replies keep an in-flight file (``ReplyService``'s crash record, in the replies' folder):
-    a dashboard killed while a reply was leaving leaves it ``sending`` for the inbox's orphan
-    recovery (``recover_reply_orphans``), never a second send."""
+    Connected like ``cm inbox reply``: replies left ``sending`` by a killed process are settled
+    first (``recover_reply_orphans``), and replies keep an in-flight file, so a dashboard killed
+    while a reply was leaving leaves it for that recovery (``unknown`` for ``cm review`` when
+    it may have left), never a second send."""
     worker_id = new_worker_id()
-    sends = InflightLog(replies_inflight_folder(root), worker_id)
+    folder = replies_inflight_folder(root)
+    # replies left sending by a killed dashboard or cm inbox reply: settled before new ones
+    recover_reply_orphans(inbox, worker_id, clock.now(), folder)
+    sends = InflightLog(folder, worker_id)
     replies = ReplyService(ledger=inbox, channels=channels, clock=clock, worker_id=worker_id,
                            faq=load_faq(root), inflight=sends)
     return InboxActions(inbox, replies, clock, on_close=sends.close)
