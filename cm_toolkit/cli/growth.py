@@ -226,7 +226,8 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
     token: Annotated[str | None, typer.Option(
-        "--token", help="Access token, required to listen beyond 127.0.0.1.",
+        "--token", help="Access token, required to listen beyond 127.0.0.1 and with "
+        "--allow-replies.",
         envvar="CM_DASHBOARD_TOKEN", show_default=False)] = None,
     allow_replies: Annotated[bool, typer.Option(
         "--allow-replies", help="Let the Inbox page answer, assign, close and ignore messages "

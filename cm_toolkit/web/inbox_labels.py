@@ -26,7 +26,8 @@ LABELS: dict[str, dict[str, str]] = {
         "done_reply": "Reply sent.", "done_state": "Done.", "ours": "us",
         "state_new": "new", "state_open": "open", "state_answered": "answered",
         "state_closed": "closed", "state_ignored": "ignored", "question": "question",
-        "footer": "times in",
+        "footer": "times in", "on_network": "See it on", "whole_thread": "The conversation",
+        "open_message": "Answer this one",
     },
     "fr": {
         "nav": "Messages", "title": "Messages", "thread": "Conversation",
@@ -48,7 +49,8 @@ LABELS: dict[str, dict[str, str]] = {
         "done_reply": "Réponse envoyée.", "done_state": "C'est fait.", "ours": "nous",
         "state_new": "nouveau", "state_open": "ouvert", "state_answered": "répondu",
         "state_closed": "clos", "state_ignored": "ignoré", "question": "question",
-        "footer": "heures en",
+        "footer": "heures en", "on_network": "Voir sur", "whole_thread": "La conversation",
+        "open_message": "Répondre à celui-ci",
     },
 }
 

@@ -60,6 +60,7 @@ def test_a_message_answered_from_the_phone_reaches_the_sandbox_once(
         assert page.locator("ul.replies .state-published").count() == 1
         no_sideways_scroll(page)
         page.screenshot(path=str(shot_path("inbox-thread-390")), full_page=True)
+        page.screenshot(path=str(shot_path("inbox-thread-390-top")))  # what the phone shows
         page.go_back()  # the form again, sent a second time: refused, said on the page
         page.fill("#reply-text", text)
         page.locator(".reply-form button").click()
