@@ -22,10 +22,14 @@ from typing import Any, ClassVar, Literal
 
 from googleapiclient.http import MediaIoBaseUpload
 
+from cm_toolkit.channels import youtube_inbox
 from cm_toolkit.channels.base import (
     Capability,
     Channel,
     ChannelSettings,
+    ConversationFacts,
+    ConversationPage,
+    ConversationQuery,
     Credentials,
     Engagement,
     Limits,
@@ -33,6 +37,8 @@ from cm_toolkit.channels.base import (
     LiveSessionResult,
     PublishResult,
     RenderedPost,
+    ReplyRequest,
+    ReplyResult,
     Transport,
 )
 from cm_toolkit.channels.google_auth import GoogleSession
@@ -89,8 +95,10 @@ class YouTubeChannel(Channel):
             Capability.FOLLOWERS,
             Capability.ENGAGEMENT,
             Capability.LIVE,
+            Capability.CONVERSATIONS,
         }
     )
+    conversation_facts: ClassVar[ConversationFacts | None] = youtube_inbox.FACTS
     settings_model: ClassVar[type[ChannelSettings]] = YouTubeSettings
     secret_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
 
@@ -342,7 +350,12 @@ class YouTubeChannel(Channel):
             remote_id=broadcast["id"],
             url=WATCH_URL.format(id=broadcast["id"]),
             # The stream key stays in YouTube Studio: it is a credential.
-            extra={"broadcast_id": broadcast["id"], "stream_id": stream_id},
+            extra={
+                "broadcast_id": broadcast["id"],
+                "stream_id": stream_id,
+                # the inbox reads the session's chat with it while on air
+                "live_chat_id": broadcast.get("snippet", {}).get("liveChatId"),
+            },
         )
 
     def _existing_broadcast(self, api: Any, title: str, start: str) -> dict[str, Any] | None:
@@ -358,6 +371,18 @@ class YouTubeChannel(Channel):
             if snippet.get("title") == title and snippet.get("scheduledStartTime") == start:
                 return dict(item)
         return None
+
+
+    # -- the inbox (channels/youtube_inbox.py) ---------------------------------------------
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        return youtube_inbox.read(self, query)
+
+    def validate_reply(self, request: ReplyRequest) -> list[Problem]:
+        return super().validate_reply(request) + youtube_inbox.reply_problems(self, request)
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        return youtube_inbox.send_reply(self, request)
 
 
 def _rfc3339(instant: datetime) -> str:

@@ -6,6 +6,10 @@ on X, a live session on YouTube, a debate post on LinkedIn), each bump realised 
 a small day-to-day wobble drawn from ``(seed, account, day)``. The same seed and the same
 publications give the same history. Profiles are tuned so that the sample season ends near the
 course's reported outcomes (X about x2.5, LinkedIn about x3); see docs/sandbox.md.
+
+What learners write (the inbox's material) comes from ``audience_messages.py``: comments on a
+post (``comments``), posts naming an account (``mentions``) and a live session's chat
+(``live_chat``), each drawn from ``(seed, ids)`` so a run is repeatable.
 """
 
 from __future__ import annotations

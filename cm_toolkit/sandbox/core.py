@@ -107,6 +107,8 @@ class SandboxResponse:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # what the journal entry says besides the request (e.g. what X bills for a read)
+    journal: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def json(
@@ -378,7 +380,9 @@ class Emulator:
                 kwargs["token"] = token
             response = matched_route.handler(request, **kwargs)
         except ApiError as error:
+            journal = error.extra.pop("journal", {})  # for the journal entry, not the body
             response = self.render_error(error, request)
+            response.journal.update(journal)
         response.headers = {**self.response_headers(request, route_), **response.headers}
         return response
 

@@ -228,6 +228,8 @@ class Sandbox:
                 response = emulator.dispatch(request, found)
         if fault is FaultKind.TIMEOUT:
             delay = self.faults.timeout_delay
+        if response is not None:  # processed: what it billed stands even if the answer is lost
+            entry.extra.update(response.journal)
         if response is None or fault is FaultKind.DROP_AFTER_COMMIT:
             entry.status = None
             self.journal.record(entry)

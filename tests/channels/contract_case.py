@@ -23,3 +23,4 @@ class ChannelCase:
     thread_post: RenderedPost | None = None  # a thread, where supported
     duplicate_rejected: bool = True  # publishing the same text twice gives Rejected
     extra: dict[str, object] = field(default_factory=dict)
+    reply_path: str | None = None  # regex of a reply's create call, with CONVERSATIONS

@@ -61,3 +61,48 @@ def test_engagement_and_comments_are_deterministic_and_saturate() -> None:
 
 def test_unknown_network_has_no_followers() -> None:
     assert Audience(1, EPOCH).followers("myspace", "a", EPOCH + timedelta(days=1)) == 0
+
+
+def test_comments_only_grow_and_never_arrive_backdated() -> None:
+    audience = Audience(5, EPOCH)
+    seen: dict[str, str] = {}
+    newest = ""
+    for hours in range(0, 80, 3):
+        at = EPOCH + timedelta(hours=hours)
+        comments = audience.comments("x", "t_9", EPOCH, at)
+        assert [c["created_at"] for c in comments] == sorted(c["created_at"] for c in comments)
+        assert all(c["created_at"] <= at.isoformat() for c in comments)
+        new = [c for c in comments if c["id"] not in seen]
+        assert all(c["created_at"] > newest for c in new)  # a newest-seen cursor misses nothing
+        assert all(seen[c["id"]] == c["text"] for c in comments if c["id"] in seen)
+        seen.update({c["id"]: c["text"] for c in comments})
+        newest = max([newest, *(c["created_at"] for c in comments)])
+        ids = {c["id"] for c in comments}
+        assert all(c["reply_to"] in ids for c in comments if c["reply_to"])
+
+
+def test_messages_are_learners_questions_and_more_in_french_and_english() -> None:
+    audience = Audience(8, EPOCH)
+    said = [c for n in range(40) for c in
+            audience.comments("facebook", f"p_{n}", EPOCH, EPOCH + timedelta(days=4))]
+    said += audience.mentions("x", "u1", EPOCH + timedelta(days=10))
+    assert {c["language"] for c in said} == {"fr", "en"}
+    faq = {"certificat", "inscription", "live-lien", "acces-module", "duree", "langue", "forum"}
+    assert faq <= {c["topic"] for c in said}
+    assert {"merci", "critique", "hors-sujet"} <= {c["topic"] for c in said}
+    assert any(c["reply_to"] for c in said if "reply_to" in c)
+    mentions = audience.mentions("x", "u1", EPOCH + timedelta(days=10))
+    assert 15 <= len(mentions) <= 50  # about three a day
+    assert mentions == Audience(8, EPOCH).mentions("x", "u1", EPOCH + timedelta(days=10))
+
+
+def test_live_chat_is_a_burst_while_on_air() -> None:
+    audience = Audience(3, EPOCH)
+    start, end = EPOCH + timedelta(days=1), EPOCH + timedelta(days=1, minutes=90)
+    assert audience.live_chat("chat-1", start, end, start - timedelta(minutes=1)) == []
+    whole = audience.live_chat("chat-1", start, end, end + timedelta(hours=2))
+    assert 30 <= len(whole) <= 60
+    assert all(start.isoformat() <= line["created_at"] <= end.isoformat() for line in whole)
+    first_half = audience.live_chat("chat-1", start, end, start + timedelta(minutes=45))
+    assert len(first_half) > len(whole) / 2  # denser at the start
+    assert whole[: len(first_half)] == first_half

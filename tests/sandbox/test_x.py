@@ -321,7 +321,7 @@ def test_mentions_are_learners_replies_with_since_id_and_pages(env: Env) -> None
     assert first["meta"]["result_count"] == 5 and "next_token" in first["meta"]
     assert all(t["text"].startswith("@ManagerLeader20 ") for t in first["data"])
     assert {u["id"] for u in first["includes"]["users"]} <= {
-        str(1460000000000000100 + i) for i in range(10)
+        str(1460000000000000100 + i) for i in range(20)
     }
     ids = [int(t["id"]) for t in first["data"]]
     assert ids == sorted(ids, reverse=True)

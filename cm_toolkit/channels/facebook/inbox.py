@@ -28,6 +28,7 @@ from cm_toolkit.channels.base import (
     ReplyRequest,
     ReplyResult,
 )
+from cm_toolkit.channels.reply_outcome import reply_outcome
 from cm_toolkit.errors import Rejected
 
 if TYPE_CHECKING:
@@ -158,10 +159,11 @@ def send_reply(channel: FacebookChannel, request: ReplyRequest) -> ReplyResult:
     if problems:
         raise Rejected("; ".join(p.message for p in problems), network="facebook",
                        fix=problems[0].fix)
-    answer = channel._call(
-        "answering a comment",
-        lambda g: g.put_object(request.message_remote_id, "comments", message=request.text),
-        creates=True,
-    )
+    with reply_outcome(channel.display_name, "under the comment on the Page"):
+        answer = channel._call(
+            "answering a comment",
+            lambda g: g.put_object(request.message_remote_id, "comments", message=request.text),
+            creates=True,
+        )
     remote_id = str(answer["id"])
     return ReplyResult(remote_id=remote_id, url=f"https://www.facebook.com/{remote_id}")

@@ -26,14 +26,20 @@ from cm_toolkit.channels.base import (
     Capability,
     Channel,
     ChannelSettings,
+    ConversationFacts,
+    ConversationPage,
+    ConversationQuery,
     Credentials,
     Engagement,
     Limits,
     PublishResult,
     RenderedPost,
+    ReplyRequest,
+    ReplyResult,
     Transport,
 )
 from cm_toolkit.channels.http import TimedSession, session_for
+from cm_toolkit.channels.linkedin import inbox
 from cm_toolkit.channels.linkedin.checks import IMAGE_TYPES, post_problems
 from cm_toolkit.channels.linkedin.http import NETWORK, error_for, transport_error
 from cm_toolkit.channels.text_rules import linkedin_escape
@@ -86,8 +92,10 @@ class LinkedInChannel(Channel):
             Capability.DELETE,
             Capability.FOLLOWERS,
             Capability.ENGAGEMENT,
+            Capability.CONVERSATIONS,
         }
     )
+    conversation_facts: ClassVar[ConversationFacts | None] = inbox.FACTS
     settings_model: ClassVar[type[ChannelSettings]] = LinkedInSettings
     secret_names: ClassVar[tuple[str, ...]] = ("access_token",)
     optional_secret_names: ClassVar[tuple[str, ...]] = (
@@ -402,3 +410,11 @@ class LinkedInChannel(Channel):
     def check(self) -> str:
         count = self.followers()
         return f"LinkedIn page {self.li.organization}: {count} followers (API version {self.li.version})"
+
+    # -- the inbox (channels/linkedin/inbox.py) ---------------------------------------------
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        return inbox.read_comments(self, query)
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        return inbox.send_reply(self, request)

@@ -34,16 +34,22 @@ from cm_toolkit.channels.base import (
     Capability,
     Channel,
     ChannelSettings,
+    ConversationFacts,
+    ConversationPage,
+    ConversationQuery,
     Credentials,
     Engagement,
     Limits,
     Media,
     PublishResult,
     RenderedPost,
+    ReplyRequest,
+    ReplyResult,
     Transport,
 )
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.channels.text_rules import X_TEXT_MAX, split_thread, x_weighted_length
+from cm_toolkit.channels.x import inbox
 from cm_toolkit.channels.x.wire import json_body, map_error, raise_for_status
 from cm_toolkit.errors import (
     AuthExpired,
@@ -87,8 +93,10 @@ class XChannel(Channel):
             Capability.DELETE,
             Capability.FOLLOWERS,
             Capability.ENGAGEMENT,
+            Capability.CONVERSATIONS,
         }
     )
+    conversation_facts: ClassVar[ConversationFacts | None] = inbox.FACTS
     settings_model: ClassVar[type[ChannelSettings]] = XSettings
     secret_names: ClassVar[tuple[str, ...]] = ("access_token",)
     display_name: ClassVar[str] = "X"
@@ -326,6 +334,17 @@ class XChannel(Channel):
         if str(me["username"]).lower() != self.x_settings.username.lower():
             text += f" (the channel file says @{self.x_settings.username})"
         return text
+
+    # -- the inbox (channels/x/inbox.py) -------------------------------------------------------
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        return inbox.read(self, query)
+
+    def validate_reply(self, request: ReplyRequest) -> list[Problem]:
+        return super().validate_reply(request) + inbox.reply_problems(self, request)
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        return inbox.send_reply(self, request)
 
     # -- tokens and errors ----------------------------------------------------------------------
 

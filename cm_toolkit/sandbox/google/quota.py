@@ -28,6 +28,9 @@ COSTS: dict[str, int] = {
     "youtube.videos.update": WRITE_COST,
     "youtube.videos.delete": WRITE_COST,
     "youtube.commentThreads.insert": WRITE_COST,
+    "youtube.comments.insert": WRITE_COST,
+    "youtube.liveChatMessages.list": 5,  # API_FACTS.md: 5 units a call
+    "youtube.liveChatMessages.insert": WRITE_COST,  # often cited as 50 (unconfirmed)
     UPLOAD_METHOD: 0,  # counted in the upload bucket
 }
 

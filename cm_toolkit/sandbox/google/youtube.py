@@ -2,15 +2,15 @@
 
 Served on ``youtube.googleapis.com`` (the client's root URL) and on the ``/youtube/v3`` and
 ``/upload/youtube/v3`` paths of ``www.googleapis.com``. Live routes are in ``youtube_live.py``,
-uploads in ``youtube_uploads.py``; this module adds ``videos.list`` / ``videos.delete``,
-``channels.list`` and ``commentThreads.list``, the seeded channel and its tokens.
+uploads in ``youtube_uploads.py``, comments in ``youtube_comments.py``, live chat in
+``youtube_chat.py``; this module adds ``videos.list`` / ``videos.delete``, ``channels.list``,
+the seeded channel and its tokens.
 
 Subscriber counts are rounded down to three significant figures, as YouTube publishes them.
 """
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 from math import floor, log10
 from typing import Any
@@ -18,6 +18,8 @@ from typing import Any
 from cm_toolkit.sandbox.core import SandboxRequest, SandboxResponse, Token, route
 from cm_toolkit.sandbox.google.base import ACCESS_TOKEN_LIFETIME, google_error
 from cm_toolkit.sandbox.google.youtube_base import V3
+from cm_toolkit.sandbox.google.youtube_chat import ChatRoutes
+from cm_toolkit.sandbox.google.youtube_comments import CommentRoutes
 from cm_toolkit.sandbox.google.youtube_live import LiveRoutes
 from cm_toolkit.sandbox.google.youtube_state import (
     WATCH_URL,
@@ -42,7 +44,7 @@ def three_significant(count: int) -> int:
     return count // step * step
 
 
-class YouTubeEmulator(LiveRoutes, UploadRoutes):
+class YouTubeEmulator(LiveRoutes, UploadRoutes, CommentRoutes, ChatRoutes):
     """YouTube Data API v3: live broadcasts and streams, uploads, statistics, comments.
 
     ``round_subscribers`` (True, as YouTube does) rounds subscriber counts down to three
@@ -95,6 +97,9 @@ class YouTubeEmulator(LiveRoutes, UploadRoutes):
                 for u in self.store.uploads.values()
             },
             "quota": self.quota.as_dict(now),
+            # what the channel answered: comment replies by parent, chat lines by chat
+            "replies": {p: [r["text"] for r in rs] for p, rs in self.store.replies.items()},
+            "chat": {c: [line["text"] for line in ls] for c, ls in self.store.chat.items()},
         }
 
     def _subscribers(self, channel_id: str, now: datetime) -> int:
@@ -227,108 +232,6 @@ class YouTubeEmulator(LiveRoutes, UploadRoutes):
         if "contentDetails" in parts:
             out["contentDetails"] = {
                 "relatedPlaylists": {"likes": "", "uploads": "UU" + account.channel_id[2:]}
-            }
-        out["etag"] = etag(out)
-        return out
-
-    # -- comments --------------------------------------------------------------------------
-
-    @route("GET", V3 + "/commentThreads")
-    def comment_threads_list(self, request: SandboxRequest, token: Token) -> SandboxResponse:
-        method = "youtube.commentThreads.list"
-
-        def check() -> tuple[list[str], dict[str, str], list[Video]]:
-            query = self.doc.check_query(request, method)
-            parts = self.doc.check_part(query["part"], "CommentThread")
-            used = self.one_filter(query, ("allThreadsRelatedToChannelId", "id", "videoId"))
-            if used == "videoId":
-                video = self.store.videos.get(query["videoId"])
-                if video is None:
-                    raise google_error(
-                        404,
-                        'The video identified by the <code><a href="/youtube/v3/docs/'
-                        'commentThreads/list#videoId">videoId</a></code> parameter could not '
-                        "be found.",
-                        reason="videoNotFound",
-                        domain="youtube.commentThread",
-                        location="videoId",
-                    )
-                return parts, query, [video]
-            if used == "allThreadsRelatedToChannelId":
-                channel = query["allThreadsRelatedToChannelId"]
-                if channel not in self.store.accounts:
-                    raise google_error(
-                        404,
-                        "The channel could not be found.",
-                        reason="channelNotFound",
-                        domain="youtube.commentThread",
-                        location="allThreadsRelatedToChannelId",
-                    )
-                return (
-                    parts,
-                    query,
-                    [v for v in self.store.videos.values() if v.channel_id == channel],
-                )
-            return parts, query, []
-
-        parts, query, videos = self.metered(method, check)
-        now = self.ctx.now()
-        plain = query.get("textFormat") == "plainText"
-        items = []
-        for video in videos:
-            since = video.publish_at or video.published_at
-            for comment in self.ctx.audience.comments("youtube", video.id, since, max(now, since)):
-                if datetime.fromisoformat(comment["created_at"]) <= now:
-                    items.append(self._thread(video, comment, parts, plain))
-        items.sort(
-            key=lambda item: (
-                item.get("snippet", {})
-                .get("topLevelComment", {})
-                .get("snippet", {})
-                .get("publishedAt", "")
-            ),
-            reverse=True,
-        )
-        per_page = int(query.get("maxResults", "20"))
-        return SandboxResponse.json(
-            200, self.list_response("youtube#commentThreadListResponse", items, per_page)
-        )
-
-    def _thread(
-        self, video: Video, comment: dict[str, str], parts: list[str], plain: bool
-    ) -> dict[str, Any]:
-        author_id = "UC" + etag(comment["author"])[:22]
-        published = rfc3339(datetime.fromisoformat(comment["created_at"]))
-        text = comment["text"]
-        top = {
-            "kind": "youtube#comment",
-            "id": comment["id"],
-            "snippet": {
-                "channelId": video.channel_id,
-                "videoId": video.id,
-                "textDisplay": text if plain else html.escape(text),
-                "textOriginal": text,
-                "authorDisplayName": comment["author"],
-                "authorProfileImageUrl": "https://yt3.ggpht.com/ytc/default-user=s48",
-                "authorChannelUrl": f"http://www.youtube.com/channel/{author_id}",
-                "authorChannelId": {"value": author_id},
-                "canRate": True,
-                "viewerRating": "none",
-                "likeCount": 0,
-                "publishedAt": published,
-                "updatedAt": published,
-            },
-        }
-        top["etag"] = etag(top)
-        out: dict[str, Any] = {"kind": "youtube#commentThread", "id": comment["id"]}
-        if "snippet" in parts:
-            out["snippet"] = {
-                "channelId": video.channel_id,
-                "videoId": video.id,
-                "topLevelComment": top,
-                "canReply": True,
-                "totalReplyCount": 0,
-                "isPublic": True,
             }
         out["etag"] = etag(out)
         return out

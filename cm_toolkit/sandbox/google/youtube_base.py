@@ -26,6 +26,21 @@ TITLE_MAX = 100
 DESCRIPTION_MAX_BYTES = 5000
 
 
+def page_token(prefix: str, offset: int) -> str:
+    """A page token of the sandbox: a position in a listing (the same token, the same page)."""
+    return f"{prefix}{offset:06d}"
+
+
+def page_offset(prefix: str, token: str | None, reason: str, domain: str) -> int:
+    """The position a token names; YouTube's 400 (``reason``) for a token it did not give."""
+    if not token:
+        return 0
+    if not (token.startswith(prefix) and token[len(prefix):].isdigit()):
+        raise google_error(400, "The request specifies an invalid page token.", reason=reason,
+                           domain=domain, location="pageToken")
+    return int(token[len(prefix):])
+
+
 class YouTubeBase(GoogleApiEmulator):
     network = "youtube"
     hosts = ("youtube.googleapis.com", "www.googleapis.com")

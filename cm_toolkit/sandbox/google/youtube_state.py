@@ -262,3 +262,6 @@ class YouTubeStore:
     streams: dict[str, Stream] = field(default_factory=dict)
     videos: dict[str, Video] = field(default_factory=dict)  # uploads and broadcasts
     uploads: dict[str, UploadSession] = field(default_factory=dict)
+    # what the channel wrote: replies to comments (by parent id) and live chat lines (by chat)
+    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    chat: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

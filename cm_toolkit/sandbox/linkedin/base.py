@@ -221,6 +221,11 @@ class LinkedInBase(Emulator):
             },
             "posts": [post.as_dict() for post in self.data.posts.values()],
             "images": [image.as_dict() for image in self.data.images.values()],
+            "comments": {  # the page's own comments, by post
+                post: [{"urn": c["commentUrn"], "text": c["message"]["text"],
+                        "parent": c.get("parentComment")} for c in written]
+                for post, written in self.data.comments.items()
+            },
             "daily_calls": [
                 {"resource": name, "member": member, "day": day, "calls": calls}
                 for (name, member, day), calls in sorted(self.data.daily_calls.items())

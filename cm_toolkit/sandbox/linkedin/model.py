@@ -108,6 +108,7 @@ class LinkedInState:
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     refresh_issued: dict[str, datetime] = field(default_factory=dict)  # refresh token -> issued
     daily_calls: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the page's, by post
 
 
 def opaque_id(seed: int, kind: str, number: int, length: int = 12) -> str:

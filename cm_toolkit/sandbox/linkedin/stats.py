@@ -282,39 +282,3 @@ class StatsRoutes(LinkedInBase):
                 }
             )
         return SandboxResponse.json(200, {"paging": _paging(len(elements)), "elements": elements})
-
-    # -- comments ---------------------------------------------------------------------------
-
-    @route("GET", r"/rest/socialActions/(?P<urn>[^/]+)/comments")
-    def comments(self, request: SandboxRequest, token: Token, urn: str) -> SandboxResponse:
-        self.spend("comments.get", token, request)
-        post = self.data.posts.get(unquote(urn))
-        if post is None or post.deleted_at is not None:
-            raise not_found_entity()
-        try:
-            start = int(request.arg("start") or 0)
-            count = int(request.arg("count") or 10)
-        except ValueError:
-            raise bad_request("start and count must be integers") from None
-        found = self.ctx.audience.comments(self.network, post.urn, post.created_at, self.ctx.now())
-        activity = post.urn.rsplit(":", 1)[1]
-        elements = []
-        for comment in found[start : start + count]:
-            number = str(6_900_000_000_000_000_000 + int(fraction(comment["id"]) * 10**15))
-            actor = "urn:li:person:" + "".join(c for c in comment["author"] if c.isalnum())
-            at = epoch_ms(datetime.fromisoformat(comment["created_at"]))
-            comment_urn = f"urn:li:comment:(urn:li:activity:{activity},{number})"
-            elements.append(
-                {
-                    "actor": actor,
-                    "commentUrn": comment_urn,
-                    "$URN": comment_urn,
-                    "id": number,
-                    "object": f"urn:li:activity:{activity}",
-                    "message": {"text": comment["text"], "attributes": []},
-                    "created": {"actor": actor, "time": at},
-                    "lastModified": {"actor": actor, "time": at},
-                }
-            )
-        paging = {**_paging(count, start), "total": len(found)}
-        return SandboxResponse.json(200, {"paging": paging, "elements": elements})

@@ -29,6 +29,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "getPostsByIds": ("get", "/2/tweets"),
     "getUsersMe": ("get", "/2/users/me"),
     "getUsersMentions": ("get", "/2/users/{id}/mentions"),
+    "searchPostsRecent": ("get", "/2/tweets/search/recent"),
     "mediaUpload": ("post", "/2/media/upload"),
     "getMediaUploadStatus": ("get", "/2/media/upload"),
     "initializeMediaUpload": ("post", "/2/media/upload/initialize"),

@@ -55,6 +55,7 @@ class XTweet:
     media_keys: list[str] = field(default_factory=list)
     quote_tweet_id: str | None = None
     deleted: bool = False
+    lang: str = "fr"
 
     def summary(self) -> dict[str, object]:
         return {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import unicodedata
 from datetime import datetime, timedelta
@@ -12,7 +11,7 @@ from typing import Any
 
 from twitter_text import extract_urls, parse_tweet
 
-from cm_toolkit.sandbox.audience import LEARNERS, Publication
+from cm_toolkit.sandbox.audience import Publication
 from cm_toolkit.sandbox.core import (
     SandboxRequest,
     SandboxResponse,
@@ -21,7 +20,16 @@ from cm_toolkit.sandbox.core import (
     route,
 )
 from cm_toolkit.sandbox.x import problems
-from cm_toolkit.sandbox.x.base import XEmulatorBase, per_15_min
+from cm_toolkit.sandbox.x.audience import (
+    POST_USD,
+    REPLY_NOT_ALLOWED,
+    SUMMONED_REPLY_USD,
+    URL_POST_USD,
+    AudienceTweets,
+    billed_read,
+    mentions,
+)
+from cm_toolkit.sandbox.x.base import per_15_min
 from cm_toolkit.sandbox.x.model import (
     TEXT_MAX_WEIGHTED,
     MediaState,
@@ -40,13 +48,7 @@ TOO_LONG = (
 )
 
 
-def _learner(index: int) -> XAccount:
-    name = LEARNERS[index]
-    handle = re.sub(r"[^A-Za-z0-9]", "", unicodedata.normalize("NFKD", name))
-    return XAccount(str(1460000000000000100 + index), handle[:15], name, datetime(2020, 1, 1))
-
-
-class TweetRoutes(XEmulatorBase):
+class TweetRoutes(AudienceTweets):
     def check_id(self, name: str, value: str) -> None:
         if not ID_PATTERN.match(value):
             raise problems.invalid(
@@ -80,6 +82,10 @@ class TweetRoutes(XEmulatorBase):
         if len([m for m in media if not m.media_type.startswith("image/")]) > 0 and len(media) > 1:
             raise problems.invalid("Your media IDs are invalid.", media_ids=[m.id for m in media])
         parent = self._reply_target(body.get("reply"))
+        if parent is not None and not self.summoned(parent, account):
+            error = problems.http_problem(403, REPLY_NOT_ALLOWED)
+            error.extra["journal"] = {"refused": "reply_rule", "in_reply_to": parent.id}
+            raise error
         same_text = self.posted_texts.setdefault((account.id, text), [])
         if text.strip() and any(not self.tweets[i].deleted for i in same_text):
             raise problems.http_problem(403, problems.DUPLICATE)
@@ -116,7 +122,13 @@ class TweetRoutes(XEmulatorBase):
             "x-app-limit-24hour-reset": str(day_reset),
         }
         data = {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
-        return SandboxResponse.json(201, {"data": data}, headers)
+        answer = SandboxResponse.json(201, {"data": data}, headers)
+        usd = URL_POST_USD if extract_urls(text) else (
+            SUMMONED_REPLY_USD if parent is not None and parent.author_id != account.id
+            else POST_USD
+        )
+        answer.journal = {"billed": {"posts_created": 1, "usd": usd}}
+        return answer
 
     def _attachable(self, media_id: str, account: XAccount) -> Any:
         item = self.media.get(media_id)
@@ -195,7 +207,9 @@ class TweetRoutes(XEmulatorBase):
             (
                 t
                 for t in self.tweets.values()
-                if t.in_reply_to_user_id == user_id and t.author_id not in self.accounts
+                if mentions(t.text, self.accounts[user_id].username)
+                and t.author_id not in self.accounts
+                and not t.deleted
             ),
             key=lambda t: int(t.id),
             reverse=True,
@@ -205,8 +219,23 @@ class TweetRoutes(XEmulatorBase):
             found = [t for t in found if int(t.id) > int(arg("since_id") or 0)]
         if arg("until_id"):
             found = [t for t in found if int(t.id) < int(arg("until_id") or 0)]
-        offset = _page_offset(arg("pagination_token"))
-        size = int(arg("max_results") or 10)
+        for name, keep in (("start_time", lambda t, at: t.created_at >= at),
+                           ("end_time", lambda t, at: t.created_at <= at)):
+            raw = arg(name)
+            if raw:
+                at = datetime.fromisoformat(raw)
+                found = [t for t in found if keep(t, at)]
+        return self.timeline_page(
+            request, found, _page_offset(arg("pagination_token")),
+            owned=token.account_id == user_id,
+        )
+
+    def timeline_page(
+        self, request: SandboxRequest, found: list[XTweet], offset: int, *, owned: bool
+    ) -> SandboxResponse:
+        """One page of posts (newest first) with X's ``meta``, the expansions and the billing
+        of every post returned (``owned``: the account's own mentions)."""
+        size = int(request.arg("max_results") or 10)
         page = found[offset : offset + size]
         fields = self.fields(request, "tweet.fields")
         data = [self.render_tweet(t, fields) for t in page]
@@ -217,7 +246,9 @@ class TweetRoutes(XEmulatorBase):
             meta["next_token"] = _page_token(offset + size)
         payload: dict[str, Any] = {"data": data, "meta": meta} if data else {"meta": meta}
         self._add_includes(payload, data, request)
-        return SandboxResponse.json(200, payload)
+        answer = SandboxResponse.json(200, payload)
+        answer.journal = billed_read(len(data), owned=owned)
+        return answer
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -231,7 +262,7 @@ class TweetRoutes(XEmulatorBase):
             "author_id": tweet.author_id,
             "created_at": iso_z(tweet.created_at),
             "conversation_id": tweet.conversation_id or tweet.id,
-            "lang": "fr",
+            "lang": tweet.lang,
             "possibly_sensitive": False,
             "reply_settings": "everyone",
             "edit_controls": {
@@ -247,6 +278,9 @@ class TweetRoutes(XEmulatorBase):
             ]
         if tweet.media_keys:
             available["attachments"] = {"media_keys": tweet.media_keys}
+        named = self._mentioned(tweet.text)
+        if named:
+            available["entities"] = {"mentions": named}
         if "public_metrics" in fields:
             seen = self.ctx.audience.engagement("x", tweet.id, tweet.created_at, self.ctx.now())
             available["public_metrics"] = {
@@ -259,6 +293,20 @@ class TweetRoutes(XEmulatorBase):
             }
         out.update({k: v for k, v in available.items() if k in fields})
         return out
+
+    def _mentioned(self, text: str) -> list[dict[str, Any]]:
+        """``entities.mentions`` of a text: every ``@handle`` with its offsets (and id)."""
+        users = {a.username.lower(): a for a in [*self.accounts.values(), *self._learners().values()]}
+        found = []
+        for match in re.finditer(r"(?<![\w@])@(\w{1,15})", text):
+            item: dict[str, Any] = {
+                "start": match.start(), "end": match.end(), "username": match.group(1)
+            }
+            known = users.get(match.group(1).lower())
+            if known is not None:
+                item["id"] = known.id
+            found.append(item)
+        return found
 
     def render_user(self, account: XAccount, fields: set[str]) -> dict[str, Any]:
         now = self.ctx.now()
@@ -297,39 +345,6 @@ class TweetRoutes(XEmulatorBase):
             if author is not None:
                 users[author_id] = self.render_user(author, self.fields(request, "user.fields"))
         payload["includes"] = {"users": list(users.values())}
-
-    # -- simulated mentions ---------------------------------------------------------------------
-
-    def _learners(self) -> dict[str, XAccount]:
-        return {a.id: a for a in (_learner(i) for i in range(len(LEARNERS)))}
-
-    def _materialise_mentions(self) -> None:
-        """Learners' replies to the accounts' posts, from the audience model, up to now."""
-        now = self.ctx.now()
-        by_name = {a.name: a for a in self._learners().values()}
-        for tweet in [t for t in self.tweets.values() if t.author_id in self.accounts]:
-            if tweet.deleted or tweet.in_reply_to_tweet_id:
-                continue
-            owner = self.accounts[tweet.author_id]
-            for comment in self.ctx.audience.comments("x", tweet.id, tweet.created_at, now):
-                at = datetime.fromisoformat(comment["created_at"])
-                if at > now:
-                    continue
-                digest = hashlib.sha256(f"{self.ctx.seed}:{comment['id']}".encode()).digest()
-                seq = int.from_bytes(digest[:3], "big")
-                mention_id = snowflake(at, seq)
-                if mention_id in self.tweets:
-                    continue
-                author = by_name[comment["author"]]
-                self.tweets[mention_id] = XTweet(
-                    mention_id,
-                    author.id,
-                    f"@{owner.username} {comment['text']}",
-                    at,
-                    in_reply_to_tweet_id=tweet.id,
-                    in_reply_to_user_id=owner.id,
-                    conversation_id=tweet.conversation_id or tweet.id,
-                )
 
 
 def _page_token(offset: int) -> str:

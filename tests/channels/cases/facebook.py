@@ -56,4 +56,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
         media_post=media_post,
         thread_post=None,
         duplicate_rejected=True,
+        reply_path=r"/v\d+\.\d+/[0-9_]+/comments",
     )

@@ -54,4 +54,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
                 Media(ASSETS / "visuel-debat.png", "image/png", "Débat"),
             ),
         ),
+        reply_path=r"/rest/socialActions/.+/comments",
     )

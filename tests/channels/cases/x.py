@@ -53,4 +53,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
         ),
         thread_post=RenderedPost(text=THREAD_TEXT, thread=True),  # explicit: threads option off
         duplicate_rejected=True,
+        reply_path=r"/2/tweets",
     )

@@ -66,4 +66,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
         sent_text=_description,
         duplicate_rejected=False,  # YouTube accepts the same video twice
         extra={"channel_id": CHANNEL_ID},
+        reply_path=r"/youtube/v3/(comments|liveChat/messages)",
     )
