@@ -9,10 +9,9 @@ sends answers exactly like posts (claimed once, sent once, ``unknown`` after a c
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol
 
 
 class FaqSuggestionLike(Protocol):
@@ -33,10 +32,8 @@ class Faq(Protocol):
     def render(self, faq_id: str, *, network: str, language: str | None = None) -> str: ...
 
 
-def load_faq(workspace_root: Path) -> Faq | None:
-    """The workspace's FAQ book (``FaqBook.load``), None when the FAQ module is absent."""
-    try:
-        module = importlib.import_module("cm_toolkit.inbox.faq")
-    except ModuleNotFoundError:
-        return None
-    return cast(Faq, module.FaqBook.load(workspace_root))
+def load_faq(workspace_root: Path) -> Faq:
+    """The workspace's FAQ book (``inbox/faq.py``; no ``faq.yaml``: an empty book)."""
+    from cm_toolkit.inbox.faq import FaqBook
+
+    return FaqBook.load(workspace_root)

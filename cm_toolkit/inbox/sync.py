@@ -31,6 +31,8 @@ from cm_toolkit.channels.registry import channel_class
 from cm_toolkit.clock import Clock
 from cm_toolkit.errors import CmError, RateLimited
 from cm_toolkit.inbox import Faq
+from cm_toolkit.inbox.faq_text import guess_language
+from cm_toolkit.inbox.faq_text import is_question as faq_is_question
 from cm_toolkit.ledger.inbox import Annotation, InboxLedger, ReadCost
 from cm_toolkit.ledger.models import Delivery, LiveSession, LiveSessionHost
 from cm_toolkit.ledger.states import DeliveryState
@@ -43,21 +45,11 @@ FIRST_SYNC = timedelta(days=30)  # how far back a source without a cursor starts
 RECENT_POSTS = 200  # our latest published posts whose comments are read
 LIVE_CHAT = "live_chat"
 
-QUESTION_WORDS = frozenset({
-    "comment", "pourquoi", "quand", "où", "combien", "quel", "quelle", "quels", "quelles",
-    "qui", "que", "quoi", "lequel", "laquelle", "peut-on", "puis-je", "peux-tu", "pouvez-vous",
-    "faut-il", "existe-t-il", "sait-on", "how", "why", "when", "where", "what", "which", "who",
-    "whom", "whose", "can", "could", "is", "are", "do", "does", "did", "will", "would",
-    "should", "shall", "may", "might", "anyone",
-})
 
 
-def is_question(text: str) -> bool:
-    """A simple rule, in French and English: a '?' or an interrogative first word."""
-    if "?" in text or "est-ce que" in text.lower():
-        return True
-    words = re.findall(r"[\w'’-]+", re.sub(r"@\w+", " ", text.lower()))
-    return bool(words) and words[0] in QUESTION_WORDS
+def is_question(text: str, language: str | None = None) -> bool:
+    """The FAQ's rule (a '?' or an interrogative start in FR/EN), @mentions set aside."""
+    return faq_is_question(re.sub(r"@\w+", " ", text), language)
 
 
 def annotate(message: IncomingMessage, faq: Faq | None) -> Annotation:
@@ -65,11 +57,12 @@ def annotate(message: IncomingMessage, faq: Faq | None) -> Annotation:
     auto], ...]}`` (best first) in ``inbox_messages.suggestions``."""
     if message.from_us:
         return Annotation()
+    language = message.language or guess_language(message.text)
     suggestions = None
     if faq is not None:
-        found = faq.suggest(message.text, language=message.language)
+        found = faq.suggest(message.text, language=language)
         suggestions = {"faq": [[s.faq_id, round(s.score, 4), s.title, s.auto] for s in found]}
-    return Annotation(is_question(message.text), suggestions)
+    return Annotation(is_question(message.text, language), suggestions, language)
 
 
 @dataclass

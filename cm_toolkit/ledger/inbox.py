@@ -58,6 +58,7 @@ class Annotation:
 
     is_question: bool = False
     suggestions: dict[str, Any] | None = None  # {"faq": [[id, score, title, auto], ...]}
+    language: str | None = None  # guessed when the network does not say it
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class InboxLedger(ReplyRows):
                     network=network, remote_id=message.remote_id, kind=message.kind.value,
                     source=message.source, parent_remote_id=message.parent_remote_id,
                     author_id=message.author_id, author_name=message.author_name,
-                    text=message.text, language=message.language, url=message.url,
+                    text=message.text, language=message.language or note.language, url=message.url,
                     is_question=note.is_question and not message.from_us,
                     from_us=message.from_us, received_at=message.created_at, synced_at=now,
                     # our own messages seen again need nobody's attention

@@ -31,6 +31,7 @@ from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import CmError
 from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.ledger import apply as ledger_apply
 from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
@@ -112,6 +113,7 @@ class Runner:
         self.notifier: Notifier | None = None
         self._lock: RunLock | None = None
         self._sends_log: inflight.InflightLog | None = None
+        self.inbox: InboxJob | None = None  # syncs, auto answers, replies (inbox/autorun.py)
         self.inflight_folder = root / ".cm" / "inflight"
         # set when another runner took the ledger's run lock (see run_lock): cm run exits
         self.lock_lost = threading.Event()
@@ -154,11 +156,18 @@ class Runner:
             inflight=self._sends_log,
         )
         self.recover_orphans()
+        self.inbox = InboxJob(ledger=self.ledger, channels=self, clock=self.clock,
+                              workspace=lambda: self.current_view().workspace,
+                              worker_id=self.worker_id, folder=self.inflight_folder / "replies",
+                              lease=self.options.lease)
+        self.inbox.recover()
         self._warm_up()
         self.scheduler.start()
         self.sync_alarms()
         self.scheduler.add_job(self._tick, "interval", seconds=self.options.resync_seconds,
                                id="resync")
+        self.scheduler.add_job(self._inbox_tick, "interval", id="inbox", max_instances=1,
+                               seconds=self.options.resync_seconds)
         self._plan_next_snapshot()
         log.info("cm run started as %s on %s", self.worker_id, self.ledger.url)
 
@@ -179,6 +188,8 @@ class Runner:
             self.notifier.close()
         if self._sends_log is not None:  # every send is recorded: the file has served
             self._sends_log.close()
+        if self.inbox is not None:
+            self.inbox.close()
         if self._lock is not None:
             self._lock.release()
         log.info("cm run stopped")
@@ -234,6 +245,11 @@ class Runner:
             self.sync_alarms()
         except Exception:  # keep the process alive; the next tick tries again
             log.exception("resync failed")
+
+    def _inbox_tick(self) -> None:
+        with self._job() as go:
+            if go and self.inbox is not None:
+                self.inbox.tick()
 
     def _warm_up(self) -> None:
         """Build every channel's adapter now (SDK imports take a second): the first alarm must

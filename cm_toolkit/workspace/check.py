@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cm_toolkit.errors import Problem, Severity
+from cm_toolkit.inbox.faq_check import faq_problems
 from cm_toolkit.workspace.channel_checks import SettingsLookup
 from cm_toolkit.workspace.loader import USE_REGISTRY, read_workspace
 from cm_toolkit.workspace.models import Workspace
@@ -84,6 +85,7 @@ def check_workspace(
     """Load ``root`` and run ``extra_checks`` on it; never raises for problems in the files."""
     result = read_workspace(root, now=now, settings_lookup=settings_lookup)
     problems = list(result.problems)
+    problems += faq_problems(result.root, result.workspace)  # the inbox's faq.yaml, if any
     if result.workspace is not None:
         for extra in extra_checks:
             problems += extra(result.workspace)

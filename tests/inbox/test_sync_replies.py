@@ -11,6 +11,7 @@ from cm_toolkit.errors import InboxError
 from cm_toolkit.inbox.replies import ReplyService
 from cm_toolkit.inbox.sync import InboxSync, is_question
 from cm_toolkit.ledger.inbox import InboxFilter, InboxLedger
+from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.states import DeliveryState, MessageState
 from cm_toolkit.scheduler.publisher import Step
 from cm_toolkit.workspace.models import Network
@@ -35,6 +36,10 @@ def commented(rig: Rig, hours: float = 30) -> tuple[InboxLedger, InboxSync]:
 def service(rig: Rig, inbox: InboxLedger, worker: str = "testhost/1/abc") -> ReplyService:
     assert rig.runner is not None
     return ReplyService(ledger=inbox, channels=rig.runner, clock=rig.clock, worker_id=worker)
+
+
+def first_facebook(inbox: InboxLedger) -> InboxMessage:
+    return inbox.listing(InboxFilter(networks=frozenset({Network.FACEBOOK})))[0].messages[0]
 
 
 def replies_posted(rig: Rig, comment_id: str) -> list[str]:
@@ -71,7 +76,7 @@ def test_only_due_sources_are_read_by_the_cadence(rig: Rig) -> None:
 def test_a_reply_reaches_the_network_once_and_answers_the_message(rig: Rig) -> None:
     inbox, sync = commented(rig)
     sync.sync()
-    message = inbox.listing(InboxFilter())[0].messages[0]
+    message = first_facebook(inbox)
     replies = service(rig, inbox)
     outcome = replies.reply_now(message.id, text="Bonjour ! Tout est sur la page du cours.",
                                 actor="cli")
@@ -93,7 +98,7 @@ def test_a_reply_reaches_the_network_once_and_answers_the_message(rig: Rig) -> N
 def test_no_answer_leaves_the_reply_unknown_and_never_sends_it_again(rig: Rig) -> None:
     inbox, sync = commented(rig)
     sync.sync()
-    message = inbox.listing(InboxFilter())[0].messages[0]
+    message = first_facebook(inbox)
     replies = service(rig, inbox)
     rig.sandbox.faults.add("facebook:drop-after-commit@once")
     outcome = replies.reply_now(message.id, text="Merci !", actor="cli")
@@ -108,7 +113,7 @@ def test_no_answer_leaves_the_reply_unknown_and_never_sends_it_again(rig: Rig) -
 def test_a_throttled_reply_waits_for_its_retry_time(rig: Rig) -> None:
     inbox, sync = commented(rig)
     sync.sync()
-    message = inbox.listing(InboxFilter())[0].messages[0]
+    message = first_facebook(inbox)
     replies = service(rig, inbox)
     rig.sandbox.faults.reset_after = 600
     rig.sandbox.faults.add("facebook:429@once")
@@ -141,7 +146,7 @@ def test_a_rate_limited_sync_waits_and_other_channels_go_on(rig: Rig) -> None:
 def test_a_reply_too_long_is_refused_before_anything_is_sent(rig: Rig) -> None:
     inbox, sync = commented(rig)
     sync.sync()
-    message = inbox.listing(InboxFilter())[0].messages[0]
+    message = first_facebook(inbox)
     with pytest.raises(InboxError, match="takes"):
         service(rig, inbox).request(message.id, text="x" * 9000, actor="cli")
     assert inbox.replies_of(message.id) == []
