@@ -27,7 +27,7 @@ LABELS: dict[str, dict[str, str]] = {
         "state_new": "new", "state_open": "open", "state_answered": "answered",
         "state_closed": "closed", "state_ignored": "ignored", "question": "question",
         "footer": "times in", "on_network": "See it on", "whole_thread": "The conversation",
-        "open_message": "Answer this one",
+        "open_message": "Open this message",
     },
     "fr": {
         "nav": "Messages", "title": "Messages", "thread": "Conversation",
@@ -50,7 +50,7 @@ LABELS: dict[str, dict[str, str]] = {
         "state_new": "nouveau", "state_open": "ouvert", "state_answered": "répondu",
         "state_closed": "clos", "state_ignored": "ignoré", "question": "question",
         "footer": "heures en", "on_network": "Voir sur", "whole_thread": "La conversation",
-        "open_message": "Répondre à celui-ci",
+        "open_message": "Ouvrir ce message",
     },
 }
 

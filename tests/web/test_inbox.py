@@ -21,6 +21,7 @@ from cm_toolkit.cli import main
 from cm_toolkit.clock import ManualClock
 from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.inbox import Faq
 from cm_toolkit.inbox.replies import ReplyService
 from cm_toolkit.inbox.sync import InboxSync
 from cm_toolkit.ledger import Ledger, open_ledger
@@ -142,6 +143,19 @@ def test_keyset_pages_never_repeat_nor_skip(ledger: Ledger) -> None:
         sorted(ids, reverse=True)[start:start + 50] for start in (0, 50, 100)]
 
 
+def test_keyset_pages_split_messages_received_at_the_same_instant(ledger: Ledger) -> None:
+    same = [IncomingMessage(f"s{n}", MessageKind.COMMENT, f"u{n}", f"L{n}", f"Q{n}", T0, "p")
+            for n in range(60)]
+    ids = store(ledger, FB, Network.FACEBOOK, same)
+    app = make(ledger)
+    first = call(app, "/inbox")[2]
+    found = re.search(r'id="older" href="([^"]+)"', first)
+    assert found is not None
+    second = call(app, found.group(1).replace("&amp;", "&"))[2]
+    assert sorted(listed(first) + listed(second)) == sorted(ids)
+    assert len(listed(first)) == 50 and 'id="older"' not in second
+
+
 def test_filters_by_network_channel_and_state(ledger: Ledger) -> None:
     fb = store(ledger, FB, Network.FACEBOOK, [message(1), message(2)])
     x = store(ledger, "x-mooc", Network.X, [message(3, thread="conv")])
@@ -189,10 +203,11 @@ class NoChannels:
         raise AssertionError(f"no network call expected ({channel_id})")
 
 
-def actions_on(ledger: Ledger, channels: ChannelSource, clock: ManualClock) -> InboxActions:
+def actions_on(ledger: Ledger, channels: ChannelSource, clock: ManualClock,
+               faq: Faq | None = None) -> InboxActions:
     inbox = InboxLedger(ledger)
     return InboxActions(inbox, ReplyService(ledger=inbox, channels=channels, clock=clock,
-                                            worker_id="testhost/1/web"), clock)
+                                            worker_id="testhost/1/web", faq=faq), clock)
 
 
 def test_allow_replies_needs_a_token_even_on_loopback(
@@ -275,7 +290,7 @@ def test_assign_then_reopen_from_the_page(ledger: Ledger) -> None:
     assert InboxLedger(ledger).message(mid).state is MessageState.OPEN
 
 
-def commented(rig: Rig) -> tuple[InboxLedger, Runner]:  # noqa: F811
+def commented(rig: Rig, faq: Faq | None = None) -> tuple[InboxLedger, Runner]:  # noqa: F811
     """A published Facebook post, 30 hours of the simulated audience, one inbox sync."""
     runner = rig.apply([post("p1", START + timedelta(minutes=1), [FB])])
     rig.clock.advance(timedelta(minutes=1))
@@ -283,7 +298,7 @@ def commented(rig: Rig) -> tuple[InboxLedger, Runner]:  # noqa: F811
     rig.clock.advance(timedelta(hours=30))
     inbox = InboxLedger(rig.ledger)
     reports = InboxSync(inbox=inbox, channels=runner, clock=rig.clock,
-                        workspace=runner.current_view().workspace).sync()
+                        workspace=runner.current_view().workspace, faq=faq).sync()
     assert any(r.new for r in reports if r.channel_id == FB)
     return inbox, runner
 

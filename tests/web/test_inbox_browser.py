@@ -4,18 +4,20 @@ journal; without --allow-replies the page has no form. Screenshots land in test-
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
 
 from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.inbox import load_faq
 from cm_toolkit.ledger.states import MessageState
 from cm_toolkit.web.app import Dashboard
 from cm_toolkit.web.server import serving
 from cm_toolkit.workspace.models import Network
 from tests.scheduler.conftest import START, Rig, rig  # noqa: F401 (the rig fixture)
 
-from .conftest import shot_path
+from .conftest import REPO, shot_path
 from .test_browser import DESKTOP, PHONE, no_sideways_scroll, opened
 from .test_inbox import (  # noqa: F401 (ledger: the fixture)
     FB,
@@ -35,10 +37,12 @@ pytestmark = pytest.mark.browser
 
 def test_a_message_answered_from_the_phone_reaches_the_sandbox_once(
         browser: Any, rig: Rig) -> None:  # noqa: F811
-    inbox, runner = commented(rig)
+    shutil.copy(REPO / "faq.yaml", rig.root)  # the sample FAQ: suggestions and answers
+    faq = load_faq(rig.root)
+    inbox, runner = commented(rig, faq)
     app = Dashboard(rig.ledger, GrowthContext(reference=START, names={FB: "Page Facebook"}),
                     rig.clock, TOKEN, language="fr",
-                    actions=actions_on(rig.ledger, runner, rig.clock))
+                    actions=actions_on(rig.ledger, runner, rig.clock, faq))
     text = "Bonjour ! Le replay et le lien du live sont sur la page du cours."
     with serving(app) as url, opened(browser, PHONE) as (page, errors):
         page.goto(url + f"/inbox?token={TOKEN}")
@@ -69,8 +73,22 @@ def test_a_message_answered_from_the_phone_reaches_the_sandbox_once(
         errors.clear()
         page.goto(url + "/inbox")
         assert page.locator(f'article.inbox-item[data-message="{message_id}"]').count() == 0
+        # an FAQ suggestion, sent with its button: the answer rendered for Facebook, once
+        suggested = page.locator("article.inbox-item:has(ul.suggestions)").first
+        faq_target = inbox.message(int(suggested.get_attribute("data-message") or 0))
+        suggested.locator("a.open-thread").click()
+        page.wait_for_url(f"**/inbox/message/{faq_target.id}")
+        best = page.locator(".panel ul.suggestions li").first
+        faq_id = best.get_attribute("data-faq") or ""
+        best.locator("button").click()
+        page.wait_for_url(f"**/inbox/message/{faq_target.id}?done=reply")
+        assert page.locator("ul.replies .state-published").count() == 1
+        page.screenshot(path=str(shot_path("inbox-faq-reply-390")))
     assert replies_posted(rig, target.remote_id) == [text]
     assert inbox.message(message_id).state is MessageState.ANSWERED
+    expected = faq.render(faq_id, network="facebook", language=faq_target.language).strip()
+    assert replies_posted(rig, faq_target.remote_id) == [expected]
+    assert inbox.replies_of(faq_target.id)[0].faq_id == faq_id
 
 
 @pytest.mark.parametrize("viewport", [pytest.param(DESKTOP, id="desktop"),
