@@ -32,7 +32,6 @@ from cm_toolkit.workspace.models import Network
 
 ACTIONS = ("reply", "assign", *STATE_ACTIONS)
 MAX_FORM_BYTES = 64 * 1024
-MAX_REPLY_CHARS = 10_000  # the network refuses long replies itself; this only bounds a form
 
 
 def http_url(value: str | None) -> str | None:
@@ -141,7 +140,8 @@ class InboxPages:
         number = int(message_id)
         try:
             if action == "reply":
-                text = (form.get("text") or "").strip()[:MAX_REPLY_CHARS] or None
+                # no cut here: the network's own limit refuses a long reply (validate_reply)
+                text = (form.get("text") or "").strip() or None
                 faq_id = form.get("faq") or None
                 self.actions.reply(number, text=None if faq_id else text, faq_id=faq_id)
             elif action == "assign":

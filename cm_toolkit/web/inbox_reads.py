@@ -71,7 +71,9 @@ def open_items(ledger: Ledger, query: InboxQuery) -> InboxPage:
     with ledger.reading() as session:
         for state in sorted(query.states, key=lambda s: s.value):
             statement = (select(InboxMessage)
-                         .where(InboxMessage.state == state, InboxMessage.from_us.is_(False))
+                         # as InboxLedger.listing (cm inbox): ours and purged ones are not listed
+                         .where(InboxMessage.state == state, InboxMessage.from_us.is_(False),
+                                InboxMessage.purged_at.is_(None))
                          .order_by(InboxMessage.received_at.desc(), InboxMessage.id.desc())
                          .limit(query.limit + 1))
             if query.before is not None:

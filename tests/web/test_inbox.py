@@ -168,6 +168,13 @@ def test_filters_by_network_channel_and_state(ledger: Ledger) -> None:
     assert listed(call(app, "/inbox?state=bogus&network=nowhere")[2]) == [x[0], fb[1], fb[0]]
 
 
+def test_purged_messages_are_not_listed(ledger: Ledger) -> None:
+    ids = store(ledger, FB, Network.FACEBOOK, [message(1), message(90)])
+    assert InboxLedger(ledger).purge(T0 + timedelta(minutes=30), T0 + timedelta(days=1)) == 1
+    page = call(make(ledger), "/inbox")[2]
+    assert listed(page) == [ids[1]] and "Question 1<" not in page
+
+
 def test_thread_shows_the_whole_conversation(ledger: Ledger) -> None:
     ids = store(ledger, FB, Network.FACEBOOK, [message(1), message(2), message(3, thread="b")])
     status, _, page = call(make(ledger), f"/inbox/message/{ids[1]}")
