@@ -84,6 +84,9 @@ def test_a_message_answered_from_the_phone_reaches_the_sandbox_once(
         page.wait_for_url(f"**/inbox/message/{faq_target.id}?done=reply")
         assert page.locator("ul.replies .state-published").count() == 1
         page.screenshot(path=str(shot_path("inbox-faq-reply-390")))
+        page.set_viewport_size(DESKTOP)  # the same page with its forms on a desktop
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shot_path("inbox-faq-reply-1280")), full_page=True)
     assert replies_posted(rig, target.remote_id) == [text]
     assert inbox.message(message_id).state is MessageState.ANSWERED
     expected = faq.render(faq_id, network="facebook", language=faq_target.language).strip()
