@@ -40,6 +40,8 @@ def check(workspace: WorkspaceOption = Path("."), json_output: JsonOption = Fals
             _say(str(problem))
         if plan is not None and plan["deliveries"] + sum(plan["live_setups"].values()):
             console.print(plan_table(plan))
+        if plan is not None and plan.get("inbox", {}).get("sources"):
+            _say(inbox_line(plan["inbox"]))
         _say(report.summary_line())
     if not report.ok:
         raise typer.Exit(code=1)
@@ -72,6 +74,17 @@ def plan_table(plan: dict[str, Any]) -> Table:
                           f"{youtube['daily_uploads']} per day")
         table.add_row(network, count, "" if peak is None else str(peak), quota, cost)
     return table
+
+
+def inbox_line(inbox: dict[str, Any]) -> str:
+    """What the inbox's polling costs (docs/inbox.md), under the plan table."""
+    text = (f"Inbox polling: X reads at most ${inbox['x_reads_usd_per_month']:,.2f} a month "
+            f"(inbox.x_read_budget_usd ${inbox['x_read_budget_usd']:,.2f}; "
+            f"${inbox['reads_most_usd_per_month']:,.2f} if every read returned a full page)")
+    if inbox["youtube_units_per_day"] or inbox["youtube_live_chat_units"]:
+        text += (f"; YouTube {inbox['youtube_units_per_day']} units a day, "
+                 f"+{inbox['youtube_live_chat_units']} on a live day")
+    return text
 
 
 def _say(text: str) -> None:

@@ -2,7 +2,8 @@
 
 What the community says (``conversations``, ``inbox_messages``), where each sync stopped
 (``inbox_cursors``), what reading cost (``inbox_reads``) and every change (``inbox_events``).
-Our replies' rows are in ``ledger/inbox_replies.py`` (``InboxLedger`` inherits them).
+Our replies' rows are in ``ledger/inbox_replies.py``, retention and export in
+``ledger/inbox_privacy.py`` (``InboxLedger`` inherits both).
 
 Storing is idempotent: a page is inserted with insert-or-ignore on ``(channel_id,
 remote_id)`` (SQLite and PostgreSQL ``ON CONFLICT DO NOTHING``), so a sync run twice stores
@@ -13,12 +14,12 @@ with an ``inbox_events`` row in the same transaction. Docs: docs/inbox.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, and_, case, func, insert, select, update
+from sqlalchemy import CursorResult, Table, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -26,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cm_toolkit.channels.base import IncomingMessage
 from cm_toolkit.errors import InboxError
+from cm_toolkit.ledger.inbox_privacy import PrivacyRows
 from cm_toolkit.ledger.inbox_replies import ReplyRows
 from cm_toolkit.ledger.models import (
     Conversation,
@@ -37,7 +39,7 @@ from cm_toolkit.ledger.models import (
     InboxReply,
 )
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.ledger.states import ACTIONABLE, DeliveryState, InboxEventKind, MessageState
+from cm_toolkit.ledger.states import ACTIONABLE, InboxEventKind, MessageState
 from cm_toolkit.workspace.models import Network
 
 M = MessageState
@@ -109,7 +111,7 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("the inbox ledger needs aware datetimes (UTC)")
 
 
-class InboxLedger(ReplyRows):
+class InboxLedger(ReplyRows, PrivacyRows):
     """The inbox half of the ledger, on the same engines as ``Ledger``."""
 
     def __init__(self, ledger: Ledger) -> None:
@@ -160,24 +162,32 @@ class InboxLedger(ReplyRows):
             dialect = connection.dialect.name
             threads = self._upsert_conversations(connection, dialect, channel_id, network,
                                                  fresh, now, session_id)
+            rows = []
             for message in fresh:
                 note = notes[message.remote_id]
-                statement = upsert(dialect, cast(Table, InboxMessage.__table__)).values(
-                    conversation_id=threads[message.thread_remote_id], channel_id=channel_id,
-                    network=network, remote_id=message.remote_id, kind=message.kind.value,
-                    source=message.source, parent_remote_id=message.parent_remote_id,
-                    author_id=message.author_id, author_name=message.author_name,
-                    text=message.text, language=message.language or note.language, url=message.url,
-                    is_question=note.is_question and not message.from_us,
-                    from_us=message.from_us, received_at=message.created_at, synced_at=now,
+                rows.append({
+                    "conversation_id": threads[message.thread_remote_id],
+                    "channel_id": channel_id, "network": network,
+                    "remote_id": message.remote_id, "kind": message.kind.value,
+                    "source": message.source, "parent_remote_id": message.parent_remote_id,
+                    "author_id": message.author_id, "author_name": message.author_name,
+                    "text": message.text, "language": message.language or note.language,
+                    "url": message.url,
+                    "is_question": note.is_question and not message.from_us,
+                    "from_us": message.from_us, "received_at": message.created_at,
+                    "synced_at": now,
                     # our own messages seen again need nobody's attention
-                    state=M.CLOSED if message.from_us else M.NEW,
-                    auto_answered=False, suggestions=note.suggestions, created_at=now,
-                    updated_at=now, version=1,
-                ).on_conflict_do_nothing(index_elements=["channel_id", "remote_id"])
-                new_id = connection.execute(statement.returning(InboxMessage.id)).scalar()
-                if new_id is not None:  # None: another sync stored it meanwhile
-                    new_ids.append(int(new_id))
+                    "state": M.CLOSED if message.from_us else M.NEW,
+                    "auto_answered": False, "suggestions": note.suggestions,
+                    "created_at": now, "updated_at": now, "version": 1})
+            if rows:
+                # one multi-row INSERT; a row another sync stored meanwhile is skipped
+                statement = upsert(dialect, cast(Table, InboxMessage.__table__)) \
+                    .on_conflict_do_nothing(index_elements=["channel_id", "remote_id"]) \
+                    .returning(InboxMessage.id, InboxMessage.remote_id)
+                stored = {remote: int(i) for i, remote in connection.execute(
+                    statement, rows).all()}
+                new_ids = [stored[m.remote_id] for m in fresh if m.remote_id in stored]
             if new_ids:
                 connection.execute(insert(InboxEvent), [
                     {"at": now, "message_id": message_id, "kind": InboxEventKind.RECEIVED,
@@ -371,55 +381,3 @@ class InboxLedger(ReplyRows):
             connection.execute(insert(InboxEvent).values(
                 at=now, message_id=message_id, kind=kind, from_state=from_state,
                 to_state=to_state, actor=actor, detail=detail or {}))
-
-    # -- privacy ---------------------------------------------------------------------------------
-
-    def purge(self, received_before: datetime, now: datetime) -> int:
-        """Retention: messages received before the limit lose their text, author and link;
-        replies to them lose their text once settled. Counts and times stay (the metrics)."""
-        _require_aware(now)
-        old = and_(InboxMessage.received_at < received_before, InboxMessage.purged_at.is_(None))
-        settled = [DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.CANCELLED]
-        with self.ledger.write_engine.begin() as connection:
-            ids = list(connection.scalars(select(InboxMessage.id).where(old)))
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                connection.execute(
-                    update(InboxMessage).where(InboxMessage.id.in_(chunk))
-                    .values(text=None, author_id=None, author_name=None, url=None,
-                            suggestions=None, purged_at=now, updated_at=now,
-                            version=InboxMessage.version + 1))
-                connection.execute(
-                    update(InboxReply).where(InboxReply.message_id.in_(chunk),
-                                             InboxReply.state.in_(settled))
-                    .values(rendered_text="", updated_at=now))
-                connection.execute(insert(InboxEvent), [
-                    {"at": now, "message_id": message_id, "kind": InboxEventKind.PURGED,
-                     "actor": "retention", "detail": {}} for message_id in chunk])
-        return len(ids)
-
-    def export_author(self, author: str) -> list[dict[str, Any]]:
-        """Everything the ledger holds about one person (by author name or network id)."""
-        with self.ledger.reading() as session:
-            rows = list(session.scalars(
-                select(InboxMessage).where((InboxMessage.author_name == author)
-                                           | (InboxMessage.author_id == author))
-                .order_by(InboxMessage.received_at, InboxMessage.id)))
-            replies: Mapping[int, list[InboxReply]] = {}
-            if rows:
-                found: dict[int, list[InboxReply]] = {}
-                for reply in session.scalars(select(InboxReply).where(
-                        InboxReply.message_id.in_([r.id for r in rows]))
-                        .order_by(InboxReply.id)):
-                    found.setdefault(reply.message_id, []).append(reply)
-                replies = found
-        return [{
-            "id": r.id, "channel": r.channel_id, "network": r.network.value,
-            "remote_id": r.remote_id, "kind": r.kind, "author_id": r.author_id,
-            "author_name": r.author_name, "text": r.text, "language": r.language, "url": r.url,
-            "received_at": r.received_at.isoformat(), "state": r.state.value,
-            "assignee": r.assignee,
-            "replies": [{"id": p.id, "state": p.state.value, "text": p.rendered_text,
-                         "remote_url": p.remote_url, "at": p.updated_at.isoformat()}
-                        for p in replies.get(r.id, [])],
-        } for r in rows]

@@ -36,7 +36,7 @@ from cm_toolkit.templates.delivery_checks import (
 )
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
-from cm_toolkit.templates.quotas import Send, SendKind, check_quotas
+from cm_toolkit.templates.quotas import Send, SendKind, check_quotas, inbox_polling
 from cm_toolkit.templates.render import RenderedContent
 from cm_toolkit.templates.schedule_lines import ScheduleLines
 from cm_toolkit.workspace.models import Network, Workspace
@@ -230,6 +230,7 @@ class _PlanRun:
             "errors": sum(1 for p in problems if p.severity is Severity.ERROR),
             "warnings": sum(1 for p in problems if p.severity is Severity.WARNING),
             **quotas.summary,
+            "inbox": inbox_polling(self.workspace),
         }
         return PlanCheck(problems, summary)
 

@@ -21,6 +21,9 @@ wrong in the files as such) and a JSON-ready summary:
   summary (cm-toolkit publishes at the due time itself).
 - X's pay-per-use price: $0.015 a post, $0.200 a post containing a URL (each thread part priced
   on its own text).
+- The inbox's polling (``inbox_polling``): X reads ($0.005 a post returned, $0.001 an owned read
+  of our mentions) a month at the configured cadence, capped by the read budget; YouTube's
+  comment reads (1 unit a call) a day, and a live day's chat (5 units a call).
 
 Everything is O(n log n) in the number of sends (one sort per account, then two pointers).
 """
@@ -36,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cm_toolkit.errors import Problem, Severity
-from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.models import Network, Workspace
 
 
 @dataclass(frozen=True)
@@ -373,3 +376,55 @@ def check_quotas(
     }
     return QuotaCheck(quotas.problems, summary)
 
+
+
+# -- the inbox's polling (docs/inbox.md): what reading the community costs -------------------
+
+MONTH = timedelta(days=30)
+
+
+def inbox_polling(workspace: Workspace) -> dict[str, Any]:
+    """What ``cm run``'s inbox syncs ask of the networks at the configured cadence
+    (``inbox:`` in schedules.yaml): per channel and source, the calls a month; X's bill for
+    reads (every post returned is billed: the most is a full page per call, and syncs stop
+    before ``inbox.x_read_budget_usd``); YouTube's quota units a day (plus a live day's chat)."""
+    from cm_toolkit.channels.base import Capability
+    from cm_toolkit.channels.registry import channel_class
+    from cm_toolkit.errors import CmError
+
+    settings = workspace.schedules.inbox
+    longest_live = max((s.duration for c in workspace.schedules.campaigns
+                        for s in c.live_sessions), default=timedelta(0))
+    sources: list[dict[str, Any]] = []
+    x_most, units_day, live_units = 0.0, 0, 0
+    for channel_id, channel in sorted(workspace.channels.items()):
+        try:
+            cls = channel_class(channel.network.value)
+        except CmError:
+            continue
+        facts = cls.conversation_facts
+        if facts is None or Capability.CONVERSATIONS not in cls.capabilities:
+            continue
+        for source in facts.sources:
+            if source == "live_chat":
+                calls = int(longest_live / settings.live_chat) if longest_live else 0
+                live_units += calls * facts.live_chat_units
+                sources.append({"channel": channel_id, "source": source,
+                                "calls_per_live_session": calls})
+                continue
+            every = max(settings.sync.get(channel.network, timedelta(minutes=15)),
+                        facts.min_poll_interval)
+            calls = int(MONTH / every)
+            price = (facts.owned_read_cost_usd if source == "mentions"
+                     and facts.owned_read_cost_usd is not None else facts.read_cost_usd)
+            most = round(calls * 100 * price, 2)  # ConversationQuery.max_items per call
+            x_most += most
+            units_day += int(timedelta(days=1) / every) * facts.read_units
+            sources.append({"channel": channel_id, "source": source,
+                            "every_minutes": int(every.total_seconds() // 60),
+                            "calls_per_month": calls, "price_per_read_usd": price,
+                            "most_usd_per_month": most})
+    return {"sources": sources, "reads_most_usd_per_month": round(x_most, 2),
+            "x_read_budget_usd": settings.x_read_budget_usd,
+            "x_reads_usd_per_month": round(min(x_most, settings.x_read_budget_usd), 2),
+            "youtube_units_per_day": units_day, "youtube_live_chat_units": live_units}

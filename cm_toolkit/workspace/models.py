@@ -16,7 +16,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from cm_toolkit.workspace.datetimes import localize, parse_datetime
 from cm_toolkit.workspace.durations import parse_duration
@@ -219,6 +227,20 @@ class InboxSettings(StrictModel):
     auto_answers: bool = Field(
         default=True, description="cm run answers with FAQ entries marked auto: true."
     )
+
+    @field_validator("sync", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        # before pydantic's enum check: its message for a wrong key lists no choices
+        if isinstance(value, dict):
+            names = [n.value for n in Network]
+            for key in value:
+                if str(key) not in names:
+                    from cm_toolkit.workspace.suggestions import did_you_mean
+
+                    hint = did_you_mean(str(key), names, otherwise=f"one of {', '.join(names)}")
+                    raise ValueError(f"{key!r} is not a network: {hint}")
+        return value
 
 
 class Schedules(StrictModel):
