@@ -12,8 +12,8 @@ LABELS: dict[str, dict[str, str]] = {
         "nav": "Inbox", "title": "Inbox", "thread": "Conversation",
         "intro": "Messages to handle (new and open), newest first, grouped by conversation.",
         "network": "Network", "channel": "Channel", "state": "State", "any": "all",
-        "actionable": "to handle", "filter": "Filter", "author": "Author",
-        "assignee": "Assigned to", "nobody": "nobody", "suggestions": "FAQ suggestions",
+        "actionable": "to handle", "filter": "Filter",
+        "suggestions": "FAQ suggestions",
         "no_suggestion": "No FAQ suggestion.", "open_thread": "Open the conversation",
         "empty": "Nothing to handle.", "older": "Older messages", "newest": "Newest",
         "answers_post": "In answer to our post", "post_unknown": "The post is not in the ledger.",
@@ -23,7 +23,9 @@ LABELS: dict[str, dict[str, str]] = {
         "actions": "Actions", "read_only": "Read only: start the dashboard with "
         "--allow-replies (and a token) to answer from here.",
         "purged": "(removed by retention)", "back": "Back to the inbox",
-        "done_reply": "Reply sent.", "done_state": "Done.", "ours": "us",
+        "done_reply": "Reply sent.", "done_state": "Done.",
+        "done_reply_not_sent": "The reply did not go out: its state and the reason are below "
+        "(retry_wait: cm run sends it again; unknown: check the network, then cm review).",
         "state_new": "new", "state_open": "open", "state_answered": "answered",
         "state_closed": "closed", "state_ignored": "ignored", "question": "question",
         "footer": "times in", "on_network": "See it on", "whole_thread": "The conversation",
@@ -34,8 +36,8 @@ LABELS: dict[str, dict[str, str]] = {
         "intro": "Messages à traiter (nouveaux et ouverts), du plus récent au plus ancien, "
         "groupés par conversation.",
         "network": "Réseau", "channel": "Canal", "state": "État", "any": "tous",
-        "actionable": "à traiter", "filter": "Filtrer", "author": "Auteur",
-        "assignee": "Assigné à", "nobody": "personne", "suggestions": "Suggestions de la FAQ",
+        "actionable": "à traiter", "filter": "Filtrer",
+        "suggestions": "Suggestions de la FAQ",
         "no_suggestion": "Aucune suggestion de la FAQ.", "open_thread": "Ouvrir la conversation",
         "empty": "Rien à traiter.", "older": "Messages plus anciens", "newest": "Les plus récents",
         "answers_post": "En réponse à notre publication",
@@ -46,7 +48,10 @@ LABELS: dict[str, dict[str, str]] = {
         "actions": "Actions", "read_only": "Lecture seule : lancez le tableau de bord avec "
         "--allow-replies (et un jeton) pour répondre d'ici.",
         "purged": "(supprimé par la rétention)", "back": "Retour aux messages",
-        "done_reply": "Réponse envoyée.", "done_state": "C'est fait.", "ours": "nous",
+        "done_reply": "Réponse envoyée.", "done_state": "C'est fait.",
+        "done_reply_not_sent": "La réponse n'est pas partie : son état et la raison sont "
+        "ci-dessous (retry_wait : cm run la renverra ; unknown : vérifiez sur le réseau, puis "
+        "cm review).",
         "state_new": "nouveau", "state_open": "ouvert", "state_answered": "répondu",
         "state_closed": "clos", "state_ignored": "ignoré", "question": "question",
         "footer": "heures en", "on_network": "Voir sur", "whole_thread": "La conversation",

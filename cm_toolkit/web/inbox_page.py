@@ -22,7 +22,7 @@ from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.ledger.states import ACTIONABLE, MessageState
+from cm_toolkit.ledger.states import ACTIONABLE, DeliveryState, MessageState
 from cm_toolkit.web.inbox_actions import STATE_ACTIONS, InboxActions
 from cm_toolkit.web.inbox_csrf import FIELD, CsrfGuard, FormSession
 from cm_toolkit.web.inbox_labels import age, labels_for, language_code
@@ -117,7 +117,8 @@ class InboxPages:
             replies=[{"id": r.id, "state": r.state.value, "text": r.rendered_text,
                       "url": http_url(r.remote_url), "error": r.last_error, "at": r.updated_at,
                       "faq_id": r.faq_id} for r in thread.replies],
-            can_act=session is not None, done=done if done in ("reply", "state") else None,
+            can_act=session is not None,
+            done=done if done in ("reply", "reply_not_sent", "state") else None,
             problem=str(problem) if problem else None,
             csrf=self.csrf.token_for(session.session_id) if self.csrf and session else "",
             csrf_field=FIELD)
@@ -138,12 +139,16 @@ class InboxPages:
         if refusal is not None:
             return _text(403, f"Refused: {refusal}.\n")
         number = int(message_id)
+        done = "state"
         try:
             if action == "reply":
                 # no cut here: the network's own limit refuses a long reply (validate_reply)
                 text = (form.get("text") or "").strip() or None
                 faq_id = form.get("faq") or None
-                self.actions.reply(number, text=None if faq_id else text, faq_id=faq_id)
+                outcome = self.actions.reply(number, text=None if faq_id else text,
+                                             faq_id=faq_id)
+                # anything but published (retry_wait, failed, unknown) is shown with its state
+                done = "reply" if outcome.state is DeliveryState.PUBLISHED else "reply_not_sent"
             elif action == "assign":
                 who = (form.get("who") or "").strip()[:200]
                 if not who:
@@ -153,7 +158,6 @@ class InboxPages:
                 self.actions.set_state(number, action)
         except InboxError as problem:
             return self._thread(environ, number, problem=problem, status=409)
-        done = "reply" if action == "reply" else "state"
         return Response(303, b"", "text/plain; charset=utf-8",
                         [("Location", f"/inbox/message/{number}?done={done}")])
 

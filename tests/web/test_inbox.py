@@ -38,6 +38,7 @@ from tests.scheduler.workspace import post
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
 TOKEN = "s3cret-token-for-the-inbox-tests"
 FB = "facebook-page"
+FACEBOOK_ONLY = InboxFilter(networks=frozenset({Network.FACEBOOK}))  # X mentions arrive too
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -319,7 +320,7 @@ def replies_posted(rig: Rig, comment_id: str) -> list[str]:  # noqa: F811
 
 def test_a_reply_from_the_page_reaches_the_sandbox_once(rig: Rig) -> None:  # noqa: F811
     inbox, runner = commented(rig)
-    target = inbox.listing(InboxFilter())[0].messages[0]
+    target = inbox.listing(FACEBOOK_ONLY)[0].messages[0]
     app = Dashboard(rig.ledger, GrowthContext(reference=START), rig.clock, TOKEN,
                     language="fr", actions=actions_on(rig.ledger, runner, rig.clock))
     _, headers, page = call(app, f"/inbox/message/{target.id}", AUTHORIZATION=f"Bearer {TOKEN}")
@@ -335,3 +336,24 @@ def test_a_reply_from_the_page_reaches_the_sandbox_once(rig: Rig) -> None:  # no
     assert inbox.message(target.id).state is MessageState.ANSWERED
     page = call(app, f"/inbox/message/{target.id}?done=reply", COOKIE=cookies)[2]
     assert "Réponse envoyée." in page and 'class="state state-published"' in page
+
+
+def test_a_reply_whose_answer_is_lost_shows_unknown_and_is_not_sent_again(
+        rig: Rig) -> None:  # noqa: F811
+    inbox, runner = commented(rig)
+    target = inbox.listing(FACEBOOK_ONLY)[0].messages[0]
+    app = Dashboard(rig.ledger, GrowthContext(reference=START), rig.clock, TOKEN,
+                    language="en", actions=actions_on(rig.ledger, runner, rig.clock))
+    _, headers, page = call(app, f"/inbox/message/{target.id}", AUTHORIZATION=f"Bearer {TOKEN}")
+    cookies = f"{session_cookie(headers)}; cm_dashboard={TOKEN}"
+    form = {**form_of(page, "reply"), "text": "Hello! Everything is on the course page."}
+    rig.sandbox.faults.add("facebook:drop-after-commit@once")  # stored, the answer never comes
+    status, headers, _ = call(app, f"/inbox/message/{target.id}/reply", "POST", form,
+                              COOKIE=cookies)
+    assert (status, headers["Location"]) == (
+        303, f"/inbox/message/{target.id}?done=reply_not_sent")
+    page = call(app, headers["Location"], COOKIE=cookies)[2]
+    assert "The reply did not go out" in page and 'class="state state-unknown"' in page
+    assert call(app, f"/inbox/message/{target.id}/reply", "POST", form,
+                COOKIE=cookies)[0] == 409  # unknown: never sent again from here
+    assert len(replies_posted(rig, target.remote_id)) == 1

@@ -45,8 +45,8 @@ def test_a_message_answered_from_the_phone_reaches_the_sandbox_once(
                     actions=actions_on(rig.ledger, runner, rig.clock, faq))
     text = "Bonjour ! Le replay et le lien du live sont sur la page du cours."
     with serving(app) as url, opened(browser, PHONE) as (page, errors):
-        page.goto(url + f"/inbox?token={TOKEN}")
-        assert page.url == url + "/inbox"  # the token left the address bar
+        page.goto(url + f"/inbox?network=facebook&token={TOKEN}")  # X mentions arrive too
+        assert page.url == url + "/inbox?network=facebook"  # the token left the address bar
         items = page.locator("article.inbox-item")
         assert items.count() > 0
         no_sideways_scroll(page)
@@ -71,7 +71,7 @@ def test_a_message_answered_from_the_phone_reaches_the_sandbox_once(
         assert page.locator(".alert").count() == 1
         assert [e for e in errors if "409 (Conflict)" in e] == errors != []  # the refusal's status
         errors.clear()
-        page.goto(url + "/inbox")
+        page.goto(url + "/inbox?network=facebook")
         assert page.locator(f'article.inbox-item[data-message="{message_id}"]').count() == 0
         # an FAQ suggestion, sent with its button: the answer rendered for Facebook, once
         suggested = page.locator("article.inbox-item:has(ul.suggestions)").first
