@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from cm_toolkit.inbox.replies import ReplyService
 from cm_toolkit.inbox.sync import InboxSync
 from cm_toolkit.ledger import Ledger, open_ledger
 from cm_toolkit.ledger.inbox import Annotation, InboxFilter, InboxLedger
+from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.states import MessageState
 from cm_toolkit.scheduler.publisher import Step
 from cm_toolkit.scheduler.runner import Runner
@@ -318,15 +320,32 @@ def replies_posted(rig: Rig, comment_id: str) -> list[str]:  # noqa: F811
             if e.status is None or e.status < 400]
 
 
-def test_a_reply_from_the_page_reaches_the_sandbox_once(rig: Rig) -> None:  # noqa: F811
+@dataclass
+class Answering:
+    """A dashboard with --allow-replies over a synced Facebook comment, and its reply form."""
+
+    inbox: InboxLedger
+    app: Dashboard
+    target: InboxMessage
+    form: dict[str, str]  # the reply form's hidden fields (the CSRF token)
+    cookies: str  # the session and access cookies a browser would send
+
+
+def answering(rig: Rig, language: str) -> Answering:  # noqa: F811
     inbox, runner = commented(rig)
     target = inbox.listing(FACEBOOK_ONLY)[0].messages[0]
     app = Dashboard(rig.ledger, GrowthContext(reference=START), rig.clock, TOKEN,
-                    language="fr", actions=actions_on(rig.ledger, runner, rig.clock))
+                    language=language, actions=actions_on(rig.ledger, runner, rig.clock))
     _, headers, page = call(app, f"/inbox/message/{target.id}", AUTHORIZATION=f"Bearer {TOKEN}")
-    cookies = f"{session_cookie(headers)}; cm_dashboard={TOKEN}"
+    return Answering(inbox, app, target, form_of(page, "reply"),
+                     f"{session_cookie(headers)}; cm_dashboard={TOKEN}")
+
+
+def test_a_reply_from_the_page_reaches_the_sandbox_once(rig: Rig) -> None:  # noqa: F811
+    a = answering(rig, "fr")
+    inbox, app, target, cookies = a.inbox, a.app, a.target, a.cookies
     text = "Bonjour ! Le lien est sur la page du cours."
-    form = {**form_of(page, "reply"), "text": text}
+    form = {**a.form, "text": text}
     status, headers, _ = call(app, f"/inbox/message/{target.id}/reply", "POST", form,
                               COOKIE=cookies)
     assert (status, headers["Location"]) == (303, f"/inbox/message/{target.id}?done=reply")
@@ -340,13 +359,9 @@ def test_a_reply_from_the_page_reaches_the_sandbox_once(rig: Rig) -> None:  # no
 
 def test_a_reply_whose_answer_is_lost_shows_unknown_and_is_not_sent_again(
         rig: Rig) -> None:  # noqa: F811
-    inbox, runner = commented(rig)
-    target = inbox.listing(FACEBOOK_ONLY)[0].messages[0]
-    app = Dashboard(rig.ledger, GrowthContext(reference=START), rig.clock, TOKEN,
-                    language="en", actions=actions_on(rig.ledger, runner, rig.clock))
-    _, headers, page = call(app, f"/inbox/message/{target.id}", AUTHORIZATION=f"Bearer {TOKEN}")
-    cookies = f"{session_cookie(headers)}; cm_dashboard={TOKEN}"
-    form = {**form_of(page, "reply"), "text": "Hello! Everything is on the course page."}
+    a = answering(rig, "en")
+    app, target, cookies = a.app, a.target, a.cookies
+    form = {**a.form, "text": "Hello! Everything is on the course page."}
     rig.sandbox.faults.add("facebook:drop-after-commit@once")  # stored, the answer never comes
     status, headers, _ = call(app, f"/inbox/message/{target.id}/reply", "POST", form,
                               COOKIE=cookies)
