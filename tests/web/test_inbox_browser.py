@@ -4,11 +4,14 @@ journal; without --allow-replies the page has no form. Screenshots land in test-
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from typing import Any
 
 import pytest
 
+from cm_toolkit.clock import ManualClock
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.inbox import load_faq
 from cm_toolkit.ledger.states import MessageState
@@ -17,7 +20,7 @@ from cm_toolkit.web.server import serving
 from cm_toolkit.workspace.models import Network
 from tests.scheduler.conftest import START, Rig, rig  # noqa: F401 (the rig fixture)
 
-from .conftest import REPO, shot_path
+from .conftest import REPO, Season, shot_path
 from .test_browser import DESKTOP, PHONE, no_sideways_scroll, opened
 from .test_inbox import (  # noqa: F401 (ledger: the fixture)
     FB,
@@ -124,3 +127,34 @@ def test_without_allow_replies_the_page_has_no_form(
         no_sideways_scroll(page)
         page.screenshot(path=str(shot_path(f"inbox-thread-read-only-{viewport['width']}")),
                         full_page=True)
+
+
+@pytest.mark.parametrize("viewport", [pytest.param(DESKTOP, id="desktop"),
+                                      pytest.param(PHONE, id="phone")])
+def test_the_replayed_season_s_inbox(browser: Any, season: Season,
+                                     viewport: dict[str, int]) -> None:
+    """The demo's messages on every network, checked against the ledger read with sqlite3."""
+    with sqlite3.connect(season.result.database) as db:
+        rows = db.execute(
+            "SELECT id, suggestions FROM inbox_messages WHERE state IN ('new', 'open') "
+            "AND from_us = 0 AND purged_at IS NULL ORDER BY received_at DESC, id DESC "
+            "LIMIT 50").fetchall()
+        youtube = db.execute(
+            "SELECT count(*) FROM inbox_messages WHERE state IN ('new', 'open') "
+            "AND from_us = 0 AND purged_at IS NULL AND network = 'youtube'").fetchone()[0]
+    newest = [row[0] for row in rows]
+    suggested = sum(len(json.loads(row[1]).get("faq", [])) for row in rows if row[1])
+    assert newest, "the season's audience wrote nothing the inbox kept"
+    assert suggested, "no message of the page has an FAQ suggestion"
+    app = Dashboard(season.ledger, season.context, ManualClock(season.result.season_end),
+                    language="fr")
+    with serving(app) as url, opened(browser, viewport) as (page, _errors):
+        page.goto(url + "/inbox")
+        shown = page.locator("article.inbox-item").evaluate_all(
+            "items => items.map(i => Number(i.dataset.message))")
+        assert sorted(shown) == sorted(newest)
+        assert page.locator("article.inbox-item ul.suggestions li").count() == suggested
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shot_path(f"inbox-season-{viewport['width']}")))
+        page.goto(url + "/inbox?network=youtube")
+        assert page.locator("article.inbox-item").count() == min(youtube, 50)
