@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from cm_toolkit.cli import DatabaseOption, WorkspaceOption, app, console, err_console
+from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console, err_console
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
@@ -28,6 +28,7 @@ from cm_toolkit.growth.metrics import growth_table
 from cm_toolkit.growth.report import (
     activity_csv,
     activity_html,
+    activity_json,
     growth_csv,
     growth_json,
     write_text,
@@ -197,8 +198,10 @@ def activity(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Where to write it (default: reports/activity.html or .csv; "
         "'-' prints it).", show_default=False)] = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Deliveries per network and week, engagement, failures, live sessions, follower growth."""
+    """Deliveries per network and week, engagement, failures, live sessions, follower growth,
+    and the inbox's interactivity (answered share, time to first answer, open items)."""
     from cm_toolkit.growth.activity import build_activity
 
     root = workspace.resolve()
@@ -207,11 +210,15 @@ def activity(
         report = build_activity(ledger, context, since=_instant(since, "--since", context.zone),
                                 until=_instant(until, "--until", context.zone, end=True),
                                 now=datetime.now(UTC))
-        text = activity_csv(report) if output_format is ReportFormat.CSV \
-            else activity_html(ledger, report)
+        if json_output:
+            text = activity_json(report)
+        elif output_format is ReportFormat.CSV:
+            text = activity_csv(report)
+        else:
+            text = activity_html(ledger, report)
     finally:
         ledger.close()
-    if output is not None and str(output) == "-":
+    if (json_output and output is None) or (output is not None and str(output) == "-"):
         console.file.write(text)
         return
     target = output or root / "reports" / f"activity.{output_format.value}"

@@ -132,7 +132,7 @@ def print_groups(groups: list[ConversationGroup]) -> None:
             hint = f"  → faq {best[0]['faq']}" if best else ""
             who = f" [{m.assignee}]" if m.assignee else ""
             console.print(f"  #{m.id} {m.state.value}{who} {m.received_at:%Y-%m-%d %H:%M} UTC "
-                          f"{m.author_name or '?'}{'?' if m.is_question else ''}: "
+                          f"{m.author_name or '?'}{' (question)' if m.is_question else ''}: "
                           f"{_one_line(m.text)}{hint}", highlight=False, markup=False)
 
 

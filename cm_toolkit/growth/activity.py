@@ -1,4 +1,5 @@
-"""The activity report's data: deliveries per network and week, failures, live sessions, growth.
+"""The activity report's data: deliveries per network and week, failures, live sessions, growth,
+and the inbox's interactivity (``growth.interactivity``).
 
 ``build_activity`` reads everything once from the ledger; the CSV and HTML writers
 (``growth.report``) and the dashboard only format what it returns.
@@ -20,6 +21,7 @@ from cm_toolkit.growth.engagement import (
     post_performance,
     top_posts,
 )
+from cm_toolkit.growth.interactivity import Interactivity, build_interactivity
 from cm_toolkit.growth.metrics import GrowthTable, Period, bucket_of, growth_table
 from cm_toolkit.ledger.models import Delivery, LiveSession, LiveSessionHost, Post
 from cm_toolkit.ledger.repository import Ledger
@@ -80,6 +82,7 @@ class ActivityReport:
     posts: list[PostPerformance]
     engagement: list[NetworkEngagement] = field(default_factory=list)
     top: list[PostPerformance] = field(default_factory=list)
+    interactivity: Interactivity | None = None
 
     @property
     def failures(self) -> list[DeliveryLine]:
@@ -171,4 +174,6 @@ def build_activity(
         posts=posts,
         engagement=per_network(posts),
         top=top_posts(posts),
+        interactivity=build_interactivity(ledger, context.zone, since=since, until=until,
+                                          now=now),
     )

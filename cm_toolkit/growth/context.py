@@ -37,6 +37,7 @@ class GrowthContext:
     snapshot_interval: timedelta = DEFAULT_INTERVAL
     names: dict[str, str] = field(default_factory=dict)
     title: str = "cm-toolkit"
+    language: str = "en"  # defaults.language: the labels of report sections that follow it
 
     def name_of(self, channel_id: str) -> str:
         return self.names.get(channel_id, channel_id)
@@ -63,6 +64,7 @@ class GrowthContext:
             snapshot_interval=_cadence_interval(workspace),
             names=names,
             title=str(courses) if courses else workspace.root.name,
+            language=schedules.defaults.language,
         )
 
     @classmethod
@@ -79,7 +81,7 @@ class GrowthContext:
         if reference is None:
             return self
         return GrowthContext(self.zone, reference.astimezone(UTC), self.snapshot_interval,
-                             self.names, self.title)
+                             self.names, self.title, self.language)
 
 
 def _first_due(ledger: Ledger) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,18 @@ def decimal(value: float | None) -> str:
     return DASH if value is None else f"{value:,.1f}"
 
 
+def delay(value: timedelta | None) -> str:
+    """A time to answer: ``42 s``, ``12 min``, ``3 h 05``, ``2 d 4 h``."""
+    from cm_toolkit.growth.interactivity import format_delay
+
+    return DASH if value is None else format_delay(value)
+
+
+def share(value: float | None) -> str:
+    """A share in 0..1 as a whole percentage."""
+    return DASH if value is None else f"{value:.0%}".replace("%", " %")
+
+
 def day(value: str | None) -> str:
     """An ISO timestamp (already local) shown as its date."""
     return DASH if not value else value[:10]
@@ -47,6 +59,7 @@ def local_time(zone: ZoneInfo) -> Callable[[datetime | None], str]:
 def install_filters(environment: Environment, zone: ZoneInfo) -> None:
     filters: dict[str, Any] = {
         "count": count, "signed": signed, "percent": percent, "multiple": multiple,
-        "decimal": decimal, "day": day, "local": local_time(zone),
+        "decimal": decimal, "day": day, "local": local_time(zone), "delay": delay,
+        "share": share,
     }
     environment.filters.update(filters)

@@ -35,9 +35,17 @@ from cm_toolkit.ledger.repository import Ledger
 
 GROWTH_COLUMNS = ("channel", "name", "network", "start", "start_at", "end", "end_at", "net_adds",
                   "percent", "reference", "reference_at", "multiple", "net_7d", "net_30d")
+INTERACTIVITY_COLUMNS = {  # CSV column (unit in the name) -> key of InteractivityRow.as_dict()
+    "received_messages": "received", "question_messages": "questions",
+    "answered_messages": "answered", "answered_share_percent": "answered_share_percent",
+    "median_first_answer_minutes": "median_first_answer_minutes",
+    "p90_first_answer_minutes": "p90_first_answer_minutes",
+    "open_over_24h_messages": "open_over_24h",
+    "auto_answered_share_percent": "auto_answered_share_percent",
+}
 ACTIVITY_COLUMNS = ("record", "id", "week", "due_at", "network", "channel", "campaign", "post",
                     "kind", "state", "attempts", "published_at", "url", "reactions", "comments",
-                    "shares", "views", "engagement_rate", "detail")
+                    "shares", "views", "engagement_rate", "detail", *INTERACTIVITY_COLUMNS)
 
 
 @lru_cache(maxsize=1)
@@ -110,10 +118,43 @@ def activity_csv(report: ActivityReport) -> str:
                                 ("start", "end", "net_adds", "percent", "multiple", "net_7d",
                                  "net_30d") if values[key] is not None),
         })
+    interactivity = report.interactivity
+    for record, rows in (("interactivity", interactivity.weeks if interactivity else []),
+                         ("interactivity_total", interactivity.totals if interactivity else [])):
+        for metrics in rows:
+            figures = metrics.as_dict()
+            writer.writerow({
+                "record": record, "week": figures["week"] or "", "network": figures["network"],
+                **{column: _blank(figures[key]) for column, key in INTERACTIVITY_COLUMNS.items()},
+            })
     return out.getvalue()
 
 
-def _blank(value: int | None) -> str | int:
+def activity_json(report: ActivityReport) -> str:
+    """The report's figures for programs: interactivity, growth, deliveries per week."""
+    zone = report.context.zone
+
+    def iso(moment: datetime | None) -> str | None:
+        return moment.astimezone(zone).isoformat() if moment else None
+
+    weekly = [{"week": week.isoformat(), "network": network.value,
+               "deliveries": {state.value: n for state, n in counts.items()}}
+              for week, network, counts in report.weekly_states()]
+    interactivity = report.interactivity
+    return json.dumps({
+        "since": iso(report.since), "until": iso(report.until), "zone": zone.key,
+        "generated_at": iso(report.generated_at),
+        "interactivity": {
+            "weeks": [row.as_dict() for row in interactivity.weeks] if interactivity else [],
+            "totals": [row.as_dict() for row in interactivity.totals] if interactivity else [],
+        },
+        "deliveries_per_week": weekly,
+        "failures": len(report.failures),
+        "growth": [row.as_dict(zone) for row in report.growth.rows],
+    }, indent=2, ensure_ascii=False) + "\n"
+
+
+def _blank(value: float | None) -> str | float:
     return "" if value is None else value
 
 
@@ -181,7 +222,39 @@ def activity_html(ledger: Ledger, report: ActivityReport) -> str:
         deliveries=report.deliveries,
         figures=report_figures(ledger, report),
         state_colours=STATE_COLOURS,
+        interactivity=report.interactivity,
+        says=interactivity_labels(context.language),
     )
+
+
+INTERACTIVITY_LABELS = {
+    "en": {
+        "title": "Interactivity", "network": "network", "week": "week of",
+        "received": "received", "questions": "questions", "answered": "answered",
+        "median": "median first answer", "p90": "p90 first answer",
+        "open": "open > 24 h", "auto": "auto-answered", "total": "whole period",
+        "empty": "No message from the community in this period.",
+        "note": "Messages from the community (not ours), by ISO week of reception. Answered: "
+                "answered / (received − ignored). Open > 24 h: at the end of the week (now for "
+                "the current one). Auto-answered: share of the answered ones.",
+    },
+    "fr": {
+        "title": "Interactivité", "network": "réseau", "week": "semaine du",
+        "received": "reçus", "questions": "questions", "answered": "répondus",
+        "median": "1re réponse (médiane)", "p90": "1re réponse (p90)",
+        "open": "ouverts > 24 h", "auto": "réponses auto", "total": "toute la période",
+        "empty": "Aucun message de la communauté sur cette période.",
+        "note": "Messages de la communauté (pas les nôtres), par semaine ISO de réception. "
+                "Répondus : répondus / (reçus − ignorés). Ouverts > 24 h : à la fin de la "
+                "semaine (maintenant pour la semaine en cours). Réponses auto : part des "
+                "messages répondus.",
+    },
+}
+
+
+def interactivity_labels(language: str) -> dict[str, str]:
+    """The interactivity section's words in the workspace language (English otherwise)."""
+    return INTERACTIVITY_LABELS.get(language.split("-")[0].lower(), INTERACTIVITY_LABELS["en"])
 
 
 def _weekly(report: ActivityReport) -> dict[str, Any]:

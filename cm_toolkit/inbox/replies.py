@@ -39,6 +39,8 @@ from cm_toolkit.scheduler.worker import died_here
 
 log = logging.getLogger("cm.inbox")
 
+REQUESTER_HOLD = timedelta(minutes=1)
+"""``reply_now`` sends its reply itself; ``cm run`` takes it only if the requester died."""
 RETRY_WINDOW = timedelta(hours=24)
 """A reply still worth sending this long after it was asked for; later it ``failed``."""
 
@@ -99,7 +101,8 @@ class ReplyService:
         return text.strip()
 
     def request(self, message_id: int, *, text: str | None = None, faq_id: str | None = None,
-                actor: str, auto: bool = False, again: bool = False) -> int:
+                actor: str, auto: bool = False, again: bool = False,
+                hold: timedelta = timedelta(0)) -> int:
         """A ``planned`` reply to one message (its id); ``InboxError`` with the fix when it is
         refused (see the module docstring)."""
         message = self.inbox.message(message_id)
@@ -109,7 +112,7 @@ class ReplyService:
         body = self.render(message, text=text, faq_id=faq_id)
         self.validate(message, body)
         reply_id = self.inbox.create_reply(message_id, body, self.clock.now(), actor,
-                                           faq_id=faq_id, auto=auto, again=again)
+                                           faq_id=faq_id, auto=auto, again=again, hold=hold)
         log.info("reply %s requested for message %s by %s%s", reply_id, message_id, actor,
                  f" (faq {faq_id})" if faq_id else "")
         return reply_id
@@ -139,14 +142,15 @@ class ReplyService:
 
     def reply_now(self, message_id: int, *, text: str | None = None, faq_id: str | None = None,
                   actor: str, auto: bool = False, again: bool = False) -> ReplyOutcome:
+        # held for this caller: a running cm run does not take it meanwhile
         reply_id = self.request(message_id, text=text, faq_id=faq_id, actor=actor, auto=auto,
-                                again=again)
-        return self.send(reply_id)
+                                again=again, hold=REQUESTER_HOLD)
+        return self.send(reply_id, early=True)
 
-    def send(self, reply_id: int) -> ReplyOutcome:
+    def send(self, reply_id: int, *, early: bool = False) -> ReplyOutcome:
         row = self.inbox.reply(reply_id)
         now = self.clock.now()
-        if not self.inbox.claim_reply(reply_id, self.worker_id, now, self.lease):
+        if not self.inbox.claim_reply(reply_id, self.worker_id, now, self.lease, early=early):
             return ReplyOutcome(reply_id, row.message_id, None,
                                 f"not sent: it is {self.inbox.reply(reply_id).state.value}")
         # --- claimed: from here on, a crash leaves 'sending' (recovered at the next start) ---

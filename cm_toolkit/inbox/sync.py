@@ -147,12 +147,13 @@ class InboxSync:
             report.skipped = "not due"
             return report
         cursor = stored.cursor if stored is not None else None
-        live_chat_id = None
+        live_chat_id = session_id = None
         if source == LIVE_CHAT:
-            live_chat_id = self.live_chat_on_air(channel_id, now)
-            if live_chat_id is None:
+            on_air = self.live_chat_on_air(channel_id, now)
+            if on_air is None:
                 report.skipped = "no live session on air"
                 return report
+            live_chat_id, session_id = on_air
             # one cursor row per source: it remembers which chat it belongs to
             chat, _, token = (cursor or "").partition(" ")
             cursor = token or None if chat == live_chat_id else None
@@ -169,7 +170,8 @@ class InboxSync:
                     break
                 with self.channels.using(channel_id) as channel:
                     page = channel.conversations(query)
-                cursor = self._store(report, facts, page, live_chat_id, stored_cursor=cursor)
+                cursor = self._store(report, facts, page, live_chat_id, session_id,
+                                     stored_cursor=cursor)
                 if not page.more:
                     break
         except RateLimited as error:
@@ -186,7 +188,8 @@ class InboxSync:
         return report
 
     def _store(self, report: SourceReport, facts: ConversationFacts, page: ConversationPage,
-               live_chat_id: str | None, *, stored_cursor: str | None) -> str | None:
+               live_chat_id: str | None, session_id: str | None, *,
+               stored_cursor: str | None) -> str | None:
         now = self.clock.now()
         per_item = self.item_cost(facts, report.source)
         read = ReadCost(items=page.items_read, units=page.units,
@@ -197,7 +200,7 @@ class InboxSync:
         result = self.inbox.store_page(
             report.channel_id, report.network, report.source, page.messages, now, cursor=kept,
             next_sync_at=next_sync, read=read, annotate=self.annotate,
-            session_id=None)
+            session_id=session_id)
         report.pages += 1
         report.new += len(result.new_ids)
         report.known += result.already_known
@@ -223,18 +226,19 @@ class InboxSync:
                 .order_by(Delivery.updated_at.desc()).limit(RECENT_POSTS)).all()
         return tuple(str(r) for r in rows)
 
-    def live_chat_on_air(self, channel_id: str, now: datetime) -> str | None:
-        """The chat id of a live session hosted on the channel and on air now, if any."""
+    def live_chat_on_air(self, channel_id: str, now: datetime) -> tuple[str, str] | None:
+        """(chat id, session id) of a live session hosted on the channel and on air now."""
         with self.inbox.ledger.reading() as session:
             rows = session.execute(
-                select(LiveSession.start, LiveSession.duration_seconds, LiveSessionHost.details)
+                select(LiveSession.start, LiveSession.duration_seconds, LiveSessionHost.details,
+                       LiveSession.id)
                 .join(LiveSessionHost, LiveSessionHost.session_id == LiveSession.id)
                 .where(LiveSessionHost.channel_id == channel_id, LiveSession.start <= now,
                        LiveSession.start > now - timedelta(days=2))).all()
-        for start, seconds, details in rows:
+        for start, seconds, details, session_id in rows:
             chat = (details or {}).get("live_chat_id") or (details or {}).get("liveChatId")
             if chat and now < start + timedelta(seconds=seconds):
-                return str(chat)
+                return str(chat), str(session_id)
         return None
 
     # -- what reading costs ------------------------------------------------------------------

@@ -71,13 +71,16 @@ class ReplyRows:
     # -- request -------------------------------------------------------------------------------
 
     def create_reply(self, message_id: int, text: str, now: datetime, actor: str, *,
-                     faq_id: str | None = None, auto: bool = False, again: bool = False) -> int:
+                     faq_id: str | None = None, auto: bool = False, again: bool = False,
+                     hold: timedelta = timedelta(0)) -> int:
         """A ``planned`` reply to one message, refused (``InboxError``) when the message
         already has one that may reach the network, or a published one (unless ``again``).
 
         The check and the insert are one write transaction holding the message row (BEGIN
         IMMEDIATE on SQLite, ``FOR UPDATE`` on PostgreSQL), and the message's version grows:
-        two requests for one message never both create a reply."""
+        two requests for one message never both create a reply. ``hold``: others (``cm run``)
+        leave it alone this long, the requester sending it itself (``claim_reply(early=True)``);
+        if the requester dies first, ``cm run`` sends it after the hold."""
         _aware(now)
         with self.ledger.writing() as session:
             message = session.get(InboxMessage, message_id, with_for_update=True)
@@ -109,7 +112,7 @@ class ReplyRows:
             reply = InboxReply(
                 message_id=message_id, channel_id=message.channel_id, network=message.network,
                 state=S.PLANNED, rendered_text=text, faq_id=faq_id, auto=auto,
-                requested_by=actor, attempts=0, next_attempt_at=now, created_at=now,
+                requested_by=actor, attempts=0, next_attempt_at=now + hold, created_at=now,
                 updated_at=now, version=1)
             session.add(reply)
             message.version += 1
@@ -122,13 +125,16 @@ class ReplyRows:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def claim_reply(self, reply_id: int, worker_id: str, now: datetime, lease: timedelta) -> bool:
-        """``planned|retry_wait -> sending``: True for exactly one caller."""
+    def claim_reply(self, reply_id: int, worker_id: str, now: datetime, lease: timedelta, *,
+                    early: bool = False) -> bool:
+        """``planned|retry_wait -> sending``: True for exactly one caller. ``early``: a
+        ``planned`` reply held for its requester is claimed before its time."""
         _aware(now)
         row = self.reply(reply_id)
         if row.state not in CLAIMABLE:
             return False
-        if row.next_attempt_at is not None and row.next_attempt_at > now:
+        waiting = row.next_attempt_at is not None and row.next_attempt_at > now
+        if waiting and not (early and row.state is S.PLANNED):
             return False
         with self.ledger.write_engine.begin() as connection:
             result = cast(CursorResult[Any], connection.execute(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.inbox.sync import InboxSync, SourceReport
 from cm_toolkit.ledger.inbox import InboxFilter, InboxLedger
-from cm_toolkit.ledger.models import InboxMessage, InboxRead, InboxReply
+from cm_toolkit.ledger.models import Conversation, InboxMessage, InboxRead, InboxReply
 from cm_toolkit.ledger.states import DeliveryState, MessageState
 from cm_toolkit.scheduler.publisher import Step
 from cm_toolkit.workspace.models import Network
@@ -160,5 +160,10 @@ def test_live_chat_is_read_only_while_the_session_is_on_air(rig: Rig) -> None:
         kinds = set(session.scalars(select(InboxMessage.kind).where(
             InboxMessage.source == "live_chat")))
     assert kinds == {"live_chat"}
+    with rig.ledger.reading() as session:
+        sessions = set(session.scalars(select(Conversation.session_id).join(
+            InboxMessage, InboxMessage.conversation_id == Conversation.id).where(
+                InboxMessage.source == "live_chat")))
+    assert sessions == {"live-1"}  # the chat's conversation names its session
     rig.clock.set(start + timedelta(hours=2))
     assert live_chat().skipped == "no live session on air"

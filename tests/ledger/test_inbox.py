@@ -159,3 +159,17 @@ def test_purge_and_export(ledger: Ledger) -> None:
     assert [m["id"] for m in inbox.export_author("Ana")] == [recent]
     with pytest.raises(InboxError, match="purged"):
         inbox.create_reply(old, "late", T0, "cli")
+
+
+def test_a_reply_held_for_its_requester_is_left_alone_by_others(ledger: Ledger) -> None:
+    inbox = InboxLedger(ledger)
+    [a] = store(inbox, message(1))
+    reply = inbox.create_reply(a, "A", T0, "cli", hold=timedelta(minutes=1))
+    assert inbox.replies_waiting(T0) == []
+    assert not inbox.claim_reply(reply, "cm-run", T0, timedelta(minutes=5))
+    assert inbox.claim_reply(reply, "requester", T0, timedelta(minutes=5), early=True)
+    other = store(inbox, message(2))[0]
+    left = inbox.create_reply(other, "B", T0, "cli", hold=timedelta(minutes=1))
+    later = T0 + timedelta(minutes=1)  # the requester died: cm run sends it after the hold
+    assert inbox.replies_waiting(later) == [left]
+    assert inbox.claim_reply(left, "cm-run", later, timedelta(minutes=5))

@@ -84,12 +84,30 @@ class ReplyCrashRun(CrashRun):
             with (self.logs / f"reply-{n:02d}.err").open("wb") as err:
                 process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
                                            env=self.environment())
-            time.sleep(self.rng.uniform(0.5, 4.0))  # start-up takes about 2 s
+            if self.rng.random() < 0.2:  # during start-up
+                time.sleep(self.rng.uniform(0.2, 1.5))
+            else:  # around the send: once its reply row exists (start-up takes seconds)
+                self.wait_for_reply(message_id, process)
+                time.sleep(self.rng.uniform(0.0, 0.25))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 killed += 1
             process.wait()
         return killed
+
+    def wait_for_reply(self, message_id: int, process: subprocess.Popen[bytes],
+                       within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and process.poll() is None:
+            ledger = open_ledger(self.database_url, self.root)
+            try:
+                with ledger.reading() as session:
+                    if session.scalar(select(InboxReply.id).where(
+                            InboxReply.message_id == message_id)) is not None:
+                        return
+            finally:
+                ledger.close()
+            time.sleep(0.02)
 
     def reply_outcomes(self) -> list[tuple[Outcome, int, str]]:
         ledger = open_ledger(self.database_url, self.root)
