@@ -74,6 +74,7 @@ class Dashboard:
         self.views.templates.globals["inbox_nav"] = labels_for(language)["nav"]
         self.inbox_routes: list[tuple[re.Pattern[str], Handler]] = [
             (re.compile(r"/inbox\Z"), self.inbox.listing),
+            (re.compile(r"/inbox/metrics\Z"), self.inbox.metrics),
             (re.compile(MESSAGE + r"\Z"), self.inbox.message),
         ]
         v = self.views

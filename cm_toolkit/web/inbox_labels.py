@@ -29,7 +29,8 @@ LABELS: dict[str, dict[str, str]] = {
         "state_new": "new", "state_open": "open", "state_answered": "answered",
         "state_closed": "closed", "state_ignored": "ignored", "question": "question",
         "footer": "times in", "on_network": "See it on", "whole_thread": "The conversation",
-        "open_message": "Open this message",
+        "open_message": "Open this message", "metrics": "Interactivity",
+        "metrics_note": "Computed at most once a minute; last at",
     },
     "fr": {
         "nav": "Messages", "title": "Messages", "thread": "Conversation",
@@ -55,7 +56,8 @@ LABELS: dict[str, dict[str, str]] = {
         "state_new": "nouveau", "state_open": "ouvert", "state_answered": "répondu",
         "state_closed": "clos", "state_ignored": "ignoré", "question": "question",
         "footer": "heures en", "on_network": "Voir sur", "whole_thread": "La conversation",
-        "open_message": "Ouvrir ce message",
+        "open_message": "Ouvrir ce message", "metrics": "Interactivité",
+        "metrics_note": "Calculé au plus une fois par minute ; dernier calcul à",
     },
 }
 

@@ -3,6 +3,8 @@
 ``GET /inbox``: new and open messages newest first, grouped by conversation, one keyset page
 at a time (``?before=``), filtered by ``network``, ``channel`` and ``state``.
 ``GET /inbox/message/ID``: the conversation, the post it answers, the FAQ suggestions.
+``GET /inbox/metrics``: the interactivity metrics (``growth/interactivity.py``, the same table
+as ``cm report activity``), computed at most once a minute (a scan of every message).
 ``POST /inbox/message/ID/(reply|assign|close|ignore|reopen)``: only when the dashboard was
 started with ``--allow-replies`` (which needs a token), with a CSRF token bound to it
 (``web/inbox_csrf.py``); the app refuses every other POST. Messages are untrusted input: the
@@ -11,14 +13,20 @@ templates autoescape, and only http(s) links are ever made clickable.
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from jinja2 import Environment
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from cm_toolkit.clock import Clock
 from cm_toolkit.errors import InboxError
 from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.growth.display import install_filters
+from cm_toolkit.growth.interactivity import build_interactivity
+from cm_toolkit.growth.report import interactivity_labels
 from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.repository import Ledger
@@ -31,6 +39,7 @@ from cm_toolkit.web.views import NotFound, Response
 from cm_toolkit.workspace.models import Network
 
 ACTIONS = ("reply", "assign", *STATE_ACTIONS)
+METRICS_FOR = timedelta(minutes=1)  # the metrics scan every message: not at every request
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -58,6 +67,8 @@ class InboxPages:
         self.labels = labels_for(language)
         self.actions = actions
         self.csrf = CsrfGuard(token) if actions is not None and token is not None else None
+        self._metrics: tuple[datetime, Markup] | None = None
+        self._lock = threading.Lock()
 
     @property
     def accepts_posts(self) -> bool:
@@ -125,6 +136,26 @@ class InboxPages:
         if session is not None and session.new:
             response.headers.append(session.cookie_header())
         return response
+
+    def metrics(self, environ: dict[str, Any]) -> Response:
+        now = self.clock.now()
+        with self._lock:
+            kept = self._metrics
+        if kept is None or now - kept[0] >= METRICS_FOR:
+            report = build_interactivity(self.ledger, self.context.zone, now=now)
+            section = self._growth_templates().get_template("_interactivity.html.j2").render(
+                interactivity=report, says=interactivity_labels(language_code(self.language)))
+            kept = (now, Markup(section))
+            with self._lock:
+                self._metrics = kept
+        return self._render("inbox_metrics.html.j2", section=kept[1], computed_at=kept[0])
+
+    def _growth_templates(self) -> Environment:
+        """The activity report's templates (its interactivity section), with our filters."""
+        environment = Environment(loader=PackageLoader("cm_toolkit.growth", "templates"),
+                                  autoescape=select_autoescape(default=True))
+        install_filters(environment, self.context.zone)
+        return environment
 
     # -- POST (--allow-replies) ----------------------------------------------------------------
 

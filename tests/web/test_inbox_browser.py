@@ -142,6 +142,8 @@ def test_the_replayed_season_s_inbox(browser: Any, season: Season,
         youtube = db.execute(
             "SELECT count(*) FROM inbox_messages WHERE state IN ('new', 'open') "
             "AND from_us = 0 AND purged_at IS NULL AND network = 'youtube'").fetchone()[0]
+        received = dict(db.execute("SELECT network, count(*) FROM inbox_messages "
+                                   "WHERE from_us = 0 GROUP BY network").fetchall())
     newest = [row[0] for row in rows]
     suggested = sum(len(json.loads(row[1]).get("faq", [])) for row in rows if row[1])
     assert newest, "the season's audience wrote nothing the inbox kept"
@@ -158,3 +160,10 @@ def test_the_replayed_season_s_inbox(browser: Any, season: Season,
         page.screenshot(path=str(shot_path(f"inbox-season-{viewport['width']}")))
         page.goto(url + "/inbox?network=youtube")
         assert page.locator("article.inbox-item").count() == min(youtube, 50)
+        page.locator("#metrics-link").click()
+        page.wait_for_url("**/inbox/metrics")
+        totals = dict(page.locator("#interactivity-table tr.total").evaluate_all(
+            "rows => rows.map(r => [r.dataset.network, Number(r.cells[2].innerText)])"))
+        assert totals == received
+        no_sideways_scroll(page)
+        page.screenshot(path=str(shot_path(f"inbox-metrics-{viewport['width']}")))
