@@ -18,7 +18,9 @@ page (keyset ``?before=`` from the page's own "older" link), a network filter, t
 channel, one state of 700,000 rows (``answered``), a network without any message (Meet: the
 worst case, every actionable row is examined) and a message's thread; p50 and p95 per URL.
 Target: p95 under 300 ms. The query plans of the listing are printed (they must use the
-``(state, received_at)`` index, no temporary sort). Exit status 0 when every target is met.
+``(state, received_at)`` index, no temporary sort). Last, the interactivity page
+(``/inbox/metrics``): the time of its computation (once a minute) and of a served copy.
+Exit status 0 when every target is met.
 """
 
 from __future__ import annotations
@@ -186,7 +188,8 @@ def main() -> int:
             print(f"plan: {plan}")
         context = GrowthContext(names={c: c for c, _, _ in CHANNELS})
         ok = True
-        with serving(Dashboard(ledger, context, ManualClock(NOW), language="fr")) as base:
+        app = Dashboard(ledger, context, ManualClock(NOW), language="fr")
+        with serving(app) as base:
             status, first, _ = get(base, "/inbox")
             third = older_link(get(base, older_link(first))[1])
             thread = re.search(r'href="(/inbox/message/\d+)"', first)
@@ -202,6 +205,16 @@ def main() -> int:
                 shown = path if len(path) < 44 else path[:41] + "..."
                 print(f"GET {shown:<44} n={len(timings)}  p50 {p50:6.1f} ms  "
                       f"p95 {p95:6.1f} ms  (target p95 < {TARGET_P95_MS:.0f} ms)")
+            # not a p95 target: the metrics read every message, so a background thread
+            # computes them at most once a minute while the page serves the last table
+            started = time.perf_counter()
+            status, _, answered = get(base, "/inbox/metrics")
+            app.inbox.metrics_computed.wait()
+            computed = (time.perf_counter() - started) * 1000
+            _, _, served = get(base, "/inbox/metrics")
+            print(f"GET /inbox/metrics (interactivity of every message): answered in "
+                  f"{answered:.0f} ms (HTTP {status}), computed in the background in "
+                  f"{computed:.0f} ms, then served in {served:.1f} ms")
         ledger.close()
         return 0 if ok else 1
     finally:

@@ -30,7 +30,9 @@ LABELS: dict[str, dict[str, str]] = {
         "state_closed": "closed", "state_ignored": "ignored", "question": "question",
         "footer": "times in", "on_network": "See it on", "whole_thread": "The conversation",
         "open_message": "Open this message", "metrics": "Interactivity",
-        "metrics_note": "Computed at most once a minute; last at",
+        "metrics_note": "Computed in the background at most once a minute; last at",
+        "metrics_pending": "Computing the metrics (every message is read): this page reloads "
+        "itself in a few seconds.",
     },
     "fr": {
         "nav": "Messages", "title": "Messages", "thread": "Conversation",
@@ -57,7 +59,9 @@ LABELS: dict[str, dict[str, str]] = {
         "state_closed": "clos", "state_ignored": "ignoré", "question": "question",
         "footer": "heures en", "on_network": "Voir sur", "whole_thread": "La conversation",
         "open_message": "Ouvrir ce message", "metrics": "Interactivité",
-        "metrics_note": "Calculé au plus une fois par minute ; dernier calcul à",
+        "metrics_note": "Calculé en arrière-plan au plus une fois par minute ; dernier calcul à",
+        "metrics_pending": "Calcul des indicateurs en cours (tous les messages sont lus) : "
+        "cette page se recharge d'elle-même dans quelques secondes.",
     },
 }
 

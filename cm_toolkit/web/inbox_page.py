@@ -4,7 +4,8 @@
 at a time (``?before=``), filtered by ``network``, ``channel`` and ``state``.
 ``GET /inbox/message/ID``: the conversation, the post it answers, the FAQ suggestions.
 ``GET /inbox/metrics``: the interactivity metrics (``growth/interactivity.py``, the same table
-as ``cm report activity``), computed at most once a minute (a scan of every message).
+as ``cm report activity``): they scan every message (seconds over a million), so they are
+computed in a background thread at most once a minute and the last table is served meanwhile.
 ``POST /inbox/message/ID/(reply|assign|close|ignore|reopen)``: only when the dashboard was
 started with ``--allow-replies`` (which needs a token), with a CSRF token bound to it
 (``web/inbox_csrf.py``); the app refuses every other POST. Messages are untrusted input: the
@@ -13,6 +14,7 @@ templates autoescape, and only http(s) links are ever made clickable.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +39,8 @@ from cm_toolkit.web.inbox_labels import age, labels_for, language_code
 from cm_toolkit.web.inbox_reads import InboxQuery, Keyset, open_items, suggestions_of, thread_of
 from cm_toolkit.web.views import NotFound, Response
 from cm_toolkit.workspace.models import Network
+
+log = logging.getLogger("cm.web")
 
 ACTIONS = ("reply", "assign", *STATE_ACTIONS)
 METRICS_FOR = timedelta(minutes=1)  # the metrics scan every message: not at every request
@@ -68,7 +72,9 @@ class InboxPages:
         self.actions = actions
         self.csrf = CsrfGuard(token) if actions is not None and token is not None else None
         self._metrics: tuple[datetime, Markup] | None = None
+        self._computing = False
         self._lock = threading.Lock()
+        self.metrics_computed = threading.Event()  # set after each computation (tests wait)
 
     @property
     def accepts_posts(self) -> bool:
@@ -138,17 +144,33 @@ class InboxPages:
         return response
 
     def metrics(self, environ: dict[str, Any]) -> Response:
+        """The last computed table; a stale one (over a minute) is recomputed in a background
+        thread while it is still served, so no request waits for the scan."""
         now = self.clock.now()
         with self._lock:
             kept = self._metrics
-        if kept is None or now - kept[0] >= METRICS_FOR:
+            if (kept is None or now - kept[0] >= METRICS_FOR) and not self._computing:
+                self._computing = True
+                self.metrics_computed.clear()
+                threading.Thread(target=self._compute_metrics, args=(now,), daemon=True,
+                                 name="cm-inbox-metrics").start()
+        if kept is None:  # the first time: a page that reloads itself until the table is there
+            return self._render("inbox_metrics.html.j2", section=None, computed_at=None)
+        return self._render("inbox_metrics.html.j2", section=kept[1], computed_at=kept[0])
+
+    def _compute_metrics(self, now: datetime) -> None:
+        try:
             report = build_interactivity(self.ledger, self.context.zone, now=now)
             section = self._growth_templates().get_template("_interactivity.html.j2").render(
                 interactivity=report, says=interactivity_labels(language_code(self.language)))
-            kept = (now, Markup(section))
             with self._lock:
-                self._metrics = kept
-        return self._render("inbox_metrics.html.j2", section=kept[1], computed_at=kept[0])
+                self._metrics = (now, Markup(section))
+        except Exception:  # the page keeps its last table; the log says why
+            log.exception("the inbox's interactivity metrics failed")
+        finally:
+            with self._lock:
+                self._computing = False
+            self.metrics_computed.set()
 
     def _growth_templates(self) -> Environment:
         """The activity report's templates (its interactivity section), with our filters."""

@@ -162,6 +162,7 @@ def test_the_replayed_season_s_inbox(browser: Any, season: Season,
         assert page.locator("article.inbox-item").count() == min(youtube, 50)
         page.locator("#metrics-link").click()
         page.wait_for_url("**/inbox/metrics")
+        page.wait_for_selector("#interactivity-table")  # the page reloads until computed
         totals = dict(page.locator("#interactivity-table tr.total").evaluate_all(
             "rows => rows.map(r => [r.dataset.network, Number(r.cells[2].innerText)])"))
         assert totals == received
