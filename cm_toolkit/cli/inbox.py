@@ -153,6 +153,15 @@ def inbox(
 ) -> None:
     """Open items, newest first, grouped by conversation (the subcommands act on them)."""
     if ctx.invoked_subcommand is not None:
+        flags = {"network": "--network", "channel": "--channel", "state": "--state",
+                 "limit": "--limit", "workspace": "--workspace",
+                 "database_url": "--database-url", "as_json": "--json"}
+        given = [flag for name, flag in flags.items()
+                 if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
+        if given:  # they would apply to the listing, not to the subcommand: say so
+            raise UsageError(f"{given[0]} before `{ctx.invoked_subcommand}` is an option of "
+                             "the listing", fix=f"write it after the subcommand: cm inbox "
+                             f"{ctx.invoked_subcommand} ... {given[0]}")
         return
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1", fix="e.g. --limit 50")

@@ -181,6 +181,9 @@ class InboxSync:
                                   cursor=None, next_sync_at=until)
         except CmError as error:
             report.error = str(error)
+        except Exception as error:  # a bug on one channel: the others go on
+            log.exception("%s %s: unexpected error while syncing", channel_id, source)
+            report.error = f"unexpected {type(error).__name__} (see the log)"
         if report.error:
             log.warning("%s %s: sync failed: %s", channel_id, source, report.error)
         elif report.new:

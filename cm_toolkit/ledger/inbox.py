@@ -270,29 +270,50 @@ class InboxLedger(ReplyRows, PrivacyRows):
     # -- reading for people ----------------------------------------------------------------------
 
     def listing(self, wanted: InboxFilter) -> list[ConversationGroup]:
-        """Open items (or ``wanted.states``), newest first, grouped by conversation.
+        """Open items (or ``wanted.states``), newest first, grouped by conversation (groups
+        ordered by their newest listed message).
 
-        One query on the (state, received_at) index, newest first, ``limit`` messages: fast
-        on a million messages because the states listed are the few still to handle."""
-        query = (select(InboxMessage, Conversation.thread_remote_id)
-                 .join(Conversation, Conversation.id == InboxMessage.conversation_id)
-                 .where(InboxMessage.state.in_(sorted(wanted.states, key=lambda s: s.value)),
-                        InboxMessage.from_us.is_(False), InboxMessage.purged_at.is_(None))
-                 .order_by(InboxMessage.received_at.desc(), InboxMessage.id.desc())
-                 .limit(wanted.limit))
+        One query per (state[, network][, channel]) with equality on each: each reads an index
+        range ((state, received_at), or the (network|channel_id, state, received_at) ones)
+        backwards and stops at ``limit`` rows, with no sort: fast on a million messages,
+        where one ``state IN (...)`` query sorts every open message. The few rows are merged
+        here."""
+        states = sorted(wanted.states, key=lambda s: s.value)
+        networks: list[Network | None] = [None]
         if wanted.networks:
-            query = query.where(InboxMessage.network.in_(sorted(wanted.networks,
-                                                                 key=lambda n: n.value)))
-        if wanted.channels:
-            query = query.where(InboxMessage.channel_id.in_(sorted(wanted.channels)))
-        groups: dict[int, ConversationGroup] = {}
+            networks = [*sorted(wanted.networks, key=lambda n: n.value)]
+        channels: list[str | None] = [*sorted(wanted.channels)] if wanted.channels else [None]
+        found: list[InboxMessage] = []
         with self.ledger.reading() as session:
-            for message, thread in session.execute(query).all():
-                group = groups.get(message.conversation_id)
-                if group is None:
-                    group = groups[message.conversation_id] = ConversationGroup(
-                        message.conversation_id, message.channel_id, message.network, thread, [])
-                group.messages.append(message)
+            for state in states:
+                for network in networks:
+                    for channel in channels:
+                        query = (select(InboxMessage)
+                                 .where(InboxMessage.state == state,
+                                        InboxMessage.from_us.is_(False),
+                                        InboxMessage.purged_at.is_(None))
+                                 .order_by(InboxMessage.received_at.desc(),
+                                           InboxMessage.id.desc())
+                                 .limit(wanted.limit))
+                        if network is not None:
+                            query = query.where(InboxMessage.network == network)
+                        if channel is not None:
+                            query = query.where(InboxMessage.channel_id == channel)
+                        found.extend(session.scalars(query))
+            found.sort(key=lambda m: (m.received_at, m.id), reverse=True)
+            found = found[:wanted.limit]
+            threads: dict[int, str] = {
+                conversation_id: thread for conversation_id, thread in session.execute(
+                    select(Conversation.id, Conversation.thread_remote_id).where(
+                        Conversation.id.in_({m.conversation_id for m in found})))}
+        groups: dict[int, ConversationGroup] = {}
+        for message in found:
+            group = groups.get(message.conversation_id)
+            if group is None:
+                group = groups[message.conversation_id] = ConversationGroup(
+                    message.conversation_id, message.channel_id, message.network,
+                    threads.get(message.conversation_id, ""), [])
+            group.messages.append(message)
         return list(groups.values())
 
     def message(self, message_id: int) -> InboxMessage:

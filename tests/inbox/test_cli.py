@@ -150,6 +150,7 @@ def test_manual_channel_add_import_export_and_purge(cm: Cli, tmp_path: Path) -> 
     (["inbox", "--network", "facebok"], "did you mean `facebook`"),
     (["inbox", "--channel", "x-moc"], "did you mean `x-mooc`"),
     (["inbox", "--limit", "0"], "at least 1"),
+    (["inbox", "--json", "show", "1"], "--json before `show` is an option of the listing"),
     (["inbox", "show", "999"], "no inbox message 999"),
     (["inbox", "close", "999"], "no inbox message 999"),
     (["inbox", "reply", "1"], "exactly one of --text"),

@@ -35,6 +35,7 @@ from cm_toolkit.sandbox.journal import JournalEntry
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Network
+from tests.ledger_fixtures import database_url  # noqa: F401 (fixture)
 from tests.scheduler.crash import NOT_FINISHED, CrashRun, CreateCall, Outcome, check_exactly_once
 from tests.scheduler.workspace import write_workspace
 
@@ -124,12 +125,12 @@ class ReplyCrashRun(CrashRun):
         return out
 
 
-def _messages(root: Path, database_url: str, sandbox: Sandbox, clock: ManualClock) -> list[int]:
+def _messages(root: Path, url: str, sandbox: Sandbox, clock: ManualClock) -> list[int]:
     """Comments of the simulated audience under two Facebook posts, stored in the inbox."""
     workspace, _ = load_workspace(root)
     pool = ChannelPool(workspace, transport=sandbox.transport(), fallback_env=sandbox.env(),
                        store=MemoryTokenStore())
-    ledger = open_ledger(database_url, root)
+    ledger = open_ledger(url, root)
     new: list[int] = []
     try:
         with pool.using(FB) as channel:
@@ -152,18 +153,31 @@ def _messages(root: Path, database_url: str, sandbox: Sandbox, clock: ManualCloc
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_killing_replies_never_answers_twice_and_loses_nothing(tmp_path: Path) -> None:
-    seed = 21
+    _judge_replies(tmp_path, f"sqlite:///{tmp_path / 'cm.db'}", 21)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_killing_replies_on_a_postgresql_ledger_never_answers_twice(
+    tmp_path: Path, database_url: str  # noqa: F811
+) -> None:
+    _judge_replies(tmp_path, database_url, 22)
+
+
+def _judge_replies(tmp_path: Path, url: str, seed: int) -> None:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     sandbox = Sandbox(seed=seed, clock=clock, epoch=clock.now())
     sandbox.faults.reset_after = 2
     with sandbox.running() as running:
         root = write_workspace(tmp_path / "ws", channels=[FB])
-        database_url = f"sqlite:///{tmp_path / 'cm.db'}"
-        message_ids = _messages(root, database_url, running, clock)
+        message_ids = _messages(root, url, running, clock)
         assert len(message_ids) >= 30, "the audience wrote enough comments"
         running.faults.add(FAULTS)  # from here on: the network fails now and then
         by_run, by_cli = message_ids[:-10], message_ids[-10:]
-        ledger = open_ledger(database_url, root)
+        ledger = open_ledger(url, root)
         try:
             inbox = InboxLedger(ledger)
             for n, message_id in enumerate(by_run):  # sent by cm run, like its auto answers
@@ -171,7 +185,7 @@ def test_killing_replies_never_answers_twice_and_loses_nothing(tmp_path: Path) -
                                    datetime.now(UTC), "test", auto=True)
         finally:
             ledger.close()
-        crash = ReplyCrashRun(root=root, database_url=database_url,
+        crash = ReplyCrashRun(root=root, database_url=url,
                               sandbox_url=running.base_url, logs=tmp_path / "logs",
                               token_dir=tmp_path / "tokens", rng=Random(seed), kills=12,
                               gap=(0.05, 0.8))
