@@ -96,10 +96,12 @@ def _instant(value: str | None, option: str, zone: ZoneInfo, *, end: bool = Fals
     return moment.astimezone(UTC)
 
 
-def _open(root: Path, database_url: str | None) -> tuple[Workspace, Ledger, GrowthContext]:
-    """For the reports and the dashboard: they only read (a read-only ledger is enough)."""
+def _open(root: Path, database_url: str | None,
+          access: LedgerAccess = LedgerAccess.READ) -> tuple[Workspace, Ledger, GrowthContext]:
+    """For the reports and the dashboard: they only read (a read-only ledger is enough), but
+    the dashboard with --allow-replies writes (replies, states): WRITE."""
     workspace = _workspace(root)
-    ledger = open_ledger(database_url, workspace.root, LedgerAccess.READ)
+    ledger = open_ledger(database_url, workspace.root, access)
     return workspace, ledger, GrowthContext.from_workspace(workspace, ledger)
 
 
@@ -243,14 +245,20 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, port_option("Port to listen on (0: any free port).")] = 8050,
     token: Annotated[str | None, typer.Option(
-        "--token", help="Access token, required to listen beyond 127.0.0.1. On the command "
-        "line it is visible to other users (ps): prefer --token-file or CM_DASHBOARD_TOKEN.",
+        "--token", help="Access token, required to listen beyond 127.0.0.1 and with "
+        "--allow-replies. On the command line it is visible to other users (ps): prefer "
+        "--token-file or CM_DASHBOARD_TOKEN.",
         envvar="CM_DASHBOARD_TOKEN", show_default=False)] = None,
     token_file: Annotated[Path | None, typer.Option(
         "--token-file", help="A file holding the access token alone (chmod 600).",
         envvar="CM_DASHBOARD_TOKEN_FILE", show_default=False)] = None,
+    allow_replies: Annotated[bool, typer.Option(
+        "--allow-replies", help="Let the Inbox page answer, assign, close and ignore messages "
+        "(needs a token, even on 127.0.0.1; forms carry a CSRF token).")] = False,
+    sandbox: SandboxOption = None,
 ) -> None:
-    """Serve the read-only marketing dashboard (growth cards and charts, calendar, posts)."""
+    """Serve the marketing dashboard (growth, calendar, posts, inbox); read-only unless
+    --allow-replies."""
     from cm_toolkit.cli.secret_files import secret_option
     from cm_toolkit.web.app import Dashboard
     from cm_toolkit.web.auth import require_token_for
@@ -258,12 +266,32 @@ def dashboard(
 
     token = secret_option(token, token_file, "--token")
     require_token_for(host, token)
-    _ws, ledger, context = _open(workspace.resolve(), database_url)
+    if allow_replies and token is None:
+        raise UsageError("--allow-replies needs an access token, even on 127.0.0.1",
+                         fix="pass --token (or set CM_DASHBOARD_TOKEN) with a random secret, "
+                         "e.g. from python -c 'import secrets; print(secrets.token_urlsafe(24))'")
+    ws, ledger, context = _open(workspace.resolve(), database_url,
+                                LedgerAccess.WRITE if allow_replies else LedgerAccess.READ)
+    clock = SystemClock()
+    actions = None
+    if allow_replies:
+        from cm_toolkit.ledger.inbox import InboxLedger
+        from cm_toolkit.web.inbox_actions import dashboard_actions
+
+        actions = dashboard_actions(ws.root, InboxLedger(ledger), connect(sandbox)(ws), clock)
     logging.getLogger("cm.web").setLevel(logging.INFO)
-    server = create_server(Dashboard(ledger, context, SystemClock(), token), host, port)
+    try:
+        server = create_server(Dashboard(ledger, context, clock, token,
+                                         language=ws.schedules.defaults.language,
+                                         actions=actions), host, port)
+    except BaseException:
+        if actions is not None:
+            actions.close()
+        raise
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Dashboard on http://{shown}:{server.server_address[1]}/"
                   + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
+                  + (" — replies allowed from the Inbox page" if actions else "")
                   + " — Ctrl-C to stop.", highlight=False)
 
     def _stop(_signum: int, _frame: Any) -> None:
@@ -276,5 +304,7 @@ def dashboard(
         pass
     finally:
         server.server_close()
+        if actions is not None:
+            actions.close()
         ledger.close()
     console.print("Dashboard stopped.")

@@ -230,6 +230,10 @@ class InboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "remote_id"),
         Index("ix_inbox_messages_state_received_at", "state", "received_at"),
+        # the dashboard's Inbox page filtered by channel or network (one range per state)
+        Index("ix_inbox_messages_channel_id_state_received_at", "channel_id", "state",
+              "received_at"),
+        Index("ix_inbox_messages_network_state_received_at", "network", "state", "received_at"),
         Index("ix_inbox_messages_conversation_id", "conversation_id"),
         Index("ix_inbox_messages_author_id", "author_id"),
     )

@@ -1,6 +1,8 @@
 """``Dashboard``: the WSGI application — routes, access control, read-only methods, headers.
 
-Only GET and HEAD exist (anything else: 405 with ``Allow``). Every answer carries a strict
+Only GET and HEAD exist (anything else: 405 with ``Allow``), except the Inbox page's actions
+(``POST /inbox/message/ID/ACTION``) on a dashboard started with ``--allow-replies`` (which needs
+a token; the forms carry a CSRF token, ``web/inbox_csrf.py``). Every answer carries a strict
 Content-Security-Policy (scripts only from the dashboard itself: Plotly is served at
 ``/static/plotly.min.js``, no CDN), ``nosniff``, no framing and no referrer (a token in a URL
 must not leak to a linked site).
@@ -15,9 +17,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from cm_toolkit.clock import Clock
+from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.web.auth import AccessPolicy, Verdict
+from cm_toolkit.web.inbox_actions import InboxActions
+from cm_toolkit.web.inbox_labels import labels_for
+from cm_toolkit.web.inbox_page import ACTIONS, InboxPages
 from cm_toolkit.web.views import DashboardViews, NotFound, Response
 
 log = logging.getLogger("cm.web")
@@ -25,19 +31,21 @@ log = logging.getLogger("cm.web")
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Handler = Callable[..., Response]
 
-REASONS = {200: "OK", 204: "No Content", 303: "See Other", 401: "Unauthorized",
-           403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           500: "Internal Server Error"}
+REASONS = {200: "OK", 204: "No Content", 303: "See Other", 400: "Bad Request",
+           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           409: "Conflict", 500: "Internal Server Error"}
 SECURITY_HEADERS = [
     ("Content-Security-Policy",
      ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
       "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; "
-      "form-action 'none'; frame-ancestors 'none'")),
+      "form-action 'self'; frame-ancestors 'none'")),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
 ]
 CHANNEL = r"(?P<channel_id>[^/]+)"
+MESSAGE = r"/inbox/message/(?P<message_id>[0-9]{1,12})"
+INBOX_ACTION = re.compile(MESSAGE + rf"/(?P<action>{'|'.join(ACTIONS)})\Z")
 
 
 def _text(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -46,12 +54,29 @@ def _text(status: int, message: str, headers: list[tuple[str, str]] | None = Non
 
 
 class Dashboard:
-    """The WSGI app. ``ledger`` is read, never written; ``clock`` says what 'upcoming' means."""
+    """The WSGI app. ``ledger`` is read, never written — except through ``actions`` (the Inbox
+    page's replies, assignments and state changes: ``--allow-replies``, only with a token);
+    ``clock`` says what 'upcoming' means; ``language``: the Inbox page's words."""
 
     def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock,
-                 token: str | None = None) -> None:
+                 token: str | None = None, *, language: str | None = None,
+                 actions: InboxActions | None = None) -> None:
+        if actions is not None and token is None:
+            raise UsageError("answering from the dashboard (--allow-replies) needs an access "
+                             "token, even on 127.0.0.1",
+                             fix="pass --token (or set CM_DASHBOARD_TOKEN) with a random "
+                             "secret, e.g. from python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(24))'")
         self.views = DashboardViews(ledger, context, clock)
         self.access = AccessPolicy(token)
+        self.inbox = InboxPages(ledger, context, clock, self.views.templates,
+                                language=language, actions=actions, token=token)
+        self.views.templates.globals["inbox_nav"] = labels_for(language)["nav"]
+        self.inbox_routes: list[tuple[re.Pattern[str], Handler]] = [
+            (re.compile(r"/inbox\Z"), self.inbox.listing),
+            (re.compile(r"/inbox/metrics\Z"), self.inbox.metrics),
+            (re.compile(MESSAGE + r"\Z"), self.inbox.message),
+        ]
         v = self.views
         self.routes: list[tuple[re.Pattern[str], Handler]] = [
             (re.compile(pattern + r"\Z"), handler) for pattern, handler in (
@@ -78,9 +103,12 @@ class Dashboard:
         return [b""] if method == "HEAD" else [response.body]
 
     def _respond(self, method: str, environ: dict[str, Any]) -> Response:
-        if method not in ("GET", "HEAD"):
-            return _text(405, "The dashboard is read-only: only GET and HEAD are allowed.\n",
-                         [("Allow", "GET, HEAD")])
+        path = unquote(str(environ.get("PATH_INFO", "/")) or "/")
+        action = INBOX_ACTION.match(path) if self.inbox.accepts_posts else None
+        if method not in ("GET", "HEAD") and not (method == "POST" and action):
+            return _text(405, "The dashboard is read-only: only GET and HEAD are allowed"
+                         + (" (and POST to the Inbox page's actions)" if action else "")
+                         + ".\n", [("Allow", "GET, HEAD, POST" if action else "GET, HEAD")])
         decision = self.access.check(environ)
         if decision.verdict is Verdict.WRONG_HOST:
             return _text(403, "This dashboard only answers to 127.0.0.1 / localhost.\n")
@@ -91,16 +119,26 @@ class Dashboard:
         if decision.verdict is Verdict.SET_COOKIE:
             return Response(303, b"", "text/plain; charset=utf-8",
                             [("Location", decision.location), self.access.cookie_header()])
-        path = unquote(str(environ.get("PATH_INFO", "/")) or "/")
+        if method == "POST" and action is not None:
+            return self._handle(path, self.inbox.act, environ, action.groupdict())
+        for pattern, handler in self.inbox_routes:
+            match = pattern.match(path)
+            if match is not None:
+                return self._handle(path, handler, environ, match.groupdict())
         for pattern, handler in self.routes:
             match = pattern.match(path)
             if match is None:
                 continue
-            try:
-                return handler(**match.groupdict())
-            except NotFound:
-                return _text(404, f"Nothing here: {path}\n")
-            except Exception:  # one broken page must not stop the server; the log has it
-                log.exception("dashboard page %s failed", path)
-                return _text(500, "This page failed; the dashboard's log says why.\n")
+            return self._handle(path, handler, None, match.groupdict())
         return _text(404, f"Nothing here: {path}\n")
+
+    def _handle(self, path: str, handler: Handler, environ: dict[str, Any] | None,
+                values: dict[str, Any]) -> Response:
+        """One view; ``environ`` for the views that read the query or a form."""
+        try:
+            return handler(environ, **values) if environ is not None else handler(**values)
+        except NotFound:
+            return _text(404, f"Nothing here: {path}\n")
+        except Exception:  # one broken page must not stop the server; the log has it
+            log.exception("dashboard page %s failed", path)
+            return _text(500, "This page failed; the dashboard's log says why.\n")

@@ -87,6 +87,20 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0]
 
 
+def cookie_value(environ: dict[str, Any], name: str) -> str | None:
+    """One cookie of the request (``None`` when absent or when the header is malformed)."""
+    raw = environ.get("HTTP_COOKIE")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(str(raw))
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None
+
+
 def _same(given: str, token: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
 
@@ -117,16 +131,7 @@ class AccessPolicy:
 
     @staticmethod
     def _cookie(environ: dict[str, Any]) -> str | None:
-        raw = environ.get("HTTP_COOKIE")
-        if not raw:
-            return None
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(str(raw))
-        except CookieError:
-            return None
-        morsel = jar.get(COOKIE)
-        return morsel.value if morsel is not None else None
+        return cookie_value(environ, COOKIE)
 
     def cookie_header(self) -> tuple[str, str]:
         assert self.token is not None

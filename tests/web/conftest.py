@@ -45,6 +45,7 @@ class Season:
 def season(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Season]:
     root = tmp_path_factory.mktemp("season")
     shutil.copy(REPO / "schedules.yaml", root)
+    shutil.copy(REPO / "faq.yaml", root)  # the inbox's suggestions and auto answers, as the demo
     for folder in ("channels", "templates", "assets"):
         shutil.copytree(REPO / folder, root / folder)
     result = run_demo(root, seconds=4, report=write_demo_report)

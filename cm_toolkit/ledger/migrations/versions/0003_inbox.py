@@ -95,6 +95,9 @@ def upgrade() -> None:
     op.create_index('ix_inbox_messages_author_id', 'inbox_messages', ['author_id'], unique=False)
     op.create_index('ix_inbox_messages_conversation_id', 'inbox_messages', ['conversation_id'], unique=False)
     op.create_index('ix_inbox_messages_state_received_at', 'inbox_messages', ['state', 'received_at'], unique=False)
+    # the Inbox page filtered by channel or network: one index range per state, newest first
+    op.create_index('ix_inbox_messages_channel_id_state_received_at', 'inbox_messages', ['channel_id', 'state', 'received_at'], unique=False)
+    op.create_index('ix_inbox_messages_network_state_received_at', 'inbox_messages', ['network', 'state', 'received_at'], unique=False)
     op.create_table('inbox_replies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -144,6 +147,8 @@ def downgrade() -> None:
     op.drop_index('ix_inbox_replies_state', table_name='inbox_replies')
     op.drop_index(op.f('ix_inbox_replies_message_id'), table_name='inbox_replies')
     op.drop_table('inbox_replies')
+    op.drop_index('ix_inbox_messages_network_state_received_at', table_name='inbox_messages')
+    op.drop_index('ix_inbox_messages_channel_id_state_received_at', table_name='inbox_messages')
     op.drop_index('ix_inbox_messages_state_received_at', table_name='inbox_messages')
     op.drop_index('ix_inbox_messages_conversation_id', table_name='inbox_messages')
     op.drop_index('ix_inbox_messages_author_id', table_name='inbox_messages')
