@@ -234,6 +234,38 @@ def demo(
     result = run_demo(root, seconds=seconds, seed=seed, progress=progress,
                       report=_activity_report())
     _print_demo(result)
+    _print_inbox(root, result)
+
+
+def _print_inbox(root: Path, result: DemoResult) -> None:
+    """The inbox part of the replay: per network, messages, answered share, median response
+    (the same figures as the report's interactivity section), and the auto answers sent."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func, select
+
+    from cm_toolkit.growth.interactivity import interactivity_summary
+    from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
+    from cm_toolkit.ledger.models import InboxReply
+    from cm_toolkit.workspace.loader import load_workspace
+
+    workspace, _warnings = load_workspace(root)
+    ledger = open_ledger(f"sqlite:///{result.database}", root, LedgerAccess.READ)
+    try:
+        lines = interactivity_summary(ledger, ZoneInfo(workspace.schedules.timezone),
+                                      now=result.season_end)
+        with ledger.engine.connect() as connection:
+            autos = dict(connection.execute(
+                select(InboxReply.state, func.count()).where(InboxReply.auto.is_(True))
+                .group_by(InboxReply.state)).all())
+    finally:
+        ledger.close()
+    console.print("Interactivity (inbox: learners' comments, mentions and live chat)")
+    for line in lines or ["no message received"]:
+        console.print(f"  {line}", highlight=False)
+    sent = ", ".join(f"{count} {state.value}" for state, count in sorted(
+        autos.items(), key=lambda item: item[0].value)) or "none"
+    console.print(f"  FAQ auto answers: {sent}", highlight=False)
 
 
 def _activity_report() -> Callable[[Any, Path], Path] | None:
