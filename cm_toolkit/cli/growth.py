@@ -209,7 +209,7 @@ def activity(
                              ] = ReportFormat.HTML,
     output: Annotated[Path | None, output_file_option(
         "--output", "-o", help="Where to write it (default: reports/activity.html or .csv; "
-        "'-' prints it).", show_default=False)] = None,
+        "'-' prints it).")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Deliveries per network and week, engagement, failures, live sessions, follower growth,
