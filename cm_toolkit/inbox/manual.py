@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,9 +82,17 @@ def read_csv(path: Path, workspace: Workspace, default_channel: str | None,
     optional). Every bad row is a problem at file:line; all are reported at once."""
     zone = ZoneInfo(workspace.schedules.timezone)
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InboxError(f"cannot read {path}: {exc.strerror}", fix="check the path") from None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise WorkspaceError([Problem(str(path), line, None, "this file is not UTF-8 text",
+                                      "save the CSV as UTF-8 (a spreadsheet's 'CSV UTF-8')")]
+                             ) from None
+    handle = io.StringIO(content, newline="")
     problems: list[Problem] = []
     entries: list[ManualEntry] = []
     with handle:

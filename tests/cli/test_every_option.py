@@ -29,6 +29,7 @@ import pytest
 import typer
 
 from cm_toolkit.cli import _register_commands, app, main
+from cm_toolkit.ledger import open_ledger
 from tests.sample_workspace import copy_sample
 
 CM = "import sys; from cm_toolkit.cli import entry; sys.argv[0] = 'cm'; entry()"
@@ -247,6 +248,8 @@ def test_long_running(command: str, folder: Path) -> None:
             for number, case in enumerate(cases[start:start + BATCH], start):
                 place = folder / f"{command.replace(' ', '-')}-{number}"
                 workspace = copy_sample(place / "workspace")
+                if command == "dashboard":  # it reads a ledger and refuses a missing one
+                    open_ledger(None, workspace).close()
                 # no sandbox: cm run must really start (the sample's posts are due in 2027,
                 # so it calls no network within these seconds) and be stopped by SIGTERM
                 batch.append(_Process(case, _resolve(case.argv, place), place,

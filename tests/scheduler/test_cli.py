@@ -97,6 +97,16 @@ def _mend_the_broken_template(cm: Cli) -> None:
     (cm.root / "templates" / "broken.j2").write_text("Bonjour\n", encoding="utf-8")
 
 
+def _apply_keeping_oops_broken(cm: Cli) -> None:
+    """Apply with "oops"'s template mended (apply refuses what check refuses), then break it
+    again, so that its publish --now fails at send time."""
+    path = cm.root / "templates" / "broken.j2"
+    broken = path.read_text(encoding="utf-8")
+    _mend_the_broken_template(cm)
+    assert cm("apply")[0] == 0
+    path.write_text(broken, encoding="utf-8")
+
+
 def test_cancel_holds_the_delivery_and_apply_does_not_bring_it_back(cm: Cli) -> None:
     code, _, err = cm("apply")
     assert code == 1 and "broken.j2:2" in err  # refused as cm check refuses it
@@ -132,7 +142,7 @@ def test_retry_past_its_grace_window_is_due_now(cm: Cli, tmp_path: Path) -> None
 
 
 def test_a_failed_publish_now_keeps_its_date_and_retry_puts_it_back_there(cm: Cli) -> None:
-    assert cm("apply")[0] == 0
+    _apply_keeping_oops_broken(cm)
     planned = cm.row("oops").due_at
     code, _, _ = cm("publish", "oops", "--now", sandbox=True)
     assert code == 1 and cm.row("oops").state is S.FAILED
@@ -216,7 +226,7 @@ def test_resolve_refuses_a_delivery_that_is_not_unknown(cm: Cli) -> None:
 
 def test_a_publish_now_that_will_be_retried_goes_back_to_its_date(cm: Cli) -> None:
     """A retryable failure of `cm publish --now` does not send it before its planned date."""
-    assert cm("apply")[0] == 0
+    _apply_keeping_oops_broken(cm)
     planned = {r.channel_id: r.due_at for r in cm.rows("news")}
     cm.sandbox.faults.add("facebook:500@once")
     code, _, _ = cm("publish", "news", "--now", sandbox=True)
@@ -267,7 +277,7 @@ def test_cancel_lists_and_asks_before_cancelling(cm: Cli, tmp_path: Path) -> Non
 
 
 def test_cancel_a_mistyped_post_suggests_the_right_one(cm: Cli) -> None:
-    assert cm("apply")[0] == 0
+    _apply_keeping_oops_broken(cm)
     code, _, err = cm("cancel", "nwes", "--yes")
     assert code == 2 and "did you mean `news`?" in " ".join(err.split())
 
@@ -279,7 +289,7 @@ def test_status_and_review_show_ids_and_workspace_times(
     schedules = cm.root / "schedules.yaml"
     schedules.write_text(schedules.read_text().replace("timezone: UTC",
                                                        "timezone: America/New_York"))
-    assert cm("apply")[0] == 0
+    _apply_keeping_oops_broken(cm)
     x_row = next(r for r in cm.rows("news") if r.channel_id == "x-mooc")
     code, out, _ = cm("status")
     assert code == 0 and "due (America/New_York)" in out
