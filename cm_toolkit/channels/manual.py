@@ -74,7 +74,7 @@ def task_markdown(channel_id: str, key: str, post: RenderedPost, url: str | None
 
 
 class ManualChannel(Channel):
-    network: ClassVar[Network] = Network.MANUAL
+    network: ClassVar[Network] = "manual"
     display_name: ClassVar[str] = "Manual (a person publishes a ready-to-paste task)"
     limits: ClassVar[Limits] = Limits(text_max=100_000, media_max=20)
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -130,7 +130,7 @@ class ManualChannel(Channel):
         except OSError as exc:
             raise TransientError(
                 f"channel {self.channel_id}: cannot write the task file {path}: {exc.strerror}",
-                network=self.network.value,
+                network=self.network,
                 fix="check that the workspace's .cm/tasks folder is writable",
             ) from None
         extra: dict[str, Any] = {"task_file": str(path)}

@@ -57,7 +57,9 @@ def event_id_for(channel_id: str, session_id: str) -> str:
 
 
 class MeetChannel(Channel):
-    network: ClassVar[Network] = Network.MEET
+    network: ClassVar[Network] = "meet"
+    # Calendar and YouTube share www.googleapis.com and Google's OAuth hosts
+    emulators = ("cm_toolkit.sandbox.google.calendar:CalendarEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "Google Meet (through Google Calendar)"
     limits: ClassVar[Limits] = Limits(text_max=DESCRIPTION_MAX)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})

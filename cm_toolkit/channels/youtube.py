@@ -78,7 +78,8 @@ class YouTubeSettings(ChannelSettings):
 
 
 class YouTubeChannel(Channel):
-    network: ClassVar[Network] = Network.YOUTUBE
+    network: ClassVar[Network] = "youtube"
+    emulators = ("cm_toolkit.sandbox.google.youtube:YouTubeEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
     limits: ClassVar[Limits] = Limits(
         text_max=YOUTUBE_DESCRIPTION_MAX_BYTES,

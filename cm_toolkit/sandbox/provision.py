@@ -19,7 +19,7 @@ def provision_request(channel_files: Mapping[str, ChannelFile]) -> list[dict[str
     """Each channel's network, account ids and the environment variables of its secrets."""
     return [
         {
-            "network": channel.network.value,
+            "network": channel.network,
             "account": dict(channel.account),
             "secrets": {name: ref.env for name, ref in channel.secrets.items() if ref.env},
         }

@@ -18,30 +18,22 @@ How the adapters treat a post's link, mirrored here (``LinkHandling``):
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cm_toolkit.channels import text_rules
+from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.errors import CmError
 from cm_toolkit.workspace.models import Network
 
-
-class LinkHandling(enum.Enum):
-    ATTACHED = "attached"  # sent apart from the text (Facebook link, LinkedIn article)
-    APPENDED = "appended"  # added at the end of the text when missing (X, YouTube)
-    LISTED = "listed"  # shown apart in a manual task: a person must paste it
-    NONE = "none"  # the network has no use for a link (Meet)
-
-
 LINK_HANDLING: dict[Network, LinkHandling] = {
-    Network.X: LinkHandling.APPENDED,
-    Network.YOUTUBE: LinkHandling.APPENDED,
-    Network.MANUAL: LinkHandling.LISTED,
-    Network.FACEBOOK: LinkHandling.ATTACHED,
-    Network.LINKEDIN: LinkHandling.ATTACHED,
-    Network.MEET: LinkHandling.NONE,
+    "x": LinkHandling.APPENDED,
+    "youtube": LinkHandling.APPENDED,
+    "manual": LinkHandling.LISTED,
+    "facebook": LinkHandling.ATTACHED,
+    "linkedin": LinkHandling.ATTACHED,
+    "meet": LinkHandling.NONE,
 }
 
 
@@ -88,7 +80,7 @@ def rules_for(network: Network) -> NetworkRules:
 
     fallback = _from_text_rules(network)
     try:
-        cls = channel_class(network.value)
+        cls = channel_class(network)
     except CmError:
         return fallback
     limits = getattr(cls, "limits", None)

@@ -187,7 +187,7 @@ def _ledger_with(tmp_path: Path, state: DeliveryState, network: Network) -> str:
 
 
 def test_done_publishes_a_manual_task(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    url = _ledger_with(tmp_path, DeliveryState.AWAITING_DONE, Network.MANUAL)
+    url = _ledger_with(tmp_path, DeliveryState.AWAITING_DONE, "manual")
     argv = ["done", "cm-delivery-42", "--workspace", str(tmp_path), "--database-url", url]
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "delivery 42 (linkedin-group) is published" in out
@@ -203,8 +203,8 @@ def test_done_publishes_a_manual_task(capsys: pytest.CaptureFixture[str], tmp_pa
 @pytest.mark.parametrize(
     ("state", "network", "message"),
     [
-        (DeliveryState.PLANNED, Network.MANUAL, "delivery 42 is planned: it cannot be marked"),
-        (DeliveryState.AWAITING_DONE, Network.X, "publishes by itself"),
+        (DeliveryState.PLANNED, "manual", "delivery 42 is planned: it cannot be marked"),
+        (DeliveryState.AWAITING_DONE, "x", "publishes by itself"),
     ],
 )
 def test_done_refuses(

@@ -80,7 +80,8 @@ class XSettings(ChannelSettings):
 
 
 class XChannel(Channel):
-    network: ClassVar[Network] = Network.X
+    network: ClassVar[Network] = "x"
+    emulators = ("cm_toolkit.sandbox.x:XEmulator",)
     limits: ClassVar[Limits] = Limits(
         text_max=X_TEXT_MAX, media_max=4, media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES
     )
