@@ -96,6 +96,11 @@ class ManualChannel(Channel):
             problems.append(
                 Problem(self.channel_id, None, None, "the post's text is empty", "write a text")
             )
+        if len(post.text) > self.limits.text_max:
+            problems.append(Problem(
+                self.channel_id, None, None,
+                f"the text is {len(post.text)} characters; a task carries at most "
+                f"{self.limits.text_max}", "split it into several posts"))
         if len(post.media) > self.limits.media_max:
             problems.append(
                 Problem(
