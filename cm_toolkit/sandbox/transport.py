@@ -50,7 +50,7 @@ class SandboxHttp(httplib2.Http):
         super().__init__(timeout=timeout, **kwargs)
         self.base_url = base_url
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         uri: str,
         method: str = "GET",
