@@ -38,9 +38,10 @@ def _compute(root: Path, database_url: str | None, now: datetime,
     """The plan's diff against the ledger, the ledger and the URL to show, after the whole of
     cm check (every delivery rendered): what it refuses is not planned nor applied. ``cm plan``
     reads: before the first ``cm apply`` it diffs against an empty ledger in memory."""
+    from cm_toolkit.inbox.faq_check import faq_problems
     from cm_toolkit.templates.plan_check import checked_plan
 
-    workspace, plan, warnings = checked_plan(root, now)
+    workspace, plan, warnings = checked_plan(root, now, file_checks=[faq_problems])
     for warning in warnings:
         err_console.print(str(warning), markup=False, highlight=False, emoji=False)
     try:

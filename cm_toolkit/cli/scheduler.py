@@ -28,12 +28,12 @@ from cm_toolkit.cli import (
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
+from cm_toolkit.demo import DemoResult, run_demo
 from cm_toolkit.errors import AlreadyRunning, CmError
 from cm_toolkit.growth.display import count, multiple
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.faults import driver_message
-from cm_toolkit.scheduler.demo import DemoResult, run_demo
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace

@@ -22,6 +22,7 @@ from rich.table import Table
 from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
 from cm_toolkit.cli.live_links import created_session_links
 from cm_toolkit.errors import UsageError
+from cm_toolkit.inbox.faq_check import faq_problems
 from cm_toolkit.templates.plan_check import check_everything
 from cm_toolkit.workspace.starter import (
     DEFAULT_NETWORKS,
@@ -45,7 +46,8 @@ def check(
     the ledger when there is one), else with a placeholder of the host's form and length."""
     now = datetime.now(UTC)
     links = created_session_links(workspace, database_url) if workspace.is_dir() else {}
-    report, plan_check = check_everything(workspace, now, session_links=links)
+    report, plan_check = check_everything(workspace, now, session_links=links,
+                                          file_checks=[faq_problems])
     plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:
         payload = {**report.as_dict(), "plan": plan}

@@ -34,7 +34,6 @@ from cm_toolkit.planning.models import (
     PlannedItem,
     PlannedSession,
 )
-from cm_toolkit.planning.times import CronSyntaxError, cron_times, shift, to_utc
 from cm_toolkit.workspace.models import (
     Campaign,
     ChannelOverride,
@@ -43,9 +42,10 @@ from cm_toolkit.workspace.models import (
     Post,
     Workspace,
 )
+from cm_toolkit.workspace.recurrence_checks import MAX_OCCURRENCES
+from cm_toolkit.workspace.times import CronSyntaxError, cron_times, shift, to_utc
 
 SCHEDULES_FILE = "schedules.yaml"
-MAX_OCCURRENCES = 5000
 """A recurring post expanding past this is almost surely a mistake (e.g. every minute)."""
 
 

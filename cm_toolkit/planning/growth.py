@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cm_toolkit.errors import Problem, WorkspaceError
-from cm_toolkit.planning.times import CronSyntaxError, cron_times
 from cm_toolkit.workspace.models import Workspace
+from cm_toolkit.workspace.times import CronSyntaxError, cron_times
 
 
 def growth_snapshot_times(

@@ -55,9 +55,9 @@ from cm_toolkit.templates.loader import FrontMatterLoader
 from cm_toolkit.workspace.models import Network
 from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.paths import WorkspacePaths
+from cm_toolkit.workspace.template_names import BUILTIN_TEMPLATES
 
 TEMPLATE_SUFFIX = ".j2"
-BUILTIN_TEMPLATES = Path(__file__).parent / "builtin"
 
 # Results of * and ** bigger than this are refused (a post is a few thousand characters).
 MAX_SEQUENCE_RESULT = 100_000

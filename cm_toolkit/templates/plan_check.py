@@ -18,7 +18,7 @@ refuse what it refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +44,7 @@ from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
 from cm_toolkit.templates.quotas import Send, SendKind, check_quotas, inbox_polling
 from cm_toolkit.templates.render import RenderedContent
 from cm_toolkit.templates.schedule_lines import ScheduleLines
-from cm_toolkit.workspace.check import CheckReport, check_workspace
+from cm_toolkit.workspace.check import CheckReport, FileCheck, check_workspace
 from cm_toolkit.workspace.models import Workspace
 
 
@@ -286,22 +286,27 @@ class PlanChecker:
 
 
 def check_everything(
-    root: Path, now: datetime, *, session_links: SessionLinks | None = None
+    root: Path, now: datetime, *, session_links: SessionLinks | None = None,
+    file_checks: Sequence[FileCheck] = (),
 ) -> tuple[CheckReport, PlanChecker]:
     """What ``cm check`` checks: the files, then every planned delivery rendered and checked.
+    ``file_checks`` check the files beside the workspace's own (the CLI passes the inbox's
+    ``faq.yaml`` check: the templates package does not depend on the inbox).
 
     ``cm check`` shows the report; ``cm plan`` and ``cm apply`` go through ``checked_plan`` so
     that they refuse what ``cm check`` refuses (a template that does not render would otherwise
     be applied, and its deliveries fail when due).
     """
     checker = PlanChecker(now, session_links=session_links)
-    return check_workspace(root, now, extra_checks=[checker]), checker
+    report = check_workspace(root, now, extra_checks=[checker], file_checks=file_checks)
+    return report, checker
 
 
-def checked_plan(root: Path, now: datetime) -> tuple[Workspace, Plan, list[Problem]]:
+def checked_plan(root: Path, now: datetime, *, file_checks: Sequence[FileCheck] = ()
+                 ) -> tuple[Workspace, Plan, list[Problem]]:
     """The workspace, its plan and the warnings, once ``check_everything`` found no error;
     raises ``WorkspaceError`` with every problem (the same lines as ``cm check``) otherwise."""
-    report, checker = check_everything(root, now)
+    report, checker = check_everything(root, now, file_checks=file_checks)
     if not report.ok or report.workspace is None or checker.plan is None:
         raise WorkspaceError(report.problems)
     return report.workspace, checker.plan, report.warnings

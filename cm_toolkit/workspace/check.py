@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from cm_toolkit.errors import Problem, Severity
-from cm_toolkit.inbox.faq_check import faq_problems
 from cm_toolkit.workspace.channel_checks import SettingsLookup
 from cm_toolkit.workspace.loader import USE_REGISTRY, read_workspace
 from cm_toolkit.workspace.models import Workspace
 
 ExtraCheck = Callable[[Workspace], list[Problem]]
+FileCheck = Callable[[Path, Workspace | None], list[Problem]]
+"""A checker of a file beside the workspace's own (the inbox's ``faq.yaml``): it runs even when
+the workspace did not load, with what did."""
 
 
 @dataclass
@@ -80,12 +82,15 @@ def check_workspace(
     now: datetime | None,
     *,
     extra_checks: Sequence[ExtraCheck] = (),
+    file_checks: Sequence[FileCheck] = (),
     settings_lookup: SettingsLookup | None = USE_REGISTRY,
 ) -> CheckReport:
-    """Load ``root`` and run ``extra_checks`` on it; never raises for problems in the files."""
+    """Load ``root``, run ``file_checks`` and (when it loaded) ``extra_checks`` on it; never
+    raises for problems in the files."""
     result = read_workspace(root, now=now, settings_lookup=settings_lookup)
     problems = list(result.problems)
-    problems += faq_problems(result.root, result.workspace)  # the inbox's faq.yaml, if any
+    for file_check in file_checks:
+        problems += file_check(result.root, result.workspace)
     if result.workspace is not None:
         for extra in extra_checks:
             problems += extra(result.workspace)

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from cm_toolkit.errors import Problem
-from cm_toolkit.planning.expand import MAX_OCCURRENCES
-from cm_toolkit.planning.times import CronSyntaxError, cron_times
 from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.schedule_checks import problem
+from cm_toolkit.workspace.times import CronSyntaxError, cron_times
 from cm_toolkit.workspace.yaml_source import YamlDocument
+
+MAX_OCCURRENCES = 5000
+"""The most occurrences one recurring post may have (the planner refuses more too)."""
 
 
 def check_recurrence(document: YamlDocument, post: view.Part, campaign: view.Part,

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from cm_toolkit.workspace.networks import known_networks
 
+# The templates shipped with cm-toolkit (``cm_toolkit/templates/builtin``): the workspace layer
+# needs their names, not Jinja, so the path is here and the templates package imports it.
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "builtin"
+
 TEMPLATE_SUFFIX = ".j2"
 
 
@@ -36,9 +40,6 @@ def list_templates(root: Path) -> list[str]:
 
 def builtin_templates() -> list[str]:
     """Names of the templates shipped with cm-toolkit (a workspace file may shadow them)."""
-    # Imported here: only this path is needed, not Jinja, to load a workspace.
-    from cm_toolkit.templates.environment import BUILTIN_TEMPLATES
-
     return names_in(BUILTIN_TEMPLATES)
 
 

@@ -14,13 +14,13 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from cm_toolkit.errors import Problem, Severity
-from cm_toolkit.planning.times import to_apscheduler_crontab
 from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.datetimes import is_date_only, localize, parse_datetime
 from cm_toolkit.workspace.durations import format_duration, parse_duration
 from cm_toolkit.workspace.recurrence_checks import check_recurrence
 from cm_toolkit.workspace.schedule_checks import problem
 from cm_toolkit.workspace.suggestions import did_you_mean
+from cm_toolkit.workspace.times import to_apscheduler_crontab
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
 CRON_FIX = (

@@ -194,11 +194,12 @@ CHECK_FIXTURE = SAMPLE / "tests" / "workspace" / "fixtures" / "valid"
 
 
 def test_cm_check_reports_faq_problems_and_too_long_answers(tmp_path: Path) -> None:
+    from cm_toolkit.inbox.faq_check import faq_problems
     from cm_toolkit.workspace.check import check_workspace
 
     root = tmp_path / "ws"
     shutil.copytree(CHECK_FIXTURE, root)
-    assert not check_workspace(root, None, settings_lookup=None).problems
+    assert not check_workspace(root, None, settings_lookup=None, file_checks=[faq_problems]).problems
     long_text = "mot " * 100
     (root / "faq.yaml").write_text(
         "version: 1\nentries:\n  - id: long\n    title: Long\n    keywords: [long]\n"
@@ -207,13 +208,13 @@ def test_cm_check_reports_faq_problems_and_too_long_answers(tmp_path: Path) -> N
         "    answer: '{{ nope }}'\n",
         encoding="utf-8",
     )
-    found = [str(p) for p in check_workspace(root, None, settings_lookup=None).problems]
+    found = [str(p) for p in check_workspace(root, None, settings_lookup=None, file_checks=[faq_problems]).problems]
     assert any(p.startswith("faq.yaml:6:") and "on x is 399 weighted characters" in p
                for p in found), found
     assert any(p.startswith("faq.yaml:10:") and "undefined variable 'nope'" in p
                for p in found), found
     (root / "faq.yaml").write_text("entries:\n  - id: a\n    titel: A\n", encoding="utf-8")
-    found = [str(p) for p in check_workspace(root, None, settings_lookup=None).problems]
+    found = [str(p) for p in check_workspace(root, None, settings_lookup=None, file_checks=[faq_problems]).problems]
     assert any(p.startswith("faq.yaml:3:5: unknown key `titel`") for p in found), found
 
 

@@ -249,7 +249,7 @@ def test_whole_day_offsets_keep_the_local_time_across_dst() -> None:
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from cm_toolkit.planning.times import shift
+    from cm_toolkit.workspace.times import shift
 
     paris = ZoneInfo("Europe/Paris")
     start = datetime(2027, 4, 1, 18, 0, tzinfo=paris).astimezone(UTC)  # 16:00 UTC (CEST)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from cm_toolkit.clock import ManualClock
+from cm_toolkit.demo import DemoResult, run_demo
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.report import write_demo_report
 from cm_toolkit.ledger import Ledger, open_ledger
-from cm_toolkit.scheduler.demo import DemoResult, run_demo
 from cm_toolkit.web.app import Dashboard
 from cm_toolkit.web.server import serving
 from cm_toolkit.workspace.loader import load_workspace

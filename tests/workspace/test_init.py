@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from cm_toolkit.demo import run_demo
 from cm_toolkit.sandbox.server import Sandbox
-from cm_toolkit.scheduler.demo import run_demo
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.starter import StarterOptions, starter_files
 from tests.cli import test_channels
