@@ -38,9 +38,12 @@ def _compute(root: Path, database_url: str | None, now: datetime,
     """The plan's diff against the ledger, the ledger and the URL to show, after the whole of
     cm check (every delivery rendered): what it refuses is not planned nor applied. ``cm plan``
     reads: before the first ``cm apply`` it diffs against an empty ledger in memory."""
+    from cm_toolkit.cli.published import published_lookup
     from cm_toolkit.templates.plan_check import checked_plan
 
-    workspace, plan, warnings = checked_plan(root, now)
+    # read-only, and only if the ledger exists: a past time already published is no warning
+    published = published_lookup(root, database_url, named_must_exist=False)
+    workspace, plan, warnings = checked_plan(root, now, published=published)
     for warning in warnings:
         err_console.print(str(warning), markup=False, highlight=False, emoji=False)
     try:

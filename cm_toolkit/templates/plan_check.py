@@ -29,6 +29,7 @@ from cm_toolkit.channels.text_rules import youtube_description_problems, youtube
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKind, Plan, PlannedDelivery
+from cm_toolkit.planning.past_due import PublishedLookup, settle_past_due
 from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
@@ -286,22 +287,33 @@ class PlanChecker:
 
 
 def check_everything(
-    root: Path, now: datetime, *, session_links: SessionLinks | None = None
+    root: Path,
+    now: datetime,
+    *,
+    session_links: SessionLinks | None = None,
+    published: PublishedLookup | None = None,
 ) -> tuple[CheckReport, PlanChecker]:
     """What ``cm check`` checks: the files, then every planned delivery rendered and checked.
 
     ``cm check`` shows the report; ``cm plan`` and ``cm apply`` go through ``checked_plan`` so
     that they refuse what ``cm check`` refuses (a template that does not render would otherwise
-    be applied, and its deliveries fail when due).
+    be applied, and its deliveries fail when due). ``published`` (when there is a ledger) drops
+    the "has passed" warnings of deliveries already published (``planning.past_due``).
     """
     checker = PlanChecker(now, session_links=session_links)
-    return check_workspace(root, now, extra_checks=[checker]), checker
+    report = check_workspace(root, now, extra_checks=[checker])
+    if published is not None and checker.plan is not None:
+        report.problems = settle_past_due(report.problems, checker.plan.deliveries, published,
+                                          now)
+    return report, checker
 
 
-def checked_plan(root: Path, now: datetime) -> tuple[Workspace, Plan, list[Problem]]:
+def checked_plan(
+    root: Path, now: datetime, *, published: PublishedLookup | None = None
+) -> tuple[Workspace, Plan, list[Problem]]:
     """The workspace, its plan and the warnings, once ``check_everything`` found no error;
     raises ``WorkspaceError`` with every problem (the same lines as ``cm check``) otherwise."""
-    report, checker = check_everything(root, now)
+    report, checker = check_everything(root, now, published=published)
     if not report.ok or report.workspace is None or checker.plan is None:
         raise WorkspaceError(report.problems)
     return report.workspace, checker.plan, report.warnings
