@@ -130,8 +130,8 @@ COMMAND_AREAS: dict[str, str | None] = {
     "channels": "channels", "auth": "channels", "done": "channels",
     "sandbox": "sandbox",
     "run": "scheduler", "demo": "scheduler",
-    "publish": "review", "cancel": "review", "retry": "review", "review": "review",
-    "resolve": "review",
+    "publish": "review", "cancel": "review", "restore": "review", "retry": "review",
+    "review": "review", "resolve": "review",
     "growth": "growth", "report": "growth", "dashboard": "growth",
     "inbox": "inbox",
 }
