@@ -22,7 +22,7 @@ from cm_toolkit.workspace.datetimes import is_date_only, localize, parse_datetim
 from cm_toolkit.workspace.durations import format_duration, parse_duration
 from cm_toolkit.workspace.recurrence_checks import check_recurrence
 from cm_toolkit.workspace.schedule_checks import problem
-from cm_toolkit.workspace.suggestions import did_you_mean
+from cm_toolkit.workspace.suggestions import fixed_offset_zone, suggest_timezone
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
 CRON_FIX = (
@@ -58,10 +58,14 @@ def check_timezone(document: YamlDocument) -> tuple[tzinfo | None, list[Problem]
     if not isinstance(name, str):
         return None, []  # missing or not text: pydantic reports it
     if name in _zone_names():
-        return zoneinfo.ZoneInfo(name), []
-    fix = did_you_mean(
-        name, _zone_names(), otherwise="use an IANA name such as Europe/Paris or America/Montreal"
-    )
+        poor = fixed_offset_zone(name)
+        warnings = [problem(document, ("timezone",), f"`timezone` `{name}` {poor}",
+                            "a city's zone follows its daylight saving time",
+                            severity=Severity.WARNING)] if poor else []
+        return zoneinfo.ZoneInfo(name), warnings
+    match = suggest_timezone(name, _zone_names())
+    fix = (f"did you mean `{match}`?" if match is not None
+           else "use an IANA name such as Europe/Paris or America/Montreal")
     return None, [
         problem(document, ("timezone",), f"`timezone` `{name}` is not an IANA time zone", fix)
     ]
