@@ -110,10 +110,12 @@ class WorkspaceError(CmError):
 
 
 class TemplateError(CmError):
-    """A template failed to load or render. ``problem`` says where (template file:line)."""
+    """A template failed to load or render. ``problem`` says where (template file:line);
+    ``problems`` holds it and any others found at once (every wrong front-matter option)."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *more: Problem) -> None:
         self.problem = problem
+        self.problems = (problem, *more)
         super().__init__(problem.message, fix=problem.fix)
 
     def __str__(self) -> str:

@@ -178,7 +178,8 @@ class _PlanRun:
             template, context_at = occurrence_contexts(self.workspace, items, self.session_links)
         except TemplateError as error:
             for delivery in items:
-                self.findings.add_problem(error.problem, delivery)
+                for problem in error.problems:
+                    self.findings.add_problem(problem, delivery)
             return
         rules = rules_for(network)
         where = Where.of(self.workspace, self.renderer, first, template)
@@ -194,7 +195,8 @@ class _PlanRun:
                 except TemplateError as error:
                     rendered = error
             if isinstance(rendered, TemplateError):
-                self.findings.add_problem(rendered.problem, delivery)
+                for problem in rendered.problems:
+                    self.findings.add_problem(problem, delivery)
                 continue  # never sent: not counted in the quotas
             if last is not None and last[0] == rendered:
                 checked = last[1]

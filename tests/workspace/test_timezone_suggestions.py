@@ -58,10 +58,10 @@ def test_nothing_close_names_examples_rather_than_a_legacy_zone(
 
 
 @pytest.mark.parametrize(("zone", "said"), [
-    ("EST", "is a fixed offset with no daylight saving time (summer posts would be an hour "
-            "off): use `America/New_York` or your city's zone"),
-    ("Etc/GMT-1", "is UTC+1 all year (the sign of these names is reversed) with no daylight "
-                  "saving time"),
+    ("EST", ("is a fixed offset with no daylight saving time (summer posts would be an hour "
+            "off): use `America/New_York` or your city's zone")),
+    ("Etc/GMT-1", ("is UTC+1 all year (the sign of these names is reversed) with no daylight "
+                  "saving time")),
 ])
 def test_a_zone_without_daylight_saving_is_a_warning(
     workspace: Path, capsys: pytest.CaptureFixture[str], zone: str, said: str
