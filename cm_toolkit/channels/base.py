@@ -41,13 +41,16 @@ class Capability(enum.Enum):
 
 @dataclass(frozen=True)
 class Limits:
-    """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length)."""
+    """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length).
+    ``duplicates_refused``: a post whose text repeats an earlier one of the account is refused
+    (``cm check`` warns when a plan would send one)."""
 
     text_max: int
     title_max: int | None = None
     media_max: int = 0
     media_bytes_max: int | None = None
     media_types: tuple[str, ...] = ()
+    duplicates_refused: bool = False
 
 
 @dataclass(frozen=True)

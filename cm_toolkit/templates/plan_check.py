@@ -39,6 +39,7 @@ from cm_toolkit.templates.delivery_checks import (
     Where,
     check_content,
 )
+from cm_toolkit.templates.duplicate_texts import DuplicateTexts
 from cm_toolkit.templates.live_checks import reminders_before_creation
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
@@ -152,6 +153,7 @@ class _PlanRun:
         self.renderer = PlanRenderer.for_workspace(workspace)
         self.probe = MediaProbe(workspace.root, self.renderer.paths)
         self.findings = Findings(self.tz, self.lines)
+        self.duplicates = DuplicateTexts()
         self.sends: list[Send] = []
         self.by_network: dict[str, int] = {}
         self.live_setups: dict[str, int] = {}
@@ -205,6 +207,7 @@ class _PlanRun:
                 last = (rendered, checked)
             for finding in checked.findings:
                 self.findings.add(finding, delivery)
+            self.duplicates.add(rules, rendered, delivery)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, network, SendKind.POST,
                                    checked.x_posts, checked.x_posts_with_url, delivery))
 
@@ -227,7 +230,8 @@ class _PlanRun:
             self.findings.add_problem(problem, reminder)
         quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
                               now=now, locate=self.findings.locate)
-        problems = self.findings.problems() + quotas.problems
+        problems = (self.findings.problems() + quotas.problems
+                    + self.duplicates.problems(self.findings.locate, self.tz))
         problems.sort(key=problem_order)
 
         def show(moment: datetime | None) -> str | None:

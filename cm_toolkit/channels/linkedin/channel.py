@@ -82,7 +82,8 @@ class LinkedInChannel(Channel):
     # 3,000 characters of commentary as sent (after escaping); 20 images per post (multiImage,
     # at least 2); 5 MB per image (LinkedIn's Images API documents only < 36,152,320 pixels).
     limits: ClassVar[Limits] = Limits(
-        text_max=3000, media_max=20, media_bytes_max=5 * 1024 * 1024, media_types=IMAGE_TYPES
+        text_max=3000, media_max=20, media_bytes_max=5 * 1024 * 1024, media_types=IMAGE_TYPES,
+        duplicates_refused=True,  # 422 DUPLICATE_POST (API_FACTS.md)
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {

@@ -82,7 +82,8 @@ class XSettings(ChannelSettings):
 class XChannel(Channel):
     network: ClassVar[Network] = Network.X
     limits: ClassVar[Limits] = Limits(
-        text_max=X_TEXT_MAX, media_max=4, media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES
+        text_max=X_TEXT_MAX, media_max=4, media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,
+        duplicates_refused=True,  # 403 "duplicate content", permanent (API_FACTS.md)
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
