@@ -54,6 +54,16 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class TokenRefresh:
+    """An access token that expires (after ``lifetime``, as people say it: "60 days") and the
+    secrets that let the adapter renew it by itself. ``cm check`` warns about a channel whose file
+    names none of them: publishing stops when the token expires, until ``cm auth`` again."""
+
+    secrets: tuple[str, ...]
+    lifetime: str
+
+
+@dataclass(frozen=True)
 class Media:
     """A file a post carries. Adapters read it with ``open``/``read_bytes``, never ``path``:
     the file is checked again there to be inside ``confined_to`` (the workspace and its
@@ -316,6 +326,9 @@ class Channel(ABC):
     live_link_placeholder: ClassVar[str | None] = None
     # LIVE hosts: anyone can open the link (a public watch page), so ``session.link`` prefers it
     live_link_public: ClassVar[bool] = False
+    # an access token that expires, and the secrets that renew it (None: it does not expire, or
+    # the token's secrets are all required already)
+    token_refresh: ClassVar[TokenRefresh | None] = None
 
     def __init__(
         self,

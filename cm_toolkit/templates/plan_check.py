@@ -40,6 +40,7 @@ from cm_toolkit.templates.delivery_checks import (
     check_content,
 )
 from cm_toolkit.templates.duplicate_texts import DuplicateTexts
+from cm_toolkit.templates.expiring_tokens import expiring_tokens
 from cm_toolkit.templates.live_checks import reminders_before_creation
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
@@ -226,12 +227,17 @@ class _PlanRun:
             else:
                 self.posts_of(items)
         everything = [d for items in groups.values() for d in items]
+        last_due: dict[str, datetime] = {}
+        for delivery in everything:
+            last_due[delivery.channel_id] = max(delivery.due_at,
+                                                last_due.get(delivery.channel_id, delivery.due_at))
         for problem, reminder in reminders_before_creation(everything):
             self.findings.add_problem(problem, reminder)
         quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
                               now=now, locate=self.findings.locate)
         problems = (self.findings.problems() + quotas.problems
-                    + self.duplicates.problems(self.findings.locate, self.tz))
+                    + self.duplicates.problems(self.findings.locate, self.tz)
+                    + expiring_tokens(self.workspace, last_due, self.tz))
         problems.sort(key=problem_order)
 
         def show(moment: datetime | None) -> str | None:

@@ -36,6 +36,7 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     ReplyRequest,
     ReplyResult,
+    TokenRefresh,
     Transport,
 )
 from cm_toolkit.channels.http import TimedSession, session_for
@@ -104,6 +105,7 @@ class LinkedInChannel(Channel):
         "client_id",
         "client_secret",
     )
+    token_refresh: ClassVar[TokenRefresh | None] = TokenRefresh(optional_secret_names, "60 days")
 
     def __init__(
         self,
