@@ -7,37 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from cm_toolkit.cli import main
+from tests.templates.conftest import check_warnings
+
+ABOUT = "the same text"
 
 
-@pytest.fixture
-def root(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-         monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("COLUMNS", "300")
-    folder = tmp_path / "ws"
-    # channels x, facebook, linkedin, manual; posts "hello" (once) and "weekly-tip" (4 times)
-    assert main(["init", str(folder), "--networks", "x,facebook,linkedin,manual"]) == 0
-    capsys.readouterr()
-    return folder
-
-
-def _warnings(root: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
-    assert main(["check", "-w", str(root)]) == 0  # warnings only
-    return [line for line in capsys.readouterr().out.splitlines() if "the same text" in line]
-
-
-def test_the_starter_sends_no_text_twice(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _warnings(root, capsys) == []
+def test_the_starter_sends_no_text_twice(starter: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_warnings(starter, capsys, ABOUT) == []
 
 
 def test_a_recurring_post_with_a_fixed_text_is_warned_about_per_account(
-    root: Path, capsys: pytest.CaptureFixture[str]
+    starter: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (root / "templates" / "tip.j2").write_text("Tip of the week: ask one question a day.\n",
+    (starter / "templates" / "tip.j2").write_text("Tip of the week: ask one question a day.\n",
                                                 encoding="utf-8")
-    schedules = (root / "schedules.yaml").read_text(encoding="utf-8")
+    schedules = (starter / "schedules.yaml").read_text(encoding="utf-8")
     tip_line = schedules.splitlines().index("      - id: weekly-tip") + 1
-    warned = _warnings(root, capsys)
+    warned = check_warnings(starter, capsys, ABOUT)
     refusers = {"x": "X", "facebook": "Facebook Page", "linkedin": "LinkedIn Page"}
     assert len(warned) == 3, warned  # not on the manual channel: a person posts it
     for channel, network in refusers.items():
@@ -49,10 +35,10 @@ def test_a_recurring_post_with_a_fixed_text_is_warned_about_per_account(
 
 
 def test_two_posts_with_one_text_are_warned_about(
-    root: Path, capsys: pytest.CaptureFixture[str]
+    starter: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (root / "templates" / "news.j2").write_text("Registrations are open!\n", encoding="utf-8")
-    path = root / "schedules.yaml"
+    (starter / "templates" / "news.j2").write_text("Registrations are open!\n", encoding="utf-8")
+    path = starter / "schedules.yaml"
     text = path.read_text(encoding="utf-8")
     [hello_at] = [line.split("at: ", 1)[1] for line in text.splitlines()
                   if line.startswith("        at: ")]
@@ -61,6 +47,6 @@ def test_two_posts_with_one_text_are_warned_about(
                     f"        channels: [x]\n" for name in ("news", "news-again"))
     path.write_text(text.replace("      - id: weekly-tip\n", posts + "      - id: weekly-tip\n"),
                     encoding="utf-8")
-    [line] = _warnings(root, capsys)
+    [line] = check_warnings(starter, capsys, ABOUT)
     assert "posts 'news', 'news-again' send the same text on x (2 deliveries, " in line, line
     assert ": X refuses a post that repeats an earlier one" in line
