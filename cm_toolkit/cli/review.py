@@ -158,8 +158,8 @@ PostDecision = Callable[[Choice, Ledger, ZoneInfo], str]
 
 def _post_decision(name: str) -> Callable[[PostDecision], PostDecision]:
     """Register the command ``name`` with the arguments POST [--channel ID] [--occurrence N |
-    --at DATE] [--yes]; its help is the decision's docstring. The decision gets the ledger (for writing) and the workspace's
-    time zone, and returns the line said when it is done."""
+    --at DATE] [--yes]; its help is the decision's docstring. The decision gets the ledger (for
+    writing) and the workspace's time zone, and returns the line said when it is done."""
 
     def register(decide: PostDecision) -> PostDecision:
         def command(
