@@ -98,22 +98,30 @@ class UsageError(CmError):
 
 
 class WorkspaceError(CmError):
-    """One or more problems in the workspace files. ``problems`` lists them all, in file order."""
+    """One or more problems in the workspace files. ``problems`` lists them all, in file order.
 
-    def __init__(self, problems: list[Problem]) -> None:
+    ``where`` names what holds them when it is not the workspace (a CSV being imported), and
+    ``outcome`` says what became of the command ("nothing was imported")."""
+
+    def __init__(
+        self, problems: list[Problem], *, where: str = "the workspace", outcome: str = ""
+    ) -> None:
         self.problems = problems
-        errors = [p for p in problems if p.severity is Severity.ERROR]
-        super().__init__(f"{len(errors)} problem(s) in the workspace")
+        errors = sum(1 for p in problems if p.severity is Severity.ERROR)
+        summary = f"{errors} problem{'s' if errors != 1 else ''} in {where}"
+        super().__init__(f"{summary}: {outcome}" if outcome else summary)
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
 
 
 class TemplateError(CmError):
-    """A template failed to load or render. ``problem`` says where (template file:line)."""
+    """A template failed to load or render. ``problem`` says where (template file:line);
+    ``problems`` holds it and any others found at once (every wrong front-matter option)."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *more: Problem) -> None:
         self.problem = problem
+        self.problems = (problem, *more)
         super().__init__(problem.message, fix=problem.fix)
 
     def __str__(self) -> str:

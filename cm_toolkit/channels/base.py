@@ -20,7 +20,14 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, Pricing, QuotaRule
+from cm_toolkit.channels.facts import (
+    Budget,
+    LinkHandling,
+    OAuthProvider,
+    Pricing,
+    QuotaRule,
+    TokenRefresh,
+)
 from cm_toolkit.errors import Problem
 from cm_toolkit.workspace.models import Network
 from cm_toolkit.workspace.paths import WorkspacePaths
@@ -42,7 +49,9 @@ class Capability(enum.Enum):
 
 @dataclass(frozen=True)
 class Limits:
-    """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length)."""
+    """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length).
+    ``duplicates_refused``: a post whose text repeats an earlier one of the account is refused
+    (``cm check`` warns when a plan would send one)."""
 
     text_max: int
     text_unit: str = "characters"  # of text_max, as said to users: "weighted characters"...
@@ -50,6 +59,7 @@ class Limits:
     media_max: int = 0
     media_bytes_max: int | None = None
     media_types: tuple[str, ...] = ()
+    duplicates_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -323,6 +333,9 @@ class Channel(ABC):
     oauth: ClassVar[OAuthProvider | None] = None
     emulators: ClassVar[tuple[str, ...]] = ()  # sandbox emulators, "module:Class"
     aliases: ClassVar[tuple[str, ...]] = ()  # names people use for the network
+    # an access token that expires, and the secrets that renew it (None: it does not expire, or
+    # the token's secrets are all required already)
+    token_refresh: ClassVar[TokenRefresh | None] = None
 
     def __init__(
         self,

@@ -14,6 +14,8 @@ The facts on ``Channel`` (see ``base.py``) are:
 - ``quota_rules`` (``QuotaRule``): the numbers the plan check counts a plan against;
 - ``pricing`` (``Pricing``): what a post costs, for networks that bill per call (X);
 - ``oauth`` (``OAuthProvider``): how ``cm auth`` runs the authorization-code flow;
+- ``token_refresh`` (``TokenRefresh``): an access token that expires and the secrets that
+  renew it (``cm check`` warns about a channel file without them);
 - ``emulators``: the sandbox emulator classes (``"module:Class"``) that answer for the network;
 - ``aliases``: names people use for it (``twitter`` for ``x``), for "did you mean";
 - live hosting (``live_link_placeholder``, ``live_link_public``) and the inbox
@@ -103,3 +105,13 @@ class OAuthProvider:
     stored: Mapping[str, str] = field(
         default_factory=lambda: {"access_token": "access_token", "refresh_token": "refresh_token"}
     )
+
+
+@dataclass(frozen=True)
+class TokenRefresh:
+    """An access token that expires (after ``lifetime``, as people say it: "60 days") and the
+    secrets that let the adapter renew it by itself. ``cm check`` warns about a channel whose file
+    names none of them: publishing stops when the token expires, until ``cm auth`` again."""
+
+    secrets: tuple[str, ...]
+    lifetime: str

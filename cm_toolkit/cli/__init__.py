@@ -37,6 +37,25 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+def _flags_without_a_type() -> None:
+    """A flag takes no value: no type after it in ``--help``.
+
+    Typer 0.29's rich help writes one after every flag (``--yes <bool>``, ``--help <bool>``)
+    where its plain help and click write none; its options' type column is the one hook it has.
+    ``tests/cli/test_help.py`` runs every command's ``--help`` to keep it so."""
+    from typer.core import TyperOption
+
+    typed = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and not self.count else typed(self, ctx)
+
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010 - a method
+
+
+_flags_without_a_type()
+
 WorkspaceOption = Annotated[
     Path,
     typer.Option(
@@ -130,8 +149,8 @@ COMMAND_AREAS: dict[str, str | None] = {
     "channels": "channels", "auth": "channels", "done": "channels",
     "sandbox": "sandbox",
     "run": "scheduler", "demo": "scheduler",
-    "publish": "review", "cancel": "review", "retry": "review", "review": "review",
-    "resolve": "review",
+    "publish": "review", "cancel": "review", "restore": "review", "retry": "review",
+    "review": "review", "resolve": "review",
     "growth": "growth", "report": "growth", "dashboard": "growth",
     "inbox": "inbox",
 }

@@ -208,7 +208,8 @@ def activity(
     output_format: Annotated[ReportFormat, typer.Option("--format", help="csv or html.")
                              ] = ReportFormat.HTML,
     output: Annotated[Path | None, output_file_option(
-        "--output", "-o", help="Where to write it (default: reports/activity.html or .csv; "
+        "--output", "-o", help="Where to write it (default: WORKSPACE/.cm/reports/"
+        "activity.html or .csv, beside the ledger: cm never writes among your files; "
         "'-' prints it).")] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -233,7 +234,8 @@ def activity(
     if (json_output and output is None) or (output is not None and str(output) == "-"):
         console.file.write(text)
         return
-    target = output or root / "reports" / f"activity.{output_format.value}"
+    # cm's own folder, as the ledger and the logs: the workspace's files are the user's
+    target = output or root / ".cm" / "reports" / f"activity.{output_format.value}"
     write_text(target, text)
     console.print(f"Activity report: {target}", highlight=False)
 

@@ -38,22 +38,25 @@ def _compute(root: Path, database_url: str | None, now: datetime,
     """The plan's diff against the ledger, the ledger and the URL to show, after the whole of
     cm check (every delivery rendered): what it refuses is not planned nor applied. ``cm plan``
     reads: before the first ``cm apply`` it diffs against an empty ledger in memory."""
+    from cm_toolkit.cli.published import published_lookup
     from cm_toolkit.inbox.faq_check import faq_problems
     from cm_toolkit.templates.plan_check import checked_plan
 
-    workspace, plan, warnings = checked_plan(root, now, file_checks=[faq_problems])
-    for warning in warnings:
+    # read-only, and only if the ledger exists: a past time already published is no warning
+    published = published_lookup(root, database_url, named_must_exist=False)
+    checked = checked_plan(root, now, published=published, file_checks=[faq_problems])
+    for warning in checked.warnings:
         err_console.print(str(warning), markup=False, highlight=False, emoji=False)
     try:
-        ledger = open_ledger(database_url, workspace.root, access)
+        ledger = open_ledger(database_url, checked.workspace.root, access)
         shown = ledger.url
     except NoLedger as missing:
         if access is not LedgerAccess.READ:
             raise
-        ledger = open_ledger("sqlite://", workspace.root)
+        ledger = open_ledger("sqlite://", checked.workspace.root)
         shown = f"none yet ({missing.message}: cm apply creates it)"
     try:
-        return diff(plan, ledger), ledger, shown
+        return diff(checked.plan, ledger, checked.texts), ledger, shown
     except BaseException:
         ledger.close()
         raise
@@ -76,13 +79,17 @@ def _print_plan(plan_diff: PlanDiff, shown_url: str, title: str) -> None:
             table.add_row(row.campaign_id, row.network, str(row.create), str(row.change),
                           str(row.cancel), _local(row.first_due, zone))
         console.print(table)
+    if rows or plan_diff.texts_changed:
         _print_details(plan_diff, zone)
     creates = len(plan_diff.create) + len(plan_diff.revived)
     changes = len(plan_diff.change) - len(plan_diff.revived)
+    texts = len(plan_diff.texts_changed)
     console.print(
         f"{creates} to create, {changes} to change, {len(plan_diff.cancel)} to cancel, "
         f"{plan_diff.unchanged} unchanged"
-        + (f", {plan_diff.locked} already sent (kept as they are)" if plan_diff.locked else ""),
+        + (f", {plan_diff.locked} already sent (kept as they are)" if plan_diff.locked else "")
+        + (f"; {texts} with a new text since the last cm apply (their templates changed: "
+           "cm preview POST shows it)" if texts else ""),
         highlight=False,
     )
 
@@ -100,6 +107,10 @@ def _print_details(plan_diff: PlanDiff, zone: ZoneInfo) -> None:
     for cancel in plan_diff.cancel:
         lines.append(f"- {cancel.key[0]} on {cancel.key[1]} #{cancel.key[2]} "
                      f"(was due {_local(cancel.row.due_at, zone)})")
+    for text in plan_diff.texts_changed:
+        lines.append(f"~ {text.planned.post_key} on {text.planned.channel_id} "
+                     f"#{text.planned.occurrence}: new text, due "
+                     f"{_local(text.planned.due_at, zone)}")
     for line in lines[:DETAIL_ROWS]:
         console.print(line, markup=False, highlight=False)
     if len(lines) > DETAIL_ROWS:

@@ -1,11 +1,12 @@
-"""A person's decisions: ``cm publish --now``, ``cm cancel``, ``cm retry``, ``cm review``,
-``cm resolve``. They change the ledger only; a running ``cm run`` picks them up at its next
-re-read (``cm publish --now`` also sends at once, in this process)."""
+"""A person's decisions: ``cm publish --now``, ``cm cancel``, ``cm restore``, ``cm retry``,
+``cm review``, ``cm resolve``. They change the ledger only; a running ``cm run`` picks them up
+at its next re-read (``cm publish --now`` also sends at once, in this process)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,7 @@ from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import CmError, UsageError
 from cm_toolkit.ledger import decisions, reminders
 from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
+from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.scheduler.inflight import InflightLog
 from cm_toolkit.scheduler.pacing import Pacer
@@ -118,59 +120,150 @@ def _at_filter(at: str, zone: ZoneInfo) -> Callable[[datetime], bool]:
     return lambda due: abs(due - moment) < timedelta(minutes=1)
 
 
-@app.command("cancel")
-def cancel(
-    post: Annotated[str, typer.Argument(help="Post id (or live session id).")],
-    channel: Annotated[str | None, typer.Option(help="Only this channel id.")] = None,
-    occurrence: Annotated[int | None, typer.Option(
-        "--occurrence", min=1, help="Only this occurrence (1, 2, ...) of a recurring post.",
-        show_default=False)] = None,
-    at: Annotated[str | None, typer.Option(
-        "--at", help="Only what is due that day ('2027-03-08') or at that time "
-        "('2027-03-08 09:00'), in the workspace's time zone.", show_default=False)] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
-                   ] = False,
-    workspace: WorkspaceOption = Path("."),
-    database_url: DatabaseOption = None,
-) -> None:
-    """Cancel a post's deliveries not sent yet, after listing them and asking (--yes: do not
-    ask). They stay cancelled when you apply again; `cm retry N` undoes one."""
-    root = workspace.resolve()
-    zone = display_zone(root)
-    wanted = _at_filter(at, zone) if at is not None else None
-    ledger = _open(root, database_url)
-    try:
-        rows = [row for row in decisions.deliveries_of(ledger, post, channel)
-                if row.state.value in CANCELLABLE
-                and (occurrence is None or row.occurrence == occurrence)
+PostArg = Annotated[str, typer.Argument(help="Post id (or live session id).")]
+ChannelOption = Annotated[str | None, typer.Option(help="Only this channel id.")]
+OccurrenceOption = Annotated[int | None, typer.Option(
+    "--occurrence", min=1, help="Only this occurrence (1, 2, ...) of a recurring post.",
+    show_default=False)]
+AtOption = Annotated[str | None, typer.Option(
+    "--at", help="Only what is due that day ('2027-03-08') or at that time "
+    "('2027-03-08 09:00'), in the workspace's time zone.", show_default=False)]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``cm cancel`` and ``cm restore`` act on: a post's deliveries, narrowed by
+    --channel, --occurrence and --at."""
+
+    post: str
+    channel: str | None
+    occurrence: int | None
+    at: str | None
+    yes: bool
+
+    def rows(self, ledger: Ledger, zone: ZoneInfo) -> list[Delivery]:
+        wanted = _at_filter(self.at, zone) if self.at is not None else None
+        return [row for row in decisions.deliveries_of(ledger, self.post, self.channel)
+                if (self.occurrence is None or row.occurrence == self.occurrence)
                 and (wanted is None or wanted(row.due_at))]
-        if not rows:
-            which = "".join(f" {name} {value}" for name, value in
-                            (("--occurrence", occurrence), ("--at", at)) if value is not None)
-            raise UsageError(f"{post!r} has no delivery left to cancel{which}",
-                             fix="cm status lists its deliveries and their states")
-        table = Table(title=f"To cancel ({zone.key})", title_justify="left")
-        for name in ("id", "post", "channel", "occurrence", "due", "state"):
-            table.add_column(name)
-        for row in rows:
-            table.add_row(str(row.id), row.post_key, row.channel_id, str(row.occurrence),
-                          f"{row.due_at.astimezone(zone):%Y-%m-%d %H:%M}", row.state.value)
-        console.print(table)
-        count = len(rows)
-        noun = f"deliver{'y' if count == 1 else 'ies'}"
-        try:
-            confirmed = yes or typer.confirm(f"Cancel these {count} {noun}?", default=False)
-        except (typer.Abort, OSError):  # no answer (no terminal): nothing is cancelled
-            confirmed = False
-        if not confirmed:
-            console.print("Nothing cancelled (--yes cancels without asking).")
-            raise typer.Exit(1)
-        now = SystemClock().now()
-        for row in rows:
-            decisions.cancel(ledger, row, now)
-    finally:
-        ledger.close()
-    console.print(f"{count} {noun} of {post} cancelled")
+
+    def which(self) -> str:
+        return "".join(f" {name} {value}" for name, value in
+                       (("--occurrence", self.occurrence), ("--at", self.at)) if value is not None)
+
+
+PostDecision = Callable[[Choice, Ledger, ZoneInfo], str]
+
+
+def _post_decision(name: str) -> Callable[[PostDecision], PostDecision]:
+    """Register the command ``name`` with the arguments POST [--channel ID] [--occurrence N |
+    --at DATE] [--yes]; its help is the decision's docstring. The decision gets the ledger (for
+    writing) and the workspace's time zone, and returns the line said when it is done."""
+
+    def register(decide: PostDecision) -> PostDecision:
+        def command(
+            post: PostArg,
+            channel: ChannelOption = None,
+            occurrence: OccurrenceOption = None,
+            at: AtOption = None,
+            yes: YesOption = False,
+            workspace: WorkspaceOption = Path("."),
+            database_url: DatabaseOption = None,
+        ) -> None:
+            root = workspace.resolve()
+            zone = display_zone(root)
+            ledger = _open(root, database_url)
+            try:
+                said = decide(Choice(post, channel, occurrence, at, yes), ledger, zone)
+            finally:
+                ledger.close()
+            console.print(said, highlight=False, markup=False)
+
+        command.__doc__ = decide.__doc__
+        app.command(name)(command)
+        return decide
+
+    return register
+
+
+def _deliveries(count: int) -> str:
+    return f"{count} deliver{'y' if count == 1 else 'ies'}"
+
+
+def _confirmed(rows: list[Delivery], zone: ZoneInfo, verb: str, yes: bool) -> bool:
+    """List ``rows`` and ask "<verb> these N deliveries?" (``yes``: do not ask). No answer (no
+    terminal) is a no."""
+    table = Table(title=f"To {verb} ({zone.key})", title_justify="left")
+    for name in ("id", "post", "channel", "occurrence", "due", "state"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(str(row.id), row.post_key, row.channel_id, str(row.occurrence),
+                      f"{row.due_at.astimezone(zone):%Y-%m-%d %H:%M}", row.state.value)
+    console.print(table)
+    try:
+        return yes or typer.confirm(f"{verb.capitalize()} these {_deliveries(len(rows))}?",
+                                    default=False)
+    except (typer.Abort, OSError):
+        return False
+
+
+@_post_decision("cancel")
+def cancel(choice: Choice, ledger: Ledger, zone: ZoneInfo) -> str:
+    """Cancel a post's deliveries not sent yet, after listing them and asking (--yes: do not
+    ask). They stay cancelled when you apply again; `cm restore POST` undoes it."""
+    rows = [row for row in choice.rows(ledger, zone) if row.state.value in CANCELLABLE]
+    if not rows:
+        raise UsageError(f"{choice.post!r} has no delivery left to cancel{choice.which()}",
+                         fix="cm status lists its deliveries and their states")
+    if not _confirmed(rows, zone, "cancel", choice.yes):
+        console.print("Nothing cancelled (--yes cancels without asking).")
+        raise typer.Exit(1)
+    now = SystemClock().now()
+    for row in rows:
+        decisions.cancel(ledger, row, now)
+    return (f"{_deliveries(len(rows))} of {choice.post} cancelled "
+            f"(`cm restore {choice.post}` undoes it)")
+
+
+@_post_decision("restore")
+def restore(choice: Choice, ledger: Ledger, zone: ZoneInfo) -> str:
+    """Undo `cm cancel`: the post's cancelled deliveries are planned again at their planned
+    instants, after listing them and asking (--yes: do not ask). One whose instant and grace
+    window are over stays cancelled (`cm retry N` sends it now)."""
+    now = SystemClock().now()
+    found = decisions.restorable(choice.rows(ledger, zone), now, ledger)
+    notes = _left_cancelled(found)
+    if not found.back:
+        raise UsageError(f"{choice.post!r} has no cancelled delivery to restore{choice.which()}",
+                         fix="; ".join(notes) or "cm status lists its deliveries and states")
+    for note in notes:
+        console.print(note, highlight=False, markup=False)
+    if not _confirmed(found.back, zone, "restore", choice.yes):
+        console.print("Nothing restored (--yes restores without asking).")
+        raise typer.Exit(1)
+    for row in found.back:
+        decisions.restore(ledger, row, now)
+    return (f"{_deliveries(len(found.back))} of {choice.post} restored, each due at its "
+            "planned instant")
+
+
+def _left_cancelled(found: decisions.Restorable) -> list[str]:
+    """Why the cancelled deliveries that ``cm restore`` leaves are left, with what to do."""
+    def ids(rows: list[Delivery]) -> str:
+        return ", ".join(str(row.id) for row in rows)
+
+    notes = []
+    if found.passed:
+        notes.append(f"left cancelled, their time has passed: {ids(found.passed)} "
+                     f"(cm retry N sends one now)")
+    if found.unplanned:
+        notes.append(f"left cancelled, no longer in schedules.yaml: {ids(found.unplanned)} "
+                     "(put the post back, then cm apply)")
+    if found.dropped:
+        notes.append(f"left cancelled, given up by cm resolve --drop: {ids(found.dropped)} "
+                     "(it may be online: check, then cm retry N)")
+    return notes
 
 
 @app.command("retry")

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
 from cm_toolkit.cli.live_links import created_session_links
+from cm_toolkit.cli.published import published_lookup
 from cm_toolkit.errors import UsageError
 from cm_toolkit.inbox.faq_check import faq_problems
 from cm_toolkit.templates.plan_check import check_everything
@@ -43,10 +44,13 @@ def check(
     problem with file:line, and the plan's quotas and X cost.
 
     Live announcements are checked with their session's real link once it is created (read from
-    the ledger when there is one), else with a placeholder of the host's form and length."""
+    the ledger when there is one), else with a placeholder of the host's form and length. A time
+    that has passed is warned about unless the ledger shows its deliveries published."""
     now = datetime.now(UTC)
     links = created_session_links(workspace, database_url) if workspace.is_dir() else {}
+    published = published_lookup(workspace, database_url) if workspace.is_dir() else None
     report, plan_check = check_everything(workspace, now, session_links=links,
+                                          published=published,
                                           file_checks=[faq_problems])
     plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:

@@ -46,18 +46,23 @@ class _Row:
     followers: int
 
 
+def _refused(problems: list[Problem], name: str) -> WorkspaceError:
+    """The problems of the file being imported (not of the workspace): nothing is imported."""
+    return WorkspaceError(problems, where=name, outcome="nothing was imported")
+
+
 def _header(reader: Iterator[list[str]], name: str) -> dict[str, int]:
     try:
         header: list[str] = next(reader)
     except StopIteration:
-        raise WorkspaceError([Problem(name, 1, None, "the file is empty",
-                                      "write a header line: date,channel,followers")]) from None
+        raise _refused([Problem(name, 1, None, "the file is empty",
+                               "write a header line: date,channel,followers")], name) from None
     columns = {cell.strip().lower(): index for index, cell in enumerate(header)}
     missing = [column for column in REQUIRED if column not in columns]
     if missing:
-        raise WorkspaceError([Problem(
+        raise _refused([Problem(
             name, 1, None, f"the header lacks the column(s) {', '.join(missing)}",
-            "the first line must name the columns, e.g. date,channel,followers")])
+            "the first line must name the columns, e.g. date,channel,followers")], name)
     return columns
 
 
@@ -135,7 +140,7 @@ def read_history(path: Path, networks: dict[str, Network], zone: ZoneInfo) -> li
             continue
         rows.append(row)
     if problems:
-        raise WorkspaceError(problems)
+        raise _refused(problems, name)
     return rows
 
 
@@ -170,7 +175,7 @@ def import_history(
                     f"{row.taken_at:%Y-%m-%d %H:%M} UTC (this line says {row.followers})",
                     "remove the line, or correct it to match"))
         if problems:
-            raise WorkspaceError(problems)  # leaving the block rolls the transaction back
+            raise _refused(problems, name)  # leaving the block rolls the transaction back
         for start in range(0, len(fresh), BATCH):
             session.execute(insert(FollowerSnapshot), [
                 {"channel_id": r.channel_id, "network": r.network, "taken_at": r.taken_at,

@@ -19,6 +19,7 @@ plan twice writes nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -29,6 +30,7 @@ from cm_toolkit.errors import LedgerError
 from cm_toolkit.ledger import models as m
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import NOT_STARTED, DeliveryState, EventKind
+from cm_toolkit.ledger.texts import recorded_texts
 from cm_toolkit.planning.models import DeliveryKey, Plan, PlannedDelivery
 from cm_toolkit.workspace.models import Network
 
@@ -79,6 +81,17 @@ class DeliveryCancel:
     row: LedgerRow
 
 
+@dataclass(frozen=True)
+class TextChange:
+    """A delivery not sent yet whose text (``text_digest``) is not the one the last ``cm apply``
+    recorded: ``was`` None when none was recorded (then it is only recorded, not shown)."""
+
+    row: LedgerRow
+    planned: PlannedDelivery
+    was: str | None
+    now: str
+
+
 @dataclass
 class PlanDiff:
     plan: Plan
@@ -87,6 +100,13 @@ class PlanDiff:
     cancel: list[DeliveryCancel] = field(default_factory=list)
     unchanged: int = 0
     locked: int = 0
+    texts: Mapping[DeliveryKey, str] = field(default_factory=dict)  # the digests of now
+    retext: list[TextChange] = field(default_factory=list)
+
+    @property
+    def texts_changed(self) -> list[TextChange]:
+        """The deliveries whose text changed since the last ``cm apply`` (templates edited)."""
+        return [t for t in self.retext if t.was is not None]
 
     @property
     def revived(self) -> list[DeliveryChange]:
@@ -106,8 +126,12 @@ def _differs(row: LedgerRow, planned: PlannedDelivery) -> bool:
             or row.grace_seconds != _grace_seconds(planned))
 
 
-def diff(plan: Plan, ledger: Ledger) -> PlanDiff:
-    """What ``apply`` would do to bring ``ledger`` to ``plan``. Reads only."""
+def diff(plan: Plan, ledger: Ledger, texts: Mapping[DeliveryKey, str] | None = None) -> PlanDiff:
+    """What ``apply`` would do to bring ``ledger`` to ``plan``. Reads only.
+
+    ``texts`` (each delivery's ``text_digest``, from the checks of ``cm plan`` / ``cm apply``)
+    adds the deliveries not sent yet whose text is not the last one recorded
+    (``ledger/texts.py``)."""
     with ledger.reading() as session:
         rows = {
             (row.post_key, row.channel_id, row.occurrence): LedgerRow.of(row, campaign_id)
@@ -117,9 +141,14 @@ def diff(plan: Plan, ledger: Ledger) -> PlanDiff:
                 )
             )
         }
-    result = PlanDiff(plan)
+    result = PlanDiff(plan, texts=texts or {})
+    recorded = recorded_texts(ledger) if texts else {}
     for planned in plan.deliveries:
         row = rows.pop(planned.key, None)
+        if row is not None and row.state in NOT_STARTED and texts:
+            now = texts.get(planned.key)
+            if now is not None and recorded.get(row.id) != now:
+                result.retext.append(TextChange(row, planned, recorded.get(row.id), now))
         if row is None:
             result.create.append(planned)
         elif row.state is S.CANCELLED and row.held:
@@ -165,12 +194,19 @@ def apply(plan_diff: PlanDiff, ledger: Ledger, now: datetime) -> ApplyResult:
         ]
         session.add_all(created)
         session.flush()
-        for row in created:
+        for row, planned in zip(created, plan_diff.create, strict=True):
+            detail = {"due_at": row.due_at.isoformat()}
+            if planned.key in plan_diff.texts:
+                detail["text"] = plan_diff.texts[planned.key]
             session.add(m.Event(at=now, delivery_id=row.id, kind=EventKind.PLANNED,
-                                from_state=None, to_state=S.PLANNED,
-                                detail={"due_at": row.due_at.isoformat()}))
+                                from_state=None, to_state=S.PLANNED, detail=detail))
         for change in plan_diff.change:
-            _write_change(session, change, now)
+            _write_change(session, change, now, plan_diff.texts.get(change.planned.key))
+        for text in plan_diff.retext:
+            # the journal only: the text is rendered again at sending, whatever this says
+            session.add(m.Event(at=now, delivery_id=text.row.id, kind=EventKind.TEXT,
+                                from_state=text.row.state, to_state=text.row.state,
+                                detail={"text": [text.was, text.now]}))
         for cancel in plan_diff.cancel:
             _compare_and_set(session, cancel.row, now, {"state": S.CANCELLED})
             session.add(m.Event(at=now, delivery_id=cancel.row.id, kind=EventKind.CANCELLED,
@@ -199,7 +235,8 @@ def _compare_and_set(session: Any, row: LedgerRow, now: datetime, values: dict[s
         )
 
 
-def _write_change(session: Any, change: DeliveryChange, now: datetime) -> None:
+def _write_change(session: Any, change: DeliveryChange, now: datetime,
+                  text: str | None = None) -> None:
     planned, row = change.planned, change.row
     values: dict[str, Any] = {
         "due_at": planned.due_at, "fingerprint": planned.fingerprint,
@@ -215,6 +252,8 @@ def _write_change(session: Any, change: DeliveryChange, now: datetime) -> None:
         detail["due_at"] = [row.due_at.isoformat(), planned.due_at.isoformat()]
     if change.content_changed:
         detail["fingerprint"] = [row.fingerprint, planned.fingerprint]
+    if change.revive and text is not None:
+        detail["text"] = text  # back from cancelled or missed: its text of now
     session.add(m.Event(at=now, delivery_id=row.id,
                         kind=EventKind.REPLANNED if change.revive else EventKind.CHANGED,
                         from_state=row.state, to_state=target, detail=detail))

@@ -8,7 +8,7 @@ event in the ledger (``EventKind.RESOLVED``, detail ``by: person``).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -148,6 +148,54 @@ def retry(ledger: Ledger, row: Delivery, now: datetime) -> datetime:
     _decide(ledger, row, S.PLANNED, now, "retried", (S.FAILED, S.MISSED, S.CANCELLED),
             due_at=due, next_attempt_at=None, held=False, last_error=None)
     return due
+
+
+@dataclass
+class Restorable:
+    """What ``restorable`` found (each list in the order given)."""
+
+    back: list[Delivery] = field(default_factory=list)  # restored at their planned instant
+    passed: list[Delivery] = field(default_factory=list)  # their time and grace are over
+    unplanned: list[Delivery] = field(default_factory=list)  # no longer in schedules.yaml
+    dropped: list[Delivery] = field(default_factory=list)  # given up by cm resolve --drop
+
+
+def restorable(rows: list[Delivery], now: datetime, ledger: Ledger) -> Restorable:
+    """Sort a post's cancelled deliveries for ``cm restore``: those a person cancelled
+    (``cm cancel``: held, their last move a cancel) whose instant is still ahead or inside its
+    grace window come back; the others are said and left.
+
+    A delivery cancelled because it left schedules.yaml comes back with ``cm apply`` once it is
+    there again; one dropped by ``cm resolve --drop`` may be online (restoring it could publish
+    it twice); one whose time has passed would be sent now, a surprise in a bulk restore (``cm
+    retry N`` does it for one)."""
+    cancelled = [row for row in rows if row.state is S.CANCELLED]
+    last_action: dict[int, str] = {}
+    with ledger.reading() as session:
+        for delivery_id, detail in session.execute(
+            select(Event.delivery_id, Event.detail)
+            .where(Event.delivery_id.in_([row.id for row in cancelled]),
+                   Event.to_state == S.CANCELLED)
+            .order_by(Event.id)
+        ):
+            last_action[delivery_id] = (detail or {}).get("action", "")
+    found = Restorable()
+    for row in cancelled:
+        if not row.held:
+            found.unplanned.append(row)
+        elif last_action.get(row.id) != "cancelled":
+            found.dropped.append(row)
+        elif retry_due_at(row, now) != row.due_at:
+            found.passed.append(row)
+        else:
+            found.back.append(row)
+    return found
+
+
+def restore(ledger: Ledger, row: Delivery, now: datetime) -> None:
+    """Undo ``cm cancel``: planned again at its planned instant (``restorable`` chose it)."""
+    _decide(ledger, row, S.PLANNED, now, "restored", (S.CANCELLED,), due_at=row.due_at,
+            next_attempt_at=None, held=False)
 
 
 def keep_planned_date(ledger: Ledger, delivery_id: int, planned: datetime, now: datetime) -> None:

@@ -78,6 +78,7 @@ class EventKind(enum.Enum):
 
     PLANNED = "planned"  # apply created the delivery
     CHANGED = "changed"  # apply changed its due time and/or content
+    TEXT = "text"  # cm apply recorded the text its templates render now (ledger/texts.py)
     REPLANNED = "replanned"  # apply brought a cancelled/missed delivery back
     CANCELLED = "cancelled"  # apply: removed from the workspace
     CLAIMED = "claimed"  # a worker took it (-> sending)

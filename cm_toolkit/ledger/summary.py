@@ -94,4 +94,11 @@ def plan_as_dict(plan_diff: PlanDiff) -> dict[str, Any]:
         "cancel": cancel,
         "unchanged": plan_diff.unchanged,
         "locked": plan_diff.locked,
+        # not sent yet, and their text is not the one the last cm apply recorded
+        "texts_changed": [
+            {"delivery_id": t.row.id, "post_key": t.planned.post_key,
+             "channel": t.planned.channel_id, "occurrence": t.planned.occurrence,
+             "due_at": _iso(t.planned.due_at)}
+            for t in plan_diff.texts_changed
+        ],
     }

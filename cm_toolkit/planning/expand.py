@@ -43,6 +43,7 @@ from cm_toolkit.workspace.models import (
     Workspace,
 )
 from cm_toolkit.workspace.recurrence_checks import MAX_OCCURRENCES
+from cm_toolkit.workspace.session_keys import announcement_key
 from cm_toolkit.workspace.times import CronSyntaxError, cron_times, shift, to_utc
 
 SCHEDULES_FILE = "schedules.yaml"
@@ -56,10 +57,6 @@ def plan_workspace(workspace: Workspace) -> Plan:
 
 def live_setup_key(session_id: str) -> str:
     return f"{session_id}/live"
-
-
-def announcement_key(session_id: str, index: int) -> str:
-    return f"{session_id}/announce/{index}"
 
 
 class _Planner:

@@ -60,8 +60,8 @@ def blank_front_matter(source: str) -> str:
 def read_options(source: str, file: str) -> TemplateOptions:
     """Parse the front matter of ``source`` (the text of template ``file``).
 
-    Raises ``FrontMatterError`` (its ``problem`` says file:line) for bad YAML, unknown keys or
-    values of the wrong type.
+    Raises ``FrontMatterError`` (its ``problems`` say file:line) for bad YAML, or with every
+    unknown key and value of the wrong type.
     """
     lines = source.split("\n")
     end = _front_matter_end(lines)
@@ -91,12 +91,18 @@ def read_options(source: str, file: str) -> TemplateOptions:
         )
     values: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
+    problems: list[Problem] = []
     for key, value in data.items():
         # ruamel keeps each key's 0-based line inside the block; +2 for the opening fence.
         position = data.lc.key(key) if hasattr(data, "lc") else (0, 0)
         line = int(position[0]) + 2
         key_lines[str(key)] = line
-        values[str(key)] = _checked(str(key), value, file, line)
+        try:
+            values[str(key)] = _checked(str(key), value, file, line)
+        except FrontMatterError as error:  # every option is checked: all problems at once
+            problems += error.problems
+    if problems:
+        raise FrontMatterError(*problems)
     return TemplateOptions(values, key_lines)
 
 
@@ -129,8 +135,9 @@ def _checked(key: str, value: Any, file: str, line: int) -> Any:
 
 
 class FrontMatterError(ValueError):
-    """A front matter problem; ``problem`` says where."""
+    """Front matter problems (every wrong option of the block); ``problem`` is the first."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *more: Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+        self.problems = (problem, *more)

@@ -51,6 +51,8 @@ class NetworkRules:
     wire_text: Callable[[str], str]
     text_length: Callable[[str], int]
     source: str  # "adapter" or "text_rules"
+    duplicates_refused: bool = False  # the adapter's ``limits.duplicates_refused``
+    display_name: str = ""  # the adapter's ("X", "Facebook Page"...)
     link: LinkHandling | None = None  # the adapter's; None: the table's
 
     @property
@@ -99,5 +101,7 @@ def rules_for(network: Network) -> NetworkRules:
         wire_text=cls.wire_text,
         text_length=cls.text_length,
         source="adapter",
+        duplicates_refused=getattr(limits, "duplicates_refused", False),
+        display_name=str(getattr(cls, "display_name", "")),
         link=cls.link_handling,
     )

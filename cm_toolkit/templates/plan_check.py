@@ -18,6 +18,7 @@ refuse what it refuses.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,8 @@ from zoneinfo import ZoneInfo
 from cm_toolkit.channels.text_rules import youtube_description_problems, youtube_title_problems
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
-from cm_toolkit.planning.models import DeliveryKind, Plan, PlannedDelivery
+from cm_toolkit.planning.models import DeliveryKey, DeliveryKind, Plan, PlannedDelivery
+from cm_toolkit.planning.past_due import PublishedLookup, settle_past_due
 from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
@@ -37,9 +39,12 @@ from cm_toolkit.templates.delivery_checks import (
     MediaProbe,
     Where,
     check_content,
+    sent_text,
 )
+from cm_toolkit.templates.duplicate_texts import DuplicateTexts
+from cm_toolkit.templates.expiring_tokens import expiring_tokens
 from cm_toolkit.templates.live_checks import reminders_before_creation
-from cm_toolkit.templates.network_rules import rules_for
+from cm_toolkit.templates.network_rules import NetworkRules, rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
 from cm_toolkit.templates.quotas import Send, SendKind, check_quotas, inbox_polling
 from cm_toolkit.templates.render import RenderedContent
@@ -52,6 +57,9 @@ from cm_toolkit.workspace.models import Workspace
 class PlanCheck:
     problems: list[Problem]
     summary: dict[str, Any] = field(default_factory=dict)
+    # each delivery's ``text_digest`` (deliveries whose template renders); ``cm plan`` compares
+    # them with the ledger's, so that a template edit shows which texts change
+    texts: dict[DeliveryKey, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +118,14 @@ class Findings:
         return found
 
 
+def text_digest(rules: NetworkRules, content: RenderedContent) -> str:
+    """What a person reads of a delivery, hashed: the text as sent, its title, description and
+    link. Equal digests, same words."""
+    parts = (sent_text(rules, content), content.title or "", content.description or "",
+             content.link or "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
 def problem_order(problem: Problem) -> tuple[Any, ...]:
     """Errors first, the templates' before the schedule's, then by place."""
     return (problem.severity is not Severity.ERROR, problem.file != SCHEDULES_FILE,
@@ -151,6 +167,8 @@ class _PlanRun:
         self.renderer = PlanRenderer.for_workspace(workspace)
         self.probe = MediaProbe(workspace.root, self.renderer.paths)
         self.findings = Findings(self.tz, self.lines)
+        self.duplicates = DuplicateTexts()
+        self.texts: dict[DeliveryKey, str] = {}
         self.sends: list[Send] = []
         self.by_network: dict[str, int] = {}
         self.live_setups: dict[str, int] = {}
@@ -177,7 +195,8 @@ class _PlanRun:
             template, context_at = occurrence_contexts(self.workspace, items, self.session_links)
         except TemplateError as error:
             for delivery in items:
-                self.findings.add_problem(error.problem, delivery)
+                for problem in error.problems:
+                    self.findings.add_problem(problem, delivery)
             return
         rules = rules_for(network)
         where = Where.of(self.workspace, self.renderer, first, template)
@@ -185,7 +204,7 @@ class _PlanRun:
         # ``PlanRenderer.varies``); a text that repeats is checked once.
         same_text = not self.renderer.varies(network, template)
         rendered: RenderedContent | TemplateError | None = None
-        last: tuple[RenderedContent, ContentCheck] | None = None
+        last: tuple[RenderedContent, ContentCheck, str] | None = None
         for delivery in items:
             if rendered is None or not same_text:
                 try:
@@ -193,15 +212,19 @@ class _PlanRun:
                 except TemplateError as error:
                     rendered = error
             if isinstance(rendered, TemplateError):
-                self.findings.add_problem(rendered.problem, delivery)
+                for problem in rendered.problems:
+                    self.findings.add_problem(problem, delivery)
                 continue  # never sent: not counted in the quotas
             if last is not None and last[0] == rendered:
-                checked = last[1]
+                checked, digest = last[1], last[2]
             else:
                 checked = check_content(rules, rendered, where, self.probe)
-                last = (rendered, checked)
+                digest = text_digest(rules, rendered)
+                last = (rendered, checked, digest)
+            self.texts[delivery.key] = digest
             for finding in checked.findings:
                 self.findings.add(finding, delivery)
+            self.duplicates.add(rules, rendered, delivery)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, network, SendKind.POST,
                                    checked.x_posts, checked.x_posts_with_url, delivery))
 
@@ -220,11 +243,17 @@ class _PlanRun:
             else:
                 self.posts_of(items)
         everything = [d for items in groups.values() for d in items]
+        last_due: dict[str, datetime] = {}
+        for delivery in everything:
+            last_due[delivery.channel_id] = max(delivery.due_at,
+                                                last_due.get(delivery.channel_id, delivery.due_at))
         for problem, reminder in reminders_before_creation(everything):
             self.findings.add_problem(problem, reminder)
         quotas = check_quotas(self.sends, groups=_groups_of(self.workspace), timezone=self.tz,
                               now=now, locate=self.findings.locate)
-        problems = self.findings.problems() + quotas.problems
+        problems = (self.findings.problems() + quotas.problems
+                    + self.duplicates.problems(self.findings.locate, self.tz)
+                    + expiring_tokens(self.workspace, last_due, self.tz))
         problems.sort(key=problem_order)
 
         def show(moment: datetime | None) -> str | None:
@@ -241,7 +270,7 @@ class _PlanRun:
             **quotas.summary,
             "inbox": inbox_polling(self.workspace),
         }
-        return PlanCheck(problems, summary)
+        return PlanCheck(problems, summary, self.texts)
 
 
 def check_plan(
@@ -286,7 +315,11 @@ class PlanChecker:
 
 
 def check_everything(
-    root: Path, now: datetime, *, session_links: SessionLinks | None = None,
+    root: Path,
+    now: datetime,
+    *,
+    session_links: SessionLinks | None = None,
+    published: PublishedLookup | None = None,
     file_checks: Sequence[FileCheck] = (),
 ) -> tuple[CheckReport, PlanChecker]:
     """What ``cm check`` checks: the files, then every planned delivery rendered and checked.
@@ -295,18 +328,36 @@ def check_everything(
 
     ``cm check`` shows the report; ``cm plan`` and ``cm apply`` go through ``checked_plan`` so
     that they refuse what ``cm check`` refuses (a template that does not render would otherwise
-    be applied, and its deliveries fail when due).
+    be applied, and its deliveries fail when due). ``published`` (when there is a ledger) drops
+    the "has passed" warnings of deliveries already published (``planning.past_due``).
     """
     checker = PlanChecker(now, session_links=session_links)
     report = check_workspace(root, now, extra_checks=[checker], file_checks=file_checks)
+    if published is not None and checker.plan is not None:
+        report.problems = settle_past_due(report.problems, checker.plan.deliveries, published,
+                                          now)
     return report, checker
 
 
-def checked_plan(root: Path, now: datetime, *, file_checks: Sequence[FileCheck] = ()
-                 ) -> tuple[Workspace, Plan, list[Problem]]:
-    """The workspace, its plan and the warnings, once ``check_everything`` found no error;
-    raises ``WorkspaceError`` with every problem (the same lines as ``cm check``) otherwise."""
-    report, checker = check_everything(root, now, file_checks=file_checks)
-    if not report.ok or report.workspace is None or checker.plan is None:
+@dataclass(frozen=True)
+class CheckedPlan:
+    """What ``cm plan`` and ``cm apply`` take from the check: the plan, the warnings to show,
+    and each delivery's ``text_digest``."""
+
+    workspace: Workspace
+    plan: Plan
+    warnings: list[Problem]
+    texts: dict[DeliveryKey, str]
+
+
+def checked_plan(
+    root: Path, now: datetime, *, published: PublishedLookup | None = None,
+    file_checks: Sequence[FileCheck] = (),
+) -> CheckedPlan:
+    """The plan once ``check_everything`` found no error; raises ``WorkspaceError`` with every
+    problem (the same lines as ``cm check``) otherwise."""
+    report, checker = check_everything(root, now, published=published, file_checks=file_checks)
+    if (not report.ok or report.workspace is None or checker.plan is None
+            or checker.result is None):
         raise WorkspaceError(report.problems)
-    return report.workspace, checker.plan, report.warnings
+    return CheckedPlan(report.workspace, checker.plan, report.warnings, checker.result.texts)

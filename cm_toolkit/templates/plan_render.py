@@ -103,10 +103,18 @@ class PlanRenderer(TemplateRenderer):
         if any(self._file_varies(t.name or "") for t in sources):
             return True
         for source in sources:
-            for value in self.options_of(source).values.values():
+            try:
+                values = self.options_of(source).values.values()
+            except TemplateError:
+                return False  # the front matter is wrong: rendering reports it, once
+            for value in values:
                 texts = value if isinstance(value, list) else [value]
                 for text in texts:
-                    if isinstance(text, str) and _tree_varies(self.env.parse(text), set()):
+                    try:
+                        tree = self.env.parse(text) if isinstance(text, str) else None
+                    except Exception:  # noqa: BLE001 - rendering reports the option's error
+                        return True
+                    if tree is not None and _tree_varies(tree, set()):
                         return True
         return False
 

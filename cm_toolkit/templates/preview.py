@@ -136,7 +136,8 @@ def preview_delivery(
                                   for network, link in context.session.links.items()}
         content = renderer.render_for(delivery.network, template, context)
     except TemplateError as error:
-        findings.add_problem(error.problem, delivery)
+        for problem in error.problems:
+            findings.add_problem(problem, delivery)
         preview.problems = findings.problems(labelled=False)
         return preview
     probe = MediaProbe(workspace.root, renderer.paths)

@@ -158,7 +158,9 @@ class TemplateRenderer:
             try:
                 text = self._paths_for(path).read_text(path, self._display(str(path)))
                 options = read_options(text, self._display(str(path)))
-            except (FrontMatterError, OutsideWorkspace) as exc:
+            except FrontMatterError as exc:
+                raise TemplateError(*exc.problems) from None
+            except OutsideWorkspace as exc:
                 raise TemplateError(exc.problem) from None
             self._options_cache[key] = options
         return self._options_cache[key]
@@ -177,7 +179,10 @@ class TemplateRenderer:
             return None
         for source in (chosen, default):
             if source is not None:
-                options = self.options_of(source)
+                try:
+                    options = self.options_of(source)
+                except TemplateError:
+                    return None  # a broken front matter: rendering reports its problems
                 if key in options.values:
                     return options.lines.get(key)
         return None

@@ -225,7 +225,8 @@ def _check_schedules(
         schedules = Schedules.model_validate(document.data, context=_context(zone))
     except ValidationError as error:
         problems += problems_from_validation(
-            error, document, Schedules, view.describe_schedules, skip=flagged
+            error, document, Schedules, view.describe_schedules, skip=flagged,
+            examples=refs.examples(),
         )
     problems += check_references(document, refs)
     problems += check_time_rules(document, zone, now)

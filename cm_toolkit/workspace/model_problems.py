@@ -9,7 +9,7 @@ user named it (the post's id), and the fix says what to write.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -64,6 +64,7 @@ def problems_from_validation(
     skip: Iterable[tuple[PathElement, ...]] = (),
     relocate: Callable[[tuple[PathElement, ...]], tuple[PathElement, ...]] | None = None,
     choices: dict[str, Sequence[str]] | None = None,
+    examples: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """One problem per pydantic error, placed at the YAML position of its ``loc``.
 
@@ -71,7 +72,10 @@ def problems_from_validation(
     ``relocate`` maps a ``loc`` of ``root_model`` to its path in the file (a model validated on a
     part of the file, like an adapter's settings on ``account``).
     ``choices`` gives, per field name, the allowed values used for "did you mean" (enums).
+    ``examples`` replace ``FIELD_EXAMPLES`` where the file's own names fit (its templates and
+    channels: a fix never names a template the workspace does not have).
     """
+    shown = {**FIELD_EXAMPLES, **(examples or {})}
     skipped = [tuple(path) for path in skip]
     problems = []
     for item in error.errors(include_url=False, include_input=True):
@@ -80,7 +84,7 @@ def problems_from_validation(
         if any(loc[: len(path)] == path for path in skipped):
             continue
         allowed = _allowed_keys(root_model, model_loc)
-        problems.append(_problem(item, loc, document, allowed, describe, choices or {}))
+        problems.append(_problem(item, loc, document, allowed, describe, choices or {}, shown))
     return problems
 
 
@@ -101,6 +105,7 @@ def _problem(
     allowed_keys: list[str],
     describe: Describer,
     choices: dict[str, Sequence[str]],
+    examples: Mapping[str, str],
 ) -> Problem:
     kind = item["type"]
     data = document.data
@@ -111,7 +116,7 @@ def _problem(
         line, column = document.position(parent)
         owner = _join(context, _field_text(parent[used:]))
         what = f"{owner} has no `{field}:`" if owner else f"`{field}:` is missing"
-        example = FIELD_EXAMPLES.get(field, "...")
+        example = examples.get(field, "...")
         return Problem(document.file, line, column, what, f"add `{field}: {example}`")
 
     context, used = describe(data, loc)
@@ -174,7 +179,7 @@ def _problem(
             line,
             column,
             f"{subject} {reason} (got {_shown(value)})",
-            _fix_for(loc, value, kind, item.get("ctx", {}).get("error")),
+            _fix_for(loc, value, kind, examples, item.get("ctx", {}).get("error")),
         )
     wanted = _TYPE_WANTED.get(kind)
     if wanted is None:
@@ -183,7 +188,7 @@ def _problem(
             line,
             column,
             f"{subject} is not valid: {item['msg']}",
-            _fix_for(loc, value, kind),
+            _fix_for(loc, value, kind, examples),
         )
     if value is None:
         return Problem(
@@ -198,14 +203,15 @@ def _problem(
         line,
         column,
         f"{subject} {wanted} (got {_shown(value)})",
-        _fix_for(loc, value, kind),
+        _fix_for(loc, value, kind, examples),
     )
 
 
-def _fix_for(loc: tuple[PathElement, ...], value: Any, kind: str, reason: object = None) -> str:
+def _fix_for(loc: tuple[PathElement, ...], value: Any, kind: str, examples: Mapping[str, str],
+             reason: object = None) -> str:
     """What to write instead: an example of the right shape for this field."""
     field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
-    example = FIELD_EXAMPLES.get(field)
+    example = examples.get(field)
     if isinstance(reason, DurationError):
         return f"for example `{field}: 1h30m`"
     if isinstance(reason, DateTimeError):

@@ -17,6 +17,7 @@ from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.networks import known_networks, network_capabilities
 from cm_toolkit.workspace.paths import WorkspacePaths
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
+from cm_toolkit.workspace.template_names import builtin_templates
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -31,6 +32,23 @@ class References:
     channels: Mapping[str, str | None]  # channel id -> network ("x"...), None if its file is broken
     templates: frozenset[str]
     paths: WorkspacePaths | None = None  # default: the root alone
+
+    def examples(self) -> dict[str, str]:
+        """Examples for the fixes of schedules.yaml in this workspace's own names (a missing
+        `template:` is never told to be `teaser` in a workspace without one)."""
+        found: dict[str, str] = {}
+        own = sorted(self.templates - frozenset(builtin_templates()),
+                     key=lambda name: ("/" in name, name))  # top-level ones first
+        posts = [name for name in own if not name.rsplit("/", 1)[-1].startswith("_")]
+        if posts:  # not a partial (`_macros`), which is included, not posted
+            found["template"] = posts[0]
+        ids = sorted(self.channels)
+        if ids:
+            found["channels"] = f"[{', '.join(ids[:2])}]"
+        hosts = [i for i in ids if self.channels[i] in ("youtube", "meet")]
+        if hosts:
+            found["hosted_on"] = f"[{hosts[0]}]"
+        return found
 
 
 def problem(

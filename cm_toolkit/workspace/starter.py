@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cm_toolkit.errors import UsageError
+from cm_toolkit.workspace.suggestions import suggest_timezone
 
 TEXT_NETWORKS = ("x", "facebook", "linkedin", "manual")
 LIVE_HOSTS = ("youtube", "meet")
@@ -74,9 +75,8 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(name.replace(" ", "_"), sorted(available_timezones()),
-                                          n=1, cutoff=0.5)
-        hint = f"did you mean `{close[0]}`? " if close else ""
+        close = suggest_timezone(name, available_timezones())
+        hint = f"did you mean `{close}`? " if close else ""
         raise UsageError(f"--timezone {name!r} is not an IANA time zone",
                          fix=f"{hint}e.g. Europe/Paris, America/New_York") from None
     return name

@@ -7,6 +7,7 @@ A post has exactly one time rule: ``at`` (an instant), ``every`` (a cron recurre
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -19,7 +20,8 @@ from cm_toolkit.workspace.datetimes import is_date_only, localize, parse_datetim
 from cm_toolkit.workspace.durations import format_duration, parse_duration
 from cm_toolkit.workspace.recurrence_checks import check_recurrence
 from cm_toolkit.workspace.schedule_checks import problem
-from cm_toolkit.workspace.suggestions import did_you_mean
+from cm_toolkit.workspace.session_keys import announcement_key
+from cm_toolkit.workspace.suggestions import fixed_offset_zone, suggest_timezone
 from cm_toolkit.workspace.times import to_apscheduler_crontab
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
@@ -28,6 +30,20 @@ CRON_FIX = (
     "e.g. `0 18 * * thu` (Thursdays at 18:00)"
 )
 _RULES = ("at", "every", "session")
+
+
+@dataclass(frozen=True)
+class PastDue(Problem):
+    """The warning for a time already past, with what it is about: a command that reads the
+    ledger (``cm check``, ``cm plan``, ``cm apply``) drops it when those deliveries were
+    published (``cm_toolkit.planning.past_due``), since "it will not be published" would be
+    wrong about them.
+
+    ``post_key`` names the deliveries of one item (a post id, ``<session>/announce/<n>``);
+    ``session_id`` those of a whole live session (its setup and announcements)."""
+
+    post_key: str | None = None
+    session_id: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -42,10 +58,14 @@ def check_timezone(document: YamlDocument) -> tuple[tzinfo | None, list[Problem]
     if not isinstance(name, str):
         return None, []  # missing or not text: pydantic reports it
     if name in _zone_names():
-        return zoneinfo.ZoneInfo(name), []
-    fix = did_you_mean(
-        name, _zone_names(), otherwise="use an IANA name such as Europe/Paris or America/Montreal"
-    )
+        poor = fixed_offset_zone(name)
+        warnings = [problem(document, ("timezone",), f"`timezone` `{name}` {poor}",
+                            "a city's zone follows its daylight saving time",
+                            severity=Severity.WARNING)] if poor else []
+        return zoneinfo.ZoneInfo(name), warnings
+    match = suggest_timezone(name, _zone_names())
+    fix = (f"did you mean `{match}`?" if match is not None
+           else "use an IANA name such as Europe/Paris or America/Montreal")
     return None, [
         problem(document, ("timezone",), f"`timezone` `{name}` is not an IANA time zone", fix)
     ]
@@ -146,17 +166,28 @@ def _check_nonzero(document: YamlDocument, part: view.Part, key: str) -> list[Pr
 
 
 def _past(
-    document: YamlDocument, path: view.Path_, label: str, when: datetime, now: datetime | None
+    document: YamlDocument,
+    path: view.Path_,
+    label: str,
+    when: datetime,
+    now: datetime | None,
+    *,
+    post_key: str | None = None,
+    session_id: str | None = None,
 ) -> list[Problem]:
     if now is None or when >= now:
         return []
+    line, column = document.position(path)
     return [
-        problem(
-            document,
-            path,
+        PastDue(
+            document.file,
+            line,
+            column,
             f"{label} is due {when:%Y-%m-%d %H:%M %Z}, which has passed",
             "it will not be published: change its time if it still should be",
-            severity=Severity.WARNING,
+            Severity.WARNING,
+            post_key=post_key,
+            session_id=session_id,
         )
     ]
 
@@ -184,7 +215,8 @@ def _check_session_times(
     if start is not None and ident is not None:
         starts.setdefault(ident, start)
     if start is not None:
-        problems += _past(document, (*session.path, "start"), session.label, start, now)
+        problems += _past(document, (*session.path, "start"), session.label, start, now,
+                          session_id=ident)
     for step in view.announcements(session):
         if "before" in step.data and "after" in step.data:
             problems.append(
@@ -199,7 +231,9 @@ def _check_session_times(
         offset = _offset(step.data)
         if start is not None and offset is not None and now is not None and start >= now:
             # A past session already has its warning: only steps of future ones get one.
-            problems += _past(document, step.path, step.label, start + offset, now)
+            key = announcement_key(ident, int(step.path[-1])) if ident is not None else None
+            problems += _past(document, step.path, step.label, start + offset, now,
+                              post_key=key)
     return problems
 
 
@@ -276,7 +310,8 @@ def _check_post_rule(
             )
         when = _instant(data["at"], zone)
         if when is not None:
-            problems += _past(document, (*post.path, "at"), label, when, now)
+            problems += _past(document, (*post.path, "at"), label, when, now,
+                              post_key=post.text("id"))
     elif rule == "every" and isinstance(data["every"], str):
         reason = cron_problem(data["every"], zone)
         if reason is not None:
@@ -292,7 +327,8 @@ def _check_post_rule(
         # an until before the campaign's start is an error of its own (recurrence_checks)
         if until is not None and (campaign_start is None or until >= campaign_start):
             problems += _past(
-                document, (*post.path, "until"), f"the last repetition of {label}", until, now
+                document, (*post.path, "until"), f"the last repetition of {label}", until, now,
+                post_key=post.text("id"),
             )
     elif rule == "session":
         start = starts.get(str(data["session"]))
@@ -306,6 +342,7 @@ def _check_post_rule(
                 f"{'before' if offset < timedelta(0) else 'after'} the session)",
                 when,
                 now,
+                post_key=post.text("id"),
             )
     return problems
 

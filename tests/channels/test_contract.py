@@ -180,6 +180,9 @@ def test_multiple_images(contract_env: Contract) -> None:
 
 def test_duplicate_is_rejected(contract_env: Contract) -> None:
     _require_publishing(contract_env)
+    # the adapter's fact, which cm check's duplicate-text warning reads, is what the network does
+    limits = type(contract_env.channel).limits
+    assert limits.duplicates_refused is contract_env.case.duplicate_rejected
     if not contract_env.case.duplicate_rejected:
         pytest.skip(f"{contract_env.case.network} accepts the same text twice")
     post, _ = contract_env.fresh(contract_env.case.post)

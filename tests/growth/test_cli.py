@@ -101,8 +101,9 @@ def test_activity_html_is_self_contained_and_escaped(
 ) -> None:
     code, out, _ = run(capsys, "report", "activity", "-w", str(filled), "--since", "2027-02-01",
                        "--until", "2027-02-28")
-    target = filled / "reports" / "activity.html"
+    target = filled / ".cm" / "reports" / "activity.html"  # cm's folder, not the user's files
     assert code == 0 and str(target) in out.replace(" ", "")
+    assert not (filled / "reports").exists()
     html = target.read_text(encoding="utf-8")
     assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js is inlined
     assert '<script src="http' not in html and "cdn." not in html.split("<script>")[0]

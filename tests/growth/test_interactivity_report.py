@@ -74,14 +74,14 @@ def test_json(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert totals["facebook"]["median_first_answer_minutes"] == 30.0
     assert totals["x"]["auto_answered_share_percent"] == 100.0
     assert payload["zone"] == "Europe/Paris"
-    assert not (workspace / "reports").exists()  # --json prints, writes nothing
+    assert not (workspace / ".cm" / "reports").exists()  # --json prints, writes nothing
 
 
 def test_html_section_follows_the_workspace_language(workspace: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run(capsys, "report", "activity", "-w", str(workspace))
     assert code == 0
-    html = (workspace / "reports" / "activity.html").read_text(encoding="utf-8")
+    html = (workspace / ".cm" / "reports" / "activity.html").read_text(encoding="utf-8")
     section = html.split('<section id="interactivity">')[1].split("</section>")[0]
     assert "<h2>Interactivité</h2>" in section
     assert "30 min" in section and "50 %" in section and "toute la période" in section
@@ -89,5 +89,5 @@ def test_html_section_follows_the_workspace_language(workspace: Path,
     schedules.write_text(schedules.read_text(encoding="utf-8").replace(
         "language: fr", "language: en"), encoding="utf-8")
     code, _ = run(capsys, "report", "activity", "-w", str(workspace))
-    html = (workspace / "reports" / "activity.html").read_text(encoding="utf-8")
+    html = (workspace / ".cm" / "reports" / "activity.html").read_text(encoding="utf-8")
     assert code == 0 and "<h2>Interactivity</h2>" in html and "whole period" in html

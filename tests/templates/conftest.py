@@ -79,3 +79,25 @@ def workspace_with(tmp_path: Path) -> Callable[[dict[str, str]], TemplateRendere
         return TemplateRenderer(tmp_path, language, "Europe/Paris", UtmDefaults())
 
     return build
+
+
+@pytest.fixture
+def starter(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace as ``cm init`` writes it: channels x, facebook, linkedin and manual; posts
+    "hello" (once) and "weekly-tip" (4 times) on x, facebook and linkedin."""
+    from cm_toolkit.cli import main
+
+    monkeypatch.setenv("COLUMNS", "300")
+    folder = tmp_path / "ws"
+    assert main(["init", str(folder), "--networks", "x,facebook,linkedin,manual"]) == 0
+    capsys.readouterr()
+    return folder
+
+
+def check_warnings(root: Path, capsys: pytest.CaptureFixture[str], about: str) -> list[str]:
+    """The lines of ``cm check`` holding ``about``; the check must pass (warnings only)."""
+    from cm_toolkit.cli import main
+
+    assert main(["check", "-w", str(root)]) == 0
+    return [line for line in capsys.readouterr().out.splitlines() if about in line]

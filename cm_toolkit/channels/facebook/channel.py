@@ -74,6 +74,7 @@ class FacebookChannel(Channel):
         media_max=MAX_PHOTOS,
         media_bytes_max=4 * 1024 * 1024,
         media_types=("image/jpeg", "image/png", "image/gif"),
+        duplicates_refused=True,  # error 506, a duplicate post (facebook/wire.py)
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {

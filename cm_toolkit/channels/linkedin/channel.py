@@ -38,6 +38,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
+from cm_toolkit.channels.facts import TokenRefresh
 from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.linkedin import inbox
 from cm_toolkit.channels.linkedin.checks import IMAGE_TYPES, post_problems
@@ -83,7 +84,8 @@ class LinkedInChannel(Channel):
     # 3,000 characters of commentary as sent (after escaping); 20 images per post (multiImage,
     # at least 2); 5 MB per image (LinkedIn's Images API documents only < 36,152,320 pixels).
     limits: ClassVar[Limits] = Limits(
-        text_max=3000, media_max=20, media_bytes_max=5 * 1024 * 1024, media_types=IMAGE_TYPES
+        text_max=3000, media_max=20, media_bytes_max=5 * 1024 * 1024, media_types=IMAGE_TYPES,
+        duplicates_refused=True,  # 422 DUPLICATE_POST (API_FACTS.md)
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
@@ -104,6 +106,7 @@ class LinkedInChannel(Channel):
         "client_id",
         "client_secret",
     )
+    token_refresh: ClassVar[TokenRefresh | None] = TokenRefresh(optional_secret_names, "60 days")
 
     def __init__(
         self,

@@ -87,6 +87,7 @@ class XChannel(Channel):
     limits: ClassVar[Limits] = Limits(
         text_max=X_TEXT_MAX, text_unit="weighted characters", media_max=4,
         media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,
+        duplicates_refused=True,  # 403 "duplicate content", permanent (API_FACTS.md)
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {

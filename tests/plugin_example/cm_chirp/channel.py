@@ -48,7 +48,8 @@ class ChirpChannel(Channel):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.TEXT, Capability.LINK, Capability.DELETE, Capability.FOLLOWERS}
     )
-    limits: ClassVar[Limits] = Limits(text_max=400, text_unit="characters")
+    limits: ClassVar[Limits] = Limits(text_max=400, text_unit="characters",
+                                      duplicates_refused=True)  # 422 "you already posted this"
     link_handling: ClassVar[LinkHandling] = LinkHandling.APPENDED  # the link ends the text
     budget: ClassVar[Budget | None] = Budget(60, timedelta(hours=1), margin=5)
     settings_model: ClassVar[type[ChannelSettings]] = ChirpSettings
