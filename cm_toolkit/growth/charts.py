@@ -5,8 +5,9 @@ written in the workspace's local time. A ``None`` in a series is a gap: Plotly b
 there (``connectgaps`` is false), so a missing snapshot is never drawn as if it had been taken.
 
 Each figure also carries ``title`` (shown by the page as a heading above the chart, not inside
-it: on a phone Plotly's toolbar would sit on it) and ``locale`` (Plotly's month names and
-separators for the workspace language, ``Wording.plotly_locale``). A channel has one colour on
+it: on a phone Plotly's toolbar would sit on it), ``locale`` (Plotly's month names, date
+formats and separators for the workspace language, ``Wording.plotly_locale``) and ``config``
+(``Plotly.newPlot``'s: the locale, and no "share to Plotly's cloud" button). A channel has one colour on
 every chart and page (``channel_colours``).
 """
 
@@ -64,7 +65,7 @@ def _figure(data: list[dict[str, Any]], title: str, y_title: str, words: Wording
         "hovermode": "closest",
         "autosize": True,
         "separators": words.plotly_locale()["format"]["decimal"]
-        + words.plotly_locale()["format"]["thousands"],
+        + words.plotly_locale()["format"]["thousands"],  # d3: decimal then group
     }
     layout.update(extra)
     if not any(y is not None for trace in data for y in trace.get("y", [])):
@@ -75,7 +76,11 @@ def _figure(data: list[dict[str, Any]], title: str, y_title: str, words: Wording
                                   "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]
     else:
         _fit_axes(data, layout, counts=counts)
-    return {"data": data, "layout": layout, "title": title, "locale": words.plotly_locale()}
+    locale = words.plotly_locale()
+    config = {"responsive": True, "displaylogo": False, "locale": locale["name"],
+              # no upload to Plotly's cloud from a private report; no selection tools
+              "modeBarButtonsToRemove": ["sendChartToCloud", "select2d", "lasso2d"]}
+    return {"data": data, "layout": layout, "title": title, "locale": locale, "config": config}
 
 
 def _fit_axes(data: Sequence[dict[str, Any]], layout: dict[str, Any], *, counts: bool) -> None:

@@ -12,6 +12,7 @@ and ``x2.52`` in English. A key missing from English is a ``KeyError``, never a 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -24,6 +25,7 @@ import babel.numbers
 from babel import Locale, UnknownLocaleError
 
 DASH = "—"
+D3_FIELDS = {"y": "%Y", "M": "%b", "d": "%-d"}  # CLDR field letter -> d3 time format
 FALLBACK = "en"
 Catalogue = dict[str, dict[str, str]]
 
@@ -184,5 +186,16 @@ class Wording:
                 "shortMonths": [months["abbreviated"][i] for i in range(1, 13)],
                 "decimal": babel.numbers.get_decimal_symbol(names),
                 "thousands": babel.numbers.get_group_symbol(names),
+                # the date axes' tick labels: "7 févr." in French, "Feb 7" in English
+                "dayMonth": self._strftime("MMMd"),
+                "dayMonthYear": self._strftime("yMMMd"),
+                "month": self._strftime("yMMM"),
+                "year": "%Y",
             },
         }
+
+    def _strftime(self, skeleton: str) -> str:
+        """A CLDR date skeleton of the language as a d3 (Plotly) time format."""
+        pattern = str(self.locale.datetime_skeletons[skeleton])
+        return re.sub(r"y+|M{3,}|d+|'[^']*'", lambda m: D3_FIELDS.get(
+            m.group(0)[0], m.group(0).strip("'")), pattern)

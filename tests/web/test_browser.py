@@ -5,6 +5,7 @@ and written as French writes them (Babel's CLDR data, not cm-toolkit's formattin
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -285,6 +286,15 @@ def test_phone_dashboard_chart_titles_clear_of_the_toolbar(browser: Any, dashboa
             charts_of(page)
             assert titles_clear_of_the_toolbar(page, PHONE["width"]) == charts
             no_sideways_scroll(page)
+        # French on the chart itself: month names on the date axis, the toolbar's words,
+        # and no button that would upload the chart to Plotly's cloud
+        ticks = page.locator("#growth-chart .xtick text").all_text_contents()
+        assert any(re.match(r"(\d{1,2} )?(févr\.|mars|avr\.|mai) ", tick) for tick in ticks), ticks
+        page.locator("#growth-chart").hover()
+        buttons = page.locator("#growth-chart .modebar-btn").evaluate_all(
+            "bs => bs.map(b => b.getAttribute('data-title'))")
+        assert "Réinitialiser les axes" in buttons and "Zoom avant" in buttons, buttons
+        assert not any("Share" in title or "Download plot" in title for title in buttons)
         page.goto(dashboard_url + "/")
         for card in page.locator("article.card .multiple").all():
             readable(page, card, PHONE["width"])
@@ -320,6 +330,9 @@ def test_one_snapshot_draws_sane_axes(browser: Any, tmp_path: Any) -> None:
             bottom, top = axes["y"]
             assert bottom == 0 and 3 < top <= 4, axes
             assert axes["ticks"] and all(t.isdigit() for t in axes["ticks"]), axes
+            days = page.locator("#growth-chart .xtick text").all_text_contents()
+            # "1 févr. 2027" (day, then month) under the hour; English writes "Feb 1, 2027"
+            assert any(re.search(r"\d (janv|févr)\. 2027$", day) for day in days), days
             net_adds = page.locator("#net-adds-chart .annotation-text")
             assert net_adds.text_content() == "Pas encore de données sur cette période."
     finally:

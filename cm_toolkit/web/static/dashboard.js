@@ -9,9 +9,8 @@
         return answer.json();
       })
       .then(function (figure) {
-        var config = { responsive: true, displaylogo: false };
-        if (figure.locale) { Plotly.register(figure.locale); config.locale = figure.locale.name; }
-        return Plotly.newPlot(element, figure.data, figure.layout, config);
+        if (figure.locale) { Plotly.register(figure.locale); }
+        return Plotly.newPlot(element, figure.data, figure.layout, figure.config);
       })
       .then(function () { element.dataset.rendered = "true"; })
       .catch(function (error) {
