@@ -58,11 +58,12 @@ class Labels(Mapping[str, str]):
         found = self._own.get(key)
         return found if found is not None else self._fallback[key]
 
-    def __getattr__(self, key: str) -> str:  # ``words.inbox.title`` in templates
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
+    def __getattr__(self, key: str) -> str:
+        """``words.inbox.title`` in templates. A key in neither catalogue raises ``KeyError``
+        (not ``AttributeError``, which Jinja2 would turn into a blank label)."""
+        if key.startswith("_"):  # Python's and MarkupSafe's probes (__html__...)
+            raise AttributeError(key)
+        return self[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._fallback)
@@ -86,10 +87,9 @@ class Wording:
                          for name, words in english.items()}
 
     def __getattr__(self, section: str) -> Labels:
-        try:
-            return self.sections[section]
-        except KeyError:
-            raise AttributeError(section) from None
+        if section.startswith("_"):
+            raise AttributeError(section)
+        return self.sections[section]  # KeyError for a wrong section, as for a wrong key
 
     def state(self, value: str) -> str:
         """A delivery state's label (the value stays the CSS class and the CLI word)."""

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from jinja2 import Environment
 
 from cm_toolkit.growth.wording import Wording, catalogue
 
@@ -24,6 +25,10 @@ def test_a_missing_word_falls_back_to_english_and_a_wrong_key_is_an_error() -> N
     assert words.count(1234) == "1.234"
     with pytest.raises(KeyError):
         words.dashboard["no such key"]
+    with pytest.raises(KeyError):  # in a template too: an error, never a blank label
+        Environment().from_string("{{ words.dashboard.no_such_key }}").render(words=words)
+    with pytest.raises(KeyError):
+        Environment().from_string("{{ words.no_such_section.x }}").render(words=words)
     assert Wording(None).code == "en" and Wording("fr_CA").code == "fr"
     assert Wording("not a language!").code == "en"
 
