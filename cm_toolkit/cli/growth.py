@@ -47,7 +47,7 @@ from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
 from cm_toolkit.workspace.loader import load_workspace
-from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.models import Workspace
 
 growth_app = typer.Typer(help="Follower snapshots, history import and the growth table.",
                          no_args_is_help=True)
@@ -172,12 +172,7 @@ def import_(
         zone = ZoneInfo(ws.schedules.timezone)
     else:  # the channel files still name each channel's network
         hints = read_hints(root)
-        networks = {}
-        for cid, name in hints.networks.items():
-            try:
-                networks[cid] = Network(name)
-            except ValueError:  # not a network: the file's rows for it are refused by name
-                continue
+        networks = dict(hints.networks)  # an unknown name: the snapshot keeps it as written
         zone = hints.zone or ZoneInfo("UTC")
     ledger = open_ledger(database_url, root, LedgerAccess.CREATE)  # brings data in
     try:
@@ -222,7 +217,7 @@ def growth_report(
                    "7 days", "30 days"):
         shown.add_column(header, justify="left" if header in ("channel", "network") else "right")
     for row in table.rows:
-        shown.add_row(row.channel_id, row.network.value if row.network else "-",
+        shown.add_row(row.channel_id, row.network if row.network else "-",
                       count(row.start.followers if row.start else None),
                       count(row.end.followers if row.end else None), signed(row.net_adds),
                       percent(row.percent), multiple(row.multiple), signed(row.net_7d),

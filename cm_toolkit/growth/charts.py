@@ -193,7 +193,7 @@ def deliveries_figure(report: ActivityReport, words: Wording) -> Figure:
 
 def engagement_figure(rows: Sequence[NetworkEngagement], words: Wording) -> Figure:
     measured = [row for row in rows if row.measured]
-    names = [str(getattr(row.network, "value", row.network)) for row in measured]
+    names = [row.network for row in measured]
     data = [
         {"type": "bar", "name": words.charts[attr], "x": names,
          "y": [getattr(row, attr) for row in measured],

@@ -306,12 +306,11 @@ def test_one_snapshot_draws_sane_axes(browser: Any, tmp_path: Any) -> None:
     from cm_toolkit.growth.context import GrowthContext
     from cm_toolkit.ledger import open_ledger
     from cm_toolkit.ledger.models import FollowerSnapshot
-    from cm_toolkit.workspace.models import Network
-
+    
     ledger = open_ledger(f"sqlite:///{tmp_path / 'one.db'}", tmp_path)
     taken = datetime(2027, 2, 1, 5, tzinfo=UTC)
     with ledger.writing() as session:
-        session.add(FollowerSnapshot(channel_id="x-mooc", network=Network.X, taken_at=taken,
+        session.add(FollowerSnapshot(channel_id="x-mooc", network="x", taken_at=taken,
                                      followers=3))
     context = GrowthContext(zone=ZoneInfo("Europe/Paris"), reference=taken, language="fr")
     try:

@@ -21,7 +21,6 @@ from cm_toolkit.growth.wording import catalogue
 from cm_toolkit.ledger import Ledger, open_ledger
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.web.app import Dashboard
-from cm_toolkit.workspace.models import Network
 from tests.growth.conftest import add_published, add_snapshots
 
 from .test_app import call
@@ -34,12 +33,12 @@ PAGES = ("/", "/channel/x-mooc", "/calendar", "/posts", "/review", "/inbox", "/i
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     opened = open_ledger(f"sqlite:///{tmp_path / 'cm.db'}", tmp_path)
-    for channel, network, base in (("x-mooc", Network.X, 3000), ("linkedin-page",
-                                   Network.LINKEDIN, 1200), ("youtube", Network.YOUTUBE, 800)):
+    for channel, network, base in (("x-mooc", "x", 3000), ("linkedin-page",
+                                   "linkedin", 1200), ("youtube", "youtube", 800)):
         add_snapshots(opened, channel, network,
                       [(T0 + timedelta(days=d), base + 7 * d) for d in range(20)])
-    add_published(opened, "teaser", "x-mooc", Network.X, T0 + timedelta(days=2), (10, 2, 3))
-    add_published(opened, "broken", "x-mooc", Network.X, T0 + timedelta(days=3), None,
+    add_published(opened, "teaser", "x-mooc", "x", T0 + timedelta(days=2), (10, 2, 3))
+    add_published(opened, "broken", "x-mooc", "x", T0 + timedelta(days=3), None,
                   state=DeliveryState.FAILED, error="refused")
     yield opened
     opened.close()
@@ -149,7 +148,7 @@ def test_one_colour_per_channel_on_every_chart_and_page(ledger: Ledger, tmp_path
 
 
 def test_next_up_lists_only_deliveries_still_to_be_sent(ledger: Ledger) -> None:
-    ahead = {state: add_published(ledger, f"later-{state.value}", "x-mooc", Network.X,
+    ahead = {state: add_published(ledger, f"later-{state.value}", "x-mooc", "x",
                                   NOW + timedelta(hours=1 + i), None, state=state)
              for i, state in enumerate(DeliveryState)}
     page = call(dashboard(ledger, "en"), "/")[2].decode()
