@@ -57,6 +57,7 @@ def _local(moment: datetime, zone: ZoneInfo) -> str:
 
 def _figure(data: list[dict[str, Any]], title: str, y_title: str, words: Wording,
             *, counts: bool = True, **extra: Any) -> Figure:
+    locale = words.plotly_locale()
     layout: dict[str, Any] = {
         "margin": {"l": 50, "r": 10, "t": 30, "b": 40},  # t: room for the toolbar, no title
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "automargin": True},
@@ -64,8 +65,7 @@ def _figure(data: list[dict[str, Any]], title: str, y_title: str, words: Wording
         "legend": {"orientation": "h", "y": -0.18},
         "hovermode": "closest",
         "autosize": True,
-        "separators": words.plotly_locale()["format"]["decimal"]
-        + words.plotly_locale()["format"]["thousands"],  # d3: decimal then group
+        "separators": locale["format"]["decimal"] + locale["format"]["thousands"],
     }
     layout.update(extra)
     if not any(y is not None for trace in data for y in trace.get("y", [])):
@@ -76,7 +76,6 @@ def _figure(data: list[dict[str, Any]], title: str, y_title: str, words: Wording
                                   "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]
     else:
         _fit_axes(data, layout, counts=counts)
-    locale = words.plotly_locale()
     config = {"responsive": True, "displaylogo": False, "locale": locale["name"],
               # no upload to Plotly's cloud from a private report; no selection tools
               "modeBarButtonsToRemove": ["sendChartToCloud", "select2d", "lasso2d"]}
