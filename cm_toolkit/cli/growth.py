@@ -29,7 +29,7 @@ from cm_toolkit.cli import (
 )
 from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.clock import SystemClock
-from cm_toolkit.errors import UsageError
+from cm_toolkit.errors import Severity, UsageError, WorkspaceError
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.display import count, multiple, percent, signed
 from cm_toolkit.growth.importer import import_history
@@ -42,6 +42,7 @@ from cm_toolkit.growth.report import (
     growth_json,
     write_text,
 )
+from cm_toolkit.growth.workspace_hints import read_hints
 from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
@@ -96,12 +97,32 @@ def _instant(value: str | None, option: str, zone: ZoneInfo, *, end: bool = Fals
     return moment.astimezone(UTC)
 
 
+def _lenient_workspace(root: Path) -> Workspace | None:
+    """The workspace, or None after a warning when its files have errors: the growth and
+    report commands read the ledger, and a scheduling typo must not stop them."""
+    try:
+        return _workspace(root)
+    except WorkspaceError as error:
+        for problem in error.problems:
+            err_console.print(str(problem), markup=False, highlight=False, emoji=False)
+        errors = sum(1 for p in error.problems if p.severity is Severity.ERROR)
+        err_console.print(f"warning: {errors} problem(s) in the workspace (above): this "
+                          "command reads the ledger alone, with the names, time zone and "
+                          "language still readable in the files; `cm check` after a fix",
+                          markup=False, highlight=False, emoji=False)
+        return None
+
+
 def _open(root: Path, database_url: str | None,
-          access: LedgerAccess = LedgerAccess.READ) -> tuple[Workspace, Ledger, GrowthContext]:
+          access: LedgerAccess = LedgerAccess.READ) -> tuple[Workspace | None, Ledger,
+                                                             GrowthContext]:
     """For the reports and the dashboard: they only read (a read-only ledger is enough), but
-    the dashboard with --allow-replies writes (replies, states): WRITE."""
-    workspace = _workspace(root)
-    ledger = open_ledger(database_url, workspace.root, access)
+    the dashboard with --allow-replies writes (replies, states): WRITE. A workspace with
+    errors gives None and a context from what its files still say (``read_hints``)."""
+    workspace = _lenient_workspace(root)
+    ledger = open_ledger(database_url, root, access)
+    if workspace is None:
+        return None, ledger, read_hints(root).context(ledger, root)
     return workspace, ledger, GrowthContext.from_workspace(workspace, ledger)
 
 
@@ -144,11 +165,18 @@ def import_(
     database_url: DatabaseOption = None,
 ) -> None:
     """Load follower history kept elsewhere: all rows or none (bad rows listed by line)."""
-    ws = _workspace(workspace.resolve())
-    networks = {cid: channel.network for cid, channel in ws.channels.items()}
-    ledger = open_ledger(database_url, ws.root, LedgerAccess.CREATE)  # brings data in
+    root = workspace.resolve()
+    ws = _lenient_workspace(root)
+    if ws is not None:
+        networks = {cid: channel.network for cid, channel in ws.channels.items()}
+        zone = ZoneInfo(ws.schedules.timezone)
+    else:  # the channel files still name each channel's network
+        hints = read_hints(root)
+        networks = dict(hints.networks)  # an unknown name: the snapshot keeps it as written
+        zone = hints.zone or ZoneInfo("UTC")
+    ledger = open_ledger(database_url, root, LedgerAccess.CREATE)  # brings data in
     try:
-        result = import_history(ledger, file, networks, ZoneInfo(ws.schedules.timezone))
+        result = import_history(ledger, file, networks, zone)
     finally:
         ledger.close()
     console.print(f"{file}: {result.rows} row(s) read, {result.added} snapshot(s) added, "
@@ -274,18 +302,22 @@ def dashboard(
                          "e.g. from python -c 'import secrets; print(secrets.token_urlsafe(24))'")
     ws, ledger, context = _open(workspace.resolve(), database_url,
                                 LedgerAccess.WRITE if allow_replies else LedgerAccess.READ)
+    if allow_replies and ws is None:  # answering renders the FAQ for the workspace's channels
+        ledger.close()
+        raise UsageError("--allow-replies needs a workspace without errors (listed above)",
+                         fix="fix them (cm check), or start the dashboard without "
+                         "--allow-replies to read the ledger")
     clock = SystemClock()
     actions = None
-    if allow_replies:
+    if allow_replies and ws is not None:
         from cm_toolkit.ledger.inbox import InboxLedger
         from cm_toolkit.web.inbox_actions import dashboard_actions
 
         actions = dashboard_actions(ws.root, InboxLedger(ledger), connect(sandbox)(ws), clock)
     logging.getLogger("cm.web").setLevel(logging.INFO)
     try:
-        server = create_server(Dashboard(ledger, context, clock, token,
-                                         language=ws.schedules.defaults.language,
-                                         actions=actions), host, port)
+        server = create_server(Dashboard(ledger, context, clock, token, actions=actions),
+                               host, port)
     except BaseException:
         if actions is not None:
             actions.close()

@@ -51,6 +51,7 @@ class DeliveryLine:
     updated_at: datetime
     url: str | None
     error: str | None
+    text: str | None = None  # the text as rendered for its network (sent, or to be sent)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def delivery_lines(
     return [
         DeliveryLine(d.id, d.post_key, kind, campaign, d.channel_id, d.network, d.due_at,
                      bucket_of(d.due_at, Period.WEEK, context.zone), d.state, d.attempts,
-                     d.updated_at, d.remote_url, d.last_error)
+                     d.updated_at, d.remote_url, d.last_error, d.rendered_text)
         for d, kind, campaign in rows
     ]
 

@@ -37,7 +37,7 @@ class GrowthContext:
     snapshot_interval: timedelta = DEFAULT_INTERVAL
     names: dict[str, str] = field(default_factory=dict)
     title: str = "cm-toolkit"
-    language: str = "en"  # defaults.language: the labels of report sections that follow it
+    language: str = "en"  # defaults.language: the words, numbers and dates of pages and report
 
     def name_of(self, channel_id: str) -> str:
         return self.names.get(channel_id, channel_id)

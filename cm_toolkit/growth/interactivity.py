@@ -362,8 +362,9 @@ def summary_lines(report: Interactivity) -> list[str]:
     return lines
 
 
-def format_delay(delay: timedelta) -> str:
-    """``42 s``, ``12 min``, ``3 h 05``, ``2 d 4 h``: short, for tables and summaries."""
+def format_delay(delay: timedelta, day_unit: str = "d") -> str:
+    """``42 s``, ``12 min``, ``3 h 05``, ``2 d 4 h`` (``2 j 4 h`` with ``day_unit="j"``):
+    short, for tables and summaries."""
     seconds = round(delay.total_seconds())
     if seconds < 60:
         return f"{seconds} s"
@@ -371,7 +372,7 @@ def format_delay(delay: timedelta) -> str:
         return f"{seconds // 60} min"
     if seconds < 86400:
         return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
-    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+    return f"{seconds // 86400} {day_unit} {seconds % 86400 // 3600} h"
 
 
 def interactivity_summary(ledger: Ledger, zone: ZoneInfo, now: datetime | None = None,

@@ -25,12 +25,14 @@ from cm_toolkit.growth.charts import (
     engagement_figure,
     growth_figure,
     net_adds_figure,
+    palette_for,
 )
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.display import install_filters
 from cm_toolkit.growth.engagement import PostPerformance
 from cm_toolkit.growth.metrics import GrowthTable, Period, net_adds, with_gaps
 from cm_toolkit.growth.series import Point, series
+from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.repository import Ledger
 
 GROWTH_COLUMNS = ("channel", "name", "network", "start", "start_at", "end", "end_at", "net_adds",
@@ -43,9 +45,17 @@ INTERACTIVITY_COLUMNS = {  # CSV column (unit in the name) -> key of Interactivi
     "open_over_24h_messages": "open_over_24h",
     "auto_answered_share_percent": "auto_answered_share_percent",
 }
+GROWTH_ACTIVITY_COLUMNS = {  # CSV column (unit in the name) -> key of GrowthRow.as_dict()
+    "followers_start": "start", "followers_start_at": "start_at", "followers_end": "end",
+    "followers_end_at": "end_at", "net_adds_followers": "net_adds",
+    "growth_percent": "percent", "followers_at_reference": "reference",
+    "reference_at": "reference_at", "multiple_since_reference": "multiple",
+    "net_adds_7d_followers": "net_7d", "net_adds_30d_followers": "net_30d",
+}
 ACTIVITY_COLUMNS = ("record", "id", "week", "due_at", "network", "channel", "campaign", "post",
-                    "kind", "state", "attempts", "published_at", "url", "reactions", "comments",
-                    "shares", "views", "engagement_rate", "detail", *INTERACTIVITY_COLUMNS)
+                    "kind", "state", "attempts", "published_at", "url", "text",
+                    "reactions", "comments", "shares", "views", "engagement_rate_percent",
+                    *GROWTH_ACTIVITY_COLUMNS, "detail", *INTERACTIVITY_COLUMNS)
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +86,8 @@ def growth_json(table: GrowthTable, context: GrowthContext) -> str:
 
 
 def activity_csv(report: ActivityReport) -> str:
-    """One file, one row per delivery, live session host and channel (``record`` says which)."""
+    """One file, one row per delivery, live session host and channel (``record`` says which),
+    one column per figure with its unit in the name; ``text`` is the post as rendered."""
     zone = report.context.zone
     posts = {post.delivery_id: post for post in report.posts}
 
@@ -94,11 +105,13 @@ def activity_csv(report: ActivityReport) -> str:
             "channel": line.channel_id, "campaign": line.campaign_id, "post": line.post_key,
             "kind": line.kind.value, "state": line.state.value, "attempts": line.attempts,
             "published_at": iso(post.published_at) if post else "", "url": line.url or "",
+            "text": line.text or "",
             "reactions": _blank(post.reactions if post else None),
             "comments": _blank(post.comments if post else None),
             "shares": _blank(post.shares if post else None),
             "views": _blank(post.views if post else None),
-            "engagement_rate": "" if post is None or post.rate is None else f"{post.rate:.3f}",
+            "engagement_rate_percent": "" if post is None or post.rate is None
+            else f"{post.rate:.3f}",
             "detail": line.error or "",
         })
     for session in report.sessions:
@@ -114,9 +127,7 @@ def activity_csv(report: ActivityReport) -> str:
         writer.writerow({
             "record": "growth", "id": row.channel_id,
             "network": values["network"] or "", "channel": row.channel_id,
-            "detail": "; ".join(f"{key}={values[key]}" for key in
-                                ("start", "end", "net_adds", "percent", "multiple", "net_7d",
-                                 "net_30d") if values[key] is not None),
+            **{column: _blank(values[key]) for column, key in GROWTH_ACTIVITY_COLUMNS.items()},
         })
     interactivity = report.interactivity
     for record, rows in (("interactivity", interactivity.weeks if interactivity else []),
@@ -154,7 +165,7 @@ def activity_json(report: ActivityReport) -> str:
     }, indent=2, ensure_ascii=False) + "\n"
 
 
-def _blank(value: float | None) -> str | float:
+def _blank(value: object) -> object:
     return "" if value is None else value
 
 
@@ -164,7 +175,7 @@ def _environment(context: GrowthContext) -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
         trim_blocks=True, lstrip_blocks=True,
     )
-    install_filters(environment, context.zone)
+    install_filters(environment, context.zone, Wording(context.language))
     return environment
 
 
@@ -176,7 +187,10 @@ def _curves(ledger: Ledger, report: ActivityReport) -> dict[str, list[Point]]:
 
 def report_figures(ledger: Ledger, report: ActivityReport) -> dict[str, dict[str, Any]]:
     context = report.context
+    words = Wording(context.language)
+    colours = palette_for(ledger, context)
     curves = _curves(ledger, report)
+    names = {cid: context.name_of(cid) for cid in curves}
     posts_by_channel: dict[str, list[PostPerformance]] = {}
     for post in report.posts:
         posts_by_channel.setdefault(post.channel_id, []).append(post)
@@ -184,27 +198,30 @@ def report_figures(ledger: Ledger, report: ActivityReport) -> dict[str, dict[str
     references = {row.channel_id: row.reference.followers for row in report.growth.rows
                   if row.reference is not None}
     return {
-        "chart-growth": growth_figure(gapped, context.zone, posts=posts_by_channel,
-                                      title="Followers (▲ posts published)"),
-        "chart-multiple": growth_figure(gapped, context.zone, reference=references,
-                                        title="Multiple since the reference date"),
+        "chart-growth": growth_figure(gapped, context.zone, words, names=names, colours=colours,
+                                      posts=posts_by_channel),
+        "chart-multiple": growth_figure(gapped, context.zone, words, names=names,
+                                        colours=colours, reference=references),
         "chart-net-adds": net_adds_figure(
             {cid: net_adds(points, Period.WEEK, context.zone) for cid, points in curves.items()},
-            "week"),
-        "chart-deliveries": deliveries_figure(report),
-        "chart-engagement": engagement_figure(report.engagement),
+            words, names=names, colours=colours),
+        "chart-deliveries": deliveries_figure(report, words),
+        "chart-engagement": engagement_figure(report.engagement, words),
     }
 
 
 def activity_html(ledger: Ledger, report: ActivityReport) -> str:
     context = report.context
-    local = _environment(context).filters["local"]
+    environment = _environment(context)
+    words: Wording = environment.globals["words"]  # type: ignore[assignment]
+    local = environment.filters["local"]
+    says = words.report
     if report.since or report.until:
-        period = f"{local(report.since) if report.since else 'the beginning'} → " \
-                 f"{local(report.until) if report.until else 'now'}"
+        period = f"{local(report.since) if report.since else says.beginning} → " \
+                 f"{local(report.until) if report.until else says.now}"
     else:
-        period = "everything in the ledger"
-    template = _environment(context).get_template("activity.html.j2")
+        period = says.everything
+    template = environment.get_template("activity.html.j2")
     return template.render(
         title=context.title,
         period=period,
@@ -221,40 +238,11 @@ def activity_html(ledger: Ledger, report: ActivityReport) -> str:
         sessions=report.sessions,
         deliveries=report.deliveries,
         figures=report_figures(ledger, report),
+        colours=palette_for(ledger, context),
         state_colours=STATE_COLOURS,
         interactivity=report.interactivity,
-        says=interactivity_labels(context.language),
+        says=words.interactivity,
     )
-
-
-INTERACTIVITY_LABELS = {
-    "en": {
-        "title": "Interactivity", "network": "network", "week": "week of",
-        "received": "received", "questions": "questions", "answered": "answered",
-        "median": "median first answer", "p90": "p90 first answer",
-        "open": "open > 24 h", "auto": "auto-answered", "total": "whole period",
-        "empty": "No message from the community in this period.",
-        "note": "Messages from the community (not ours), by ISO week of reception. Answered: "
-                "answered / (received − ignored). Open > 24 h: at the end of the week (now for "
-                "the current one). Auto-answered: share of the answered ones.",
-    },
-    "fr": {
-        "title": "Interactivité", "network": "réseau", "week": "semaine du",
-        "received": "reçus", "questions": "questions", "answered": "répondus",
-        "median": "1re réponse (médiane)", "p90": "1re réponse (p90)",
-        "open": "ouverts > 24 h", "auto": "réponses auto", "total": "toute la période",
-        "empty": "Aucun message de la communauté sur cette période.",
-        "note": "Messages de la communauté (pas les nôtres), par semaine ISO de réception. "
-                "Répondus : répondus / (reçus − ignorés). Ouverts > 24 h : à la fin de la "
-                "semaine (maintenant pour la semaine en cours). Réponses auto : part des "
-                "messages répondus.",
-    },
-}
-
-
-def interactivity_labels(language: str) -> dict[str, str]:
-    """The interactivity section's words in the workspace language (English otherwise)."""
-    return INTERACTIVITY_LABELS.get(language.split("-")[0].lower(), INTERACTIVITY_LABELS["en"])
 
 
 def _weekly(report: ActivityReport) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from urllib.parse import unquote
 from cm_toolkit.clock import Clock
 from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.context import GrowthContext
+from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.web.auth import AccessPolicy, Verdict
 from cm_toolkit.web.inbox_actions import InboxActions
-from cm_toolkit.web.inbox_labels import labels_for
 from cm_toolkit.web.inbox_page import ACTIONS, InboxPages
 from cm_toolkit.web.views import DashboardViews, NotFound, Response
 
@@ -56,7 +56,8 @@ def _text(status: int, message: str, headers: list[tuple[str, str]] | None = Non
 class Dashboard:
     """The WSGI app. ``ledger`` is read, never written — except through ``actions`` (the Inbox
     page's replies, assignments and state changes: ``--allow-replies``, only with a token);
-    ``clock`` says what 'upcoming' means; ``language``: the Inbox page's words."""
+    ``clock`` says what 'upcoming' means; ``language``: the pages' words, numbers and dates
+    (default: the context's, i.e. the workspace's ``defaults.language``; English otherwise)."""
 
     def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock,
                  token: str | None = None, *, language: str | None = None,
@@ -67,11 +68,11 @@ class Dashboard:
                              fix="pass --token (or set CM_DASHBOARD_TOKEN) with a random "
                              "secret, e.g. from python -c 'import secrets; "
                              "print(secrets.token_urlsafe(24))'")
-        self.views = DashboardViews(ledger, context, clock)
+        words = Wording(language or context.language)
+        self.views = DashboardViews(ledger, context, clock, words)
         self.access = AccessPolicy(token)
-        self.inbox = InboxPages(ledger, context, clock, self.views.templates,
-                                language=language, actions=actions, token=token)
-        self.views.templates.globals["inbox_nav"] = labels_for(language)["nav"]
+        self.inbox = InboxPages(ledger, context, clock, self.views.templates, words=words,
+                                actions=actions, token=token)
         self.inbox_routes: list[tuple[re.Pattern[str], Handler]] = [
             (re.compile(r"/inbox\Z"), self.inbox.listing),
             (re.compile(r"/inbox/metrics\Z"), self.inbox.metrics),

@@ -28,14 +28,13 @@ from cm_toolkit.errors import InboxError
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.display import install_filters
 from cm_toolkit.growth.interactivity import build_interactivity
-from cm_toolkit.growth.report import interactivity_labels
+from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import ACTIONABLE, DeliveryState, MessageState
 from cm_toolkit.web.inbox_actions import STATE_ACTIONS, InboxActions
 from cm_toolkit.web.inbox_csrf import FIELD, CsrfGuard, FormSession
-from cm_toolkit.web.inbox_labels import age, labels_for, language_code
 from cm_toolkit.web.inbox_reads import InboxQuery, Keyset, open_items, suggestions_of, thread_of
 from cm_toolkit.web.views import NotFound, Response
 from cm_toolkit.workspace.networks import known_networks
@@ -60,15 +59,14 @@ def _text(status: int, message: str) -> Response:
 
 class InboxPages:
     def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock,
-                 templates: Environment, *, language: str | None = None,
+                 templates: Environment, *, words: Wording,
                  actions: InboxActions | None = None, token: str | None = None) -> None:
         self.ledger = ledger
         self.inbox = InboxLedger(ledger)
         self.context = context
         self.clock = clock
         self.templates = templates
-        self.language = language
-        self.labels = labels_for(language)
+        self.words = words
         self.actions = actions
         self.csrf = CsrfGuard(token) if actions is not None and token is not None else None
         self._metrics: tuple[datetime, Markup] | None = None
@@ -162,7 +160,7 @@ class InboxPages:
         try:
             report = build_interactivity(self.ledger, self.context.zone, now=now)
             section = self._growth_templates().get_template("_interactivity.html.j2").render(
-                interactivity=report, says=interactivity_labels(language_code(self.language)))
+                interactivity=report, says=self.words.interactivity)
             with self._lock:
                 self._metrics = (now, Markup(section))
         except Exception:  # the page keeps its last table; the log says why
@@ -176,7 +174,7 @@ class InboxPages:
         """The activity report's templates (its interactivity section), with our filters."""
         environment = Environment(loader=PackageLoader("cm_toolkit.growth", "templates"),
                                   autoescape=select_autoescape(default=True))
-        install_filters(environment, self.context.zone)
+        install_filters(environment, self.context.zone, self.words)
         return environment
 
     # -- POST (--allow-replies) ----------------------------------------------------------------
@@ -226,7 +224,7 @@ class InboxPages:
             "author": message.author_name or message.author_id or "?",
             "text": message.text, "purged": message.purged_at is not None,
             "url": http_url(message.url), "received_at": message.received_at,
-            "age": age(self.clock.now() - message.received_at, self.language),
+            "age": self.words.age(self.clock.now() - message.received_at),
             "state": message.state.value, "assignee": message.assignee,
             "question": message.is_question, "from_us": message.from_us,
             "suggestions": suggestions_of(message),
@@ -235,7 +233,7 @@ class InboxPages:
     def _render(self, template: str, *, status: int = 200, **values: Any) -> Response:
         page = self.templates.get_template(template).render(
             title=self.context.title, active="inbox", zone=self.context.zone.key,
-            t=self.labels, lang=language_code(self.language),
+            t=self.words.inbox,
             can_reply=self.accepts_posts, **values)
         return Response(status, page.encode("utf-8"), headers=[("Cache-Control", "no-store")])
 

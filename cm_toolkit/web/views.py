@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from cm_toolkit.clock import Clock
 from cm_toolkit.growth.activity import NEEDS_REVIEW, DeliveryLine, delivery_lines, session_lines
-from cm_toolkit.growth.charts import STATE_COLOURS, growth_figure, net_adds_figure
+from cm_toolkit.growth.charts import STATE_COLOURS, growth_figure, net_adds_figure, palette_for
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.display import install_filters
 from cm_toolkit.growth.engagement import per_network, post_performance, top_posts
@@ -34,15 +34,20 @@ from cm_toolkit.growth.metrics import (
 )
 from cm_toolkit.growth.report import plotly_js
 from cm_toolkit.growth.series import Point, channel_ids, series
+from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.models import Engagement, Event, FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import DeliveryState
 
 OVERVIEW_CURVES = 10  # the overview chart shows the largest channels; each has its own page
 CALENDAR_ITEMS = 60
-UPCOMING_STATES = (DeliveryState.PLANNED, DeliveryState.RETRY_WAIT, DeliveryState.SENDING,
+CALENDAR_STATES = (DeliveryState.PLANNED, DeliveryState.RETRY_WAIT, DeliveryState.SENDING,
                    DeliveryState.AWAITING_DONE, DeliveryState.PUBLISHED, DeliveryState.FAILED,
                    DeliveryState.UNKNOWN, DeliveryState.MISSED)  # everything but cancelled
+TO_SEND = (DeliveryState.PLANNED, DeliveryState.RETRY_WAIT, DeliveryState.SENDING,
+           DeliveryState.AWAITING_DONE)
+""""Next up": what is still to go out (a manual task waiting for a person counts); a published,
+failed, unknown, missed or cancelled delivery is done with, whatever its due time."""
 T = TypeVar("T")
 STATIC_TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
 
@@ -113,22 +118,26 @@ class LedgerMemo:
 
 
 class DashboardViews:
-    def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock) -> None:
+    """The pages and charts; ``words``: their language (the workspace's, English otherwise)."""
+
+    def __init__(self, ledger: Ledger, context: GrowthContext, clock: Clock,
+                 words: Wording) -> None:
         self.ledger = ledger
         self.context = context
         self.clock = clock
+        self.words = words
         self.memo = LedgerMemo(ledger)
         self.templates = Environment(
             loader=PackageLoader("cm_toolkit.web", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
             trim_blocks=True, lstrip_blocks=True,
         )
-        install_filters(self.templates, context.zone)
+        install_filters(self.templates, context.zone, words)
 
     def _page(self, template: str, active: str, **values: Any) -> Response:
         page = self.templates.get_template(template).render(
             title=self.context.title, active=active, zone=self.context.zone.key,
-            state_colours=STATE_COLOURS, **values)
+            state_colours=STATE_COLOURS, colours=self._colours(), **values)
         return Response(200, page.encode("utf-8"), headers=[("Cache-Control", "no-store")])
 
     # -- pages ---------------------------------------------------------------------------------
@@ -139,7 +148,7 @@ class DashboardViews:
     def overview(self) -> Response:
         table = self._growth()
         review = delivery_lines(self.ledger, self.context, states=NEEDS_REVIEW)
-        upcoming = self._upcoming(limit=5)
+        upcoming = self._upcoming(limit=5, states=TO_SEND)
         return self._page(
             "overview.html.j2", "overview", cards=self.memo.get("cards", self._cards),
             as_of=table.until, reference=self.context.reference, review_count=len(review),
@@ -159,7 +168,7 @@ class DashboardViews:
 
     def calendar(self) -> Response:
         now = self.clock.now()
-        items = self._upcoming(limit=CALENDAR_ITEMS)
+        items = self._upcoming(limit=CALENDAR_ITEMS, states=CALENDAR_STATES)
         sessions = session_lines(self.ledger, since=now - timedelta(hours=12), limit=20)
         days: dict[date, list[DeliveryLine]] = {}
         for line in items:
@@ -187,32 +196,39 @@ class DashboardViews:
         chosen = sorted((r for r in table.rows if r.end is not None and r.reference),
                         key=lambda r: -(r.end.followers if r.end else 0))[:OVERVIEW_CURVES]
         with self.ledger.reading() as session:
-            curves = {self.context.name_of(r.channel_id): with_gaps(
-                series(session, r.channel_id), self.context.gap_after) for r in chosen}
-        references = {self.context.name_of(r.channel_id): r.reference.followers
+            curves = {r.channel_id: with_gaps(series(session, r.channel_id),
+                                              self.context.gap_after) for r in chosen}
+        references = {r.channel_id: r.reference.followers
                       for r in chosen if r.reference is not None}
-        return growth_figure(curves, self.context.zone, reference=references,
-                             title="Multiple since the reference date")
+        return growth_figure(curves, self.context.zone, self.words, names=self._names(curves),
+                             colours=self._colours(), reference=references)
 
     def channel_growth(self, channel_id: str) -> Response:
         points = self._series(channel_id)
         posts = post_performance(self.ledger, channel_id=channel_id)
-        name = self.context.name_of(channel_id)
-        return _json(growth_figure({name: with_gaps(points, self.context.gap_after)},
-                                   self.context.zone, posts={name: posts},
-                                   title="Followers (▲ posts published)"))
+        return _json(growth_figure({channel_id: with_gaps(points, self.context.gap_after)},
+                                   self.context.zone, self.words,
+                                   names=self._names([channel_id]), colours=self._colours(),
+                                   posts={channel_id: posts}))
 
     def channel_net_adds(self, channel_id: str) -> Response:
         points = self._series(channel_id)
-        name = self.context.name_of(channel_id)
-        return _json(net_adds_figure({name: net_adds(points, Period.WEEK, self.context.zone)},
-                                     "week"))
+        return _json(net_adds_figure(
+            {channel_id: net_adds(points, Period.WEEK, self.context.zone)}, self.words,
+            names=self._names([channel_id]), colours=self._colours()))
 
     def static(self, name: str) -> Response:
         body, content_type = static_file(name)
         return Response(200, body, content_type, [("Cache-Control", "public, max-age=3600")])
 
     # -- pieces --------------------------------------------------------------------------------
+
+    def _names(self, channel_ids: Iterable[str]) -> dict[str, str]:
+        return {cid: self.context.name_of(cid) for cid in channel_ids}
+
+    def _colours(self) -> dict[str, str]:
+        """Each channel's colour on every chart and page (``charts.channel_colours``)."""
+        return self.memo.get("colours", lambda: palette_for(self.ledger, self.context))
 
     def _series(self, channel_id: str) -> list[Point]:
         with self.ledger.reading() as session:
@@ -222,9 +238,9 @@ class DashboardViews:
                 raise NotFound(channel_id)
         return points
 
-    def _upcoming(self, limit: int) -> list[DeliveryLine]:
-        return delivery_lines(self.ledger, self.context, since=self.clock.now(),
-                              states=UPCOMING_STATES, limit=limit)
+    def _upcoming(self, limit: int, states: tuple[DeliveryState, ...]) -> list[DeliveryLine]:
+        return delivery_lines(self.ledger, self.context, since=self.clock.now(), states=states,
+                              limit=limit)
 
     def _cards(self) -> Markup:
         """Every channel's card, rendered once per ledger change (a thousand cards take a
@@ -235,4 +251,5 @@ class DashboardViews:
     def _card(self, row: GrowthRow) -> dict[str, Any]:
         values = row.as_dict(self.context.zone)
         values["end_point"] = row.end
+        values["colour"] = self._colours().get(row.channel_id)
         return values

@@ -5,9 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.request import ProxyHandler, build_opener
 
 import pytest
 
@@ -18,6 +23,7 @@ from cm_toolkit.ledger.states import DeliveryState
 from .conftest import add_published, add_snapshots
 
 REPO = Path(__file__).resolve().parents[2]
+CM = "import sys; from cm_toolkit.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture
@@ -141,3 +147,89 @@ def test_snapshot_against_a_running_sandbox(
     ledger.close()
     assert {"x-mooc", "facebook-page", "linkedin-page"} <= set(stored)
     assert all(channel in out and f"{followers:,}" in out for channel, followers in stored.items())
+
+
+def test_activity_csv_has_one_column_per_figure_with_units_and_the_text(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "report", "activity", "-w", str(filled), "--format", "csv",
+                       "--output", "-")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    [growth] = [r for r in rows if r["record"] == "growth"]
+    assert growth["detail"] == "" and "=" not in "".join(growth.values())
+    assert (growth["followers_start"], growth["followers_end"], growth["net_adds_followers"],
+            growth["followers_at_reference"], growth["net_adds_7d_followers"],
+            growth["net_adds_30d_followers"]) == ("3000", "4180", "1180", "3400", "140", "600")
+    assert float(growth["multiple_since_reference"]) == round(4180 / 3400, 6)
+    assert float(growth["growth_percent"]) == round(100 * 1180 / 3000, 4)
+    assert growth["followers_end_at"].startswith("2027-04-01T07:00:00+02:00")
+    teaser = next(r for r in rows if r["post"] == "teaser")
+    assert teaser["text"] == "<script>alert(1)</script> bonjour"
+    assert teaser["engagement_rate_percent"] != ""
+
+
+def _break_schedules(root: Path) -> None:
+    """A typo in schedules.yaml: the workspace is refused, the rest of the file is readable."""
+    schedules = root / "schedules.yaml"
+    schedules.write_text(schedules.read_text(encoding="utf-8").replace(
+        "timezone: Europe/Paris", "timezone: Europe/Paris\nunknown_key: 1"), encoding="utf-8")
+
+
+def test_reports_read_the_ledger_when_the_workspace_has_errors(
+    filled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _break_schedules(filled)
+    assert main(["check", "-w", str(filled)]) != 0
+    capsys.readouterr()
+    code, out, err = run(capsys, "growth", "report", "-w", str(filled), "--format", "json")
+    assert code == 0 and "unknown_key" in err and "reads the ledger alone" in err
+    [row] = json.loads(out)["channels"]
+    # the zone, the reference and the channel's name still come from the files
+    assert row["end_at"] == "2027-04-01T07:00:00+02:00" and row["reference"] == 3400
+    assert row["name"] == "@ManagerLeader20 (X)"
+    code, out, err = run(capsys, "report", "activity", "-w", str(filled), "--output",
+                         str(tmp_path / "a.html"))
+    html = (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert code == 0 and "reads the ledger alone" in err
+    assert "Rapport d'activité" in html or "Rapport d&#39;activité" in html
+    history = tmp_path / "h.csv"
+    history.write_text("date,channel,followers\n2026-01-01,x-mooc,10\n")
+    code, out, err = run(capsys, "growth", "import", str(history), "-w", str(filled))
+    assert code == 0 and "1 snapshot(s) added" in out and "reads the ledger alone" in err
+    code, _, err = run(capsys, "dashboard", "-w", str(filled), "--allow-replies", "--token",
+                       "a-long-enough-secret-token-42")
+    assert code == 2 and "--allow-replies needs a workspace without errors" in err
+
+
+def test_dashboard_serves_the_ledger_when_the_workspace_has_errors(filled: Path) -> None:
+    _break_schedules(filled)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CM, "dashboard", "-w", str(filled), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Dashboard on http://127.0.0.1:"), first
+        url = first.split(" on ")[1].split()[0]
+        with build_opener(ProxyHandler({})).open(url, timeout=10) as answer:
+            page = answer.read().decode()
+        assert answer.status == 200 and 'data-channel="x-mooc"' in page
+        assert "Croissance des abonnés" in page  # defaults.language still read: French
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0 and "reads the ledger alone" in " ".join(err.split())
+
+
+def test_an_unreadable_schedules_file_leaves_utc_and_channel_ids(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schedules = filled / "schedules.yaml"
+    schedules.write_text("timezone: [Europe/Paris\n", encoding="utf-8")  # a YAML syntax error
+    code, out, err = run(capsys, "growth", "report", "-w", str(filled), "--format", "json")
+    assert code == 0 and "schedules.yaml:" in err and "reads the ledger alone" in err
+    [row] = json.loads(out)["channels"]
+    assert row["end_at"] == "2027-04-01T05:00:00+00:00"  # UTC: the zone is unreadable
+    assert row["name"] == "@ManagerLeader20 (X)"  # the channel file is fine

@@ -84,10 +84,12 @@ def test_html_section_follows_the_workspace_language(workspace: Path,
     html = (workspace / ".cm" / "reports" / "activity.html").read_text(encoding="utf-8")
     section = html.split('<section id="interactivity">')[1].split("</section>")[0]
     assert "<h2>Interactivité</h2>" in section
-    assert "30 min" in section and "50 %" in section and "toute la période" in section
+    # French numbers: a no-break space before the percent sign (CLDR, through Babel)
+    assert "30 min" in section and "50\xa0%" in section and "toute la période" in section
     schedules = workspace / "schedules.yaml"
     schedules.write_text(schedules.read_text(encoding="utf-8").replace(
         "language: fr", "language: en"), encoding="utf-8")
     code, _ = run(capsys, "report", "activity", "-w", str(workspace))
     html = (workspace / ".cm" / "reports" / "activity.html").read_text(encoding="utf-8")
     assert code == 0 and "<h2>Interactivity</h2>" in html and "whole period" in html
+    assert "50%" in html and '<html lang="en">' in html

@@ -1,9 +1,11 @@
 """The dashboard and the HTML report in a real browser (Chromium through Playwright), at desktop
-and phone sizes, on the ledger of a replayed season. Numbers are checked against the ledger
-read directly with sqlite3, not through cm-toolkit's own queries."""
+and phone sizes, on the ledger of a replayed season of the sample workspace (in French). Numbers
+are checked against the ledger read directly with sqlite3, not through cm-toolkit's own queries,
+and written as French writes them (Babel's CLDR data, not cm-toolkit's formatting)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from babel.numbers import format_decimal
 
 from cm_toolkit.clock import ManualClock
 from cm_toolkit.web.app import Dashboard
@@ -25,6 +28,15 @@ PHONE = {"width": 390, "height": 844}
 SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
 REFERENCE = datetime(2027, 2, 21, 23, 0, tzinfo=UTC)  # growth.reference: 2027-02-22 00:00 Paris
 REVIEW_STATES = ("unknown", "failed", "missed", "awaiting_done")
+
+
+def fr(value: int) -> str:
+    """A count as the French pages write it: ``12 472`` (narrow no-break space)."""
+    return format_decimal(value, locale="fr")
+
+
+def fr_signed(value: int | None) -> str:
+    return "—" if value is None else format_decimal(value, "+#,##0;-#,##0", locale="fr")
 
 
 def _utc(text: str) -> datetime:
@@ -54,7 +66,7 @@ def expected_cards(season: Season) -> dict[str, dict[str, Any]]:
             start = latest - timedelta(days=days)
             base = at_or_before(points, start)
             nets[days] = end - base if base is not None and end_at > start else None
-        cards[channel] = {"followers": end, "multiple": f"x{end / reference:.2f}",
+        cards[channel] = {"followers": end, "multiple": f"x{end / reference:.2f}".replace(".", ","),
                           "net_7d": nets[7], "net_30d": nets[30]}
     return cards
 
@@ -102,11 +114,10 @@ def test_overview_cards_and_chart(browser: Any, dashboard_url: str, season: Seas
         for channel, values in expected.items():
             card = page.locator(f'article.card[data-channel="{channel}"]')
             assert card.locator(".followers").get_attribute("data-value") == str(values["followers"])
-            assert card.locator(".followers").inner_text() == f"{values['followers']:,}"
+            assert card.locator(".followers").inner_text() == fr(values["followers"])
             assert card.locator(".multiple").inner_text() == values["multiple"]
             for key, css in (("net_7d", ".net-7d"), ("net_30d", ".net-30d")):
-                shown = card.locator(css).inner_text()
-                assert shown == ("—" if values[key] is None else f"{values[key]:+,}")
+                assert card.locator(css).inner_text() == fr_signed(values[key])
         charts = charts_of(page)
         assert len(charts["overview-chart"]) == len(expected)
         assert all(points > 10 for points in charts["overview-chart"])
@@ -143,7 +154,7 @@ def test_navigation_channel_calendar_posts_review(browser: Any, dashboard_url: s
 
         page.locator('nav a[data-nav="calendar"]').click()
         page.wait_for_url("**/calendar")
-        assert page.locator("h1").inner_text() == "Calendar"
+        assert page.locator("h1").inner_text() == "Calendrier"
         shown = [int(i) for i in page.locator(".calendar-item").evaluate_all(
             "items => items.map(i => i.dataset.delivery)")]
         assert shown[:len(upcoming)] == upcoming
@@ -158,7 +169,7 @@ def test_navigation_channel_calendar_posts_review(browser: Any, dashboard_url: s
         page.locator('nav a[data-nav="review"]').click()
         page.wait_for_url("**/review")
         assert page.locator("#review tbody tr[data-delivery]").count() == review
-        assert page.locator('nav a[aria-current="page"]').inner_text() == "To review"
+        assert page.locator('nav a[aria-current="page"]').inner_text() == "À vérifier"
         no_sideways_scroll(page)
         page.screenshot(path=str(shot_path(f"review-{width}")), full_page=True)
 
@@ -192,7 +203,7 @@ def test_html_report_opens_offline(browser: Any, season: Season, viewport: dict[
         rows = page.locator("#growth-table tbody tr[data-channel]")
         assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.channel)")) == sorted(expected)
         x_row = page.locator('#growth-table tr[data-channel="x-mooc"]').inner_text()
-        assert f"{expected['x-mooc']['followers']:,}" in x_row
+        assert fr(expected["x-mooc"]["followers"]) in x_row
         assert expected["x-mooc"]["multiple"] in x_row
         charts = page.evaluate("""() => Object.fromEntries(
             [...document.querySelectorAll('.js-plotly-plot')].map(div => [div.id,
@@ -202,3 +213,126 @@ def test_html_report_opens_offline(browser: Any, season: Season, viewport: dict[
         assert all(sum(points) > 0 for points in charts.values())
         assert page.locator("#sessions-table a[href^='https://meet.google.com/']").count() >= 1
         page.screenshot(path=str(shot_path(f"report-{viewport['width']}")), full_page=False)
+
+
+Box = dict[str, float]
+
+
+def box_of(locator: Any) -> Box:
+    found = locator.bounding_box()
+    assert found is not None, "not displayed"
+    return dict(found)
+
+
+def overlaps(a: Box, b: Box) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def readable(page: Any, locator: Any, width: int) -> None:
+    """Inside the viewport's width, not clipped by a scrolling parent, and on top at its
+    centre (nothing drawn over it)."""
+    locator.scroll_into_view_if_needed()
+    box = box_of(locator)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (box, locator)
+    on_top = locator.evaluate("""element => {
+        const r = element.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return hit !== null && (hit === element || element.contains(hit));
+    }""")
+    assert on_top, f"something covers {locator}"
+
+
+def titles_clear_of_the_toolbar(page: Any, width: int) -> int:
+    """Each chart's title readable, and clear of Plotly's toolbar shown by a hover."""
+    checked = 0
+    for chart in page.locator(".js-plotly-plot").all():
+        title = page.locator(f'#{chart.get_attribute("id")}-title')
+        readable(page, title, width)
+        chart.hover()
+        bar = chart.locator(".modebar")
+        if bar.count():
+            assert not overlaps(box_of(title), box_of(bar)), chart.get_attribute("id")
+        checked += 1
+    return checked
+
+
+def test_phone_report_shows_the_multiple_column_and_chart_titles(browser: Any,
+                                                                 season: Season) -> None:
+    report = season.result.report
+    assert report is not None
+    expected = expected_cards(season)
+    with opened(browser, PHONE) as (page, _errors):
+        page.route("http*://**", lambda route: route.abort())
+        page.goto(report.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length == 5")
+        header = page.locator("#growth-table th.col-multiple")
+        assert header.inner_text() == "multiple"
+        readable(page, header, PHONE["width"])
+        for channel, values in expected.items():
+            cell = page.locator(f'#growth-table tr[data-channel="{channel}"] td.multiple')
+            assert cell.inner_text() == values["multiple"]
+            readable(page, cell, PHONE["width"])
+        assert titles_clear_of_the_toolbar(page, PHONE["width"]) == 5
+        assert page.locator("#chart-growth-title").inner_text() == "Abonnés (▲ publications)"
+        page.locator("#growth").screenshot(path=str(shot_path("report-growth-390")))
+
+
+def test_phone_dashboard_chart_titles_clear_of_the_toolbar(browser: Any, dashboard_url: str,
+                                                           season: Season) -> None:
+    with opened(browser, PHONE) as (page, _errors):
+        for path, charts in (("/", 1), ("/channel/x-mooc", 2)):
+            page.goto(dashboard_url + path)
+            charts_of(page)
+            assert titles_clear_of_the_toolbar(page, PHONE["width"]) == charts
+            no_sideways_scroll(page)
+        # French on the chart itself: month names on the date axis, the toolbar's words,
+        # and no button that would upload the chart to Plotly's cloud
+        ticks = page.locator("#growth-chart .xtick text").all_text_contents()
+        assert any(re.match(r"(\d{1,2} )?(févr\.|mars|avr\.|mai) ", tick) for tick in ticks), ticks
+        page.locator("#growth-chart").hover()
+        buttons = page.locator("#growth-chart .modebar-btn").evaluate_all(
+            "bs => bs.map(b => b.getAttribute('data-title'))")
+        assert "Réinitialiser les axes" in buttons and "Zoom avant" in buttons, buttons
+        assert not any("Share" in title or "Download plot" in title for title in buttons)
+        page.goto(dashboard_url + "/")
+        for card in page.locator("article.card .multiple").all():
+            readable(page, card, PHONE["width"])
+
+
+def test_one_snapshot_draws_sane_axes(browser: Any, tmp_path: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    from cm_toolkit.growth.context import GrowthContext
+    from cm_toolkit.ledger import open_ledger
+    from cm_toolkit.ledger.models import FollowerSnapshot
+    
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'one.db'}", tmp_path)
+    taken = datetime(2027, 2, 1, 5, tzinfo=UTC)
+    with ledger.writing() as session:
+        session.add(FollowerSnapshot(channel_id="x-mooc", network="x", taken_at=taken,
+                                     followers=3))
+    context = GrowthContext(zone=ZoneInfo("Europe/Paris"), reference=taken, language="fr")
+    try:
+        with serving(Dashboard(ledger, context, ManualClock(taken))) as url, \
+                opened(browser, PHONE) as (page, _errors):
+            page.goto(url + "/channel/x-mooc")
+            charts_of(page)
+            axes = page.evaluate("""() => {
+                const layout = document.getElementById('growth-chart')._fullLayout;
+                const ticks = [...document.querySelectorAll('#growth-chart .ytick text')]
+                    .map(t => t.textContent);
+                return {x: layout.xaxis.range, y: layout.yaxis.range, ticks: ticks};
+            }""")
+            start, end = (datetime.fromisoformat(v[:16]) for v in axes["x"])
+            assert timedelta(hours=12) <= end - start <= timedelta(days=3), axes
+            bottom, top = axes["y"]
+            assert bottom == 0 and 3 < top <= 4, axes
+            assert axes["ticks"] and all(t.isdigit() for t in axes["ticks"]), axes
+            days = page.locator("#growth-chart .xtick text").all_text_contents()
+            # "1 févr. 2027" (day, then month) under the hour; English writes "Feb 1, 2027"
+            assert any(re.search(r"\d (janv|févr)\. 2027$", day) for day in days), days
+            net_adds = page.locator("#net-adds-chart .annotation-text")
+            assert net_adds.text_content() == "Pas encore de données sur cette période."
+    finally:
+        ledger.close()

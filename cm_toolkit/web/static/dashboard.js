@@ -1,4 +1,5 @@
-// Draws every chart of the page: each element with data-figure names its JSON figure.
+// Draws every chart of the page: each element with data-figure names its JSON figure, which
+// carries Plotly's locale for the workspace language (month names, separators, toolbar words).
 (function () {
   "use strict";
   function draw(element) {
@@ -8,12 +9,13 @@
         return answer.json();
       })
       .then(function (figure) {
-        return Plotly.newPlot(element, figure.data, figure.layout, { responsive: true, displaylogo: false });
+        if (figure.locale) { Plotly.register(figure.locale); }
+        return Plotly.newPlot(element, figure.data, figure.layout, figure.config);
       })
       .then(function () { element.dataset.rendered = "true"; })
       .catch(function (error) {
         element.dataset.rendered = "error";
-        element.textContent = "This chart could not be drawn.";
+        element.textContent = document.body.dataset.chartFailed || "This chart could not be drawn.";
         console.error(error);
       });
   }
