@@ -105,6 +105,7 @@ def message_json(message: InboxMessage) -> dict[str, Any]:
         "id": message.id, "conversation": message.conversation_id,
         "channel": message.channel_id, "network": message.network.value,
         "remote_id": message.remote_id, "kind": message.kind, "author": message.author_name,
+        "handle": message.author_handle,
         "text": message.text, "language": message.language, "url": message.url,
         "received_at": message.received_at.isoformat(), "state": message.state.value,
         "assignee": message.assignee, "is_question": message.is_question,

@@ -171,6 +171,7 @@ class InboxLedger(ReplyRows, PrivacyRows):
                     "remote_id": message.remote_id, "kind": message.kind.value,
                     "source": message.source, "parent_remote_id": message.parent_remote_id,
                     "author_id": message.author_id, "author_name": message.author_name,
+                    "author_handle": message.author_handle,
                     "text": message.text, "language": message.language or note.language,
                     "url": message.url,
                     "is_question": note.is_question and not message.from_us,

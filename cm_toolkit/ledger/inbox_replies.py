@@ -68,6 +68,14 @@ class ReplyRows:
                 InboxReply.state == S.SENDING)).all()
         return [(reply_id, str(worker)) for reply_id, worker in rows]
 
+    def reply_with_text(self, channel_id: str, text: str) -> InboxReply | None:
+        """A reply of the channel with exactly this text that reached, or may reach, the
+        network (for networks that refuse a text the account already posted)."""
+        with self.ledger.reading() as session:
+            return session.scalars(select(InboxReply).where(
+                InboxReply.channel_id == channel_id, InboxReply.rendered_text == text,
+                InboxReply.state.in_([*PENDING, S.PUBLISHED])).order_by(InboxReply.id)).first()
+
     # -- request -------------------------------------------------------------------------------
 
     def create_reply(self, message_id: int, text: str, now: datetime, actor: str, *,

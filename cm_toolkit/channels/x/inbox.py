@@ -54,6 +54,11 @@ FACTS = ConversationFacts(
     owned_read_cost_usd=0.001,
     reply_cost_usd=0.010,
     reply_rule=REPLY_RULE,
+    # A reply names its author: what X shows anyway, and two learners answered from the same
+    # FAQ entry then get two texts (X refuses a text the account already posted: 403).
+    reply_address="@{handle} ",
+    handle_max=15,  # X usernames: at most 15 characters
+    refuses_repeated_text=True,
 )
 TWEET_FIELDS = [
     "author_id", "created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",
@@ -208,6 +213,7 @@ def _messages(
                 kind=kind,
                 author_id=str(item.get("author_id", "")),
                 author_name=str(author.get("name") or author.get("username") or ""),
+                author_handle=str(author["username"]) if author.get("username") else None,
                 text=str(item.get("text", "")),
                 created_at=datetime.fromisoformat(str(item["created_at"])),
                 thread_remote_id=conversation,
