@@ -24,7 +24,7 @@ def refuse_invalid(channel: Channel, request: ReplyRequest, prefix: str = "") ->
     problems = channel.validate_reply(request)
     if problems:
         raise Rejected(prefix + "; ".join(p.message for p in problems),
-                       network=str(getattr(channel.network, "value", channel.network)),
+                       network=channel.network,
                        fix=problems[0].fix)
 
 

@@ -27,6 +27,7 @@ from cm_toolkit.ledger.inbox import ConversationGroup, InboxFilter, InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.states import ACTIONABLE, MessageState
 from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
 inbox_app = typer.Typer(
@@ -37,7 +38,6 @@ app.add_typer(inbox_app, name="inbox")
 
 MessageArg = Annotated[int, typer.Argument(help="Message id (cm inbox lists them).")]
 STATE_CHOICES = [s.value for s in MessageState] + ["all"]
-NETWORKS = [n.value for n in Network]
 
 
 def load(root: Path) -> Workspace:
@@ -84,11 +84,11 @@ def parse_states(values: list[str]) -> frozenset[MessageState]:
 def parse_networks(values: list[str]) -> frozenset[Network]:
     networks: set[Network] = set()
     for value in values:
-        if value not in NETWORKS:
+        if value not in known_networks():
             raise UsageError(f"--network {value!r} is not a network",
-                             fix=did_you_mean(value, NETWORKS,
-                                              otherwise=f"use {one_of(NETWORKS)}"))
-        networks.add(Network(value))
+                             fix=did_you_mean(value, known_networks(),
+                                              otherwise=f"use {one_of(known_networks())}"))
+        networks.add(value)
     return frozenset(networks)
 
 
@@ -113,7 +113,7 @@ def suggestions_of(message: InboxMessage) -> list[dict[str, Any]]:
 def message_json(message: InboxMessage) -> dict[str, Any]:
     return {
         "id": message.id, "conversation": message.conversation_id,
-        "channel": message.channel_id, "network": message.network.value,
+        "channel": message.channel_id, "network": message.network,
         "remote_id": message.remote_id, "kind": message.kind, "author": message.author_name,
         "handle": message.author_handle,
         "text": message.text, "language": message.language, "url": message.url,
@@ -148,7 +148,7 @@ def print_groups(groups: list[ConversationGroup], zone: ZoneInfo) -> None:
         console.print("Nothing to handle in the inbox.")
         return
     for group in groups:
-        console.print(f"[bold]{group.channel_id}[/bold] ({group.network.value}) · thread "
+        console.print(f"[bold]{group.channel_id}[/bold] ({group.network}) · thread "
                       f"{group.thread_remote_id}", highlight=False)
         for m in group.messages:
             best = suggestions_of(m)
@@ -163,7 +163,7 @@ def print_groups(groups: list[ConversationGroup], zone: ZoneInfo) -> None:
 def inbox(
     ctx: typer.Context,
     network: Annotated[list[str], typer.Option(
-        "--network", help=f"Only this network ({', '.join(NETWORKS)}); repeatable.")] = [],  # noqa: B006
+        "--network", help=f"Only this network ({', '.join(known_networks())}); repeatable.")] = [],  # noqa: B006
     channel: Annotated[list[str], typer.Option(
         "--channel", help="Only this channel id; repeatable.")] = [],  # noqa: B006
     state: Annotated[list[str], typer.Option(
@@ -198,7 +198,7 @@ def inbox(
     if as_json:
         console.print_json(json.dumps([
             {"conversation": g.conversation_id, "channel": g.channel_id,
-             "network": g.network.value, "thread": g.thread_remote_id,
+             "network": g.network, "thread": g.thread_remote_id,
              "messages": [message_json(m) for m in g.messages]} for g in groups]))
         return
     print_groups(groups, zone_of(workspace, utc))

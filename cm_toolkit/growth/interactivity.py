@@ -73,7 +73,7 @@ class InteractivityRow:
     def as_dict(self) -> dict[str, Any]:
         """Plain values with units in the names (JSON, CSV)."""
         return {
-            "network": self.network.value,
+            "network": self.network,
             "week": self.week.isoformat() if self.week else None,
             "received": self.received,
             "questions": self.questions,
@@ -154,8 +154,8 @@ def _row(network: str, week: date | None, counts: list[int] | None,
          delays: tuple[timedelta | None, ...] | None, open_items: int) -> InteractivityRow:
     received, questions, answered, ignored, auto = (counts or [0] * 5)[:5]
     median, p90 = delays or (None, None)
-    return InteractivityRow(Network(network), week, received, questions, answered, ignored,
-                            auto, median, p90, open_items)
+    return InteractivityRow(network, week, received, questions, answered, ignored, auto,
+                            median, p90, open_items)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def summary_lines(report: Interactivity) -> list[str]:
         share = row.answered_share
         median = row.median_first_answer
         lines.append(
-            f"{row.network.value}: {row.received} message(s), "
+            f"{row.network}: {row.received} message(s), "
             f"{'-' if share is None else f'{share:.0%}'} answered, median response "
             f"{'-' if median is None else format_delay(median)}")
     return lines

@@ -22,13 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    String,
     case,
     func,
     literal,
     literal_column,
     select,
-    type_coerce,
 )
 
 from cm_toolkit.growth.metrics import Period, bucket_of
@@ -102,7 +100,7 @@ def networks_of(session: Any) -> list[str]:
     """The networks the community wrote on, by name: one index seek each (``network >``
     the previous one), not a scan of every message."""
     names: list[str] = []
-    column = type_coerce(M.network, String)  # plain text: no enum in the loop
+    column = M.network
     while True:
         query = select(func.min(column)).where(M.from_us.is_(False))
         if names:
@@ -119,7 +117,7 @@ def first_and_last(session: Any, networks: list[str], since: datetime | None,
     seeks on ``ix_inbox_messages_metrics``)."""
     found: list[datetime] = []
     for name in networks:
-        where = [*_community(since, until), type_coerce(M.network, String) == name]
+        where = [*_community(since, until), M.network == name]
         found.extend(at for at in session.execute(
             select(func.min(M.received_at), func.max(M.received_at)).where(*where)).one()
             if at is not None)
@@ -183,7 +181,7 @@ def counts_and_backlog(session: Any, frame: Frame, networks: list[str],
                      and dues[j] < high]
             after = [j for j in range(weeks) if dues[j] >= high]  # every row is due there
             keys = [settled, *[case((M.received_at <= dues[j], 1), else_=0) for j in split]]
-            where = [M.from_us.is_(False), type_coerce(M.network, String) == name,
+            where = [M.from_us.is_(False), M.network == name,
                      M.received_at < high]
             if low is not None:
                 where.append(M.received_at >= low)
@@ -224,7 +222,7 @@ def percentiles(session: Any, frame: Frame, dialect: str, networks: list[str],
     if dialect == "postgresql":
         week = _rank_in(M.received_at, frame.bounds, inclusive=True) - 1
         found: list[Delays] = []
-        for keys in ([type_coerce(M.network, String), week], [type_coerce(M.network, String)]):
+        for keys in ([M.network, week], [M.network]):
             statement = (
                 select(*keys, *[func.percentile_cont(p).within_group(delay)
                                 for p in PERCENTILES])
@@ -243,7 +241,7 @@ def percentiles(session: Any, frame: Frame, dialect: str, networks: list[str],
         for week, low, high in _ranges(frame)[1:]:
             assert low is not None
             values = list(map(float, session.execute(select(delay).where(
-                *_answered_rows(low, high), type_coerce(M.network, String) == name))
+                *_answered_rows(low, high), M.network == name))
                 .scalars().all()))
             values.sort()
             if values:
