@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, insert, update
 
 from cm_toolkit.errors import InboxError
-from cm_toolkit.ledger.inbox_replies import _aware
+from cm_toolkit.ledger.inbox_replies import _aware, get_row
 from cm_toolkit.ledger.models import InboxEvent, InboxMessage
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import InboxEventKind, MessageState
@@ -33,12 +33,9 @@ class DecisionRows:
     ledger: Ledger
 
     def message(self, message_id: int) -> InboxMessage:
-        with self.ledger.reading() as session:
-            row = session.get(InboxMessage, message_id)
-        if row is None:
-            raise InboxError(f"there is no inbox message {message_id}",
-                             fix="cm inbox lists the open ones with their ids")
-        return row
+        return get_row(self.ledger, InboxMessage, message_id,
+                       f"there is no inbox message {message_id}",
+                       "cm inbox lists the open ones with their ids")
 
     def set_state(self, message_id: int, target: MessageState, now: datetime, actor: str,
                   *, expected_version: int | None = None) -> InboxMessage:
