@@ -164,6 +164,29 @@ class ConversationFacts:
     live_chat_units: int = 0  # per liveChatMessages.list call (YouTube: 5)
     min_poll_interval: timedelta = timedelta(minutes=5)
     reply_rule: str | None = None  # a network restriction on replies, said to the user
+    # a reply opens with its author's handle, e.g. "@{handle} " (X: a reply names whom it
+    # answers); ``handle_max`` is the longest handle, so checks can leave room for it
+    reply_address: str | None = None
+    handle_max: int = 0
+    # the network refuses a text the account already posted (X's duplicate-content 403): the
+    # inbox refuses such a reply before sending it
+    refuses_repeated_text: bool = False
+
+    def addressed(self, text: str, handle: str | None) -> str:
+        """``text`` as sent to the author whose handle is ``handle`` (unchanged when the network
+        does not address authors, the handle is unknown, or the text already names it)."""
+        if not self.reply_address or not handle:
+            return text
+        prefix = self.reply_address.format(handle=handle)
+        if text.casefold().startswith(prefix.strip().casefold()):
+            return text
+        return prefix + text
+
+    def address_room(self) -> int:
+        """Characters the longest handle's address adds to a reply."""
+        if not self.reply_address:
+            return 0
+        return len(self.reply_address.format(handle="x" * self.handle_max))
 
 
 @dataclass(frozen=True)
@@ -175,6 +198,8 @@ class IncomingMessage:
     ``parent_remote_id`` is what it answers directly; ``post_remote_id`` is our published post
     it belongs to, when known (the ledger links it to the delivery). ``created_at`` is aware UTC.
     ``from_us``: written by our own account (our earlier replies, seen again on sync).
+    ``author_name`` is what people read (a display name); ``author_handle`` what the network
+    addresses them by, when it has one (X's ``username``: a reply starts ``@username``).
     """
 
     remote_id: str
@@ -190,6 +215,7 @@ class IncomingMessage:
     language: str | None = None  # as the network says it (X `lang`), else None
     from_us: bool = False
     source: str = "comments"  # which of ConversationFacts.sources it came from
+    author_handle: str | None = None  # the @username, where the network has one (X)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A reply whose answer was lost says so in the inbox's words (not a post's).
+"""A reply whose answer was lost says so in the inbox's words (not a post's); a reply the
+network would refuse is refused before it is sent.
 
 The adapters' error mappings were written for publishing ("the post may exist", "check the
 account before publishing again"); a reply sent without an answer is the same situation for
@@ -9,8 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from cm_toolkit.errors import OutcomeUnknown
+from cm_toolkit.errors import OutcomeUnknown, Rejected
+
+if TYPE_CHECKING:
+    from cm_toolkit.channels.base import Channel, ReplyRequest
+
+
+def refuse_invalid(channel: Channel, request: ReplyRequest, prefix: str = "") -> None:
+    """Raise ``Rejected`` (every problem, the first one's fix) when ``validate_reply`` finds
+    any: an adapter's ``reply`` never sends what the network would refuse."""
+    problems = channel.validate_reply(request)
+    if problems:
+        raise Rejected(prefix + "; ".join(p.message for p in problems),
+                       network=channel.network,
+                       fix=problems[0].fix)
 
 
 @contextmanager

@@ -23,16 +23,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cm_toolkit.channels.base import (
-    ConversationFacts,
-    ConversationPage,
-    ConversationQuery,
-    IncomingMessage,
-    MessageKind,
-    ReplyRequest,
-    ReplyResult,
-)
-from cm_toolkit.channels.reply_outcome import reply_outcome
+from cm_toolkit.channels import base
+from cm_toolkit.channels.inbox_cursor import read_cursor
+from cm_toolkit.channels.reply_outcome import refuse_invalid, reply_outcome
 from cm_toolkit.errors import Problem, Rejected
 
 if TYPE_CHECKING:
@@ -42,7 +35,7 @@ COMMENT_MAX = 10_000  # characters of a comment
 CHAT_MAX = 200  # characters of a live chat message
 CHAT_PAGE = 500  # liveChatMessages.list's default maxResults
 READ_UNITS, LIVE_CHAT_UNITS, REPLY_UNITS = 1, 5, 50
-FACTS = ConversationFacts(
+FACTS = base.ConversationFacts(
     sources=("comments", "live_chat"),
     reply_text_max=COMMENT_MAX,
     read_units=READ_UNITS,
@@ -52,7 +45,7 @@ FACTS = ConversationFacts(
 )
 
 
-def read(channel: YouTubeChannel, query: ConversationQuery) -> ConversationPage:
+def read(channel: YouTubeChannel, query: base.ConversationQuery) -> base.ConversationPage:
     if query.source == "comments":
         return _comments(channel, query)
     if query.source == "live_chat":
@@ -62,23 +55,16 @@ def read(channel: YouTubeChannel, query: ConversationQuery) -> ConversationPage:
 
 
 def _state(cursor: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(cursor) if cursor else {}
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise Rejected("the YouTube inbox cursor is not one this adapter wrote",
-                       network="youtube", fix="reset the channel's inbox cursor")
-    return data
+    return read_cursor(cursor, "youtube", "YouTube")
 
 
-def _comments(channel: YouTubeChannel, query: ConversationQuery) -> ConversationPage:
+def _comments(channel: YouTubeChannel, query: base.ConversationQuery) -> base.ConversationPage:
     state = _state(query.cursor)
     walk = state.get("walk") or {}
     seen = state.get("seen") or (query.since.astimezone(UTC).isoformat() if query.since else "")
     stop, top, token = walk.get("stop", seen), walk.get("top"), walk.get("token")
     api = channel._api()
-    found: list[IncomingMessage] = []
+    found: list[base.IncomingMessage] = []
     units = 0
     while True:
         args: dict[str, Any] = {
@@ -113,11 +99,11 @@ def _comments(channel: YouTubeChannel, query: ConversationQuery) -> Conversation
 
 
 def _ordered(
-    found: list[IncomingMessage], cursor: dict[str, Any], more: bool, units: int
-) -> ConversationPage:
+    found: list[base.IncomingMessage], cursor: dict[str, Any], more: bool, units: int
+) -> base.ConversationPage:
     unique = {m.remote_id: m for m in found}  # a thread met on two pages gives its replies once
     messages = tuple(sorted(unique.values(), key=lambda m: (m.created_at, m.remote_id)))
-    return ConversationPage(messages, json.dumps(cursor, sort_keys=True), more=more,
+    return base.ConversationPage(messages, json.dumps(cursor, sort_keys=True), more=more,
                             items_read=len(messages), units=units)
 
 
@@ -127,14 +113,14 @@ def _when(comment: dict[str, Any]) -> datetime:
 
 def _comment(
     channel: YouTubeChannel, thread: dict[str, Any], comment: dict[str, Any], ours: set[str]
-) -> IncomingMessage:
+) -> base.IncomingMessage:
     snippet = comment["snippet"]
     video = str(thread["snippet"].get("videoId", ""))
     parent = snippet.get("parentId")
     author = str(snippet.get("authorChannelId", {}).get("value", ""))
-    return IncomingMessage(
+    return base.IncomingMessage(
         remote_id=str(comment["id"]),
-        kind=MessageKind.REPLY if parent else MessageKind.COMMENT,
+        kind=base.MessageKind.REPLY if parent else base.MessageKind.COMMENT,
         author_id=author,
         author_name=str(snippet.get("authorDisplayName", "")),
         text=str(snippet.get("textOriginal") or snippet.get("textDisplay", "")),
@@ -148,7 +134,7 @@ def _comment(
     )
 
 
-def _live_chat(channel: YouTubeChannel, query: ConversationQuery) -> ConversationPage:
+def _live_chat(channel: YouTubeChannel, query: base.ConversationQuery) -> base.ConversationPage:
     if not query.live_chat_id:
         raise Rejected("reading a YouTube live chat needs its liveChatId", network="youtube",
                        fix="pass the live session's live_chat_id (schedule_live's extra)")
@@ -164,9 +150,9 @@ def _live_chat(channel: YouTubeChannel, query: ConversationQuery) -> Conversatio
         if text is None:
             continue  # not a text line (a super chat, a membership, a deleted message)
         messages.append(
-            IncomingMessage(
+            base.IncomingMessage(
                 remote_id=str(item["id"]),
-                kind=MessageKind.LIVE_CHAT,
+                kind=base.MessageKind.LIVE_CHAT,
                 author_id=str(author.get("channelId") or snippet.get("authorChannelId", "")),
                 author_name=str(author.get("displayName", "")),
                 text=str(text),
@@ -178,7 +164,7 @@ def _live_chat(channel: YouTubeChannel, query: ConversationQuery) -> Conversatio
             )
         )
     polling = answer.get("pollingIntervalMillis")
-    return ConversationPage(
+    return base.ConversationPage(
         tuple(messages),
         answer.get("nextPageToken") or query.cursor,
         more=len(answer.get("items", [])) >= CHAT_PAGE,  # a full page: more is waiting
@@ -188,36 +174,33 @@ def _live_chat(channel: YouTubeChannel, query: ConversationQuery) -> Conversatio
     )
 
 
-def reply_problems(channel: YouTubeChannel, request: ReplyRequest) -> list[Problem]:
+def reply_problems(channel: YouTubeChannel, request: base.ReplyRequest) -> list[Problem]:
     """A live chat line is shorter than a comment."""
-    if request.message_kind is MessageKind.LIVE_CHAT and len(request.text) > CHAT_MAX:
+    if request.message_kind is base.MessageKind.LIVE_CHAT and len(request.text) > CHAT_MAX:
         return [Problem(channel.channel_id, None, None,
                         f"the chat answer is {len(request.text)} characters; YouTube's live "
                         f"chat takes {CHAT_MAX}", "shorten it, or answer under the replay")]
     return []
 
 
-def send_reply(channel: YouTubeChannel, request: ReplyRequest) -> ReplyResult:
-    problems = channel.validate_reply(request)
-    if problems:
-        raise Rejected("youtube: " + "; ".join(p.message for p in problems),
-                       network="youtube", fix=problems[0].fix)
+def send_reply(channel: YouTubeChannel, request: base.ReplyRequest) -> base.ReplyResult:
+    refuse_invalid(channel, request, "youtube: ")
     api = channel._api()
-    if request.message_kind is MessageKind.LIVE_CHAT:
+    if request.message_kind is base.MessageKind.LIVE_CHAT:
         chat_id = request.live_chat_id or request.thread_remote_id
         body = {"snippet": {"liveChatId": chat_id, "type": "textMessageEvent",
                             "textMessageDetails": {"messageText": request.text}}}
         with reply_outcome("YouTube", "in the session's live chat"):
             answer = channel._run(api.liveChatMessages().insert(part="snippet", body=body),
                                   "answering in the live chat", creates=True)
-        return ReplyResult(remote_id=str(answer["id"]), units=REPLY_UNITS)
+        return base.ReplyResult(remote_id=str(answer["id"]), units=REPLY_UNITS)
     parent = request.message_remote_id.split(".", 1)[0]  # replies hang under the top comment
     body = {"snippet": {"parentId": parent, "textOriginal": request.text}}
     with reply_outcome("YouTube", "under the comment on the video"):
         answer = channel._run(api.comments().insert(part="snippet", body=body),
                               "answering a comment", creates=True)
     video = answer.get("snippet", {}).get("videoId") or request.thread_remote_id
-    return ReplyResult(
+    return base.ReplyResult(
         remote_id=str(answer["id"]),
         url=f"https://www.youtube.com/watch?v={video}&lc={answer['id']}",
         units=REPLY_UNITS,

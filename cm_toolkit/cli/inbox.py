@@ -1,8 +1,9 @@
 """``cm inbox``: what the community says, on every network, and our answers (docs/inbox.md).
 
 This module: listing, ``show``, people's decisions (``assign``, ``close``, ``ignore``,
-``reopen``, ``answered``), hand-logged messages (``add``, ``import``), ``purge`` and ``export``.
-``cli/inbox_send.py``: ``sync``, ``reply`` and ``resolve`` (the ones that reach networks).
+``reopen``, ``answered``), ``purge`` and ``export``. ``cli/inbox_send.py``: ``sync``, ``reply``
+and ``resolve`` (the ones that reach networks); ``cli/inbox_manual.py``: hand-logged messages
+(``add``, ``import``).
 Every wrong value ends in one line and an exit code (a ``CmError``); no message text is logged.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
-from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
+from cm_toolkit.cli import DatabaseOption, JsonOption, UtcOption, WorkspaceOption, app, console
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
+from cm_toolkit.ledger.engine import LedgerAccess
 from cm_toolkit.ledger.inbox import ConversationGroup, InboxFilter, InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.states import ACTIONABLE, MessageState
@@ -45,10 +48,17 @@ def load(root: Path) -> Workspace:
 
 
 @contextmanager
-def opened(workspace: Path, database_url: str | None) -> Iterator[InboxLedger]:
+def opened(workspace: Path, database_url: str | None,
+           access: LedgerAccess = LedgerAccess.READ) -> Iterator[InboxLedger]:
+    """The ledger's inbox, opened for ``access``: READ (listing, show, export: read-only, never
+    created) and WRITE (people's decisions, replies) refuse a missing ledger in one line;
+    CREATE only for the commands that bring messages in (sync, add, import)."""
     from cm_toolkit.ledger.engine import open_ledger
 
-    ledger = open_ledger(database_url, workspace.resolve())
+    if database_url is None and not workspace.is_dir():
+        raise UsageError(f"workspace folder {workspace} does not exist",
+                         fix="pass --workspace DIR or --database-url URL")
+    ledger = open_ledger(database_url, workspace.resolve(), access)
     try:
         yield InboxLedger(ledger)
     finally:
@@ -105,6 +115,7 @@ def message_json(message: InboxMessage) -> dict[str, Any]:
         "id": message.id, "conversation": message.conversation_id,
         "channel": message.channel_id, "network": message.network,
         "remote_id": message.remote_id, "kind": message.kind, "author": message.author_name,
+        "handle": message.author_handle,
         "text": message.text, "language": message.language, "url": message.url,
         "received_at": message.received_at.isoformat(), "state": message.state.value,
         "assignee": message.assignee, "is_question": message.is_question,
@@ -120,7 +131,19 @@ def _one_line(text: str | None, width: int = 100) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def print_groups(groups: list[ConversationGroup]) -> None:
+def zone_of(workspace: Path, utc: bool) -> ZoneInfo:
+    """The zone times are shown in: the workspace's, like every command (UTC with --utc)."""
+    from cm_toolkit.cli import display_zone
+
+    return display_zone(workspace.resolve(), utc)
+
+
+def shown(at: datetime, zone: ZoneInfo) -> str:
+    """An instant in the workspace's time zone (``--utc``: UTC), with the zone's name."""
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+
+
+def print_groups(groups: list[ConversationGroup], zone: ZoneInfo) -> None:
     if not groups:
         console.print("Nothing to handle in the inbox.")
         return
@@ -131,7 +154,7 @@ def print_groups(groups: list[ConversationGroup]) -> None:
             best = suggestions_of(m)
             hint = f"  → faq {best[0]['faq']}" if best else ""
             who = f" [{m.assignee}]" if m.assignee else ""
-            console.print(f"  #{m.id} {m.state.value}{who} {m.received_at:%Y-%m-%d %H:%M} UTC "
+            console.print(f"  #{m.id} {m.state.value}{who} {shown(m.received_at, zone)} "
                           f"{m.author_name or '?'}{' (question)' if m.is_question else ''}: "
                           f"{_one_line(m.text)}{hint}", highlight=False, markup=False)
 
@@ -150,12 +173,14 @@ def inbox(
     workspace: WorkspaceOption = Path("."),
     database_url: DatabaseOption = None,
     as_json: JsonOption = False,
+    utc: UtcOption = False,
 ) -> None:
-    """Open items, newest first, grouped by conversation (the subcommands act on them)."""
+    """Open items, newest first, grouped by conversation (the subcommands act on them; times
+    in the workspace's time zone, --utc for UTC)."""
     if ctx.invoked_subcommand is not None:
         flags = {"network": "--network", "channel": "--channel", "state": "--state",
                  "limit": "--limit", "workspace": "--workspace",
-                 "database_url": "--database-url", "as_json": "--json"}
+                 "database_url": "--database-url", "as_json": "--json", "utc": "--utc"}
         given = [flag for name, flag in flags.items()
                  if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
         if given:  # they would apply to the listing, not to the subcommand: say so
@@ -176,13 +201,15 @@ def inbox(
              "network": g.network, "thread": g.thread_remote_id,
              "messages": [message_json(m) for m in g.messages]} for g in groups]))
         return
-    print_groups(groups)
+    print_groups(groups, zone_of(workspace, utc))
 
 
 @inbox_app.command("show")
 def show(message: MessageArg, workspace: WorkspaceOption = Path("."),
-         database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """One message: its thread, the post it answers, the FAQ suggestions, our replies."""
+         database_url: DatabaseOption = None, as_json: JsonOption = False,
+         utc: UtcOption = False) -> None:
+    """One message: its thread, the post it answers, the FAQ suggestions, our replies (times
+    in the workspace's time zone, --utc for UTC)."""
     with opened(workspace, database_url) as ledger:
         row = ledger.message(message)
         thread = ledger.thread(row.conversation_id)
@@ -206,10 +233,11 @@ def show(message: MessageArg, workspace: WorkspaceOption = Path("."),
                       f"{delivery.remote_url or ''}", highlight=False, markup=False)
         console.print(f"  {_one_line(delivery.rendered_text, 200)}", highlight=False,
                       markup=False)
+    zone = zone_of(workspace, utc)
     for m in thread:
         mark = ">" if m.id == row.id else " "
         who = "us" if m.from_us else (m.author_name or "?")
-        console.print(f"{mark} #{m.id} {m.received_at:%Y-%m-%d %H:%M} UTC {who} "
+        console.print(f"{mark} #{m.id} {shown(m.received_at, zone)} {who} "
                       f"({m.state.value}): {m.text or '(purged)'}", highlight=False, markup=False)
     for s in suggestions_of(row):
         console.print(f"  suggestion: faq {s['faq']} ({s['score']}) {s['title'] or ''}"
@@ -219,39 +247,31 @@ def show(message: MessageArg, workspace: WorkspaceOption = Path("."),
                       f"{r.remote_url or r.last_error or ''}", highlight=False, markup=False)
 
 
-def _decide(message: int, target: MessageState, workspace: Path, database_url: str | None,
-            said: str) -> None:
-    with opened(workspace, database_url) as ledger:
-        ledger.set_state(message, target, SystemClock().now(), "cli")
-    console.print(f"message {message} {said}", highlight=False)
+DECISIONS = (
+    ("close", MessageState.CLOSED, "closed", "Nothing to answer: close the message."),
+    ("ignore", MessageState.IGNORED, "ignored",
+     "Spam or off-topic: ignore it (not counted in the answered share)."),
+    ("reopen", MessageState.OPEN, "is open again",
+     "Bring an answered, closed or ignored message back to open."),
+    ("answered", MessageState.ANSWERED, "marked answered",
+     "A person answered on the network itself (a manual channel): mark it answered."),
+)
+"""People's decisions on a message: command, target state, what is said, help."""
 
 
-@inbox_app.command("close")
-def close(message: MessageArg, workspace: WorkspaceOption = Path("."),
-          database_url: DatabaseOption = None) -> None:
-    """Nothing to answer: close the message."""
-    _decide(message, MessageState.CLOSED, workspace, database_url, "closed")
+def _decision_command(name: str, target: MessageState, said: str, summary: str) -> None:
+    def decide(message: MessageArg, workspace: WorkspaceOption = Path("."),
+               database_url: DatabaseOption = None) -> None:
+        with opened(workspace, database_url, LedgerAccess.WRITE) as ledger:
+            ledger.set_state(message, target, SystemClock().now(), "cli")
+        console.print(f"message {message} {said}", highlight=False)
+
+    decide.__doc__ = summary
+    inbox_app.command(name, help=summary)(decide)
 
 
-@inbox_app.command("ignore")
-def ignore(message: MessageArg, workspace: WorkspaceOption = Path("."),
-           database_url: DatabaseOption = None) -> None:
-    """Spam or off-topic: ignore it (not counted in the answered share)."""
-    _decide(message, MessageState.IGNORED, workspace, database_url, "ignored")
-
-
-@inbox_app.command("reopen")
-def reopen(message: MessageArg, workspace: WorkspaceOption = Path("."),
-           database_url: DatabaseOption = None) -> None:
-    """Bring an answered, closed or ignored message back to open."""
-    _decide(message, MessageState.OPEN, workspace, database_url, "is open again")
-
-
-@inbox_app.command("answered")
-def answered(message: MessageArg, workspace: WorkspaceOption = Path("."),
-             database_url: DatabaseOption = None) -> None:
-    """A person answered on the network itself (a manual channel): mark it answered."""
-    _decide(message, MessageState.ANSWERED, workspace, database_url, "marked answered")
+for _decision in DECISIONS:
+    _decision_command(*_decision)
 
 
 @inbox_app.command("assign")
@@ -261,75 +281,9 @@ def assign(message: MessageArg,
     """Hand a message to someone (a new message becomes open)."""
     if not who.strip():
         raise UsageError("cm inbox assign needs a name", fix="e.g. cm inbox assign 12 instructor")
-    with opened(workspace, database_url) as ledger:
+    with opened(workspace, database_url, LedgerAccess.WRITE) as ledger:
         ledger.assign(message, who.strip(), SystemClock().now(), "cli")
     console.print(f"message {message} assigned to {who.strip()}", highlight=False)
-
-
-@inbox_app.command("add")
-def add(
-    channel: Annotated[str, typer.Argument(help="A channel without a reading API (manual).")],
-    author: Annotated[str, typer.Option("--author", help="Who wrote it.")],
-    text: Annotated[str, typer.Option("--text", help="What they wrote.")],
-    at: Annotated[str | None, typer.Option(
-        "--at", help="When (workspace time zone), default now.", show_default=False)] = None,
-    thread: Annotated[str | None, typer.Option(
-        "--thread", help="A name grouping a debate's messages.", show_default=False)] = None,
-    url: Annotated[str | None, typer.Option("--url", show_default=False)] = None,
-    language: Annotated[str | None, typer.Option("--language", show_default=False)] = None,
-    workspace: WorkspaceOption = Path("."),
-    database_url: DatabaseOption = None,
-) -> None:
-    """Log a message by hand (the LinkedIn group has no API), so it is handled and counted."""
-    from zoneinfo import ZoneInfo
-
-    from cm_toolkit.inbox import load_faq
-    from cm_toolkit.inbox.manual import ManualEntry, store
-    from cm_toolkit.inbox.sync import annotate
-    from cm_toolkit.workspace.datetimes import localize, parse_datetime
-
-    if not author.strip() or not text.strip():
-        raise UsageError("--author and --text must not be empty", fix="say who wrote what")
-    root = workspace.resolve()
-    ws = load(root)
-    now = SystemClock().now()
-    when = now
-    if at is not None:
-        try:
-            when = localize(parse_datetime(at), ZoneInfo(ws.schedules.timezone))
-        except ValueError as exc:
-            raise UsageError(f"--at {at!r}: {exc}", fix="write e.g. 2027-01-14 18:00") from None
-    faq = load_faq(root)
-    entry = ManualEntry(channel, author.strip(), text.strip(), when, thread, url, language)
-    with opened(workspace, database_url) as ledger:
-        new = store(ledger, ws, [entry], now, annotate=lambda m: annotate(m, faq))
-    console.print(f"message {new[0]} added" if new else "already in the inbox",
-                  highlight=False)
-
-
-@inbox_app.command("import")
-def import_csv(
-    csv_file: Annotated[Path, typer.Argument(
-        help="CSV with columns author,text and optionally channel,at,thread,url,language.")],
-    channel: Annotated[str | None, typer.Option(
-        "--channel", help="Channel of rows without a channel cell.", show_default=False)] = None,
-    workspace: WorkspaceOption = Path("."),
-    database_url: DatabaseOption = None,
-) -> None:
-    """Log many hand-collected messages at once (importing twice stores nothing twice)."""
-    from cm_toolkit.inbox import load_faq
-    from cm_toolkit.inbox.manual import read_csv, store
-    from cm_toolkit.inbox.sync import annotate
-
-    root = workspace.resolve()
-    ws = load(root)
-    now = SystemClock().now()
-    entries = read_csv(csv_file, ws, channel, now)
-    faq = load_faq(root)
-    with opened(workspace, database_url) as ledger:
-        new = store(ledger, ws, entries, now, annotate=lambda m: annotate(m, faq))
-    console.print(f"{len(new)} message(s) added, {len(entries) - len(new)} already there",
-                  highlight=False)
 
 
 @inbox_app.command("purge")
@@ -353,7 +307,7 @@ def purge(
     if retention <= timedelta(0):
         raise UsageError("--older-than must be positive", fix="e.g. 180d")
     now = SystemClock().now()
-    with opened(workspace, database_url) as ledger:
+    with opened(workspace, database_url, LedgerAccess.WRITE) as ledger:
         count = ledger.purge(now - retention, now)
     console.print(f"{count} message(s) older than {format_duration(retention)} purged",
                   highlight=False)
@@ -382,4 +336,4 @@ def export(
     console.print(f"{len(data)} message(s) of {author} written to {output}", highlight=False)
 
 
-from cm_toolkit.cli import inbox_send  # noqa: F401 (registers sync, reply, resolve)
+from cm_toolkit.cli import inbox_manual, inbox_send  # noqa: F401 (register their commands)

@@ -21,6 +21,7 @@ from cm_toolkit.cli.inbox import (
 )
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.errors import UsageError
+from cm_toolkit.ledger.engine import LedgerAccess
 from cm_toolkit.ledger.states import DeliveryState
 
 
@@ -44,7 +45,7 @@ def sync(
     channels = check_channels(root, channel)
     ws = load(root)
     pool = connect(sandbox)(ws)
-    with opened(workspace, database_url) as ledger:
+    with opened(workspace, database_url, LedgerAccess.CREATE) as ledger:
         reports = InboxSync(inbox=ledger, channels=pool, clock=SystemClock(), workspace=ws,
                             faq=load_faq(root)).sync(networks=networks, channel_ids=channels)
     if as_json:
@@ -106,7 +107,7 @@ def reply(
     clock = SystemClock()
     worker_id = new_worker_id()
     folder = replies_inflight_folder(root)
-    with opened(workspace, database_url) as ledger:
+    with opened(workspace, database_url, LedgerAccess.WRITE) as ledger:
         # replies left sending by a killed cm inbox reply: settled before a new one
         recover_reply_orphans(ledger, worker_id, clock.now(), folder)
         sends = InflightLog(folder, worker_id)
@@ -144,7 +145,7 @@ def resolve(
                          "--drop", fix="check the network first: --resend on a reply that is "
                          "online answers twice")
     decision = "published" if published is not None else "resend" if resend else "drop"
-    with opened(workspace, database_url) as ledger:
+    with opened(workspace, database_url, LedgerAccess.WRITE) as ledger:
         target = ledger.resolve_reply(reply_id, decision, SystemClock().now(), "cli",
                                       url=published)
     said = {DeliveryState.PUBLISHED: "marked published",

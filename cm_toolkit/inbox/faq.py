@@ -28,7 +28,13 @@ from cm_toolkit.errors import InboxError, WorkspaceError
 from cm_toolkit.inbox.faq_answers import AnswerRenderer, WorkspaceSettings
 from cm_toolkit.inbox.faq_file import FAQ_FILE, FaqEntryModel, FaqFile, Texts, read_faq_file
 from cm_toolkit.inbox.faq_index import KEYWORD_WEIGHT, FaqIndex
-from cm_toolkit.inbox.faq_text import guess_language, is_question, synonym_table, terms
+from cm_toolkit.inbox.faq_text import (
+    guess_language,
+    is_question,
+    reports_trouble,
+    synonym_table,
+    terms,
+)
 from cm_toolkit.templates.failures import did_you_mean
 from cm_toolkit.workspace.models import UtmDefaults, Workspace
 from cm_toolkit.workspace.networks import known_networks
@@ -38,6 +44,10 @@ __all__ = ["AUTO_MARGIN", "FAQ_FILE", "FaqBook", "FaqSuggestion", "guess_languag
 
 AUTO_MARGIN = 0.15
 """How far (in score, 0..1) an auto answer must lead the second-best entry."""
+
+STATEMENT_MIN_SCORE = 0.3
+"""The score a message that neither asks nor reports trouble ("Merci pour ce module, très
+concret !") needs for a suggestion: its topic word alone is no question to answer."""
 
 AUTO_ELSEWHERE_MAX = 0.2
 """The most of a message (IDF-weighted share) that may point to other entries for an auto answer:
@@ -128,11 +138,13 @@ class FaqBook:
     def suggest(
         self, text: str, *, language: str | None = None, limit: int = 3
     ) -> list[FaqSuggestion]:
-        """The entries that best answer ``text``, best first (at most ``limit``; none with a
-        zero score). ``language`` is the message's, when known; matching uses both languages
+        """The entries that best answer ``text``, best first (at most ``limit``; no weak match:
+        ``faq_index``, and ``STATEMENT_MIN_SCORE`` for a message that does not ask). ``language`` is the message's, when known; matching uses both languages
         anyway (learners mix them), so it only matters to no one yet: kept for callers."""
         found = terms(text, self._synonyms)
-        scores = self._index.score(found)
+        scores = self._index.score(found)  # weak matches are already left out
+        if scores and not is_question(text, language) and not reports_trouble(text):
+            scores = {i: s for i, s in scores.items() if s >= STATEMENT_MIN_SCORE}
         # The best ones only (and the runner-up, for auto): no full sort of a large FAQ.
         ranked = heapq.nsmallest(
             max(limit, 2), scores.items(), key=lambda item: (-item[1], item[0])

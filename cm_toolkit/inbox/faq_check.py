@@ -3,7 +3,8 @@
 Each answer is rendered for each network of the workspace's channels, in each language it has;
 a template failure, or a text longer than the network accepts as a reply, is a problem at the
 answer's line (faq.yaml or the template file). The limit is the adapter's
-``conversation_facts.reply_text_max`` when it declares one, else the network's post limit.
+``conversation_facts.reply_text_max`` when it declares one (less the room of the author's
+``@handle`` where replies start with it), else the network's post limit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from cm_toolkit.workspace.models import Network, Workspace
 
 
 def reply_limit(network: Network) -> tuple[int | None, str]:
-    """The longest reply ``network`` accepts, and its unit."""
+    """The longest answer ``network`` accepts, and its unit: less the room of the author's
+    address where a reply starts with it (X: ``@username ``, up to 17 characters)."""
+    from cm_toolkit.channels.base import ConversationFacts
     from cm_toolkit.channels.registry import channel_class  # imports adapters: only when asked
 
     rules = rules_for(network)
@@ -26,8 +29,9 @@ def reply_limit(network: Network) -> tuple[int | None, str]:
         facts = getattr(channel_class(network), "conversation_facts", None)
     except CmError:
         facts = None
-    limit = getattr(facts, "reply_text_max", None)
-    return (limit if isinstance(limit, int) else rules.text_max), rules.unit
+    if not isinstance(facts, ConversationFacts):
+        return rules.text_max, rules.unit
+    return facts.reply_text_max - facts.address_room(), rules.unit
 
 
 def faq_problems(root: Path, workspace: Workspace | None) -> list[Problem]:

@@ -7,7 +7,7 @@ common suffixes (-ment, -ing, -ed, -ation...), and stems cut at ``STEM_LENGTH`` 
 that ``inscription``, ``inscrire`` and ``inscrit`` meet, as do ``certificat``, ``certificats``,
 ``certificate`` and ``certification``. Word order is irrelevant (a bag of words).
 
-``is_question`` and ``guess_language`` are small heuristics for the inbox (no model, no data
+``is_question``, ``reports_trouble`` and ``guess_language`` are small heuristics for the inbox (no model, no data
 file): good enough to sort and label, never to refuse anything.
 """
 
@@ -22,6 +22,9 @@ STEM_LENGTH = 6
 French verb forms and English/French cognates (measured in tests/inbox/test_faq_suggest.py)."""
 
 _WORD = re.compile(r"[a-z0-9]+")
+# English negations are one word ("don't" -> "dont", a stop word), not "don" + "t": "don" would
+# be a term, and match whatever entry happens to say "donner" or "done".
+_NOT = re.compile(r"(?<=[a-z])n['’]t\b")
 
 def _listed(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -36,7 +39,7 @@ STOP_WORDS_FR = _listed(
     mais me meme merci mes moi mon n ne ni nos notre nous on ont ou par pas peu peut peuvent peux
     plus pour pourquoi pouvez puis puisque qu quand que quel quelle quelles quels qui quoi s sa
     salut sans se sera ses si sien son sont suis sur svp t ta te tes toi ton tous tout
-    toute toutes tres tu un une vers voici voila vos votre vous vraiment y c
+    toute toutes tres tu un une vers voici voila vos votre vous vraiment y c possible possibles
     """
 )
 
@@ -46,7 +49,8 @@ STOP_WORDS_EN = _listed(
     doing done for from get got had has have having hello hey hi how i if in into is it its just
     me my of on or our please so some than thank thanks that the their them then there these they
     this those to too up us was we were what when where which who why will with would you your
-    yours im dont cant isnt ive id thx
+    yours im dont cant isnt ive id thx wont doesnt didnt arent wasnt werent couldnt shouldnt
+    wouldnt havent hasnt possible
     """
 )
 
@@ -85,7 +89,7 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded words of ``text`` (stop words included), in order."""
-    return _WORD.findall(fold(text))
+    return _WORD.findall(_NOT.sub("nt", fold(text)))
 
 
 def terms(text: str, synonyms: dict[str, str] | None = None) -> list[str]:
@@ -136,6 +140,7 @@ _QUESTION_STARTS_EN = (
 _QUESTION_INSIDE = (
     "est-ce que", "est ce que", "je ne sais pas", "je cherche", "savez-vous", "any idea",
     "i wonder", "i can't find", "i cannot find", "je ne trouve pas", "je n'arrive pas",
+    "je voudrais savoir", "je me demande", "i would like to know", "i'd like to know",
 )
 
 
@@ -163,6 +168,21 @@ def is_question(text: str, language: str | None = None) -> bool:
         if any(sentence == s.strip() or sentence.startswith(s) for s in starts):
             return True
     return any(phrase in folded for phrase in _QUESTION_INSIDE)
+
+
+TROUBLE_WORDS = _listed(
+    """
+    ne n pas jamais impossible bloque erreur panne
+    not no never cant cannot wont dont doesnt didnt isnt arent error broken locked stuck
+    """
+)
+
+
+def reports_trouble(text: str) -> bool:
+    """Whether a message says something does not work, without asking: a negation or a word
+    of trouble (``les vidéos ne chargent pas``, ``module 5 won't open``). A learner writing
+    that wants help as much as one asking; praise and opinions seldom say it."""
+    return any(word in TROUBLE_WORDS for word in words(text.replace("’", "'")))
 
 
 def guess_language(text: str) -> str | None:

@@ -1,9 +1,11 @@
 """``ReplyService``: an answer to one message, sent exactly like a post.
 
 1. ``request``: the text (``--text``, or an FAQ answer rendered for the message's network),
-   checked by the network before anything is sent (``validate_reply``: length, X's reply
-   rule), then a ``planned`` reply row, refused when the message already has one that may
-   reach the network (or a published one, unless ``again``).
+   addressed to its author where the network does that (X: ``@username ``), checked by the
+   network before anything is sent (``validate_reply``: length, X's reply rule; a text the
+   account already sent where the network refuses repeats), then a ``planned`` reply row,
+   refused when the message already has one that may reach the network (or a published one,
+   unless ``again``).
 2. ``send``: claim (compare-and-set ``planned|retry_wait -> sending`` with a lease), write the
    in-flight record just before the request, call ``adapter.reply`` once, record the outcome
    on the claim. ``OutcomeUnknown`` -> ``unknown`` (``cm review``), never a second reply;
@@ -109,25 +111,37 @@ class ReplyService:
         if message.purged_at is not None:
             raise InboxError(f"message {message_id} was purged (retention)",
                              fix="its text and author are gone: answer on the network")
-        body = self.render(message, text=text, faq_id=faq_id)
-        self.validate(message, body)
+        body = self.validate(message, self.render(message, text=text, faq_id=faq_id))
         reply_id = self.inbox.create_reply(message_id, body, self.clock.now(), actor,
                                            faq_id=faq_id, auto=auto, again=again, hold=hold)
         log.info("reply %s requested for message %s by %s%s", reply_id, message_id, actor,
                  f" (faq {faq_id})" if faq_id else "")
         return reply_id
 
-    def validate(self, message: InboxMessage, text: str) -> None:
-        """The network's rules before anything is sent; a problem is one ``InboxError``."""
+    def validate(self, message: InboxMessage, text: str) -> str:
+        """The text as it will be sent (addressed to its author where the network does that:
+        X's ``@username``), checked against the network's rules before anything is sent; a
+        problem is one ``InboxError``."""
         with self.channels.using(message.channel_id) as channel:
-            if Capability.CONVERSATIONS not in channel.capabilities:
+            facts = channel.conversation_facts
+            if Capability.CONVERSATIONS not in channel.capabilities or facts is None:
                 raise InboxError(
                     f"{message.channel_id} cannot answer from cm-toolkit",
                     fix=f"answer on the network itself, then cm inbox answered {message.id}")
+            text = facts.addressed(text, message.author_handle)
+            network_name = channel.display_name
             problems = channel.validate_reply(self._request_for(message, text, 0))
         if problems:
             first = problems[0]
             raise InboxError(f"{message.channel_id}: {first.message}", fix=first.fix)
+        same = self.inbox.reply_with_text(message.channel_id, text) \
+            if facts.refuses_repeated_text else None
+        if same is not None:  # the network would refuse it (X: 403 duplicate content)
+            raise InboxError(
+                f"{message.channel_id}: reply {same.id} (to message {same.message_id}) already "
+                f"has this text, and {network_name} refuses a text the account "
+                "already posted", fix="write this answer differently (--text)")
+        return text
 
     def _request_for(self, message: InboxMessage, text: str, reply_id: int) -> ReplyRequest:
         conversation = self.inbox.conversation(message.conversation_id)

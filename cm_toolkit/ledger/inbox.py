@@ -2,8 +2,9 @@
 
 What the community says (``conversations``, ``inbox_messages``), where each sync stopped
 (``inbox_cursors``), what reading cost (``inbox_reads``) and every change (``inbox_events``).
-Our replies' rows are in ``ledger/inbox_replies.py``, retention and export in
-``ledger/inbox_privacy.py`` (``InboxLedger`` inherits both).
+Our replies' rows are in ``ledger/inbox_replies.py``, people's decisions on messages in
+``ledger/inbox_decisions.py``, retention and export in ``ledger/inbox_privacy.py``
+(``InboxLedger`` inherits the three).
 
 Storing is idempotent: a page is inserted with insert-or-ignore on ``(channel_id,
 remote_id)`` (SQLite and PostgreSQL ``ON CONFLICT DO NOTHING``), so a sync run twice stores
@@ -19,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, case, func, insert, select, update
+from sqlalchemy import Table, case, func, insert, select
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cm_toolkit.channels.base import IncomingMessage
-from cm_toolkit.errors import InboxError
+from cm_toolkit.ledger.inbox_decisions import DecisionRows
 from cm_toolkit.ledger.inbox_privacy import PrivacyRows
 from cm_toolkit.ledger.inbox_replies import ReplyRows
 from cm_toolkit.ledger.models import (
@@ -44,14 +45,6 @@ from cm_toolkit.workspace.models import Network
 
 M = MessageState
 
-STATE_TRANSITIONS: dict[MessageState, frozenset[MessageState]] = {
-    M.NEW: frozenset({M.OPEN, M.ANSWERED, M.CLOSED, M.IGNORED}),
-    M.OPEN: frozenset({M.ANSWERED, M.CLOSED, M.IGNORED}),
-    M.ANSWERED: frozenset({M.OPEN, M.CLOSED, M.IGNORED}),
-    M.CLOSED: frozenset({M.OPEN}),
-    M.IGNORED: frozenset({M.OPEN}),
-}
-"""What a person (or the engine) may do with a message: ``reopen`` is ``-> open``."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +104,7 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("the inbox ledger needs aware datetimes (UTC)")
 
 
-class InboxLedger(ReplyRows, PrivacyRows):
+class InboxLedger(DecisionRows, ReplyRows, PrivacyRows):
     """The inbox half of the ledger, on the same engines as ``Ledger``."""
 
     def __init__(self, ledger: Ledger) -> None:
@@ -171,6 +164,7 @@ class InboxLedger(ReplyRows, PrivacyRows):
                     "remote_id": message.remote_id, "kind": message.kind.value,
                     "source": message.source, "parent_remote_id": message.parent_remote_id,
                     "author_id": message.author_id, "author_name": message.author_name,
+                    "author_handle": message.author_handle,
                     "text": message.text, "language": message.language or note.language,
                     "url": message.url,
                     "is_question": note.is_question and not message.from_us,
@@ -316,14 +310,6 @@ class InboxLedger(ReplyRows, PrivacyRows):
             group.messages.append(message)
         return list(groups.values())
 
-    def message(self, message_id: int) -> InboxMessage:
-        with self.ledger.reading() as session:
-            row = session.get(InboxMessage, message_id)
-        if row is None:
-            raise InboxError(f"there is no inbox message {message_id}",
-                             fix="cm inbox lists the open ones with their ids")
-        return row
-
     def conversation(self, conversation_id: int) -> Conversation | None:
         with self.ledger.reading() as session:
             return session.get(Conversation, conversation_id)
@@ -354,51 +340,3 @@ class InboxLedger(ReplyRows, PrivacyRows):
                     InboxMessage.from_us.is_(False), InboxMessage.purged_at.is_(None),
                     ~has_reply)
                 .order_by(InboxMessage.received_at, InboxMessage.id).limit(limit)))
-
-    # -- people's decisions ----------------------------------------------------------------------
-
-    def set_state(self, message_id: int, target: MessageState, now: datetime, actor: str,
-                  *, expected_version: int | None = None) -> InboxMessage:
-        """Move a message (close, ignore, reopen, open...): compare-and-set on its version."""
-        _require_aware(now)
-        row = self.message(message_id)
-        if row.state is target:
-            return row
-        if target not in STATE_TRANSITIONS[row.state]:
-            raise InboxError(f"message {message_id} is {row.state.value}: it cannot become "
-                             f"{target.value}", fix=f"cm inbox reopen {message_id} first"
-                             if target is not M.OPEN else "it is already open")
-        version = expected_version if expected_version is not None else row.version
-        values: dict[str, Any] = {"state": target}
-        if target is M.ANSWERED and row.first_answered_at is None:
-            values["first_answered_at"] = now  # answered on the network itself, by a person
-        self._compare_and_set(message_id, version, now, values,
-                              InboxEventKind.STATE, actor, row.state.value, target.value)
-        return self.message(message_id)
-
-    def assign(self, message_id: int, who: str, now: datetime, actor: str) -> InboxMessage:
-        _require_aware(now)
-        row = self.message(message_id)
-        values: dict[str, Any] = {"assignee": who}
-        target = row.state
-        if row.state is M.NEW:  # someone handles it now
-            target = values["state"] = M.OPEN
-        self._compare_and_set(message_id, row.version, now, values, InboxEventKind.ASSIGNED,
-                              actor, row.state.value, target.value, {"assignee": who})
-        return self.message(message_id)
-
-    def _compare_and_set(self, message_id: int, version: int, now: datetime,
-                         values: dict[str, Any], kind: InboxEventKind, actor: str,
-                         from_state: str | None, to_state: str | None,
-                         detail: dict[str, Any] | None = None) -> None:
-        with self.ledger.write_engine.begin() as connection:
-            result = cast(CursorResult[Any], connection.execute(
-                update(InboxMessage)
-                .where(InboxMessage.id == message_id, InboxMessage.version == version)
-                .values(version=InboxMessage.version + 1, updated_at=now, **values)))
-            if result.rowcount != 1:
-                raise InboxError(f"message {message_id} changed meanwhile",
-                                 fix=f"look again with cm inbox show {message_id}")
-            connection.execute(insert(InboxEvent).values(
-                at=now, message_id=message_id, kind=kind, from_state=from_state,
-                to_state=to_state, actor=actor, detail=detail or {}))

@@ -34,7 +34,8 @@ class PrivacyRows:
                 chunk = ids[start:start + 500]
                 connection.execute(
                     update(InboxMessage).where(InboxMessage.id.in_(chunk))
-                    .values(text=None, author_id=None, author_name=None, url=None,
+                    .values(text=None, author_id=None, author_name=None,
+                            author_handle=None, url=None,
                             suggestions=None, purged_at=now, updated_at=now,
                             version=InboxMessage.version + 1))
                 connection.execute(
@@ -47,11 +48,13 @@ class PrivacyRows:
         return len(ids)
 
     def export_author(self, author: str) -> list[dict[str, Any]]:
-        """Everything the ledger holds about one person (by author name or network id)."""
+        """Everything the ledger holds about one person (by author name, handle or network
+        id; a handle with or without its ``@``)."""
         with self.ledger.reading() as session:
             rows = list(session.scalars(
                 select(InboxMessage).where((InboxMessage.author_name == author)
-                                           | (InboxMessage.author_id == author))
+                                           | (InboxMessage.author_id == author)
+                                           | (InboxMessage.author_handle == author.lstrip("@")))
                 .order_by(InboxMessage.received_at, InboxMessage.id)))
             replies: Mapping[int, list[InboxReply]] = {}
             if rows:
@@ -64,7 +67,8 @@ class PrivacyRows:
         return [{
             "id": r.id, "channel": r.channel_id, "network": r.network,
             "remote_id": r.remote_id, "kind": r.kind, "author_id": r.author_id,
-            "author_name": r.author_name, "text": r.text, "language": r.language, "url": r.url,
+            "author_name": r.author_name, "author_handle": r.author_handle, "text": r.text,
+            "language": r.language, "url": r.url,
             "received_at": r.received_at.isoformat(), "state": r.state.value,
             "assignee": r.assignee,
             "replies": [{"id": p.id, "state": p.state.value, "text": p.rendered_text,

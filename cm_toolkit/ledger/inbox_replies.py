@@ -11,7 +11,7 @@ these methods: together they are the one door to the inbox tables.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, insert, select, update
 
@@ -32,17 +32,25 @@ def _aware(now: datetime) -> None:
         raise ValueError("the inbox ledger needs aware datetimes (UTC)")
 
 
+Row = TypeVar("Row", InboxMessage, InboxReply)
+
+
+def get_row(ledger: Ledger, model: type[Row], row_id: int, missing: str, fix: str) -> Row:
+    """One row by id, or ``InboxError(missing, fix)``."""
+    with ledger.reading() as session:
+        row = session.get(model, row_id)
+    if row is None:
+        raise InboxError(missing, fix=fix)
+    return row
+
+
 class ReplyRows:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
     def reply(self, reply_id: int) -> InboxReply:
-        with self.ledger.reading() as session:
-            row = session.get(InboxReply, reply_id)
-        if row is None:
-            raise InboxError(f"there is no reply {reply_id}",
-                             fix="cm review lists the replies that need a decision")
-        return row
+        return get_row(self.ledger, InboxReply, reply_id, f"there is no reply {reply_id}",
+                       "cm review lists the replies that need a decision")
 
     def replies_of(self, message_id: int) -> list[InboxReply]:
         with self.ledger.reading() as session:
@@ -67,6 +75,14 @@ class ReplyRows:
             rows = connection.execute(select(InboxReply.id, InboxReply.claimed_by).where(
                 InboxReply.state == S.SENDING)).all()
         return [(reply_id, str(worker)) for reply_id, worker in rows]
+
+    def reply_with_text(self, channel_id: str, text: str) -> InboxReply | None:
+        """A reply of the channel with exactly this text that reached, or may reach, the
+        network (for networks that refuse a text the account already posted)."""
+        with self.ledger.reading() as session:
+            return session.scalars(select(InboxReply).where(
+                InboxReply.channel_id == channel_id, InboxReply.rendered_text == text,
+                InboxReply.state.in_([*PENDING, S.PUBLISHED])).order_by(InboxReply.id)).first()
 
     # -- request -------------------------------------------------------------------------------
 

@@ -236,6 +236,9 @@ class InboxMessage(Base):
         Index("ix_inbox_messages_network_state_received_at", "network", "state", "received_at"),
         Index("ix_inbox_messages_conversation_id", "conversation_id"),
         Index("ix_inbox_messages_author_id", "author_id"),
+        # the interactivity metrics read index ranges only (migration 0004)
+        Index("ix_inbox_messages_metrics", "from_us", "network", "received_at", "state",
+              "is_question", "auto_answered", "first_answered_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -248,6 +251,8 @@ class InboxMessage(Base):
     parent_remote_id: Mapped[str | None] = mapped_column(String(300))
     author_id: Mapped[str | None] = mapped_column(String(300))  # None once purged
     author_name: Mapped[str | None] = mapped_column(String(300))
+    # the @username where the network has one (X): replies address their author with it
+    author_handle: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str | None] = mapped_column(Text)  # None once purged
     language: Mapped[str | None] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(String(2000))

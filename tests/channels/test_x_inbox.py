@@ -56,6 +56,9 @@ def test_mentions_page_with_cursors_and_count_every_post_read(env: Env) -> None:
     assert calls > 1 and billed + 5 == len(every) == len({m.remote_id for m in every})
     assert all(m.kind is MessageKind.MENTION and "@ManagerLeader20" in m.text for m in every)
     assert {m.language for m in every} <= {"fr", "en"} and len({m.language for m in every}) == 2
+    # the author's @username travels with the display name: replies address it
+    assert all(m.author_handle and m.url == f"https://x.com/{m.author_handle}/status/"
+               f"{m.remote_id}" and m.author_name != m.author_handle for m in every)
     nothing = x.conversations(ConversationQuery("mentions", cursor=cursor))
     assert nothing.messages == () and nothing.items_read == 0
     reads = [e for e in env.sandbox.journal.entries(network="x", path=r"/2/users/\d+/mentions")

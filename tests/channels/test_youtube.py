@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,8 +23,15 @@ from cm_toolkit.sandbox.clock import ManualClock
 from cm_toolkit.sandbox.google.youtube import CHANNEL_ID, three_significant
 from cm_toolkit.sandbox.server import Sandbox
 from tests.channels.cases.youtube import tiny_video
+from tests.channels.youtube_fixtures import (  # noqa: F401 (fixtures)
+    START,
+    youtube_channel,
+    youtube_channel_fixture,
+    youtube_clock,
+    youtube_credentials,
+    youtube_sandbox,
+)
 
-START = datetime(2027, 12, 1, 9, 0, tzinfo=UTC)
 SESSION = LiveSessionRequest(
     session_id="live-3",
     title="Live Q&A — module 3",
@@ -33,46 +39,6 @@ SESSION = LiveSessionRequest(
     start=datetime(2027, 12, 9, 17, 0, tzinfo=UTC),
     duration=timedelta(minutes=90),
 )
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
-    with Sandbox(seed=9, clock=clock, epoch=START).running() as running:
-        yield running
-
-
-@pytest.fixture
-def credentials(sandbox: Sandbox) -> MemoryCredentials:
-    env = sandbox.env()
-    return MemoryCredentials(
-        "youtube",
-        {
-            "client_id": env["CM_GOOGLE_CLIENT_ID"],
-            "client_secret": env["CM_GOOGLE_CLIENT_SECRET"],
-            "refresh_token": env["CM_YOUTUBE_REFRESH_TOKEN"],
-        },
-    )
-
-
-def _channel(
-    sandbox: Sandbox, credentials: MemoryCredentials, timeout: float = 5
-) -> YouTubeChannel:
-    return YouTubeChannel(
-        "youtube",
-        YouTubeSettings(channel_id=CHANNEL_ID),
-        credentials,
-        sandbox.transport(timeout=timeout),
-    )
-
-
-@pytest.fixture
-def channel(sandbox: Sandbox, credentials: MemoryCredentials) -> YouTubeChannel:
-    return _channel(sandbox, credentials)
 
 
 @pytest.fixture
@@ -293,7 +259,7 @@ def test_an_expired_token_is_refreshed_and_stored(
     channel.followers()  # 401, refresh, retry
     assert credentials.find("access_token") not in (None, first)
     # a new process starts from the stored token
-    fresh = _channel(sandbox, credentials)
+    fresh = youtube_channel(sandbox, credentials)
     sandbox.journal.clear()
     fresh.followers()
     assert [e.network for e in sandbox.journal.entries()] == ["youtube"]
@@ -304,7 +270,7 @@ def test_a_revoked_refresh_token_is_auth_expired(
 ) -> None:
     credentials.update({"refresh_token": "youtube-sandbox-refresh-revoked"})
     with pytest.raises(AuthExpired) as caught:
-        _channel(sandbox, credentials).followers()
+        youtube_channel(sandbox, credentials).followers()
     assert caught.value.info.network_message == "invalid_grant: Token has been expired or revoked."
     assert "revoked" not in str(caught.value).replace("expired or revoked", "")
 
@@ -312,7 +278,7 @@ def test_a_revoked_refresh_token_is_auth_expired(
 def test_timeout_on_upload_is_outcome_unknown(
     sandbox: Sandbox, credentials: MemoryCredentials, post: RenderedPost
 ) -> None:
-    channel = _channel(sandbox, credentials, timeout=0.2)
+    channel = youtube_channel(sandbox, credentials, timeout=0.2)
     channel.check()  # token first: the timeout must hit the upload itself
     sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     sandbox.faults.add("youtube:timeout@once/upload/")
@@ -322,7 +288,7 @@ def test_timeout_on_upload_is_outcome_unknown(
 
 
 def test_timeout_on_a_read_is_transient(sandbox: Sandbox, credentials: MemoryCredentials) -> None:
-    channel = _channel(sandbox, credentials, timeout=0.2)
+    channel = youtube_channel(sandbox, credentials, timeout=0.2)
     sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     sandbox.faults.add("youtube:timeout@once")
     with pytest.raises(TransientError):
@@ -361,7 +327,7 @@ def test_a_read_whose_connection_drops_is_retried_by_httplib2(
 
 
 def test_sandbox_down_is_transient(sandbox: Sandbox, credentials: MemoryCredentials) -> None:
-    channel = _channel(sandbox, credentials)
+    channel = youtube_channel(sandbox, credentials)
     sandbox.stop()
     with pytest.raises(TransientError):
         channel.followers()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,42 +12,22 @@ from cm_toolkit.channels.base import (
     ConversationQuery,
     LiveSessionRequest,
     Media,
-    MemoryCredentials,
     MessageKind,
     RenderedPost,
     ReplyRequest,
 )
-from cm_toolkit.channels.youtube import YouTubeChannel, YouTubeSettings
+from cm_toolkit.channels.youtube import YouTubeChannel
 from cm_toolkit.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, TransientError
 from cm_toolkit.sandbox.clock import ManualClock
-from cm_toolkit.sandbox.google.youtube import CHANNEL_ID
 from cm_toolkit.sandbox.server import Sandbox
 from tests.channels.cases.youtube import tiny_video
-
-START = datetime(2027, 12, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
-    with Sandbox(seed=9, clock=clock, epoch=START).running() as running:
-        yield running
-
-
-@pytest.fixture
-def channel(sandbox: Sandbox) -> YouTubeChannel:
-    env = sandbox.env()
-    credentials = MemoryCredentials("youtube", {
-        "client_id": env["CM_GOOGLE_CLIENT_ID"],
-        "client_secret": env["CM_GOOGLE_CLIENT_SECRET"],
-        "refresh_token": env["CM_YOUTUBE_REFRESH_TOKEN"],
-    })
-    return YouTubeChannel("youtube", YouTubeSettings(channel_id=CHANNEL_ID), credentials,
-                          sandbox.transport(timeout=5))
+from tests.channels.youtube_fixtures import (  # noqa: F401 (fixtures)
+    START,
+    youtube_channel_fixture,
+    youtube_clock,
+    youtube_credentials,
+    youtube_sandbox,
+)
 
 
 def units(sandbox: Sandbox) -> int:

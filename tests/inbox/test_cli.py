@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -145,6 +147,60 @@ def test_manual_channel_add_import_export_and_purge(cm: Cli, tmp_path: Path) -> 
     assert kept["text"] == "Quel est le rôle du manager 2.0 ?"
 
 
+def test_times_are_shown_in_the_workspace_zone_or_utc(cm: Cli) -> None:
+    messages = synced(cm)
+    schedules = cm.root / "schedules.yaml"
+    text = schedules.read_text(encoding="utf-8")
+    assert "timezone: UTC" in text
+    schedules.write_text(text.replace("timezone: UTC", "timezone: America/Montreal"),
+                         encoding="utf-8")
+    first = messages[0]
+    at = datetime.fromisoformat(first["received_at"])
+    local = at.astimezone(ZoneInfo("America/Montreal"))
+    code, out, _ = cm("inbox", "--network", "facebook")
+    assert code == 0
+    assert f"#{first['id']} new {local:%Y-%m-%d %H:%M %Z} " in out, out
+    assert " UTC " not in out
+    code, out, _ = cm("inbox", "--network", "facebook", "--utc")
+    assert f"#{first['id']} new {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC " in out
+    code, out, _ = cm("inbox", "show", str(first["id"]))
+    assert f"> #{first['id']} {local:%Y-%m-%d %H:%M %Z} " in out
+    code, out, _ = cm("inbox", "show", str(first["id"]), "--utc")
+    assert f"> #{first['id']} {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC " in out
+
+
+@pytest.mark.parametrize("args", [
+    ["inbox"], ["inbox", "show", "1"], ["inbox", "export", "--author", "Ana"],
+    ["inbox", "close", "1"], ["inbox", "assign", "1", "instructor"],
+    ["inbox", "resolve", "1", "--drop"], ["inbox", "purge"],
+])
+def test_readers_and_deciders_refuse_a_missing_ledger_and_create_none(
+    cm: Cli, args: list[str]
+) -> None:
+    ledger = Path(cm.database_url.removeprefix("sqlite:///"))
+    assert not ledger.exists()
+    code, _, err = cm(*args)
+    said = " ".join(err.split())  # one message (the terminal may wrap it)
+    assert code == 1 and said.startswith("error: there is no ledger") and "cm apply" in said
+    assert "Traceback" not in err
+    assert not ledger.exists()
+
+
+def test_reading_commands_open_the_ledger_read_only(cm: Cli) -> None:
+    [message, *_] = synced(cm)
+    ledger = Path(cm.database_url.removeprefix("sqlite:///"))
+    with sqlite3.connect(ledger) as connection:  # as if left by an older cm-toolkit
+        connection.execute("UPDATE alembic_version SET version_num = '0003'")
+    for args in (["inbox"], ["inbox", "show", str(message["id"])],
+                 ["inbox", "export", "--author", "x"]):
+        code, _, err = cm(*args)
+        # read-only: it says so, where a writer would have migrated the ledger
+        assert code == 1 and "older cm-toolkit" in err, (args, err)
+    with sqlite3.connect(ledger) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            "0003",)
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (["inbox", "--state", "opne"], "did you mean `open`"),
     (["inbox", "--network", "facebok"], "did you mean `facebook`"),
@@ -165,6 +221,7 @@ def test_manual_channel_add_import_export_and_purge(cm: Cli, tmp_path: Path) -> 
 ])
 def test_wrong_values_end_in_one_line_and_an_exit_code(cm: Cli, args: list[str],
                                                        said: str) -> None:
+    assert cm("apply")[0] == 0  # a ledger, with no message nor reply 999
     code, out, err = cm(*args)
     assert code in (1, 2), out
     assert said in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs
 
@@ -160,3 +161,41 @@ def test_a_reply_too_long_is_refused_before_anything_is_sent(rig: Rig) -> None:
 ])
 def test_questions_in_french_and_english(text: str, question: bool) -> None:
     assert is_question(text) is question
+
+
+def x_mentions(inbox: InboxLedger) -> list[InboxMessage]:
+    groups = inbox.listing(InboxFilter(networks=frozenset({"x"}), limit=1000))
+    return [m for g in groups for m in g.messages if m.kind == "mention"]
+
+
+def test_x_replies_address_their_author_and_a_repeated_text_is_refused_before_sending(
+    rig: Rig,
+) -> None:
+    inbox, sync = commented(rig, hours=24 * 10)
+    sync.sync()
+    mentions = x_mentions(inbox)
+    by_handle: dict[str, list[InboxMessage]] = {}
+    for m in mentions:
+        assert m.author_handle and m.author_name and m.author_handle != m.author_name
+        by_handle.setdefault(m.author_handle, []).append(m)
+    first, again = next(ms for ms in by_handle.values() if len(ms) > 1)[:2]
+    other = next(ms[0] for h, ms in by_handle.items() if h != first.author_handle)
+    replies = service(rig, inbox)
+    sent = len(rig.creates("x"))
+    for message in (first, other):  # the same answer to two learners: two texts
+        outcome = replies.reply_now(message.id, text="Le replay est en ligne.", actor="cli")
+        assert outcome.state is DeliveryState.PUBLISHED, outcome.detail
+    bodies = [json.loads(e.body)["text"] for e in rig.creates("x")[sent:]]
+    assert bodies == [f"@{first.author_handle} Le replay est en ligne.",
+                      f"@{other.author_handle} Le replay est en ligne."]
+    # the same learner, the same answer: X would refuse it (403): refused before sending
+    with pytest.raises(InboxError) as refused:
+        replies.reply_now(again.id, text="Le replay est en ligne.", actor="cli")
+    assert "already has this text" in str(refused.value)
+    assert len(rig.creates("x")) == sent + 2
+    assert inbox.replies_of(again.id) == []
+    # a text that names its reader already is not addressed twice
+    outcome = replies.reply_now(again.id, text=f"@{again.author_handle} à jeudi !", actor="cli")
+    assert outcome.state is DeliveryState.PUBLISHED
+    assert json.loads(rig.creates("x")[-1].body)["text"] == f"@{again.author_handle} à jeudi !"
+

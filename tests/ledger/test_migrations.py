@@ -40,7 +40,7 @@ def test_the_comparison_sees_a_difference(ledger: Ledger) -> None:
 def test_schema_is_at_head(ledger: Ledger) -> None:
     head = ScriptDirectory.from_config(migration_config()).get_current_head()
     with ledger.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0004"
     # open_ledger skips Alembic when the ledger is at HEAD_REVISION: it must be the real head
     assert HEAD_REVISION == head
 
@@ -49,6 +49,7 @@ def test_a_ledger_behind_head_is_migrated_on_open(ledger: Ledger, database_url: 
                                                   tmp_path: Path) -> None:
     with ledger.engine.begin() as connection:  # as if written by the previous release
         connection.execute(sa.text("DROP INDEX ix_deliveries_channel_id_state_updated_at"))
+        connection.execute(sa.text("DROP INDEX ix_inbox_messages_metrics"))  # 0004
         for table in ("inbox_events", "inbox_replies", "inbox_messages", "conversations",
                       "inbox_reads", "inbox_cursors"):  # 0003
             connection.execute(sa.text(f"DROP TABLE {table}"))
@@ -68,5 +69,6 @@ def test_migration_files_are_package_data() -> None:
     assert {"ledger/migrations/env.py", "ledger/migrations/script.py.mako",
             "ledger/migrations/versions/0001_initial.py",
             "ledger/migrations/versions/0002_growth_indexes.py",
-            "ledger/migrations/versions/0003_inbox.py"} <= files
+            "ledger/migrations/versions/0003_inbox.py",
+            "ledger/migrations/versions/0004_inbox_handles_metrics.py"} <= files
     assert MIGRATIONS == package / "ledger" / "migrations"

@@ -28,7 +28,8 @@ from cm_toolkit.channels.base import (
     ReplyRequest,
     ReplyResult,
 )
-from cm_toolkit.channels.reply_outcome import reply_outcome
+from cm_toolkit.channels.inbox_cursor import read_cursor
+from cm_toolkit.channels.reply_outcome import refuse_invalid, reply_outcome
 from cm_toolkit.errors import Rejected
 
 if TYPE_CHECKING:
@@ -55,19 +56,7 @@ def parse_time(text: str) -> datetime:
 
 
 def _load(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {"seen": {}}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("seen"), dict):
-        raise Rejected(
-            "the Facebook inbox cursor is not one this adapter wrote",
-            network="facebook",
-            fix="reset the channel's inbox cursor (cm inbox sync reads from the start again)",
-        )
-    return data
+    return read_cursor(cursor, "facebook", "Facebook", empty={"seen": {}}, mapping="seen")
 
 
 def read_comments(channel: FacebookChannel, query: ConversationQuery) -> ConversationPage:
@@ -155,10 +144,7 @@ def _message(channel: FacebookChannel, item: dict[str, Any], post_id: str) -> In
 def send_reply(channel: FacebookChannel, request: ReplyRequest) -> ReplyResult:
     """``POST /{comment-id}/comments`` as the Page. Graph has no idempotency key: a lost
     answer is ``OutcomeUnknown`` (look under the comment on the Page)."""
-    problems = channel.validate_reply(request)
-    if problems:
-        raise Rejected("; ".join(p.message for p in problems), network="facebook",
-                       fix=problems[0].fix)
+    refuse_invalid(channel, request)
     with reply_outcome(channel.display_name, "under the comment on the Page"):
         answer = channel._call(
             "answering a comment",

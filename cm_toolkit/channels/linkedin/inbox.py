@@ -31,7 +31,8 @@ from cm_toolkit.channels.base import (
     ReplyRequest,
     ReplyResult,
 )
-from cm_toolkit.channels.reply_outcome import reply_outcome
+from cm_toolkit.channels.inbox_cursor import read_cursor
+from cm_toolkit.channels.reply_outcome import refuse_invalid, reply_outcome
 from cm_toolkit.errors import OutcomeUnknown, Rejected
 
 if TYPE_CHECKING:
@@ -43,14 +44,7 @@ FACTS = ConversationFacts(sources=("comments",), reply_text_max=COMMENT_MAX)
 
 
 def _state(cursor: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(cursor) if cursor else {"posts": {}}
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("posts"), dict):
-        raise Rejected("the LinkedIn inbox cursor is not one this adapter wrote",
-                       network="linkedin", fix="reset the channel's inbox cursor")
-    return data
+    return read_cursor(cursor, "linkedin", "LinkedIn", empty={"posts": {}}, mapping="posts")
 
 
 def read_comments(channel: LinkedInChannel, query: ConversationQuery) -> ConversationPage:
@@ -131,10 +125,7 @@ def _message(channel: LinkedInChannel, element: dict[str, Any], post: str) -> In
 
 
 def send_reply(channel: LinkedInChannel, request: ReplyRequest) -> ReplyResult:
-    problems = channel.validate_reply(request)
-    if problems:
-        raise Rejected("; ".join(p.message for p in problems), network="linkedin",
-                       fix=problems[0].fix)
+    refuse_invalid(channel, request)
     post = request.thread_remote_id
     parent = request.message_remote_id
     if request.message_kind is MessageKind.REPLY:

@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING, Any
 from cm_toolkit.channels.base import (
     ConversationFacts,
     ConversationPage,
-    ConversationQuery,
     IncomingMessage,
     MessageKind,
-    ReplyRequest,
     ReplyResult,
 )
-from cm_toolkit.channels.reply_outcome import reply_outcome
+from cm_toolkit.channels.inbox_cursor import read_cursor
+from cm_toolkit.channels.reply_outcome import refuse_invalid, reply_outcome
 from cm_toolkit.channels.text_rules import X_TEXT_MAX
 from cm_toolkit.errors import Problem, Rejected
 
 if TYPE_CHECKING:
+    from cm_toolkit.channels.base import ConversationQuery, ReplyRequest
     from cm_toolkit.channels.x.channel import XChannel
 
 CHUNK = 10  # conversation ids per search query (10 x 39 characters < 512)
@@ -54,6 +54,11 @@ FACTS = ConversationFacts(
     owned_read_cost_usd=0.001,
     reply_cost_usd=0.010,
     reply_rule=REPLY_RULE,
+    # A reply names its author: what X shows anyway, and two learners answered from the same
+    # FAQ entry then get two texts (X refuses a text the account already posted: 403).
+    reply_address="@{handle} ",
+    handle_max=15,  # X usernames: at most 15 characters
+    refuses_repeated_text=True,
 )
 TWEET_FIELDS = [
     "author_id", "created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",
@@ -62,16 +67,7 @@ TWEET_FIELDS = [
 
 
 def _state(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise Rejected("the X inbox cursor is not one this adapter wrote", network="x",
-                       fix="reset the channel's inbox cursor (cm inbox sync reads again)")
-    return data
+    return read_cursor(cursor, "x", "X")
 
 
 def user_id(channel: XChannel) -> str:
@@ -208,6 +204,7 @@ def _messages(
                 kind=kind,
                 author_id=str(item.get("author_id", "")),
                 author_name=str(author.get("name") or author.get("username") or ""),
+                author_handle=str(author["username"]) if author.get("username") else None,
                 text=str(item.get("text", "")),
                 created_at=datetime.fromisoformat(str(item["created_at"])),
                 thread_remote_id=conversation,
@@ -238,10 +235,7 @@ def reply_problems(channel: XChannel, request: ReplyRequest) -> list[Problem]:
 
 
 def send_reply(channel: XChannel, request: ReplyRequest) -> ReplyResult:
-    problems = channel.validate_reply(request)
-    if problems:
-        raise Rejected(f"channel {channel.channel_id}: " + "; ".join(p.message for p in problems),
-                       network="x", fix=problems[0].fix)
+    refuse_invalid(channel, request, f"channel {channel.channel_id}: ")
     try:
         with reply_outcome(channel.display_name, f"under post {request.message_remote_id} on X"):
             answer = channel._call(
