@@ -48,6 +48,7 @@ class PlanRenderer(TemplateRenderer):
         self._options: dict[str, TemplateOptions] = {}
         self._displayed: dict[str | None, str] = {}
         self._varies: dict[str, bool] = {}
+        self._pair_varies: dict[tuple[Network, str], bool] = {}
         self._too_slow: dict[tuple[Network, str], TemplateError] = {}
 
     @classmethod
@@ -94,7 +95,14 @@ class PlanRenderer(TemplateRenderer):
         return self._displayed[filename]
 
     def varies(self, network: Network, template: str) -> bool:
-        """True when ``template`` on ``network`` may render differently per occurrence."""
+        """True when ``template`` on ``network`` may render differently per occurrence
+        (answered once per pair: a plan of explicit posts asks once per post)."""
+        key = (network, template)
+        if key not in self._pair_varies:
+            self._pair_varies[key] = self._varies_uncached(network, template)
+        return self._pair_varies[key]
+
+    def _varies_uncached(self, network: Network, template: str) -> bool:
         try:
             chosen, default = self.select(network, template)
         except TemplateError:
