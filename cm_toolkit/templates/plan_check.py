@@ -29,6 +29,7 @@ from cm_toolkit.channels.text_rules import youtube_description_problems, youtube
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKind, Plan, PlannedDelivery
+from cm_toolkit.templates import plan_heap
 from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
@@ -280,6 +281,7 @@ class PlanChecker:
             self.plan = plan_workspace(workspace)
         except WorkspaceError as error:
             return list(error.problems)
+        plan_heap.rendering()
         self.result = check_plan(workspace, self.plan.deliveries,
                                  session_links=self.session_links, now=self.now)
         return self.result.problems
@@ -295,7 +297,8 @@ def check_everything(
     be applied, and its deliveries fail when due).
     """
     checker = PlanChecker(now, session_links=session_links)
-    return check_workspace(root, now, extra_checks=[checker]), checker
+    with plan_heap.bulk_check():
+        return check_workspace(root, now, extra_checks=[checker]), checker
 
 
 def checked_plan(root: Path, now: datetime) -> tuple[Workspace, Plan, list[Problem]]:

@@ -49,6 +49,7 @@ class PlanRenderer(TemplateRenderer):
         self._displayed: dict[str | None, str] = {}
         self._varies: dict[str, bool] = {}
         self._pair_varies: dict[tuple[Network, str], bool] = {}
+        self._option_lines: dict[tuple[Network, str, str], int | None] = {}
         self._too_slow: dict[tuple[Network, str], TemplateError] = {}
 
     @classmethod
@@ -82,6 +83,13 @@ class PlanRenderer(TemplateRenderer):
             if error.timed_out:
                 self._too_slow[key] = error
             raise
+
+    def option_line(self, network: Network, template: str, key: str) -> int | None:
+        # asked for every (post, channel) of the plan: a few distinct answers
+        asked = (network, template, key)
+        if asked not in self._option_lines:
+            self._option_lines[asked] = super().option_line(network, template, key)
+        return self._option_lines[asked]
 
     def options_of(self, template: Template) -> TemplateOptions:
         name = template.filename or ""

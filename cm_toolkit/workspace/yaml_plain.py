@@ -14,7 +14,7 @@ ruamel as before (its own error messages, positions and alias-bomb guard include
 - an alias, a merge key (``<<``), an explicit tag (``!!str``, ``!thing``), a key that is not a
   scalar, a duplicate key;
 - a NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR character (line breaks for YAML 1.1 and libyaml,
-  not for YAML 1.2).
+  not for YAML 1.2), or a tab (libyaml takes ``v<TAB>ersion: 1`` as a key, ruamel refuses it).
 
 A plain (unquoted) scalar gets its type from ruamel's own YAML 1.2 resolver and constructor (a
 value is resolved once per file, then remembered), so ``yes`` stays text, ``0o17`` is 15 and a
@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - the wheels of PyYAML ship the C extens
     CParser = None
 
 LIBYAML = CParser is not None
-_NOT_1_2_BREAKS = ("\x85", "\u2028", "\u2029")
+_LEFT_TO_RUAMEL = ("\t", "\x85", "\u2028", "\u2029")
 _TYPED = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
 )
@@ -86,7 +86,7 @@ def plain_data(
     """(True, the data) when libyaml could read ``text`` the way ruamel would; (False, None)
     when the file is left to ruamel (see the module docstring). ``constructor`` and ``to_plain``
     are the round-trip reader's (``yaml_source``), which gives the types of plain scalars."""
-    if CParser is None or any(c in text for c in _NOT_1_2_BREAKS):
+    if CParser is None or any(c in text for c in _LEFT_TO_RUAMEL):
         return False, None
     try:
         return True, _build(CParser(text), _PlainScalars(constructor, to_plain))

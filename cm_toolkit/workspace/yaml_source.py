@@ -181,8 +181,14 @@ _WorkspaceConstructor.add_constructor(
 )
 
 
-def read_yaml(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem]]:
-    """Parse ``path`` (shown as ``file`` in problems). A syntax error is a problem, not a crash."""
+def read_yaml(
+    path: Path, file: str, *, libyaml: bool = True
+) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse ``path`` (shown as ``file`` in problems). A syntax error is a problem, not a crash.
+
+    The data comes from libyaml when it can read the file exactly as ruamel would
+    (``yaml_plain``); ``libyaml=False`` reads with ruamel alone (the two are compared by the
+    tests: same data, same problems, same positions)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -201,7 +207,7 @@ def read_yaml(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem]
                 file, line, column, "is not UTF-8 text", "save the file with the UTF-8 encoding"
             )
         ]
-    read, data = plain_data(text, _WorkspaceConstructor, to_plain)
+    read, data = plain_data(text, _WorkspaceConstructor, to_plain) if libyaml else (False, None)
     if read:
         return YamlDocument(file, data, _UNREAD, text), []
     try:
