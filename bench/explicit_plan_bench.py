@@ -18,7 +18,8 @@ text differs (the worst case for the check: nothing is rendered once for several
 the children so far, so sizes run smallest first). ``--plan`` also times
 ``cm plan --json`` against the workspace's own (empty) SQLite ledger (``cm apply`` is not timed: it
 writes one ledger row per delivery, see "What would make it faster" in bench/README.md).
-Exit status: 0 when every command exited 0 and ``cm check`` met the targets (15 s, 1 GiB).
+Exit status: 0 when every command exited 0 and ``cm check`` met the targets (15 s of CPU, 1 GiB
+of peak memory; CPU rather than wall time, which grows with whatever else the cores run).
 """
 
 from __future__ import annotations
@@ -109,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
             code, seconds, cpu, peak, report = run_check(root)
             plan = report.get("plan") or {}
             assert isinstance(plan, dict)
-            met = code == 0 and seconds < TARGET_SECONDS and peak < TARGET_BYTES
+            # CPU time: the machine's cores are shared, and wall time grows with the load.
+            met = code == 0 and cpu < TARGET_SECONDS and peak < TARGET_BYTES
             ok = ok and met
             print(f"  cm check --json: exit {code}, {seconds:.1f} s wall, {cpu:.1f} s CPU, "
                   f"peak RSS {peak / 1024**2:.0f} MiB, {plan.get('deliveries')} deliveries; "
-                  f"target (< {TARGET_SECONDS:.0f} s, < 1 GiB) {'met' if met else 'NOT met'}")
+                  f"target (< {TARGET_SECONDS:.0f} s CPU, < 1 GiB) {'met' if met else 'NOT met'}")
             if code != 0:
                 sys.stderr.write(json.dumps(report.get("problems"), ensure_ascii=False)[:3000])
             if args.plan:

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cm_toolkit.errors import Problem, WorkspaceError
-from cm_toolkit.planning.fingerprint import canonical_content, fingerprint
+from cm_toolkit.planning.fingerprint import canonical_content, canonical_fingerprint
 from cm_toolkit.planning.models import (
     DeliveryKind,
     Plan,
@@ -67,6 +67,7 @@ class _Planner:
         self.deliveries: list[PlannedDelivery] = []
         self.items: list[PlannedItem] = []
         self.sessions: dict[str, tuple[Campaign, LiveSession]] = {}
+        self.utm = self.schedules.defaults.utm.model_dump()  # once, not once per post
         try:
             self.tz = ZoneInfo(self.schedules.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -145,7 +146,7 @@ class _Planner:
         time: it is made canonical and fingerprinted once for all the occurrences (a recurring
         post has thousands; doing it per occurrence dominated the planning time)."""
         content = canonical_content({"kind": item.kind, "network": network, **content})
-        digest = fingerprint(content)
+        digest = canonical_fingerprint(content)
         for occurrence, due_at in times:
             self.deliveries.append(
                 PlannedDelivery(
@@ -229,7 +230,7 @@ class _Planner:
             "media": media,
             "thread": thread,
             "language": defaults.language,
-            "utm": defaults.utm.model_dump(),
+            "utm": self.utm,
             "session": session_content,
         }
 

@@ -14,9 +14,20 @@ from datetime import date, datetime, time, timedelta
 from pathlib import PurePath
 from typing import Any
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def _canonical(value: Any) -> Any:
     """JSON-ready form; the same value always gives the same text (keys sorted by json.dumps)."""
+    kind = type(value)
+    # The exact types a schedule is made of first (a plan of 100,000 posts makes every post's
+    # content canonical): subclasses (an enum of str) take the general way below.
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if kind is list:
+        return [_canonical(item) for item in value]
     if isinstance(value, Mapping):
         return {str(key): _canonical(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -47,5 +58,10 @@ def canonical_content(content: Mapping[str, Any]) -> dict[str, Any]:
 
 def fingerprint(content: Mapping[str, Any]) -> str:
     """sha256 hex digest of the canonical JSON text of ``content``."""
-    text = json.dumps(canonical_content(content), sort_keys=True, separators=(",", ":"))
+    return canonical_fingerprint(canonical_content(content))
+
+
+def canonical_fingerprint(canonical: dict[str, Any]) -> str:
+    """``fingerprint`` of what ``canonical_content`` returned (not made canonical again)."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -8,12 +8,13 @@ template's own names (``at``, ``network``, ``campaign``, ``post``) through ``pas
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import babel.dates
@@ -111,11 +112,17 @@ def tag_link(
         ("utm_campaign", utm.campaign or campaign_id),
         ("utm_content", content or post_id),
     )
-    added = urlencode([(k, v) for k, v in wanted if v and k not in present])
+    # urlencode's own form, with the quoting of each value remembered (a plan tags every post)
+    added = "&".join(f"{k}={_quoted(str(v))}" for k, v in wanted if v and k not in present)
     if not added:
         return url
     query = f"{parts.query}&{added}" if parts.query else added
     return urlunsplit(parts._replace(query=query))
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    return quote_plus(value, safe="")
 
 
 _NOT_IN_HASHTAG = re.compile(r"[^\w]+")

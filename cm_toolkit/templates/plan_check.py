@@ -31,6 +31,7 @@ from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKey, DeliveryKind, Plan, PlannedDelivery
 from cm_toolkit.planning.past_due import PublishedLookup, settle_past_due
+from cm_toolkit.templates import plan_heap
 from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
@@ -309,6 +310,7 @@ class PlanChecker:
             self.plan = plan_workspace(workspace)
         except WorkspaceError as error:
             return list(error.problems)
+        plan_heap.rendering()
         self.result = check_plan(workspace, self.plan.deliveries,
                                  session_links=self.session_links, now=self.now)
         return self.result.problems
@@ -332,7 +334,8 @@ def check_everything(
     the "has passed" warnings of deliveries already published (``planning.past_due``).
     """
     checker = PlanChecker(now, session_links=session_links)
-    report = check_workspace(root, now, extra_checks=[checker], file_checks=file_checks)
+    with plan_heap.bulk_check():
+        report = check_workspace(root, now, extra_checks=[checker], file_checks=file_checks)
     if published is not None and checker.plan is not None:
         report.problems = settle_past_due(report.problems, checker.plan.deliveries, published,
                                           now)

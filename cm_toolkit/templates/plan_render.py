@@ -48,6 +48,8 @@ class PlanRenderer(TemplateRenderer):
         self._options: dict[str, TemplateOptions] = {}
         self._displayed: dict[str | None, str] = {}
         self._varies: dict[str, bool] = {}
+        self._pair_varies: dict[tuple[Network, str], bool] = {}
+        self._option_lines: dict[tuple[Network, str, str], int | None] = {}
         self._too_slow: dict[tuple[Network, str], TemplateError] = {}
 
     @classmethod
@@ -82,6 +84,13 @@ class PlanRenderer(TemplateRenderer):
                 self._too_slow[key] = error
             raise
 
+    def option_line(self, network: Network, template: str, key: str) -> int | None:
+        # asked for every (post, channel) of the plan: a few distinct answers
+        asked = (network, template, key)
+        if asked not in self._option_lines:
+            self._option_lines[asked] = super().option_line(network, template, key)
+        return self._option_lines[asked]
+
     def options_of(self, template: Template) -> TemplateOptions:
         name = template.filename or ""
         if name not in self._options:
@@ -94,7 +103,14 @@ class PlanRenderer(TemplateRenderer):
         return self._displayed[filename]
 
     def varies(self, network: Network, template: str) -> bool:
-        """True when ``template`` on ``network`` may render differently per occurrence."""
+        """True when ``template`` on ``network`` may render differently per occurrence
+        (answered once per pair: a plan of explicit posts asks once per post)."""
+        key = (network, template)
+        if key not in self._pair_varies:
+            self._pair_varies[key] = self._varies_uncached(network, template)
+        return self._pair_varies[key]
+
+    def _varies_uncached(self, network: Network, template: str) -> bool:
         try:
             chosen, default = self.select(network, template)
         except TemplateError:

@@ -14,6 +14,7 @@ How options combine (the schedule is more specific than the template):
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,11 @@ class RenderedContent:
     media: tuple[str, ...]
     thread: bool
     template_file: str
+
+
+# What makes a front-matter value a template rather than plain text: Jinja's delimiters (the
+# environment sets no line statements or comments), or a CR (Jinja writes line ends as LF).
+_JINJA_MARKS = re.compile(r"\{[{%#]|\r")
 
 
 class TemplateRenderer:
@@ -190,6 +196,8 @@ class TemplateRenderer:
     # -- rendering ------------------------------------------------------------------------
 
     def _render_value(self, value: str, names: dict[str, Any], file: str, line: int) -> str:
+        if not _JINJA_MARKS.search(value) and len(value) <= self.env.limits.characters:
+            return value.strip()  # plain text (``media: [assets/a.png]``) renders as itself
         try:
             compiled = self._value_cache.get(value)
             if compiled is None:

@@ -84,8 +84,11 @@ def read_workspace(
     *,
     now: datetime | None = None,
     settings_lookup: SettingsLookup | None = USE_REGISTRY,
+    libyaml: bool = True,
 ) -> LoadResult:
-    """Like ``load_workspace`` but returns every problem instead of raising for them."""
+    """Like ``load_workspace`` but returns every problem instead of raising for them.
+
+    ``libyaml=False`` reads the YAML files with ruamel alone (``yaml_source.read_yaml``)."""
     root = Path(root)
     schedules_path = root / SCHEDULES_FILE
     if not root.is_dir():
@@ -103,8 +106,8 @@ def read_workspace(
     )
 
     templates = list_templates(root)
-    channels, networks, problems = _load_channels(root, lookup)
-    document, schedule_problems = read_yaml(schedules_path, SCHEDULES_FILE)
+    channels, networks, problems = _load_channels(root, lookup, libyaml)
+    document, schedule_problems = read_yaml(schedules_path, SCHEDULES_FILE, libyaml=libyaml)
     problems += schedule_problems
     schedules: Schedules | None = None
     counts = {"campaigns": 0, "posts": 0, "live_sessions": 0}
@@ -168,7 +171,7 @@ def _once_per_network(lookup: SettingsLookup | None) -> SettingsLookup | None:
 
 
 def _load_channels(
-    root: Path, lookup: SettingsLookup | None
+    root: Path, lookup: SettingsLookup | None, libyaml: bool
 ) -> tuple[dict[str, ChannelFile], dict[str, str | None], list[Problem]]:
     """Valid channels, every channel id with its network (None if unreadable), problems."""
     folder = root / CHANNELS_DIR
@@ -191,7 +194,7 @@ def _load_channels(
                 )
             )
             continue
-        document, found = read_yaml(path, file)
+        document, found = read_yaml(path, file, libyaml=libyaml)
         problems += found
         networks[channel_id] = None
         if document is None:

@@ -11,7 +11,7 @@ from types import FrameType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twitter_text import parse_tweet
+from twitter_text import extract_urls, parse_tweet
 from twitter_text.extract_emojis import extract_emojis_with_indices
 
 from cm_toolkit.channels.text_rules import (
@@ -59,6 +59,25 @@ def test_x_every_url_weighs_23() -> None:
 def test_contains_url() -> None:
     assert contains_url("Inscription : https://mooc-leader20.fr/inscription")
     assert not contains_url("Pas de lien ici, seulement du texte.")
+
+
+# Pieces of texts: Latin below U+1100 (weighed without twitter-text's emoji pass), what sends a
+# word to twitter-text (accents above U+1100, CJK, emoji, (c), CR), and the makings of URLs.
+_TEXT_PIECES = st.sampled_from(
+    [*"abcXYZ019 #@*-_/:?&=%'", "\n", "\r\n", "\r", "\t", "é", "e\u0301", "°", "«", "»", "’",
+     "…", "—", "©", "®", "日", "😀", "👍🏽", "1\ufe0f\u20e3", "\u200b", "\u0f9d", "\u1100",
+     ".", ".", "..", "http://", "https://", "www.", ".com", ".fr", ".org/", "a.b", "t.co/x",
+     "?utm_source=x&utm_medium=social", "example.com/path", "mooc-leader20.fr"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_TEXT_PIECES, min_size=1, max_size=30).map("".join))
+def test_x_length_and_urls_word_by_word_are_twitter_texts(text: str) -> None:
+    """The words are weighed without twitter-text where it cannot see an emoji (and its URLs
+    found in the word alone): the sums must still be exactly what it says of the whole text."""
+    assert x_weighted_length(text) == parse_tweet(text).weightedLength
+    assert contains_url(text) == bool(extract_urls(text))
 
 
 def test_linkedin_escapes_reserved_characters() -> None:
