@@ -52,6 +52,7 @@ from cm_toolkit.workspace.models import Network
 
 T = TypeVar("T")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/avif")
+IMAGE_BYTES_MAX = 16 * 1024 * 1024  # Mastodon 4.x's default image_size_limit
 ALT_TEXT_MAX = 1500  # Mastodon's description limit (configuration.media_attachments)
 CREATE_TRIES = 2  # a create without an answer is sent once more with the same key
 HOST_PATTERN = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -85,7 +86,7 @@ class MastodonChannel(Channel):
     # Mastodon's defaults; the instance's own configuration wins when read (instance_limits)
     limits: ClassVar[Limits] = Limits(
         text_max=500, text_unit="characters (links count 23)", media_max=4,
-        media_bytes_max=16 * 1024 * 1024, media_types=IMAGE_TYPES,
+        media_bytes_max=IMAGE_BYTES_MAX, media_types=IMAGE_TYPES,
     )
     link_handling = LinkHandling.APPENDED
     # 300 requests / 5 min per account; a post spends at most 6 (instance, 4 uploads, status)
@@ -177,7 +178,7 @@ class MastodonChannel(Channel):
                 self.limits,
                 text_max=int(statuses.get("max_characters") or self.limits.text_max),
                 media_max=int(statuses.get("max_media_attachments") or self.limits.media_max),
-                media_bytes_max=int(media.get("image_size_limit") or self.limits.media_bytes_max),
+                media_bytes_max=int(media.get("image_size_limit") or IMAGE_BYTES_MAX),
                 media_types=types or IMAGE_TYPES,
             )
         return self._instance_limits
@@ -206,10 +207,10 @@ class MastodonChannel(Channel):
             found.append(("the post is empty", "give it a text or an image"))
         if length > limits.text_max and not (post.thread or self.m_settings.threads):
             found.append((
-                f"the text is {length} characters, more than the {limits.text_max} of "
-                f"{self.m_settings.instance}",
-                f"shorten it by {length - limits.text_max} (links count 23), or set "
-                "`threads: true` in the channel's options to post it as a thread"))
+                (f"the text is {length} characters, more than the {limits.text_max} of "
+                 f"{self.m_settings.instance}"),
+                (f"shorten it by {length - limits.text_max} (links count 23), or set "
+                 "`threads: true` in the channel's options to post it as a thread")))
         if len(post.media) > limits.media_max:
             found.append((f"{len(post.media)} images, Mastodon takes at most {limits.media_max}",
                           f"keep {limits.media_max} images or fewer"))
@@ -330,6 +331,6 @@ def _media_problems(media: Media, limits: Limits) -> list[tuple[str, str]]:
         return [(f"image {media.path} cannot be read", "check the media path in the post")]
     top = limits.media_bytes_max or 0
     if top and size > top:
-        found.append((f"{media.path.name} is {size / 1024 / 1024:.1f} MB, the instance takes "
-                      f"images up to {top / 1024 / 1024:.0f} MB", "compress or resize it"))
+        found.append(((f"{media.path.name} is {size / 1024 / 1024:.1f} MB, the instance "
+                       f"takes images up to {top / 1024 / 1024:.0f} MB"), "compress or resize it"))
     return found

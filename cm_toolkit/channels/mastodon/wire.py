@@ -48,13 +48,15 @@ def map_error(exc: MastodonError, channel_id: str, what: str, *, creates: bool,
     if isinstance(exc, MastodonAPIError):
         status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
         said = str(exc.args[3]) if len(exc.args) > 3 and exc.args[3] else None
-        info = {"network": NETWORK, "status": status, "network_message": said}
         if isinstance(exc, MastodonUnauthorizedError):
-            return AuthExpired(f"{where}: the instance refused the access token", **info,
+            return AuthExpired(f"{where}: the instance refused the access token",
+                               network=NETWORK, status=status, network_message=said,
                                fix=f"run `cm auth {channel_id}`")
         if isinstance(exc, MastodonServerError) or (status or 0) >= 500:
-            return TransientError(f"{where}: the instance answered {status}", **info)
-        return Rejected(f"{where}: the instance refused it ({status}): {said}", **info)
+            return TransientError(f"{where}: the instance answered {status}", network=NETWORK,
+                                  status=status, network_message=said)
+        return Rejected(f"{where}: the instance refused it ({status}): {said}", network=NETWORK,
+                        status=status, network_message=said)
     if isinstance(exc, MastodonNetworkError) and not before_sending(exc):
         if creates:
             return OutcomeUnknown(
@@ -80,6 +82,6 @@ def _reset_at(last: requests.Response | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value)  # Python 3.11 reads the trailing Z
     except ValueError:
         return None

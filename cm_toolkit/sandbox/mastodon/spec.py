@@ -86,8 +86,8 @@ def violations(request: SandboxRequest) -> list[str]:
         schema = bodies.get(ctype) or next(iter(bodies.values()))
         form = True
     else:
-        return [*found, f"a body of type {ctype or 'none'!r}: the operation takes "
-                        f"{', '.join(sorted(bodies))}"]
+        takes = ", ".join(sorted(bodies))
+        return [*found, f"a body of type {ctype or 'none'!r}: the operation takes {takes}"]
     if schema is None:
         return [*found, f"a {ctype} body: the operation takes {', '.join(sorted(bodies))}"]
     _check(value, schema, "body", found, form)
@@ -110,7 +110,7 @@ def _query_problems(operation: dict[str, Any], query: dict[str, list[str]]) -> l
     params = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
     found: list[str] = []
     for raw_name, items in query.items():
-        name = raw_name[:-2] if raw_name.endswith("[]") else raw_name
+        name = raw_name.removesuffix("[]")
         param = params.get(name)
         if param is None:
             found.append(f"query parameter {raw_name!r} is not one of {sorted(params)}")
