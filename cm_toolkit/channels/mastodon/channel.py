@@ -54,7 +54,6 @@ T = TypeVar("T")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/avif")
 IMAGE_BYTES_MAX = 16 * 1024 * 1024  # Mastodon 4.x's default image_size_limit
 ALT_TEXT_MAX = 1500  # Mastodon's description limit (configuration.media_attachments)
-CREATE_TRIES = 2  # a create without an answer is sent once more with the same key
 HOST_PATTERN = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$"
 
 
@@ -257,18 +256,20 @@ class MastodonChannel(Channel):
     def _create(self, params: dict[str, Any]) -> dict[str, Any]:
         """One status create, sent again once with the same Idempotency-Key when no answer
         came (see the module docstring): the instance answers the retry with the first status."""
-        for attempt in range(1, CREATE_TRIES + 1):
-            try:
-                status = self._call("publishing a status",
-                                    lambda: self.client.status_post(**params), creates=True)
-                return dict(status)
-            except OutcomeUnknown as error:
-                if attempt == CREATE_TRIES:
-                    raise OutcomeUnknown(
-                        f"{error.message} (sent twice with Idempotency-Key "
-                        f"{params['idempotency_key']}; neither answer came back)",
-                        network=NETWORK, fix=error.fix) from error
-        raise AssertionError("unreachable")
+        def send() -> dict[str, Any]:
+            return dict(self._call("publishing a status",
+                                   lambda: self.client.status_post(**params), creates=True))
+
+        try:
+            return send()
+        except OutcomeUnknown:
+            pass  # the answer was lost: under the same key, the second send cannot duplicate
+        try:
+            return send()
+        except OutcomeUnknown as error:
+            raise OutcomeUnknown(
+                f"{error.message} (sent twice with Idempotency-Key {params['idempotency_key']}; "
+                "neither answer came back)", network=NETWORK, fix=error.fix) from error
 
     def _upload(self, media: Media) -> str:
         data = media.read_bytes()  # re-checks the file is inside the workspace
