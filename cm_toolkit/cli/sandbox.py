@@ -93,7 +93,9 @@ def serve(
         if faults:
             _say(f"faults: {', '.join(sandbox.faults.describe())}")
         if speed != 1 or start:
-            _say(f"clock: starts {sandbox.clock.now().isoformat()}, x{speed:g}")
+            # the instant asked for (loading the emulators took some of it already at speed)
+            begun = parse_start(start) if start else sandbox.clock.now()
+            _say(f"clock: starts {begun.isoformat()}, x{speed:g}")
         _say("point cm at it:")
         _say(f"  export CM_SANDBOX_URL={url} NO_PROXY=127.0.0.1,localhost")
         _say("  cm channels --check")

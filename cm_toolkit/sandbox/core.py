@@ -333,6 +333,11 @@ class Emulator:
         A network whose accounts are not provisioned returns ``{}``."""
         return {}
 
+    def serves(self, host: str) -> bool:
+        """Whether this emulator answers for ``host`` beyond its fixed ``hosts`` (a network
+        whose every server is its own host, e.g. a Mastodon instance provisioned later)."""
+        return False
+
     def render_error(self, error: ApiError, request: SandboxRequest) -> SandboxResponse:
         return SandboxResponse.json(error.status, {"error": error.message}, error.headers)
 

@@ -274,7 +274,7 @@ class Sandbox:
     def _route(
         self, host: str, request: SandboxRequest
     ) -> tuple[Emulator | None, tuple[Route, re.Match[str]] | None]:
-        candidates = self._by_host.get(host, [])
+        candidates = self._by_host.get(host) or [e for e in self.emulators if e.serves(host)]
         for candidate in candidates:
             found = candidate.find_route(request)
             if found is not None:

@@ -24,3 +24,7 @@ class ChannelCase:
     duplicate_rejected: bool = True  # publishing the same text twice gives Rejected
     extra: dict[str, object] = field(default_factory=dict)
     reply_path: str | None = None  # regex of a reply's create call, with CONVERSATIONS
+    # the adapter sends a create that got no answer once more under the same idempotency key,
+    # which the network answers with what the first one created (Mastodon's Idempotency-Key):
+    # a lost answer is then a success with one post, not OutcomeUnknown
+    replays_creates: bool = False

@@ -267,10 +267,22 @@ def test_401_is_auth_expired_naming_cm_auth(contract_env: Contract) -> None:
     assert f"cm auth {contract_env.channel.channel_id}" in error.fix
 
 
+def _replayed_once(contract: Contract, call: Callable[[], object], marker: str) -> None:
+    """A network that replays a create under the same key (``replays_creates``): the lost
+    answer is recovered by the adapter's second send, and the post exists exactly once."""
+    result = call()
+    assert getattr(result, "remote_id", None)
+    assert _state_text(contract).count(marker) == 1  # one post, not two
+    assert len(_creates(contract)) == 2  # the lost one and its replay
+
+
 def test_timeout_on_a_create_call_is_outcome_unknown(contract_env: Contract) -> None:
     contract_env.sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     _fault_on_commit(contract_env, FaultKind.TIMEOUT)
     call, marker = _create_call(contract_env, contract_env.with_timeout(0.2))
+    if contract_env.case.replays_creates:
+        _replayed_once(contract_env, call, marker)
+        return
     with pytest.raises(OutcomeUnknown) as caught:
         call()
     assert not caught.value.retryable
@@ -280,6 +292,9 @@ def test_timeout_on_a_create_call_is_outcome_unknown(contract_env: Contract) -> 
 def test_drop_after_commit_is_outcome_unknown_and_the_post_exists(contract_env: Contract) -> None:
     _fault_on_commit(contract_env, FaultKind.DROP_AFTER_COMMIT)
     call, marker = _create_call(contract_env)
+    if contract_env.case.replays_creates:
+        _replayed_once(contract_env, call, marker)
+        return
     with pytest.raises(OutcomeUnknown):
         call()
     (entry,) = [e for e in contract_env.sandbox.journal.entries() if e.fault]
@@ -290,9 +305,27 @@ def test_drop_after_commit_is_outcome_unknown_and_the_post_exists(contract_env: 
 def test_drop_before_processing_is_outcome_unknown_too(contract_env: Contract) -> None:
     _fault_on_commit(contract_env, FaultKind.DROP)
     call, marker = _create_call(contract_env)
+    if contract_env.case.replays_creates:
+        _replayed_once(contract_env, call, marker)  # the second send creates it, once
+        return
     with pytest.raises(OutcomeUnknown):  # the client cannot tell it from drop-after-commit
         call()
     assert marker not in _state_text(contract_env)
+
+
+def test_a_replayed_create_that_gets_no_answer_twice_is_outcome_unknown(
+    contract_env: Contract,
+) -> None:
+    if not contract_env.case.replays_creates:
+        pytest.skip(f"{contract_env.case.network} has no idempotent create")
+    _require_publishing(contract_env)
+    _fault(contract_env, FaultKind.DROP_AFTER_COMMIT, path=contract_env.case.publish_path,
+           times=2, method="POST")
+    call, marker = _create_call(contract_env)
+    with pytest.raises(OutcomeUnknown) as caught:
+        call()
+    assert not caught.value.retryable
+    assert _state_text(contract_env).count(marker) == 1  # created once, replayed, both lost
 
 
 def test_live_session(contract_env: Contract) -> None:

@@ -20,7 +20,8 @@ from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.workspace.models import Network
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository is the sample workspace
-CHANNEL_IDS = ["facebook-page", "linkedin-group", "linkedin-page", "meet", "x-mooc", "youtube"]
+CHANNEL_IDS = ["facebook-page", "linkedin-group", "linkedin-page", "mastodon-mooc", "meet", "x-mooc",
+               "youtube"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,9 @@ problem it finds:
 - a post whose create call was *processed* by a network (2xx answer, or a ``timeout`` /
   ``drop-after-commit`` fault, where the post exists but the client never heard) more than once;
 - a create call for a post after one was already processed (a re-send, even if the network
-  refused it as a duplicate);
+  refused it as a duplicate), unless the network answered it with the post already created
+  (a Mastodon create re-sent under the same ``Idempotency-Key``: the journal says
+  ``idempotent_replay``), which creates nothing;
 - a ``published`` delivery whose post was not processed exactly once;
 - a ``failed`` or ``missed`` delivery without a reason, or whose post reached the network;
 - an ``unknown`` delivery without a reason;
@@ -43,6 +45,7 @@ CREATE_CALLS = {  # network -> (method, path regex) of the call that creates a p
     "x": ("POST", r"/2/tweets"),
     "facebook": ("POST", r"/v[0-9.]+/[0-9]+/(feed|photos)"),
     "linkedin": ("POST", r"/rest/posts"),
+    "mastodon": ("POST", r"/api/v1/statuses"),
 }
 _POST_ID = re.compile(r"crash test post (p\d{4})")
 NOT_FINISHED = (S.PLANNED, S.RETRY_WAIT, S.SENDING)
@@ -67,10 +70,13 @@ class CreateCall:
     fault: str | None
     network: str = ""
     body: str = ""  # the start of the request body, to show an unrecognised one
+    replayed: bool = False  # answered with the post an earlier call created (idempotency key)
 
     @property
     def processed(self) -> bool:
         """The network created the post (whether or not the client heard the answer)."""
+        if self.replayed:
+            return False
         return (self.status is not None and 200 <= self.status < 300) or (
             self.fault in PROCESSED_FAULTS
         )
@@ -87,7 +93,8 @@ def create_calls(entries: Iterable[JournalEntry]) -> list[CreateCall]:
             continue
         found = _POST_ID.search(unquote_plus(entry.body))
         calls.append(CreateCall(entry.seq, found[1] if found else None, entry.status,
-                                entry.fault, entry.network, entry.body[:160]))
+                                entry.fault, entry.network, entry.body[:160],
+                                replayed=bool(entry.extra.get("idempotent_replay"))))
     return calls
 
 
@@ -114,7 +121,8 @@ def check_exactly_once(outcomes: Iterable[Outcome], calls: Iterable[CreateCall])
             problems.append(f"{where}: created {len(processed)} times "
                             f"(journal #{', #'.join(str(c.seq) for c in processed)})")
         if processed:
-            after = [c for c in its_calls if c.seq > processed[0].seq and not c.processed]
+            after = [c for c in its_calls
+                     if c.seq > processed[0].seq and not c.processed and not c.replayed]
             if after:
                 problems.append(f"{where}: sent again after it reached the network "
                                 f"(journal #{processed[0].seq}, then "

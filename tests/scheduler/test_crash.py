@@ -31,7 +31,10 @@ from tests.scheduler.workspace import crash_workspace
 S = DeliveryState
 
 FAULTS = ("x:429@0.05,facebook:500@0.05,linkedin:timeout@0.03,x:drop-after-commit@0.03,"
-          "facebook:drop@0.03,x:expire@0.02,linkedin:expire@0.02")
+          "facebook:drop@0.03,x:expire@0.02,linkedin:expire@0.02,"
+          # Mastodon by its create path ("*": the fault parser's network list predates it);
+          # a lost answer there is recovered by the same Idempotency-Key, never a second post
+          "*:drop-after-commit@0.08/api/v1/statuses$")
 
 
 # -- the judge itself ------------------------------------------------------------------------
@@ -63,7 +66,7 @@ def test_the_checker_catches_a_duplicate_and_a_resend() -> None:
 def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path) -> None:
     from tests.scheduler.crash import CREATE_CALLS
 
-    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin"}
+    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin", "mastodon"}
     from cm_toolkit.sandbox.journal import JournalEntry
 
     def entry(seq: int, network: str, path: str, body: str) -> JournalEntry:
@@ -74,8 +77,24 @@ def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path)
         entry(2, "facebook", "/v24.0/104857600123456/feed", "message=crash+test+post+p0008+n8"),
         entry(3, "linkedin", "/rest/posts", '{"commentary": "crash test post p0009 n9"}'),
         entry(4, "x", "/2/oauth2/token", "grant_type=refresh_token"),
+        entry(5, "mastodon", "/api/v1/statuses", "status=crash+test+post+p0010+n10&sensitive=0"),
     ])
-    assert [(c.seq, c.post_id) for c in calls] == [(1, "p0007"), (2, "p0008"), (3, "p0009")]
+    assert [(c.seq, c.post_id) for c in calls] == [
+        (1, "p0007"), (2, "p0008"), (3, "p0009"), (5, "p0010")]
+
+
+def test_the_checker_takes_a_replay_under_the_same_key_for_no_creation() -> None:
+    """A Mastodon create re-sent with its Idempotency-Key after a lost answer is answered with
+    the status already created: one post. Sent again without the replay, it is a duplicate."""
+    outcomes = [Outcome("p0000", S.PUBLISHED, None)]
+    lost = CreateCall(1, "p0000", None, "drop-after-commit", "mastodon")
+    replay = CreateCall(2, "p0000", 200, None, "mastodon", replayed=True)
+    assert check_exactly_once(outcomes, [lost, replay]) == []
+    again = CreateCall(2, "p0000", 200, None, "mastodon")
+    assert check_exactly_once(outcomes, [lost, again]) == [
+        "p0000 (published): created 2 times (journal #1, #2)",
+        "p0000 (published): published in the ledger, created 2 times",
+    ]
 
 
 # -- the crash test --------------------------------------------------------------------------

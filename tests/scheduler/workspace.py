@@ -142,9 +142,10 @@ def write_workspace(
 
 
 CRASH_CHANNELS = ("linkedin-page", "x-mooc", "linkedin-page", "facebook-page", "x-mooc",
-                  "linkedin-page")
-"""The crash test's round robin: of 240 posts, 120 on LinkedIn, 80 on X, 40 on Facebook, each
-under its network's budget (X: 95 per 15 min; the sandbox's Facebook Page: 50 per hour)."""
+                  "linkedin-page", "mastodon-mooc")
+"""The crash test's round robin: of 240 posts, 103 on LinkedIn, 69 on X, 34 on Facebook, 34 on
+Mastodon, each under its network's budget (X: 95 per 15 min; the sandbox's Facebook Page: 50
+per hour; Mastodon: 45 per 5 min)."""
 
 
 def crash_workspace(
