@@ -37,6 +37,7 @@ BUILTIN_CHANNELS: dict[str, str] = {
     "youtube": "cm_toolkit.channels.youtube:YouTubeChannel",
     "meet": "cm_toolkit.channels.meet:MeetChannel",
     "manual": "cm_toolkit.channels.manual:ManualChannel",
+    "bluesky": "cm_toolkit.channels.bluesky:BlueskyChannel",
 }
 
 
