@@ -78,18 +78,19 @@ def rules_for(network: Network) -> NetworkRules:
     """The rules of ``network``: its adapter's class data, else ``text_rules``' numbers."""
     from cm_toolkit.channels.registry import channel_class  # imports adapters: only when asked
 
-    fallback = _from_text_rules(network)
     try:
         cls = channel_class(network)
     except CmError:
-        return fallback
+        return _from_text_rules(network)
     limits = getattr(cls, "limits", None)
     if limits is None:
-        return fallback
+        return _from_text_rules(network)
+    # a network text_rules does not know (a new one, a plugin): its adapter's own unit
+    known = network in text_rules.NETWORK_TEXT_LIMITS
     return NetworkRules(
         network=network,
         text_max=limits.text_max,
-        unit=fallback.unit,
+        unit=_from_text_rules(network).unit if known else limits.text_unit,
         title_max=limits.title_max,
         media_max=limits.media_max,
         media_bytes_max=limits.media_bytes_max,

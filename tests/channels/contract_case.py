@@ -24,3 +24,8 @@ class ChannelCase:
     duplicate_rejected: bool = True  # publishing the same text twice gives Rejected
     extra: dict[str, object] = field(default_factory=dict)
     reply_path: str | None = None  # regex of a reply's create call, with CONVERSATIONS
+    delete_path: str | None = None  # regex of the delete call when it is not an HTTP DELETE
+    # a create sent again cannot make a second post (a record key, an Idempotency-Key): the
+    # adapter settles a lost answer itself, so the post is published once, not "unknown"
+    idempotent_creates: bool = False
+    auth_fix: str | None = None  # what an AuthExpired's fix names (default: `cm auth CHANNEL`)

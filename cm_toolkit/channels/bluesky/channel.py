@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from atproto_client import models
+from atproto_client.models.utils import get_response_model
 from atproto_core.uri import AtUri
 from pydantic import Field
 
@@ -53,7 +54,6 @@ from cm_toolkit.errors import (
 )
 
 T = TypeVar("T")
-POST = "app.bsky.feed.post"
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 # app.bsky.embed.images#image: "maxSize": 2000000 ("May be up to 2 MB, formerly limited to 1 MB")
 IMAGE_MAX_BYTES = 2_000_000
@@ -177,7 +177,9 @@ class BlueskyChannel(Channel):
             try:
                 refs.append(self._create(record, key))
             except ChannelError as error:
-                if not refs:
+                # with record keys, trying the whole thread again finds the parts already
+                # online (their keys) and goes on: a retryable error stays retryable
+                if not refs or (error.retryable and key is not None):
                     raise
                 raise PartiallyPublished(
                     f"the Bluesky thread stopped after {len(refs)} of {len(texts)} parts: "
@@ -193,49 +195,51 @@ class BlueskyChannel(Channel):
                              {"thread_ids": [r.uri for r in refs]})
 
     def _create(self, record: Any, key: str | None) -> models.ComAtprotoRepoStrongRef.Main:
-        """Create one record; a lost answer or a 5xx is resolved by reading the key back."""
-        what = "publishing a post"
+        """Create one record. Without an answer (or with a 5xx) the record is read back by its
+        key: there -> published; absent after a lost answer -> sent once more with the same key.
+        Whatever stays unsettled is a retryable error: the key makes every later try safe."""
         for attempt in (1, 2):
             try:
-                made = self.session.call(what, lambda: self.session.client.app.bsky.feed.post.create(
-                    self.session.did, record, rkey=key), creates=True)
+                made = self.session.call("publishing a post", lambda: (
+                    self.session.client.app.bsky.feed.post.create(self.session.did, record,
+                                                                  rkey=key)), creates=True)
                 return models.ComAtprotoRepoStrongRef.Main(uri=made.uri, cid=made.cid)
             except (Lost, TransientError) as failure:
-                if key is None:
-                    if isinstance(failure, TransientError):
-                        raise
-                    raise self._unknown(None) from failure
+                if key is None:  # no key (a post without a delivery): nothing to look up
+                    if isinstance(failure, Lost):
+                        raise self._unknown() from failure
+                    raise
                 found = self._read(key, record.text)
                 if found is not None:
                     return found
+                if isinstance(failure, TransientError):
+                    raise
                 if attempt == 2:
-                    if isinstance(failure, TransientError):
-                        raise
-                    raise self._unknown(key) from failure
+                    raise TransientError(
+                        f"channel {self.channel_id}: no answer from Bluesky, twice; the post is "
+                        f"not online (no record at key {key}), a later try is safe",
+                        network=NETWORK) from failure
         raise AssertionError("unreachable")
 
     def _read(self, key: str, text: str) -> models.ComAtprotoRepoStrongRef.Main | None:
         """The record at ``key`` when it is ours (same text), None when there is none."""
         try:
-            got = self.session.call("looking up the post", lambda: self.session.client.app.bsky.feed.post.get(
-                self.session.did, key))
+            got = self.session.call("looking up the post", lambda: (
+                self.session.client.app.bsky.feed.post.get(self.session.did, key)))
         except Rejected as error:
             if error.info.code == "RecordNotFound":
                 return None
             raise
-        except ChannelError as error:
-            raise self._unknown(key) from error
         if got.value.text != text:
             raise Rejected(
                 f"channel {self.channel_id}: another post already holds the record key {key}",
-                network=NETWORK, fix="publish it again by hand (cm review) after checking Bluesky",
+                network=NETWORK, fix="check the account on Bluesky, then publish it by hand",
             )
         return models.ComAtprotoRepoStrongRef.Main(uri=got.uri, cid=got.cid)
 
-    def _unknown(self, key: str | None) -> OutcomeUnknown:
-        where = f" (its record would be at://{self.session.did}/{POST}/{key})" if key else ""
+    def _unknown(self) -> OutcomeUnknown:
         return OutcomeUnknown(
-            f"channel {self.channel_id}: the post was sent but no answer came back{where}",
+            f"channel {self.channel_id}: the post was sent but no answer came back",
             network=NETWORK,
             fix=f"check @{self.bsky.handle} on Bluesky before publishing this post again",
         )
@@ -280,11 +284,13 @@ class BlueskyChannel(Channel):
 
     def _image(self, media: Media) -> models.AppBskyEmbedImages.Image:
         data = media.read_bytes()
-        uploaded = self.session.call(
-            f"uploading {media.path.name}",
-            lambda: self.session.client.com.atproto.repo.upload_blob(
-                data, headers={"Content-Type": media.mime_type}),
-        )
+        client = self.session.client
+        # The SDK's upload_blob hands the bytes to httpx as ``data=``, deprecated there (a
+        # warning); the same XRPC procedure through its low-level call sends them as content.
+        answer = self.session.call(f"uploading {media.path.name}", lambda: client.invoke_procedure(
+            "com.atproto.repo.uploadBlob", content=data,
+            headers={"Content-Type": media.mime_type}, output_encoding="application/json"))
+        uploaded = get_response_model(answer, models.ComAtprotoRepoUploadBlob.Response)
         return models.AppBskyEmbedImages.Image(alt=media.alt_text or "", image=uploaded.blob)
 
     def post_url(self, uri: str) -> str:
