@@ -16,6 +16,7 @@ from random import Random
 import pytest
 
 from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.sandbox.faults import FaultKind, FaultRule
 from cm_toolkit.sandbox.server import Sandbox
 from tests.ledger_fixtures import database_url  # noqa: F401 (fixture)
 from tests.scheduler.crash import (
@@ -32,6 +33,9 @@ S = DeliveryState
 
 FAULTS = ("x:429@0.05,facebook:500@0.05,linkedin:timeout@0.03,x:drop-after-commit@0.03,"
           "facebook:drop@0.03,x:expire@0.02,linkedin:expire@0.02")
+# Bluesky's, as rules: the fault syntax's list of networks (sandbox/faults.py) does not name it
+BLUESKY_FAULTS = ((FaultKind.DROP_AFTER_COMMIT, 0.04), (FaultKind.SERVER_500, 0.03),
+                  (FaultKind.EXPIRE, 0.02))
 
 
 # -- the judge itself ------------------------------------------------------------------------
@@ -63,7 +67,7 @@ def test_the_checker_catches_a_duplicate_and_a_resend() -> None:
 def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path) -> None:
     from tests.scheduler.crash import CREATE_CALLS
 
-    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin"}
+    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin", "bluesky"}
     from cm_toolkit.sandbox.journal import JournalEntry
 
     def entry(seq: int, network: str, path: str, body: str) -> JournalEntry:
@@ -74,8 +78,13 @@ def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path)
         entry(2, "facebook", "/v24.0/104857600123456/feed", "message=crash+test+post+p0008+n8"),
         entry(3, "linkedin", "/rest/posts", '{"commentary": "crash test post p0009 n9"}'),
         entry(4, "x", "/2/oauth2/token", "grant_type=refresh_token"),
+        entry(5, "bluesky", "/xrpc/com.atproto.repo.createRecord",
+              '{"repo": "did:plc:x", "collection": "app.bsky.feed.post", '
+              '"record": {"text": "crash test post p0010 n10"}}'),
+        entry(6, "bluesky", "/xrpc/com.atproto.repo.getRecord", ""),
     ])
-    assert [(c.seq, c.post_id) for c in calls] == [(1, "p0007"), (2, "p0008"), (3, "p0009")]
+    assert [(c.seq, c.post_id) for c in calls] == [
+        (1, "p0007"), (2, "p0008"), (3, "p0009"), (5, "p0010")]
 
 
 # -- the crash test --------------------------------------------------------------------------
@@ -83,6 +92,9 @@ def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path)
 def _crash(tmp_path: Path, faults: str, seed: int,
            ledger_url: str) -> tuple[list[str], str, CrashRun]:
     sandbox = Sandbox(seed=seed, faults=faults)
+    if faults:
+        sandbox.faults.rules += [FaultRule("bluesky", kind, probability, seed=seed)
+                                 for kind, probability in BLUESKY_FAULTS]
     sandbox.faults.reset_after = 2  # a 429's reset: seconds, not a minute, to keep the test short
     sandbox.faults.timeout_delay = 11.0  # past cm run's 10 s client timeout: a real timeout
     with sandbox.running() as running:
@@ -93,6 +105,9 @@ def _crash(tmp_path: Path, faults: str, seed: int,
                          token_dir=tmp_path / "tokens", rng=Random(seed))
         crash.run()
         calls = create_calls(running.journal.entries())
+        sign_ins = running.journal.entries(path=r"/xrpc/com\.atproto\.server\.createSession")
+    if not faults:  # the session is stored and reused across every restart, never re-made
+        assert len(sign_ins) == 1, [e.status for e in sign_ins]
     outcomes = crash.outcomes()
     assert len(outcomes) == len(texts) == 240
     return check_exactly_once(outcomes, calls), describe(outcomes, calls), crash

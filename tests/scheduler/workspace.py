@@ -141,10 +141,11 @@ def write_workspace(
     return root
 
 
-CRASH_CHANNELS = ("linkedin-page", "x-mooc", "linkedin-page", "facebook-page", "x-mooc",
+CRASH_CHANNELS = ("linkedin-page", "x-mooc", "bluesky-mooc", "facebook-page", "x-mooc",
                   "linkedin-page")
-"""The crash test's round robin: of 240 posts, 120 on LinkedIn, 80 on X, 40 on Facebook, each
-under its network's budget (X: 95 per 15 min; the sandbox's Facebook Page: 50 per hour)."""
+"""The crash test's round robin: of 240 posts, 80 on LinkedIn, 80 on X, 40 on Bluesky, 40 on
+Facebook, each under its network's budget (X: 95 per 15 min; the sandbox's Facebook Page: 50
+per hour; Bluesky: 1,666 creates an hour)."""
 
 
 def crash_workspace(

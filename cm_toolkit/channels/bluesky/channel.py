@@ -196,8 +196,9 @@ class BlueskyChannel(Channel):
 
     def _create(self, record: Any, key: str | None) -> models.ComAtprotoRepoStrongRef.Main:
         """Create one record. Without an answer (or with a 5xx) the record is read back by its
-        key: there -> published; absent after a lost answer -> sent once more with the same key.
-        Whatever stays unsettled is a retryable error: the key makes every later try safe."""
+        key: there -> published; absent after a lost answer -> sent once more with the same key
+        (which cannot make a second post). A lost answer that cannot be settled is
+        ``OutcomeUnknown`` naming the key; a 5xx stays a retryable ``TransientError``."""
         for attempt in (1, 2):
             try:
                 made = self.session.call("publishing a post", lambda: (
@@ -205,20 +206,23 @@ class BlueskyChannel(Channel):
                                                                   rkey=key)), creates=True)
                 return models.ComAtprotoRepoStrongRef.Main(uri=made.uri, cid=made.cid)
             except (Lost, TransientError) as failure:
+                lost = isinstance(failure, Lost)
                 if key is None:  # no key (a post without a delivery): nothing to look up
-                    if isinstance(failure, Lost):
-                        raise self._unknown() from failure
+                    if lost:
+                        raise self._unknown(None) from failure
                     raise
-                found = self._read(key, record.text)
+                try:
+                    found = self._read(key, record.text)
+                except ChannelError as error:
+                    if lost:
+                        raise self._unknown(key) from error
+                    raise failure from error
                 if found is not None:
                     return found
-                if isinstance(failure, TransientError):
+                if not lost:
                     raise
                 if attempt == 2:
-                    raise TransientError(
-                        f"channel {self.channel_id}: no answer from Bluesky, twice; the post is "
-                        f"not online (no record at key {key}), a later try is safe",
-                        network=NETWORK) from failure
+                    raise self._unknown(key) from failure
         raise AssertionError("unreachable")
 
     def _read(self, key: str, text: str) -> models.ComAtprotoRepoStrongRef.Main | None:
@@ -237,9 +241,10 @@ class BlueskyChannel(Channel):
             )
         return models.ComAtprotoRepoStrongRef.Main(uri=got.uri, cid=got.cid)
 
-    def _unknown(self) -> OutcomeUnknown:
+    def _unknown(self, key: str | None) -> OutcomeUnknown:
+        where = f" (record key {key}: sending it again cannot make a second post)" if key else ""
         return OutcomeUnknown(
-            f"channel {self.channel_id}: the post was sent but no answer came back",
+            f"channel {self.channel_id}: the post was sent but no answer came back{where}",
             network=NETWORK,
             fix=f"check @{self.bsky.handle} on Bluesky before publishing this post again",
         )
