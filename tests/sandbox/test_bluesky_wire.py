@@ -7,6 +7,7 @@ hours), each followed by ``refreshSession`` and the same call again."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 from cm_toolkit.sandbox.bluesky import lexicon
@@ -25,10 +26,11 @@ def test_every_request_of_the_demo_to_bluesky_matches_its_lexicon(tmp_path: Path
     assert result.states[("bluesky", "published")] == 2
     problems: list[str] = []
     records = 0
-    for before, after in zip(entries, entries[1:], strict=False):
-        if before.status == 400 and "ExpiredToken" in (before.response or ""):
-            if not after.path.endswith("refreshSession") or after.status != 200:
-                problems.append(f"#{before.seq}: ExpiredToken not followed by a refresh")
+    for before, after in pairwise(entries):
+        expired = before.status == 400 and "ExpiredToken" in (before.response or "")
+        refreshed = after.path.endswith("refreshSession") and after.status == 200
+        if expired and not refreshed:
+            problems.append(f"#{before.seq}: ExpiredToken not followed by a refresh")
     for entry in entries:
         nsid = entry.path.removeprefix("/xrpc/")
         query: dict[str, list[str]] = {}
