@@ -128,7 +128,7 @@ def main() -> int:
                         ("cm inbox", InboxFilter()),
                         ("cm inbox --network x", InboxFilter(networks=frozenset({"x"}))),
                         ("cm inbox --state all", InboxFilter(states=frozenset(MessageState)))):
-                    median, p95 = timed(lambda w=wanted: inbox.listing(w))  # type: ignore[misc]
+                    median, p95 = timed(lambda w=wanted: inbox.listing(w))
                     print(f"{label}: median {median:.1f} ms, p95 {p95:.1f} ms")
                     ok &= p95 < 300
         finally:

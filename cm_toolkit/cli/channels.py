@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import requests
 import typer
 from rich.table import Table
 
@@ -46,7 +45,7 @@ from cm_toolkit.cli import (
     port_option,
     seconds_option,
 )
-from cm_toolkit.errors import CmError, SandboxError, UsageError
+from cm_toolkit.errors import CmError, UsageError
 from cm_toolkit.workspace.models import ChannelFile, Workspace
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
@@ -76,6 +75,7 @@ class Connection:
         if self.transport is None:
             return
         self._clients.append(self.transport.requests_adapter)
+        self._clients.append(self.transport.httpx_transport)
         factory = self.transport.http_factory
         if factory is not None:
 
@@ -104,17 +104,11 @@ def connect(sandbox_url: str | None, timeout: float = 30.0,
     accounts of ``channel_files`` provisioned there: the sandbox rehearses any workspace)."""
     if not sandbox_url:
         return Connection(None, {}, FileTokenStore())
-    from cm_toolkit.sandbox.provision import fetch_environment
+    from cm_toolkit.sandbox.provision import reach_sandbox
     from cm_toolkit.sandbox.transport import sandbox_transport
 
     base = sandbox_url.rstrip("/")
-    try:
-        env = fetch_environment(base, channel_files)
-    except (requests.RequestException, ValueError) as exc:
-        raise SandboxError(
-            f"cannot reach the sandbox at {base} ({type(exc).__name__})",
-            fix="start it with `cm sandbox serve` and pass its URL to --sandbox",
-        ) from None
+    env = reach_sandbox(base, channel_files)
     connection = Connection(
         sandbox_transport(base, timeout=timeout),
         {str(k): str(v) for k, v in env.items()},

@@ -128,7 +128,7 @@ class _Instrument(NodeTransformer):
         self.environment = environment
 
     def _call(self, hook: str, argument: nodes.Node, lineno: int) -> nodes.Call:
-        call = nodes.Call(nodes.EnvironmentAttribute(hook), [argument], [], None, None)  # type: ignore[list-item]
+        call = nodes.Call(nodes.EnvironmentAttribute(hook), [argument], [], None, None)
         call.set_lineno(lineno)
         call.set_environment(self.environment)
         return call
@@ -232,7 +232,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         budget.charge(total)
         return "".join(texts)
 
-    def concat(self, parts: Any) -> str:  # type: ignore[override]
+    def concat(self, parts: Any) -> str:
         # Jinja joins every buffer with this: macro bodies, {% set %} and {% filter %} blocks.
         budget = current_budget()
         texts = []

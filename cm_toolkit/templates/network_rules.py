@@ -51,9 +51,12 @@ class NetworkRules:
     wire_text: Callable[[str], str]
     text_length: Callable[[str], int]
     source: str  # "adapter" or "text_rules"
+    link: LinkHandling | None = None  # the adapter's; None: the table's
 
     @property
     def link_handling(self) -> LinkHandling:
+        if self.link is not None:
+            return self.link
         return LINK_HANDLING.get(self.network, LinkHandling.ATTACHED)
 
 
@@ -85,12 +88,10 @@ def rules_for(network: Network) -> NetworkRules:
     limits = getattr(cls, "limits", None)
     if limits is None:
         return _from_text_rules(network)
-    # a network text_rules does not know (a new one, a plugin): its adapter's own unit
-    known = network in text_rules.NETWORK_TEXT_LIMITS
     return NetworkRules(
         network=network,
         text_max=limits.text_max,
-        unit=_from_text_rules(network).unit if known else limits.text_unit,
+        unit=limits.text_unit,
         title_max=limits.title_max,
         media_max=limits.media_max,
         media_bytes_max=limits.media_bytes_max,
@@ -98,4 +99,5 @@ def rules_for(network: Network) -> NetworkRules:
         wire_text=cls.wire_text,
         text_length=cls.text_length,
         source="adapter",
+        link=cls.link_handling,
     )

@@ -157,7 +157,7 @@ class LinkedInChannel(Channel):
                 raise
             return self.session.last_response
         # SDK calls return a response object holding the raw one; a plain PUT returns it
-        return result if isinstance(result, requests.Response) else result.response  # type: ignore[no-any-return]
+        return result if isinstance(result, requests.Response) else result.response
 
     def _call(
         self, action: str, call: Callable[[str], Any], *, creates: bool = False
