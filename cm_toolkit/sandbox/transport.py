@@ -10,6 +10,7 @@ whose upload and batch URLs keep the https Google host whatever ``api_endpoint``
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,6 +77,9 @@ class SandboxHttpxTransport(httpx.BaseTransport):
         self.base_url = base_url
         # no proxy and no environment: loopback calls must not go through a proxy variable
         self._inner = httpx.HTTPTransport()
+        # httpcore's pool has no finalizer of its own (urllib3's has): a transport nobody closed
+        # closes its connections when it is collected, instead of leaving sockets to the GC
+        weakref.finalize(self, self._inner.close)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url, host = _rewrite(str(request.url), self.base_url)
