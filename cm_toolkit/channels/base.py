@@ -4,7 +4,7 @@ The engine (scheduler, templates, growth) talks only to ``Channel``; it never im
 A channel module holds its settings model, its limits (as class data) and its error mapping.
 
 Transports are passed in (``Transport``): the adapters build their official SDK client and mount
-the given ``requests`` adapter / ``httplib2.Http`` on it, so the same code talks to the real network
+the given ``requests`` adapter / ``httplib2.Http`` / ``httpx`` transport on it, so the same code talks to the real network
 or to the sandbox on 127.0.0.1. Tests never patch SDK internals.
 """
 
@@ -278,11 +278,13 @@ class Transport:
     """How an adapter reaches its network. ``None`` fields mean: the real network.
 
     ``requests_adapter`` is mounted on the SDK's ``requests.Session`` for https:// and http://;
-    ``http_factory`` builds the ``httplib2.Http`` the Google client uses.
+    ``http_factory`` builds the ``httplib2.Http`` the Google client uses; ``httpx_transport``
+    (an ``httpx.BaseTransport``) is given to the ``httpx.Client`` of SDKs on httpx (atproto).
     """
 
     requests_adapter: Any | None = None
     http_factory: Callable[[], Any] | None = None
+    httpx_transport: Any | None = None
     timeout: float = 30.0
 
 

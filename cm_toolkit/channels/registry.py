@@ -38,6 +38,7 @@ BUILTIN_CHANNELS: dict[str, str] = {
     "meet": "cm_toolkit.channels.meet:MeetChannel",
     "manual": "cm_toolkit.channels.manual:ManualChannel",
     "mastodon": "cm_toolkit.channels.mastodon:MastodonChannel",
+    "bluesky": "cm_toolkit.channels.bluesky:BlueskyChannel",
 }
 
 

@@ -75,6 +75,7 @@ class Connection:
         if self.transport is None:
             return
         self._clients.append(self.transport.requests_adapter)
+        self._clients.append(self.transport.httpx_transport)
         factory = self.transport.http_factory
         if factory is not None:
 

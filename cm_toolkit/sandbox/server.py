@@ -176,6 +176,7 @@ class Sandbox:
 
         transport.http_factory = tracked_http
         self._clients.append(transport.requests_adapter)
+        self._clients.append(transport.httpx_transport)
         return transport
 
     # -- state ----------------------------------------------------------------------------

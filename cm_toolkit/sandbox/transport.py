@@ -5,14 +5,17 @@
 request to the sandbox's address and keeps the network's host name in the ``Host`` header, which
 is how the sandbox routes it. ``SandboxHttp`` does the same for ``httplib2`` (the Google client),
 whose upload and batch URLs keep the https Google host whatever ``api_endpoint`` says.
+``SandboxHttpxTransport`` does it for ``httpx`` (atproto's client).
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httplib2
+import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -67,10 +70,36 @@ class SandboxHttp(httplib2.Http):
         return super().request(url, method, body, headers, redirections, connection_type)
 
 
+class SandboxHttpxTransport(httpx.BaseTransport):
+    """An ``httpx`` transport sending to the sandbox, the network's host in ``Host``."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        # no proxy and no environment: loopback calls must not go through a proxy variable
+        self._inner = httpx.HTTPTransport()
+        # httpcore's pool has no finalizer of its own (urllib3's has): a transport nobody closed
+        # closes its connections when it is collected, instead of leaving sockets to the GC
+        weakref.finalize(self, self._inner.close)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url, host = _rewrite(str(request.url), self.base_url)
+        headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
+        headers.append((b"Host", host.encode("ascii")))
+        sent = httpx.Request(request.method, url, headers=headers, stream=request.stream,
+                             extensions=request.extensions)
+        response = self._inner.handle_request(sent)
+        response.request = request  # what the SDK asked for, for its own error messages
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 def sandbox_transport(base_url: str, timeout: float = 10.0) -> Transport:
     """A ``Transport`` for the adapters that sends everything to the sandbox at ``base_url``."""
     return Transport(
         requests_adapter=SandboxAdapter(base_url),
         http_factory=lambda: SandboxHttp(base_url, timeout=timeout),
+        httpx_transport=SandboxHttpxTransport(base_url),
         timeout=timeout,
     )

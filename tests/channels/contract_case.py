@@ -28,3 +28,8 @@ class ChannelCase:
     # which the network answers with what the first one created (Mastodon's Idempotency-Key):
     # a lost answer is then a success with one post, not OutcomeUnknown
     replays_creates: bool = False
+    delete_path: str | None = None  # regex of the delete call when it is not an HTTP DELETE
+    # a create sent again cannot make a second post (a record key, an Idempotency-Key): the
+    # adapter settles a lost answer itself, so the post is published once, not "unknown"
+    idempotent_creates: bool = False
+    auth_fix: str | None = None  # what an AuthExpired's fix names (default: `cm auth CHANNEL`)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from cm_toolkit.demo import run_demo
 from cm_toolkit.sandbox.clock import ManualClock
 from cm_toolkit.sandbox.mastodon import MastodonEmulator
 from cm_toolkit.sandbox.mastodon.base import SAMPLE_INSTANCE
 from cm_toolkit.sandbox.server import Sandbox
-from cm_toolkit.scheduler.demo import run_demo
 from tests.sample_workspace import copy_sample
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

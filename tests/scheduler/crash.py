@@ -46,6 +46,7 @@ CREATE_CALLS = {  # network -> (method, path regex) of the call that creates a p
     "facebook": ("POST", r"/v[0-9.]+/[0-9]+/(feed|photos)"),
     "linkedin": ("POST", r"/rest/posts"),
     "mastodon": ("POST", r"/api/v1/statuses"),
+    "bluesky": ("POST", r"/xrpc/com\.atproto\.repo\.createRecord"),
 }
 _POST_ID = re.compile(r"crash test post (p\d{4})")
 NOT_FINISHED = (S.PLANNED, S.RETRY_WAIT, S.SENDING)

@@ -16,6 +16,7 @@ from random import Random
 import pytest
 
 from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.sandbox.faults import FaultKind, FaultRule
 from cm_toolkit.sandbox.server import Sandbox
 from tests.ledger_fixtures import database_url  # noqa: F401 (fixture)
 from tests.scheduler.crash import (
@@ -35,6 +36,9 @@ FAULTS = ("x:429@0.05,facebook:500@0.05,linkedin:timeout@0.03,x:drop-after-commi
           # Mastodon by its create path ("*": the fault parser's network list predates it);
           # a lost answer there is recovered by the same Idempotency-Key, never a second post
           "*:drop-after-commit@0.08/api/v1/statuses$")
+# Bluesky's, as rules: the fault syntax's list of networks (sandbox/faults.py) does not name it
+BLUESKY_FAULTS = ((FaultKind.DROP_AFTER_COMMIT, 0.04), (FaultKind.SERVER_500, 0.03),
+                  (FaultKind.EXPIRE, 0.02))
 
 
 # -- the judge itself ------------------------------------------------------------------------
@@ -66,7 +70,7 @@ def test_the_checker_catches_a_duplicate_and_a_resend() -> None:
 def test_create_calls_are_matched_by_their_text_on_every_network(tmp_path: Path) -> None:
     from tests.scheduler.crash import CREATE_CALLS
 
-    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin", "mastodon"}
+    assert set(CREATE_CALLS) == {"x", "facebook", "linkedin", "mastodon", "bluesky"}
     from cm_toolkit.sandbox.journal import JournalEntry
 
     def entry(seq: int, network: str, path: str, body: str) -> JournalEntry:
@@ -102,6 +106,9 @@ def test_the_checker_takes_a_replay_under_the_same_key_for_no_creation() -> None
 def _crash(tmp_path: Path, faults: str, seed: int,
            ledger_url: str) -> tuple[list[str], str, CrashRun]:
     sandbox = Sandbox(seed=seed, faults=faults)
+    if faults:
+        sandbox.faults.rules += [FaultRule("bluesky", kind, probability, seed=seed)
+                                 for kind, probability in BLUESKY_FAULTS]
     sandbox.faults.reset_after = 2  # a 429's reset: seconds, not a minute, to keep the test short
     sandbox.faults.timeout_delay = 11.0  # past cm run's 10 s client timeout: a real timeout
     with sandbox.running() as running:
@@ -112,6 +119,9 @@ def _crash(tmp_path: Path, faults: str, seed: int,
                          token_dir=tmp_path / "tokens", rng=Random(seed))
         crash.run()
         calls = create_calls(running.journal.entries())
+        sign_ins = running.journal.entries(path=r"/xrpc/com\.atproto\.server\.createSession")
+    if not faults:  # the session is stored and reused across every restart, never re-made
+        assert len(sign_ins) == 1, [e.status for e in sign_ins]
     outcomes = crash.outcomes()
     assert len(outcomes) == len(texts) == 240
     return check_exactly_once(outcomes, calls), describe(outcomes, calls), crash

@@ -141,11 +141,11 @@ def write_workspace(
     return root
 
 
-CRASH_CHANNELS = ("linkedin-page", "x-mooc", "linkedin-page", "facebook-page", "x-mooc",
+CRASH_CHANNELS = ("linkedin-page", "x-mooc", "bluesky-mooc", "facebook-page", "x-mooc",
                   "linkedin-page", "mastodon-mooc")
-"""The crash test's round robin: of 240 posts, 103 on LinkedIn, 69 on X, 34 on Facebook, 34 on
-Mastodon, each under its network's budget (X: 95 per 15 min; the sandbox's Facebook Page: 50
-per hour; Mastodon: 45 per 5 min)."""
+"""The crash test's round robin: of 240 posts, 69 on LinkedIn, 69 on X, 35 on Bluesky, 34 on
+Facebook, 34 on Mastodon, each under its network's budget (X: 95 per 15 min; the sandbox's
+Facebook Page: 50 per hour; Mastodon: 45 per 5 min; Bluesky: 1,666 creates an hour)."""
 
 
 def crash_workspace(

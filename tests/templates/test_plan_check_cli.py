@@ -39,11 +39,11 @@ def test_json_has_problems_summary_and_plan(capsys: pytest.CaptureFixture[str]) 
     report = json.loads(out)
     assert list(report) == ["problems", "summary", "plan"]
     assert report["problems"] == []
-    assert report["summary"]["posts"] == 21 and report["summary"]["errors"] == 0
+    assert report["summary"]["posts"] == 22 and report["summary"]["errors"] == 0
     plan = report["plan"]
-    assert plan["deliveries"] == 119
-    assert plan["by_network"] == {"facebook": 33, "linkedin": 34, "manual": 15, "mastodon": 4,
-                                  "x": 33}
+    assert plan["deliveries"] == 123
+    assert plan["by_network"] == {"bluesky": 2, "facebook": 34, "linkedin": 35, "manual": 15,
+                                  "mastodon": 4, "x": 33}
     assert plan["live_setups"] == {"meet": 4, "youtube": 4}
     assert plan["x"]["posts"] == 36 and plan["x"]["posts_with_url"] == 33
     assert plan["x"]["cost_usd"] == pytest.approx(3 * 0.015 + 33 * 0.200)
@@ -71,7 +71,7 @@ def test_plan_problems_are_listed_with_file_and_line(
         "templates/debat.linkedin.j2:5: undefined variable 'questoin' (debat-autorite on "
         "linkedin-page, 2027-03-03 08:00, and 3 other occurrences) — did you mean 'question'?")
     report = json.loads(_run(["check", "--json", "-w", str(root)], capsys)[1])
-    assert report["summary"]["errors"] == 1 and report["plan"]["deliveries"] == 119
+    assert report["summary"]["errors"] == 1 and report["plan"]["deliveries"] == 123
 
 
 def test_plan_is_null_when_the_files_do_not_load(

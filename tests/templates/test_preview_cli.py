@@ -23,7 +23,8 @@ def test_preview_json_lists_each_channel(capsys: pytest.CaptureFixture[str]) -> 
     code, payload = run_json(capsys, "teaser")
     assert code == 0
     deliveries = {d["channel"]: d for d in payload["deliveries"]}  # type: ignore[union-attr]
-    assert set(deliveries) == {"facebook-page", "x-mooc", "linkedin-page", "linkedin-group"}
+    assert set(deliveries) == {"facebook-page", "x-mooc", "linkedin-page", "linkedin-group",
+                             "bluesky-mooc"}
     x = deliveries["x-mooc"]
     assert x["template_file"] == "templates/teaser.x.j2"
     assert x["limit"] == 280 and x["length"] <= 280

@@ -59,7 +59,8 @@ def test_every_planned_delivery_passes_the_plan_check(sample: Workspace) -> None
     check = check_plan(sample, plan.deliveries)
     assert [str(p) for p in check.problems] == []
     assert check.summary["deliveries"] > 100
-    assert set(check.summary["by_network"]) == {"facebook", "x", "linkedin", "manual", "mastodon"}
+    assert set(check.summary["by_network"]) == {"facebook", "x", "linkedin", "manual", "mastodon",
+                                                "bluesky"}
     assert check.summary["x"]["posts"] > check.summary["x"]["posts_with_url"] > 0
     assert plan_problems(sample, plan.deliveries) == []
 
