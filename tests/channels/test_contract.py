@@ -307,9 +307,6 @@ def test_drop_after_commit_is_outcome_unknown_and_the_post_exists(contract_env: 
     if contract_env.case.replays_creates:
         _replayed_once(contract_env, call, marker)
         return
-    with pytest.raises(OutcomeUnknown):
-        call()
-        return
     if contract_env.case.idempotent_creates:
         _settled_once(contract_env, call, marker)
     else:
