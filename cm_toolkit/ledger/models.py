@@ -377,5 +377,8 @@ class PacingSlot(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(200))
     delivery_id: Mapped[int | None] = mapped_column(Integer)
+    # the delivery's attempts when the slot was given: a grant whose delivery has made no
+    # attempt since (its worker died before claiming, or the claim was given back) sent nothing
+    attempt: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime]
     granted: Mapped[bool] = mapped_column(Boolean, default=False)

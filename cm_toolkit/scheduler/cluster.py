@@ -159,7 +159,9 @@ class ClusterRunner(Runner):
     # -- the Procrastinate worker ------------------------------------------------------------
 
     def _start_worker(self) -> None:
-        self.app = queue.make_app(self.ledger.engine, pool_size=self.cluster.concurrency + 4)
+        # jobs hold no queue connection while they send (the ledger has its own pool): a few
+        # suffice, and a cluster of many workers must stay under max_connections
+        self.app = queue.make_app(self.ledger.engine, pool_size=6)
         self.app.task(name=queue.DELIVER, queue=queue.QUEUE)(self._deliver_job)
         self.app.task(name=queue.SNAPSHOT, queue=queue.QUEUE)(self._snapshot_job)
         self.app.task(name=queue.INBOX, queue=queue.QUEUE)(self._inbox_job)
@@ -275,6 +277,7 @@ class ClusterRunner(Runner):
         except AlreadyRunning:
             return
         self.is_leader.set()
+        self._beat()  # say so at once (cm status; the crash test measures failover by it)
         self._snapshot_at = None
         log.info("%s is the leader: it plans for the cluster", self.worker_id)
         self.reload(apply=True)  # the workspace as it is now, in the ledger

@@ -9,7 +9,10 @@ that account (two workers asking at once are served one after the other), so:
 - two sends on one account are granted at least ``spacing`` apart, and never more than the
   budget in any window, whichever workers send them;
 - a delivery told to wait gets the next free place (successive slots, not all the same instant:
-  a backlog of k posts on one account wakes about k times), and keeps it when it comes back.
+  a backlog of k posts on one account wakes about k times), and keeps it when it comes back;
+- a slot granted to a delivery that has made no attempt since (the ledger's ``attempts``: its
+  worker was killed before the claim, or recovery gave the claim back) is freed when the
+  delivery asks again: only sends that may have reached the network count.
 
 The slot granted is the instant the request may leave: the publisher holds the request until
 then on its own clock (``before_send``). The completion-based check of the in-memory pacer stays
@@ -83,6 +86,15 @@ class PostgresPacer:
             connection.execute(
                 text("DELETE FROM pacing_slots WHERE channel_id = :c AND at < :old"),
                 {"c": channel_id, "old": now - max(window, spacing) - _KEEP})
+            attempt = None if key is None else connection.execute(
+                text("SELECT attempts FROM deliveries WHERE id = :d"), {"d": key}).scalar()
+            if attempt is not None:
+                # a slot granted to this delivery at its current attempt never led to a send
+                # (its worker died before the claim, or recovery gave the claim back): free it
+                connection.execute(
+                    text("DELETE FROM pacing_slots WHERE channel_id = :c AND delivery_id = :d "
+                         "AND granted AND attempt = :a"),
+                    {"c": channel_id, "d": key, "a": attempt})
             rows = connection.execute(
                 text("SELECT id, delivery_id, at, granted FROM pacing_slots "
                      "WHERE channel_id = :c AND at > :since ORDER BY at, id"),
@@ -93,16 +105,17 @@ class PostgresPacer:
             if mine is not None:  # its place in the queue, kept since it was told to wait
                 if mine.at > now + tolerance:
                     return mine.at
-                connection.execute(text("UPDATE pacing_slots SET granted = true WHERE id = :i"),
-                                   {"i": mine.id})
+                connection.execute(
+                    text("UPDATE pacing_slots SET granted = true, attempt = :a WHERE id = :i"),
+                    {"i": mine.id, "a": attempt})
                 self._remember(channel_id, _Grant(mine.id, mine.at))
                 return None
             earliest = Pacer._earliest([row.at for row in rows], spacing, budget, now)
             granted = earliest <= now + tolerance
             slot_id = connection.execute(
-                text("INSERT INTO pacing_slots (channel_id, delivery_id, at, granted) "
-                     "VALUES (:c, :d, :at, :g) RETURNING id"),
-                {"c": channel_id, "d": key, "at": earliest, "g": granted},
+                text("INSERT INTO pacing_slots (channel_id, delivery_id, attempt, at, granted) "
+                     "VALUES (:c, :d, :a, :at, :g) RETURNING id"),
+                {"c": channel_id, "d": key, "a": attempt, "at": earliest, "g": granted},
             ).scalar_one()
         if not granted:
             return earliest

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.String(length=200), nullable=False),
         sa.Column("delivery_id", sa.Integer(), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=True),
         sa.Column("at", UTC_TIME, nullable=False),
         sa.Column("granted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pacing_slots")),
