@@ -19,13 +19,15 @@ help:
 	@echo "make lint   ruff"
 	@echo "make clean  remove .venv and local state"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/plugin_example/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
 		echo "cm-toolkit needs Python 3.11 or newer: install it (e.g. apt-get install python3) and run make again." >&2; exit 1; fi
 	@echo "Creating $(VENV) with $(PYTHON) and installing cm-toolkit (first run only)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# the example network plugin the tests prove plugins with (docs/channels.md)
+	$(BIN)/python -m pip install --quiet --no-deps -e tests/plugin_example
 	@touch $@
 
 install: $(STAMP)

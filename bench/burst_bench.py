@@ -51,7 +51,6 @@ from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.scheduler.pacing import Budget
 from cm_toolkit.scheduler.runner import Runner, RunOptions
-from cm_toolkit.workspace.models import Network
 
 CHANNEL = re.compile(r" on (xb-\d+)")
 
@@ -121,7 +120,7 @@ def main() -> int:
                 root=root, ledger=ledger, clock=clock, load=lambda _root: workspace,
                 channels=channels_factory(sandbox.transport(), accounts),
                 options=RunOptions(threads=args.threads, spacing=spacing,
-                                   budgets={Network.X: budget}),
+                                   budgets={"x": budget}),
             )
             runner.scheduler.add_listener(count, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
             started, started_at = time.monotonic(), clock.now()

@@ -51,16 +51,15 @@ from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import MessageState
 from cm_toolkit.web.app import Dashboard
 from cm_toolkit.web.server import serving
-from cm_toolkit.workspace.models import Network
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 YEAR_SECONDS = 365 * 86400
 NOW = START + timedelta(days=366)
 TARGET_P95_MS = 300.0
 BATCH = 20_000
-CHANNELS = [("facebook-page", Network.FACEBOOK, 30), ("x-mooc", Network.X, 25),
-            ("linkedin-page", Network.LINKEDIN, 18), ("youtube", Network.YOUTUBE, 25),
-            ("linkedin-group", Network.MANUAL, 2)]  # weights in % of the messages
+CHANNELS = [("facebook-page", "facebook", 30), ("x-mooc", "x", 25),
+            ("linkedin-page", "linkedin", 18), ("youtube", "youtube", 25),
+            ("linkedin-group", "manual", 2)]  # weights in % of the messages
 STATES = [(MessageState.NEW, 4), (MessageState.OPEN, 6), (MessageState.ANSWERED, 70),
           (MessageState.CLOSED, 15), (MessageState.IGNORED, 5)]
 TEXTS = ["Bonjour, où trouver le lien du live de jeudi ?", "Merci pour la vidéo !",

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, Pricing, QuotaRule
 from cm_toolkit.errors import Problem
 from cm_toolkit.workspace.models import Network
 from cm_toolkit.workspace.paths import WorkspacePaths
@@ -44,6 +45,7 @@ class Limits:
     """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length)."""
 
     text_max: int
+    text_unit: str = "characters"  # of text_max, as said to users: "weighted characters"...
     title_max: int | None = None
     media_max: int = 0
     media_bytes_max: int | None = None
@@ -313,6 +315,14 @@ class Channel(ABC):
     live_link_placeholder: ClassVar[str | None] = None
     # LIVE hosts: anyone can open the link (a public watch page), so ``session.link`` prefers it
     live_link_public: ClassVar[bool] = False
+    # The other facts about the network (channels/facts.py says who reads each)
+    link_handling: ClassVar[LinkHandling] = LinkHandling.ATTACHED
+    budget: ClassVar[Budget | None] = None
+    quota_rules: ClassVar[tuple[QuotaRule, ...]] = ()
+    pricing: ClassVar[Pricing | None] = None
+    oauth: ClassVar[OAuthProvider | None] = None
+    emulators: ClassVar[tuple[str, ...]] = ()  # sandbox emulators, "module:Class"
+    aliases: ClassVar[tuple[str, ...]] = ()  # names people use for the network
 
     def __init__(
         self,
@@ -348,16 +358,16 @@ class Channel(ABC):
         """Publish now. Raises a ``ChannelError`` subclass; ``OutcomeUnknown`` when unsure."""
 
     def delete(self, remote_id: str) -> None:
-        raise NotImplementedError(f"{self.network.value} cannot delete posts")
+        raise NotImplementedError(f"{self.network} cannot delete posts")
 
     def followers(self) -> int:
-        raise NotImplementedError(f"{self.network.value} has no follower count")
+        raise NotImplementedError(f"{self.network} has no follower count")
 
     def engagement(self, remote_ids: list[str]) -> list[Engagement]:
         return []
 
     def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
-        raise NotImplementedError(f"{self.network.value} cannot host live sessions")
+        raise NotImplementedError(f"{self.network} cannot host live sessions")
 
     @classmethod
     def live_request_body(
@@ -365,26 +375,26 @@ class Channel(ABC):
     ) -> dict[str, Any]:
         """The body ``schedule_live`` sends to create the broadcast or event of ``request``
         (LIVE hosts): ``cm preview SESSION/live`` shows it, with no credentials and no call."""
-        raise NotImplementedError(f"{cls.network.value} cannot host live sessions")
+        raise NotImplementedError(f"{cls.network} cannot host live sessions")
 
     def conversations(self, query: ConversationQuery) -> ConversationPage:
         """Read one page of ``query.source`` since its cursor (``Capability.CONVERSATIONS``).
 
         Raises a ``ChannelError`` subclass (``RateLimited`` with the reset, ``AuthExpired``...).
         Reads are idempotent: the same cursor gives the same messages again."""
-        raise NotImplementedError(f"{self.network.value} cannot read conversations")
+        raise NotImplementedError(f"{self.network} cannot read conversations")
 
     def reply(self, request: ReplyRequest) -> ReplyResult:
         """Answer one message now, exactly like ``publish``: ``OutcomeUnknown`` when no answer
         came back (the ledger then leaves the reply ``unknown``, never sent again); a network
         restriction (X's reply rule) is a permanent ``ChannelError`` with the fix."""
-        raise NotImplementedError(f"{self.network.value} cannot reply")
+        raise NotImplementedError(f"{self.network} cannot reply")
 
     def validate_reply(self, request: ReplyRequest) -> list[Problem]:
         """Problems with this reply on this network before anything is sent (length...)."""
         facts = self.conversation_facts
         if facts is None:
-            return [Problem(self.channel_id, None, None, f"{self.network.value} cannot reply",
+            return [Problem(self.channel_id, None, None, f"{self.network} cannot reply",
                             "answer on the network itself")]
         length = self.text_length(request.text)
         if length > facts.reply_text_max:

@@ -185,7 +185,7 @@ class ChannelCredentials:
 
     @property
     def network(self) -> str:
-        return self.channel_file.network.value
+        return self.channel_file.network
 
     def _keyring_backend(self) -> KeyringBackend:
         if self._keyring is None:

@@ -23,7 +23,7 @@ class TimedSession(requests.Session):
         self.timeout = timeout
         self.last_response: requests.Response | None = None
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:  # Session.request passes timeout=None explicitly
             kwargs["timeout"] = self.timeout
         self.last_response = None

@@ -27,6 +27,7 @@ from cm_toolkit.channels.base import (
     PublishResult,
     RenderedPost,
 )
+from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.errors import Problem, TransientError
 from cm_toolkit.workspace.models import Network
 
@@ -74,7 +75,8 @@ def task_markdown(channel_id: str, key: str, post: RenderedPost, url: str | None
 
 
 class ManualChannel(Channel):
-    network: ClassVar[Network] = Network.MANUAL
+    network: ClassVar[Network] = "manual"
+    link_handling = LinkHandling.LISTED
     display_name: ClassVar[str] = "Manual (a person publishes a ready-to-paste task)"
     limits: ClassVar[Limits] = Limits(text_max=100_000, media_max=20)
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -94,6 +96,11 @@ class ManualChannel(Channel):
             problems.append(
                 Problem(self.channel_id, None, None, "the post's text is empty", "write a text")
             )
+        if len(post.text) > self.limits.text_max:
+            problems.append(Problem(
+                self.channel_id, None, None,
+                f"the text is {len(post.text)} characters; a task carries at most "
+                f"{self.limits.text_max}", "split it into several posts"))
         if len(post.media) > self.limits.media_max:
             problems.append(
                 Problem(
@@ -130,7 +137,7 @@ class ManualChannel(Channel):
         except OSError as exc:
             raise TransientError(
                 f"channel {self.channel_id}: cannot write the task file {path}: {exc.strerror}",
-                network=self.network.value,
+                network=self.network,
                 fix="check that the workspace's .cm/tasks folder is writable",
             ) from None
         extra: dict[str, Any] = {"task_file": str(path)}

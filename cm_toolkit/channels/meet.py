@@ -31,6 +31,7 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
+from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.channels.google_auth import GoogleSession
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.errors import Problem, Rejected, TransientError
@@ -57,7 +58,10 @@ def event_id_for(channel_id: str, session_id: str) -> str:
 
 
 class MeetChannel(Channel):
-    network: ClassVar[Network] = Network.MEET
+    network: ClassVar[Network] = "meet"
+    link_handling = LinkHandling.NONE
+    # Calendar and YouTube share www.googleapis.com and Google's OAuth hosts
+    emulators = ("cm_toolkit.sandbox.google.calendar:CalendarEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "Google Meet (through Google Calendar)"
     limits: ClassVar[Limits] = Limits(text_max=DESCRIPTION_MAX)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})

@@ -24,7 +24,7 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Self
@@ -33,29 +33,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from cm_toolkit.channels.base import Credentials, Transport
+from cm_toolkit.channels.facts import OAuthProvider
 from cm_toolkit.errors import ChannelError, TransientError, UsageError
-
-
-@dataclass(frozen=True)
-class OAuthProvider:
-    """How one network runs the authorization-code flow."""
-
-    network: str
-    authorize_url: str
-    token_url: str
-    scopes: tuple[str, ...]
-    scope_separator: str = " "
-    pkce: bool = False
-    basic_auth: bool = False  # confidential clients authenticate with HTTP Basic (X)
-    token_method: str = "POST"
-    extra_params: Mapping[str, str] = field(default_factory=dict)
-    client_env: tuple[str, str] = ("", "")  # default variables of the client id / secret
-    secret_required: bool = True
-    # secret name in the channel file -> token response field, for what the flow stores
-    stored: Mapping[str, str] = field(
-        default_factory=lambda: {"access_token": "access_token", "refresh_token": "refresh_token"}
-    )
-
 
 GOOGLE_AUTHORIZE = "https://accounts.google.com/o/oauth2/auth"
 GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"

@@ -51,6 +51,7 @@ class NetworkInfo:
     capabilities: frozenset[Capability] = frozenset()
     limits: Limits | None = None
     secret_names: tuple[str, ...] = ()
+    emulators: tuple[str, ...] = ()
     problem: str | None = None  # why the adapter could not be imported
 
     @property
@@ -122,7 +123,7 @@ def settings_data(channel_file: ChannelFile, workspace_root: Path | None = None)
     A settings model that declares ``notify`` receives the file's ``notify``; one that declares
     ``tasks_dir`` gets ``<workspace>/.cm/tasks`` unless the file sets it (manual channels).
     """
-    network = channel_file.network.value
+    network = channel_file.network
     model = settings_model_for(network)
     fields: Mapping[str, Any] = model.model_fields if model is not None else {}
     data: dict[str, Any] = {**channel_file.account, **channel_file.options}
@@ -144,7 +145,7 @@ def build_channel(
 ) -> Channel:
     """An adapter for one channel file. Settings errors are the loader's job: a file that
     reaches here has passed ``settings_model_for(network)``, so pydantic errors are bugs."""
-    cls = channel_class(channel_file.network.value)
+    cls = channel_class(channel_file.network)
     settings = cls.settings_model.model_validate(settings_data(channel_file, workspace_root))
     return cls(channel_id, settings, credentials, transport)
 
@@ -167,6 +168,7 @@ def list_networks() -> list[NetworkInfo]:
                 capabilities=getattr(cls, "capabilities", frozenset()),
                 limits=getattr(cls, "limits", None),
                 secret_names=getattr(cls, "secret_names", ()),
+                emulators=tuple(getattr(cls, "emulators", ())),
             )
         )
     return infos

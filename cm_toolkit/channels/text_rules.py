@@ -52,14 +52,14 @@ class TextLimits:
 # LinkedIn posts carry one image (``content.media``). YouTube's "text" is a video/broadcast
 # description (UTF-8 bytes); Meet's is a calendar event description.
 NETWORK_TEXT_LIMITS: dict[Network, TextLimits] = {
-    Network.X: TextLimits(X_TEXT_MAX, "weighted characters", media_max=4),
-    Network.FACEBOOK: TextLimits(FACEBOOK_TEXT_MAX, "characters"),
-    Network.LINKEDIN: TextLimits(LINKEDIN_TEXT_MAX, "characters", media_max=1),
-    Network.YOUTUBE: TextLimits(
+    "x": TextLimits(X_TEXT_MAX, "weighted characters", media_max=4),
+    "facebook": TextLimits(FACEBOOK_TEXT_MAX, "characters"),
+    "linkedin": TextLimits(LINKEDIN_TEXT_MAX, "characters", media_max=1),
+    "youtube": TextLimits(
         YOUTUBE_DESCRIPTION_MAX_BYTES, "bytes", media_max=0, title_max=YOUTUBE_TITLE_MAX
     ),
-    Network.MEET: TextLimits(None, "characters", media_max=0),
-    Network.MANUAL: TextLimits(None, "characters"),
+    "meet": TextLimits(None, "characters", media_max=0),
+    "manual": TextLimits(None, "characters"),
 }
 
 
@@ -373,7 +373,7 @@ def youtube_description_ok(description: str) -> bool:
 
 def wire_text(network: Network, text: str) -> str:
     """The text exactly as sent to ``network`` (only LinkedIn transforms it)."""
-    return linkedin_escape(text) if network is Network.LINKEDIN else text
+    return linkedin_escape(text) if network == "linkedin" else text
 
 
 def text_length(network: Network, text: str) -> int:
@@ -381,8 +381,8 @@ def text_length(network: Network, text: str) -> int:
 
     LinkedIn is measured after escaping (what it receives), YouTube in UTF-8 bytes, X weighted.
     """
-    if network is Network.X:
+    if network == "x":
         return x_weighted_length(text)
-    if network is Network.YOUTUBE:
+    if network == "youtube":
         return len(text.encode("utf-8"))
     return len(wire_text(network, text))

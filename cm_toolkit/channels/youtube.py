@@ -41,6 +41,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
+from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.channels.google_auth import GoogleSession
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.channels.text_rules import (
@@ -78,10 +79,12 @@ class YouTubeSettings(ChannelSettings):
 
 
 class YouTubeChannel(Channel):
-    network: ClassVar[Network] = Network.YOUTUBE
+    network: ClassVar[Network] = "youtube"
+    link_handling = LinkHandling.APPENDED
+    emulators = ("cm_toolkit.sandbox.google.youtube:YouTubeEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
     limits: ClassVar[Limits] = Limits(
-        text_max=YOUTUBE_DESCRIPTION_MAX_BYTES,
+        text_max=YOUTUBE_DESCRIPTION_MAX_BYTES, text_unit="bytes",
         title_max=YOUTUBE_TITLE_MAX,
         media_max=1,
         media_bytes_max=256 * 1024**3,

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import requests
 import typer
 from rich.table import Table
 
@@ -46,8 +45,8 @@ from cm_toolkit.cli import (
     port_option,
     seconds_option,
 )
-from cm_toolkit.errors import CmError, SandboxError, UsageError
-from cm_toolkit.workspace.models import ChannelFile, Network, Workspace
+from cm_toolkit.errors import CmError, UsageError
+from cm_toolkit.workspace.models import ChannelFile, Workspace
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
 SandboxOption = Annotated[
@@ -104,17 +103,11 @@ def connect(sandbox_url: str | None, timeout: float = 30.0,
     accounts of ``channel_files`` provisioned there: the sandbox rehearses any workspace)."""
     if not sandbox_url:
         return Connection(None, {}, FileTokenStore())
-    from cm_toolkit.sandbox.provision import fetch_environment
+    from cm_toolkit.sandbox.provision import reach_sandbox
     from cm_toolkit.sandbox.transport import sandbox_transport
 
     base = sandbox_url.rstrip("/")
-    try:
-        env = fetch_environment(base, channel_files)
-    except (requests.RequestException, ValueError) as exc:
-        raise SandboxError(
-            f"cannot reach the sandbox at {base} ({type(exc).__name__})",
-            fix="start it with `cm sandbox serve` and pass its URL to --sandbox",
-        ) from None
+    env = reach_sandbox(base, channel_files)
     connection = Connection(
         sandbox_transport(base, timeout=timeout),
         {str(k): str(v) for k, v in env.items()},
@@ -155,11 +148,20 @@ def channels(
     ] = False,
     sandbox: SandboxOption = None,
     json_output: JsonOption = False,
+    networks: Annotated[bool, typer.Option(
+        "--networks", help="List every installed network (built-in or plugin) with its "
+        "capabilities and limits, instead of the workspace's channels.")] = False,
 ) -> None:
     """List the workspace's channels and whether their secrets are present (never their values).
 
     With --check, each channel makes one cheap read call and reports OK or the error.
+    With --networks, list the networks this installation can publish to.
     """
+    if networks:
+        from cm_toolkit.cli.networks import print_networks
+
+        print_networks(json_output)
+        return
     loaded = load_channels(workspace)
     connection = connect(sandbox, channel_files=loaded.channels)
     try:
@@ -191,7 +193,7 @@ def _describe(
     statuses = [credentials.status(name) for name in channel_file.secrets]
     row: dict[str, Any] = {
         "id": channel_id,
-        "network": channel_file.network.value,
+        "network": channel_file.network,
         "name": channel_file.name,
         "secrets": [{"name": s.name, "present": s.present, "source": s.source} for s in statuses],
     }
@@ -215,7 +217,7 @@ def _check_one(
         )
         return True, channel.check()
     except NotImplementedError:
-        return False, f"the {channel_file.network.value} adapter has no check"
+        return False, f"the {channel_file.network} adapter has no check"
     except CmError as error:  # every network failure is a CmError: one line, no traceback
         return False, str(error)
 
@@ -275,10 +277,10 @@ def auth(
     client_secret = secret_option(client_secret, client_secret_file, "--client-secret")
     loaded = load_channels(workspace)
     channel_file = _channel_file(loaded, channel)
-    if channel_file.network is Network.MANUAL:
+    if channel_file.network == "manual":
         _say(f"{channel} is a manual channel: there is nothing to authorize.")
         return
-    provider = provider_for(channel_file.network.value)
+    provider = provider_for(channel_file.network)
     # only this channel: its account is the one the sandbox's OAuth dialog signs in as
     connection = connect(sandbox, channel_files={channel: channel_file})
     try:
@@ -372,9 +374,9 @@ def done(
         row = ledger.get(int(text))
         if row is None:
             raise UsageError(f"there is no delivery {text}", fix="see `cm status` for the ids")
-        if row.network is not Network.MANUAL:
+        if row.network != "manual":
             raise UsageError(
-                f"delivery {text} is on {row.network.value} channel {row.channel_id}, which "
+                f"delivery {text} is on {row.network} channel {row.channel_id}, which "
                 "publishes by itself",
                 fix="`cm done` is for manual channels",
             )

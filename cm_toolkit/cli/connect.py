@@ -13,7 +13,7 @@ import typer
 
 from cm_toolkit.channels.base import Transport
 from cm_toolkit.channels.pool import ChannelPool
-from cm_toolkit.errors import UsageError
+from cm_toolkit.errors import SandboxError
 from cm_toolkit.workspace.models import Workspace
 
 SandboxOption = Annotated[
@@ -41,18 +41,10 @@ def sandbox_environment(
 ) -> tuple[Transport, dict[str, str]]:
     """The transport to a running sandbox and its tokens, the workspace's accounts provisioned
     there first when it is given (POST /_sandbox/env)."""
-    import requests
-
-    from cm_toolkit.sandbox.provision import fetch_environment
+    from cm_toolkit.sandbox.provision import reach_sandbox
     from cm_toolkit.sandbox.transport import sandbox_transport
 
-    try:
-        env = fetch_environment(url, workspace.channels if workspace else None)
-    except (requests.RequestException, ValueError) as exc:
-        raise UsageError(
-            f"no sandbox answers at {url}: {exc}",
-            fix="start one with `cm sandbox serve` or check --sandbox",
-        ) from None
+    env = reach_sandbox(url, workspace.channels if workspace else None)
     return sandbox_transport(url.rstrip("/")), env
 
 
@@ -75,7 +67,7 @@ def channels_factory(
         if sandbox_url is not None:  # the sandbox rehearses this workspace's own accounts
             try:
                 env = sandbox_environment(sandbox_url, workspace)[1]
-            except UsageError:
+            except SandboxError:
                 pass  # gone for a moment: its calls will fail and be retried like any network's
         return ChannelPool(workspace, transport=transport, fallback_env=env, store=store)
 

@@ -189,7 +189,7 @@ def growth_report(
                    "7 days", "30 days"):
         shown.add_column(header, justify="left" if header in ("channel", "network") else "right")
     for row in table.rows:
-        shown.add_row(row.channel_id, row.network.value if row.network else "-",
+        shown.add_row(row.channel_id, row.network if row.network else "-",
                       count(row.start.followers if row.start else None),
                       count(row.end.followers if row.end else None), signed(row.net_adds),
                       percent(row.percent), multiple(row.multiple), signed(row.net_7d),

@@ -24,6 +24,7 @@ from cm_toolkit.ledger.inbox import ConversationGroup, InboxFilter, InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.states import ACTIONABLE, MessageState
 from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
 inbox_app = typer.Typer(
@@ -34,7 +35,6 @@ app.add_typer(inbox_app, name="inbox")
 
 MessageArg = Annotated[int, typer.Argument(help="Message id (cm inbox lists them).")]
 STATE_CHOICES = [s.value for s in MessageState] + ["all"]
-NETWORKS = [n.value for n in Network]
 
 
 def load(root: Path) -> Workspace:
@@ -74,11 +74,11 @@ def parse_states(values: list[str]) -> frozenset[MessageState]:
 def parse_networks(values: list[str]) -> frozenset[Network]:
     networks: set[Network] = set()
     for value in values:
-        if value not in NETWORKS:
+        if value not in known_networks():
             raise UsageError(f"--network {value!r} is not a network",
-                             fix=did_you_mean(value, NETWORKS,
-                                              otherwise=f"use {one_of(NETWORKS)}"))
-        networks.add(Network(value))
+                             fix=did_you_mean(value, known_networks(),
+                                              otherwise=f"use {one_of(known_networks())}"))
+        networks.add(value)
     return frozenset(networks)
 
 
@@ -103,7 +103,7 @@ def suggestions_of(message: InboxMessage) -> list[dict[str, Any]]:
 def message_json(message: InboxMessage) -> dict[str, Any]:
     return {
         "id": message.id, "conversation": message.conversation_id,
-        "channel": message.channel_id, "network": message.network.value,
+        "channel": message.channel_id, "network": message.network,
         "remote_id": message.remote_id, "kind": message.kind, "author": message.author_name,
         "text": message.text, "language": message.language, "url": message.url,
         "received_at": message.received_at.isoformat(), "state": message.state.value,
@@ -125,7 +125,7 @@ def print_groups(groups: list[ConversationGroup]) -> None:
         console.print("Nothing to handle in the inbox.")
         return
     for group in groups:
-        console.print(f"[bold]{group.channel_id}[/bold] ({group.network.value}) · thread "
+        console.print(f"[bold]{group.channel_id}[/bold] ({group.network}) · thread "
                       f"{group.thread_remote_id}", highlight=False)
         for m in group.messages:
             best = suggestions_of(m)
@@ -140,7 +140,7 @@ def print_groups(groups: list[ConversationGroup]) -> None:
 def inbox(
     ctx: typer.Context,
     network: Annotated[list[str], typer.Option(
-        "--network", help=f"Only this network ({', '.join(NETWORKS)}); repeatable.")] = [],  # noqa: B006
+        "--network", help=f"Only this network ({', '.join(known_networks())}); repeatable.")] = [],  # noqa: B006
     channel: Annotated[list[str], typer.Option(
         "--channel", help="Only this channel id; repeatable.")] = [],  # noqa: B006
     state: Annotated[list[str], typer.Option(
@@ -173,7 +173,7 @@ def inbox(
     if as_json:
         console.print_json(json.dumps([
             {"conversation": g.conversation_id, "channel": g.channel_id,
-             "network": g.network.value, "thread": g.thread_remote_id,
+             "network": g.network, "thread": g.thread_remote_id,
              "messages": [message_json(m) for m in g.messages]} for g in groups]))
         return
     print_groups(groups)

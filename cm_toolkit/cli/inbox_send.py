@@ -49,7 +49,7 @@ def sync(
                             faq=load_faq(root)).sync(networks=networks, channel_ids=channels)
     if as_json:
         console.print_json(json.dumps([
-            {"channel": r.channel_id, "network": r.network.value, "source": r.source,
+            {"channel": r.channel_id, "network": r.network, "source": r.source,
              "new": r.new, "known": r.known, "pages": r.pages, "items": r.items,
              "units": r.units, "cost_usd": round(r.cost_usd, 4), "error": r.error,
              "warning": r.warning, "skipped": r.skipped} for r in reports]))

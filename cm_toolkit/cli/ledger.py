@@ -167,10 +167,10 @@ def status_command(
     if json_output:
         _write_json({
             "ledger": ledger.url,
-            "counts": [{"network": c.network.value, "state": c.state.value, "count": c.count}
+            "counts": [{"network": c.network, "state": c.state.value, "count": c.count}
                        for c in counts],
             "next_due": [{"delivery_id": d.delivery.id, "post_key": d.delivery.post_key,
-                          "channel": d.delivery.channel_id, "network": d.delivery.network.value,
+                          "channel": d.delivery.channel_id, "network": d.delivery.network,
                           "campaign": d.campaign_id, "state": d.delivery.state.value,
                           "due_at": (d.delivery.next_attempt_at or d.delivery.due_at).isoformat()}
                          for d in due],
@@ -183,7 +183,7 @@ def status_command(
     states = sorted({c.state for c in counts}, key=list(DeliveryState).index)
     by_network: dict[str, dict[str, int]] = {}
     for count in counts:
-        by_network.setdefault(count.network.value, {})[count.state.value] = count.count
+        by_network.setdefault(count.network, {})[count.state.value] = count.count
     table = Table(title="Deliveries")
     table.add_column("network")
     for state in states:

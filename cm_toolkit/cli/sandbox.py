@@ -12,12 +12,11 @@ import threading
 from datetime import UTC, datetime
 from typing import Annotated
 
-import requests
 import typer
 
 from cm_toolkit.cli import app, console, port_option
 from cm_toolkit.cli.channels import SandboxOption, sandbox_token_dir
-from cm_toolkit.errors import SandboxError, UsageError
+from cm_toolkit.errors import UsageError
 from cm_toolkit.sandbox.clock import Clock, ScaledClock, SystemClock
 
 sandbox_app = typer.Typer(
@@ -115,18 +114,10 @@ def env(sandbox: SandboxOption = None, seed: SeedOption = 0) -> None:
     --seed starts with. Sandbox tokens only: they are worthless anywhere else.
     """
     if sandbox:
+        from cm_toolkit.sandbox.provision import reach_sandbox
+
         base = sandbox.rstrip("/")
-        try:
-            with requests.Session() as session:
-                session.trust_env = False
-                answer = session.get(f"{base}/_sandbox/env", timeout=5)
-                answer.raise_for_status()
-                values = {str(k): str(v) for k, v in answer.json().items()}
-        except (requests.RequestException, ValueError) as exc:
-            raise SandboxError(
-                f"cannot reach the sandbox at {base} ({type(exc).__name__})",
-                fix="start it with `cm sandbox serve`, or omit --sandbox",
-            ) from None
+        values = reach_sandbox(base)
         values |= {"CM_SANDBOX_URL": base, "NO_PROXY": "127.0.0.1,localhost"}
     else:
         from cm_toolkit.sandbox.server import Sandbox

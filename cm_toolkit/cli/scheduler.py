@@ -331,7 +331,7 @@ def _print_inbox(root: Path, result: DemoResult) -> None:
 def _activity_report() -> Callable[[Any, Path], Path] | None:
     """The HTML activity report writer, when the growth reports are installed."""
     try:
-        from cm_toolkit.growth.report import write_demo_report  # type: ignore[attr-defined]
+        from cm_toolkit.growth.report import write_demo_report
     except ImportError:
         return None
     writer: Callable[[Any, Path], Path] = write_demo_report

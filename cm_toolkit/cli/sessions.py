@@ -63,10 +63,10 @@ def sessions_command(
             setup = setups.get((session.id, host.channel_id))
             state = states.get(host.channel_id)
             hosts.append({
-                "channel": host.channel_id, "network": host.network.value,
+                "channel": host.channel_id, "network": host.network,
                 "state": state.value if state is not None else "not applied",
                 "creation_due": setup.due_at.astimezone(tz).isoformat() if setup else None,
-                "link": links.get(host.network.value) if state is DeliveryState.PUBLISHED
+                "link": links.get(host.network) if state is DeliveryState.PUBLISHED
                 else None,
             })
         reminders = facts["announcements"].get(session.id, {})

@@ -95,7 +95,7 @@ def _pick_occurrence(
 
 def _show(preview: DeliveryPreview) -> None:
     content = preview.content
-    title = (f"[bold]{preview.channel_id}[/bold] ({preview.network.value}) · "
+    title = (f"[bold]{preview.channel_id}[/bold] ({preview.network}) · "
              f"{preview.post_key} #{preview.occurrence} · {preview.due_at:%Y-%m-%d %H:%M %Z}")
     body = Table.grid(padding=(0, 1))
     body.add_column(style="dim", no_wrap=True)

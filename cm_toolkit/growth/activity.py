@@ -94,7 +94,7 @@ class ActivityReport:
         for line in self.deliveries:
             counts.setdefault((line.week, line.network), Counter())[line.state] += 1
         return [(week, network, counts[(week, network)])
-                for week, network in sorted(counts, key=lambda k: (k[0], k[1].value))]
+                for week, network in sorted(counts, key=lambda k: (k[0], k[1]))]
 
     def states_present(self) -> list[DeliveryState]:
         seen = {line.state for line in self.deliveries}

@@ -111,7 +111,7 @@ def deliveries_figure(report: ActivityReport) -> Figure:
 
 def engagement_figure(rows: Sequence[NetworkEngagement]) -> Figure:
     measured = [row for row in rows if row.measured]
-    names = [row.network.value for row in measured]
+    names = [row.network for row in measured]
     data = [
         {"type": "bar", "name": label, "x": names, "y": [getattr(row, attr) for row in measured]}
         for label, attr in (("reactions", "reactions"), ("comments", "comments"),

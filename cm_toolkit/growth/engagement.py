@@ -126,10 +126,10 @@ def post_performance(
 
 def per_network(posts: Sequence[PostPerformance]) -> list[NetworkEngagement]:
     """Totals per network; rate = interactions / followers at publication, over measured posts."""
-    networks = sorted({p.network for p in posts}, key=lambda n: n.value)
+    networks = sorted({p.network for p in posts})
     result: list[NetworkEngagement] = []
     for network in networks:
-        mine = [p for p in posts if p.network is network]
+        mine = [p for p in posts if p.network == network]
         measured = [p for p in mine if p.measured_at is not None]
         views = [p.views for p in measured if p.views is not None]
         result.append(NetworkEngagement(

@@ -24,6 +24,7 @@ from cm_toolkit.ledger.models import FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
 from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks
 
 REQUIRED = ("date", "channel", "followers")
 BATCH = 5_000
@@ -77,11 +78,11 @@ def _parse_row(
     if not channel_id:
         problem("channel", "the channel is empty", "write the channel id (a file in channels/)")
     elif network is None and "network" in columns and cell("network"):
-        try:
-            network = Network(cell("network").lower())
-        except ValueError:
+        network = cell("network").lower()
+        if network not in known_networks():
             problem("network", f"unknown network {cell('network')!r}",
-                    "one of " + ", ".join(n.value for n in Network))
+                    "one of " + ", ".join(known_networks()))
+            network = None
     elif network is None:
         close = difflib.get_close_matches(channel_id, list(networks), n=1)
         problem("channel", f"no channel {channel_id!r} in this workspace",

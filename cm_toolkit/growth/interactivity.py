@@ -84,7 +84,7 @@ class InteractivityRow:
     def as_dict(self) -> dict[str, Any]:
         """Plain values with units in the names (JSON, CSV)."""
         return {
-            "network": self.network.value,
+            "network": self.network,
             "week": self.week.isoformat() if self.week else None,
             "received": self.received,
             "questions": self.questions,
@@ -212,7 +212,7 @@ def build_interactivity(
         frame = _frame(zone, first, last, since, until, now)
         counts, totals, backlog = _counts_and_backlog(session, frame)
         per_week, per_network = _percentiles(session, frame, dialect)
-    networks = sorted({key[0] for key in totals}, key=lambda n: n.value)
+    networks = sorted({key[0] for key in totals})
     for index, day in enumerate(frame.weeks):
         for network in networks:
             key = (network, index)
@@ -330,7 +330,7 @@ def _percentiles(session: Any, frame: _Frame, dialect: str) -> tuple[Delays, Del
     result: Delays = {}
     for (name, *rest), values in groups.items():
         values.sort()
-        result[(Network(name), *rest)] = tuple(_of_sorted(values, p) for p in PERCENTILES)
+        result[(name, *rest)] = tuple(_of_sorted(values, p) for p in PERCENTILES)
     return ({k: v for k, v in result.items() if len(k) == 2},
             {k: v for k, v in result.items() if len(k) == 1})
 
@@ -356,7 +356,7 @@ def summary_lines(report: Interactivity) -> list[str]:
         share = row.answered_share
         median = row.median_first_answer
         lines.append(
-            f"{row.network.value}: {row.received} message(s), "
+            f"{row.network}: {row.received} message(s), "
             f"{'-' if share is None else f'{share:.0%}'} answered, median response "
             f"{'-' if median is None else format_delay(median)}")
     return lines

@@ -64,7 +64,7 @@ class GrowthRow:
         return {
             "channel": self.channel_id,
             "name": self.name,
-            "network": self.network.value if self.network else None,
+            "network": self.network if self.network else None,
             "start": self.start.followers if self.start else None,
             "start_at": when(self.start),
             "end": self.end.followers if self.end else None,

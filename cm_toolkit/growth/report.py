@@ -90,7 +90,7 @@ def activity_csv(report: ActivityReport) -> str:
         post = posts.get(line.id)
         writer.writerow({
             "record": "delivery", "id": line.id, "week": line.week.isoformat(),
-            "due_at": iso(line.due_at), "network": line.network.value,
+            "due_at": iso(line.due_at), "network": line.network,
             "channel": line.channel_id, "campaign": line.campaign_id, "post": line.post_key,
             "kind": line.kind.value, "state": line.state.value, "attempts": line.attempts,
             "published_at": iso(post.published_at) if post else "", "url": line.url or "",
@@ -105,7 +105,7 @@ def activity_csv(report: ActivityReport) -> str:
         for host in session.hosts:
             writer.writerow({
                 "record": "live_session", "id": session.id, "due_at": iso(session.start),
-                "network": host.network.value, "channel": host.channel_id,
+                "network": host.network, "channel": host.channel_id,
                 "post": session.title, "url": host.url or "",
                 "detail": host.event_link or "",
             })
@@ -137,7 +137,7 @@ def activity_json(report: ActivityReport) -> str:
     def iso(moment: datetime | None) -> str | None:
         return moment.astimezone(zone).isoformat() if moment else None
 
-    weekly = [{"week": week.isoformat(), "network": network.value,
+    weekly = [{"week": week.isoformat(), "network": network,
                "deliveries": {state.value: n for state, n in counts.items()}}
               for week, network, counts in report.weekly_states()]
     interactivity = report.interactivity
@@ -261,7 +261,7 @@ def _weekly(report: ActivityReport) -> dict[str, Any]:
     """Weeks as rows, networks as columns, each cell the count of deliveries per state."""
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for week, network, counts in report.weekly_states():
-        cells[(week.isoformat(), network.value)] = {
+        cells[(week.isoformat(), network)] = {
             state.value: counts[state] for state in report.states_present() if counts[state]
         }
     return {

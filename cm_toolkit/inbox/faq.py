@@ -30,7 +30,8 @@ from cm_toolkit.inbox.faq_file import FAQ_FILE, FaqEntryModel, FaqFile, Texts, r
 from cm_toolkit.inbox.faq_index import KEYWORD_WEIGHT, FaqIndex
 from cm_toolkit.inbox.faq_text import guess_language, is_question, synonym_table, terms
 from cm_toolkit.templates.failures import did_you_mean
-from cm_toolkit.workspace.models import Network, UtmDefaults, Workspace
+from cm_toolkit.workspace.models import UtmDefaults, Workspace
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.yaml_source import read_yaml
 
 __all__ = ["AUTO_MARGIN", "FAQ_FILE", "FaqBook", "FaqSuggestion", "guess_language", "is_question"]
@@ -169,13 +170,12 @@ class FaqBook:
         ``language`` when the entry has it (else the workspace's). Unknown id or network:
         ``InboxError`` with "did you mean"; template failures: ``TemplateError`` at file:line."""
         entry = self._entry(faq_id)
-        try:
-            target = Network(network)
-        except ValueError:
+        if network not in known_networks():
             raise InboxError(
                 f"unknown network {network!r}",
-                fix=did_you_mean(network, [n.value for n in Network]),
-            ) from None
+                fix=did_you_mean(network, known_networks()),
+            )
+        target = network
         assert self._answers is not None  # an entry exists, so the file did
         return self._answers.render(entry, target, language, self._now())
 
@@ -183,7 +183,7 @@ class FaqBook:
         """The faq.yaml line of the answer sent on ``network`` in ``language`` (for problems)."""
         entry = self._entry(faq_id)
         assert self._answers is not None
-        return self._answers.answer_line(entry, Network(network), language)
+        return self._answers.answer_line(entry, network, language)
 
     def languages(self, faq_id: str) -> list[str]:
         """The languages ``faq_id`` answers in ("" for one text used for every language)."""

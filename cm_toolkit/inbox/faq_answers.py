@@ -78,7 +78,7 @@ class AnswerRenderer:
         self.renderer.env.loader = ChoiceLoader([self._inline, loader])
         for (entry_id, network, language), source in faq.answers.items():
             name = f"{INLINE_PREFIX}{entry_id}/{language or 'all'}"
-            file_name = template_file_name(name, Network(network) if network else None)
+            file_name = template_file_name(name, network or None)
             self._inline.sources[file_name] = source.text
             self._where[file_name] = source
 
@@ -110,7 +110,7 @@ class AnswerRenderer:
         context = RenderContext(
             campaign=CampaignInfo(id="faq", name="FAQ"),
             post=PostInfo(id=entry.id),
-            channel=ChannelInfo(id=network.value, network=network),
+            channel=ChannelInfo(id=network, network=network),
             at=at,
             variables=variables,
         )

@@ -23,7 +23,7 @@ def reply_limit(network: Network) -> tuple[int | None, str]:
 
     rules = rules_for(network)
     try:
-        facts = getattr(channel_class(network.value), "conversation_facts", None)
+        facts = getattr(channel_class(network), "conversation_facts", None)
     except CmError:
         facts = None
     limit = getattr(facts, "reply_text_max", None)
@@ -39,8 +39,7 @@ def faq_problems(root: Path, workspace: Workspace | None) -> list[Problem]:
         return list(exc.problems)
     if workspace is None or not book.ids:
         return []
-    networks = sorted({channel.network for channel in workspace.channels.values()},
-                      key=lambda n: n.value)
+    networks = sorted({channel.network for channel in workspace.channels.values()})
     problems: list[Problem] = []
     seen: set[str] = set()
     for faq_id in book.ids:
@@ -48,7 +47,7 @@ def faq_problems(root: Path, workspace: Workspace | None) -> list[Problem]:
             limit, unit = reply_limit(network)
             for language in book.languages(faq_id):
                 try:
-                    text = book.render(faq_id, network=network.value, language=language or None)
+                    text = book.render(faq_id, network=network, language=language or None)
                 except TemplateError as exc:
                     if str(exc.problem) not in seen:  # one failure, not one per network
                         seen.add(str(exc.problem))
@@ -58,8 +57,8 @@ def faq_problems(root: Path, workspace: Workspace | None) -> list[Problem]:
                 if limit is not None and length > limit:
                     shown = f" ({language})" if language else ""
                     problems.append(Problem(
-                        FAQ_FILE, book.answer_line(faq_id, network.value, language), None,
-                        f'FAQ entry "{faq_id}"{shown}: the answer on {network.value} is {length} '
+                        FAQ_FILE, book.answer_line(faq_id, network, language), None,
+                        f'FAQ entry "{faq_id}"{shown}: the answer on {network} is {length} '
                         f"{unit}, more than the {limit} it accepts",
-                        f"shorten it, or add a `variants: {{{network.value}: ...}}` answer"))
+                        f"shorten it, or add a `variants: {{{network}: ...}}` answer"))
     return problems

@@ -38,13 +38,12 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from cm_toolkit.errors import Problem
 from cm_toolkit.workspace.model_problems import problems_from_validation
-from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.yaml_source import PathElement, YamlDocument, read_yaml
 
 FAQ_FILE = "faq.yaml"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
-NETWORKS = tuple(n.value for n in Network)
 
 Texts = str | dict[str, str]
 """One text for every language, or one per language code (``fr``, ``en``)."""
@@ -81,8 +80,8 @@ class FaqEntryModel(_Strict):
     @classmethod
     def _networks(cls, value: dict[str, Texts]) -> dict[str, Texts]:
         for key in value:
-            if key not in NETWORKS:
-                raise ValueError(f"unknown network {key!r}: use one of {', '.join(NETWORKS)}")
+            if key not in known_networks():
+                raise ValueError(f"unknown network {key!r}: use one of {', '.join(known_networks())}")
         return value
 
 

@@ -47,7 +47,7 @@ def manual_channel(workspace: Workspace, channel_id: str) -> Network:
         raise InboxError(f"there is no channel {channel_id!r} in this workspace",
                          fix=did_you_mean(channel_id, workspace.channels,
                                           otherwise=f"channels: {one_of(workspace.channels)}"))
-    if Capability.CONVERSATIONS in channel_class(channel.network.value).capabilities:
+    if Capability.CONVERSATIONS in channel_class(channel.network).capabilities:
         raise InboxError(f"{channel_id} is read by cm inbox sync",
                          fix="log by hand only channels without an API (a LinkedIn group)")
     return channel.network

@@ -93,7 +93,7 @@ class ReplyService:
             if self.faq is None:
                 raise InboxError(f"no FAQ to answer {faq_id!r} from",
                                  fix="add faq.yaml to the workspace, or reply with --text")
-            text = self.faq.render(faq_id, network=message.network.value,
+            text = self.faq.render(faq_id, network=message.network,
                                    language=message.language)
         assert text is not None
         if not text.strip():
@@ -250,7 +250,7 @@ class ReplyReviewItem:
 
 
 def replies_to_review(ledger: Ledger) -> list[ReplyReviewItem]:
-    return [ReplyReviewItem(r.id, r.message_id, r.channel_id, r.network.value, r.state,
+    return [ReplyReviewItem(r.id, r.message_id, r.channel_id, r.network, r.state,
                             r.updated_at, r.attempts, r.last_error, r.rendered_text,
                             r.remote_url)
             for r in InboxLedger(ledger).replies_for_review()]

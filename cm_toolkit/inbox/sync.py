@@ -104,7 +104,7 @@ class InboxSync:
         found = []
         for channel_id, channel_file in sorted(self.workspace.channels.items()):
             try:
-                cls = channel_class(channel_file.network.value)
+                cls = channel_class(channel_file.network)
             except CmError:
                 continue
             facts = cls.conversation_facts
@@ -262,7 +262,7 @@ class InboxSync:
         spent = self.inbox.read_spend(network, month_start(self.clock.now())).cost_usd
         next_call = query.max_items * per_item
         if spent + next_call > budget:
-            return (f"{network.value} reads stopped: ${spent:.2f} spent this month, the next "
+            return (f"{network} reads stopped: ${spent:.2f} spent this month, the next "
                     f"read may cost ${next_call:.2f}, the budget is ${budget:.2f} "
                     "(raise inbox.x_read_budget_usd in schedules.yaml, or wait for next month)")
         return None

@@ -77,7 +77,7 @@ def review(ledger: Ledger) -> list[ReviewItem]:
             .order_by(Delivery.due_at, Delivery.id)
         ).all()
     return [
-        ReviewItem(r.id, r.post_key, r.channel_id, r.network.value, r.state, r.due_at,
+        ReviewItem(r.id, r.post_key, r.channel_id, r.network, r.state, r.due_at,
                    r.attempts, r.last_error, r.rendered_text, r.remote_id, r.remote_url)
         for r in rows
     ]

@@ -281,7 +281,7 @@ class InboxLedger(ReplyRows, PrivacyRows):
         states = sorted(wanted.states, key=lambda s: s.value)
         networks: list[Network | None] = [None]
         if wanted.networks:
-            networks = [*sorted(wanted.networks, key=lambda n: n.value)]
+            networks = [*sorted(wanted.networks)]
         channels: list[str | None] = [*sorted(wanted.channels)] if wanted.channels else [None]
         found: list[InboxMessage] = []
         with self.ledger.reading() as session:

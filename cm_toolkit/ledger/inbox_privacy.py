@@ -62,7 +62,7 @@ class PrivacyRows:
                     found.setdefault(reply.message_id, []).append(reply)
                 replies = found
         return [{
-            "id": r.id, "channel": r.channel_id, "network": r.network.value,
+            "id": r.id, "channel": r.channel_id, "network": r.network,
             "remote_id": r.remote_id, "kind": r.kind, "author_id": r.author_id,
             "author_name": r.author_name, "text": r.text, "language": r.language, "url": r.url,
             "received_at": r.received_at.isoformat(), "state": r.state.value,

@@ -97,7 +97,7 @@ class LiveSessionHost(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id"))
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     remote_id: Mapped[str | None] = mapped_column(String(300))
     remote_url: Mapped[str | None] = mapped_column(String(2000))  # watch page / Meet link
     details: Mapped[dict[str, Any] | None]  # e.g. stream ids, calendar event link
@@ -136,7 +136,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_key: Mapped[str] = mapped_column(ForeignKey("posts.key"))
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     occurrence: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime]
     state: Mapped[DeliveryState] = mapped_column(enum_column(DeliveryState))
@@ -164,7 +164,7 @@ class FollowerSnapshot(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     taken_at: Mapped[datetime]
     followers: Mapped[int] = mapped_column(Integer)
 
@@ -209,7 +209,7 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     thread_remote_id: Mapped[str] = mapped_column(String(300))
     # our published post the thread belongs to, when the ledger knows it
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
@@ -241,7 +241,7 @@ class InboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     remote_id: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(32))  # channels.base.MessageKind value
     source: Mapped[str] = mapped_column(String(32))  # the adapter source it was read from
@@ -279,7 +279,7 @@ class InboxReply(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("inbox_messages.id"), index=True)
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     state: Mapped[DeliveryState] = mapped_column(enum_column(DeliveryState))
     rendered_text: Mapped[str] = mapped_column(Text)
     faq_id: Mapped[str | None] = mapped_column(String(200))
@@ -321,7 +321,7 @@ class InboxRead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(200))
-    network: Mapped[Network] = mapped_column(enum_column(Network))
+    network: Mapped[Network] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
     items: Mapped[int] = mapped_column(Integer, default=0)

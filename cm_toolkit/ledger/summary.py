@@ -34,18 +34,18 @@ def summarize(plan_diff: PlanDiff) -> list[SummaryRow]:
         return rows.setdefault((campaign_id, network), SummaryRow(campaign_id, network))
 
     for planned in plan_diff.create:
-        target = row(planned.campaign_id, planned.network.value)
+        target = row(planned.campaign_id, planned.network)
         target.create += 1
         target.see(planned.due_at)
     for change in plan_diff.change:
-        target = row(change.planned.campaign_id, change.planned.network.value)
+        target = row(change.planned.campaign_id, change.planned.network)
         if change.revive:
             target.create += 1
         else:
             target.change += 1
         target.see(change.planned.due_at)
     for cancel in plan_diff.cancel:
-        target = row(cancel.row.campaign_id, cancel.row.network.value)
+        target = row(cancel.row.campaign_id, cancel.row.network)
         target.cancel += 1
         target.see(cancel.row.due_at)
     return sorted(rows.values(), key=lambda r: (r.campaign_id, r.network))
@@ -58,12 +58,12 @@ def _iso(moment: datetime | None) -> str | None:
 def plan_as_dict(plan_diff: PlanDiff) -> dict[str, Any]:
     create = [
         {"post_key": p.post_key, "channel": p.channel_id, "occurrence": p.occurrence,
-         "network": p.network.value, "campaign": p.campaign_id, "kind": p.kind.value,
+         "network": p.network, "campaign": p.campaign_id, "kind": p.kind.value,
          "due_at": _iso(p.due_at), "fingerprint": p.fingerprint}
         for p in plan_diff.create
     ] + [
         {"post_key": c.planned.post_key, "channel": c.planned.channel_id,
-         "occurrence": c.planned.occurrence, "network": c.planned.network.value,
+         "occurrence": c.planned.occurrence, "network": c.planned.network,
          "campaign": c.planned.campaign_id, "kind": c.planned.kind.value,
          "due_at": _iso(c.planned.due_at), "fingerprint": c.planned.fingerprint,
          "delivery_id": c.row.id, "was": c.row.state.value}
@@ -71,7 +71,7 @@ def plan_as_dict(plan_diff: PlanDiff) -> dict[str, Any]:
     ]
     change = [
         {"delivery_id": c.row.id, "post_key": c.planned.post_key, "channel": c.planned.channel_id,
-         "occurrence": c.planned.occurrence, "network": c.planned.network.value,
+         "occurrence": c.planned.occurrence, "network": c.planned.network,
          "campaign": c.planned.campaign_id, "state": c.row.state.value,
          "due_at": [_iso(c.row.due_at), _iso(c.planned.due_at)] if c.due_changed else None,
          "content_changed": c.content_changed}
@@ -79,7 +79,7 @@ def plan_as_dict(plan_diff: PlanDiff) -> dict[str, Any]:
     ]
     cancel = [
         {"delivery_id": c.row.id, "post_key": c.key[0], "channel": c.key[1],
-         "occurrence": c.key[2], "network": c.row.network.value, "campaign": c.row.campaign_id,
+         "occurrence": c.key[2], "network": c.row.network, "campaign": c.row.campaign_id,
          "due_at": _iso(c.row.due_at), "state": c.row.state.value}
         for c in plan_diff.cancel
     ]

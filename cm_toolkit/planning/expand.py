@@ -297,7 +297,7 @@ class _Planner:
     def _override(self, post: Post, channel_id: str, network: Network) -> ChannelOverride | None:
         if channel_id in post.overrides:
             return post.overrides[channel_id]
-        return post.overrides.get(network.value)
+        return post.overrides.get(network)
 
     def _plan_post(self, campaign: Campaign, post: Post) -> None:
         times = self._post_times(campaign, post)

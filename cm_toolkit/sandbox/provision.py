@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from cm_toolkit.errors import SandboxError
 from cm_toolkit.workspace.models import ChannelFile
 
 
@@ -19,12 +20,28 @@ def provision_request(channel_files: Mapping[str, ChannelFile]) -> list[dict[str
     """Each channel's network, account ids and the environment variables of its secrets."""
     return [
         {
-            "network": channel.network.value,
+            "network": channel.network,
             "account": dict(channel.account),
             "secrets": {name: ref.env for name, ref in channel.secrets.items() if ref.env},
         }
         for _channel_id, channel in sorted(channel_files.items())
     ]
+
+
+def reach_sandbox(base_url: str,
+                  channel_files: Mapping[str, ChannelFile] | None = None) -> dict[str, str]:
+    """The one way every command reaches a running sandbox (``--sandbox URL``): its
+    environment, the accounts of ``channel_files`` provisioned first. No proxy is used (the
+    sandbox is on this machine); when nothing answers, one ``SandboxError`` (exit 1) names the
+    URL and the fix."""
+    base = base_url.rstrip("/")
+    try:
+        return fetch_environment(base, channel_files)
+    except (requests.RequestException, ValueError) as exc:
+        raise SandboxError(
+            f"cannot reach the sandbox at {base} ({type(exc).__name__})",
+            fix="start it with `cm sandbox serve` and pass its URL to --sandbox",
+        ) from None
 
 
 def fetch_environment(base_url: str,

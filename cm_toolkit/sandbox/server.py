@@ -43,33 +43,36 @@ from cm_toolkit.sandbox.core import (
 from cm_toolkit.sandbox.faults import FaultKind, FaultPlan
 from cm_toolkit.sandbox.journal import Journal, JournalEntry, body_text, mask_headers, mask_text
 
-# network -> "module:Class". A module not written yet is skipped, so the sandbox grows by network.
-EMULATORS: dict[str, str] = {
-    "x": "cm_toolkit.sandbox.x:XEmulator",
-    "facebook": "cm_toolkit.sandbox.facebook:FacebookEmulator",
-    "linkedin": "cm_toolkit.sandbox.linkedin:LinkedInEmulator",
-    # Google: YouTube and Calendar (Meet) share www.googleapis.com; the OAuth endpoints are
-    # Google's own hosts, shared by both (its journal entries say "google").
-    "youtube": "cm_toolkit.sandbox.google.youtube:YouTubeEmulator",
-    "meet": "cm_toolkit.sandbox.google.calendar:CalendarEmulator",
-    "google": "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator",
-}
-
 HOLD = math.inf
 """The delay of a held ``timeout`` answer (``FaultPlan.hold``): it never comes."""
 
 
+def emulator_targets() -> list[str]:
+    """The emulators of every installed network ("module:Class"), as their adapters declare
+    them (``Channel.emulators``), each once: YouTube and Meet share Google's OAuth emulator.
+    A network whose adapter cannot be imported has no emulator here (`cm channels --networks`
+    says why)."""
+    from cm_toolkit.channels.registry import list_networks
+
+    targets: dict[str, None] = {}
+    for info in list_networks():
+        for target in info.emulators:
+            targets.setdefault(target)
+    return list(targets)
+
+
 def load_emulators(ctx: SandboxContext) -> list[Emulator]:
     emulators = []
-    for target in EMULATORS.values():
-        module_name, class_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        emulators.append(getattr(module, class_name)(ctx))
+    for target in emulator_targets():
+        module_name, _, class_name = target.partition(":")
+        module = importlib.import_module(module_name)
+        cls = getattr(module, class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, Emulator)):
+            raise SandboxError(
+                f"{target} is not a sandbox Emulator",
+                fix="fix the `emulators` of the adapter that names it",
+            )
+        emulators.append(cls(ctx))
     return emulators
 
 
@@ -86,7 +89,7 @@ class Sandbox:
         epoch: datetime | None = None,
         emulators: list[type[Emulator]] | None = None,
     ) -> None:
-        """``emulators``: the emulator classes to serve (default: every one in ``EMULATORS``)."""
+        """``emulators``: the emulator classes to serve (default: every installed network's)."""
         self.clock = clock or SystemClock()
         self.journal = Journal()
         self.faults = FaultPlan(seed)

@@ -40,6 +40,7 @@ class SandboxAdapter(HTTPAdapter):
         original = request.url
         request.url, host = _rewrite(original, self.base_url)
         request.headers["Host"] = host
+        kwargs["proxies"] = {}  # the sandbox is on this machine: never through a proxy
         response = super().send(request, **kwargs)
         response.url = original  # what the SDK asked for, for its own error messages
         return response
@@ -47,10 +48,11 @@ class SandboxAdapter(HTTPAdapter):
 
 class SandboxHttp(httplib2.Http):
     def __init__(self, base_url: str, timeout: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("proxy_info", None)  # the sandbox is on this machine: no proxy
         super().__init__(timeout=timeout, **kwargs)
         self.base_url = base_url
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         uri: str,
         method: str = "GET",

@@ -167,13 +167,13 @@ def _state_counts(ledger: Ledger) -> dict[tuple[str, str], int]:
                 Delivery.network, Delivery.state
             )
         ).all()
-    return {(network.value, state.value): count for network, state, count in rows}
+    return {(network, state.value): count for network, state, count in rows}
 
 
 def _growth(ledger: Ledger, context: GrowthContext) -> list[GrowthLine]:
     """The growth table's rows (``cm growth report``), so the demo shows the same multiple."""
     return [
-        GrowthLine(row.channel_id, row.network.value if row.network else "",
+        GrowthLine(row.channel_id, row.network if row.network else "",
                    row.reference.followers if row.reference else None,
                    row.end.followers if row.end else None, row.multiple)
         for row in sorted(growth_table(ledger, context).rows, key=lambda r: r.channel_id)

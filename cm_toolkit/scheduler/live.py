@@ -36,7 +36,7 @@ class LiveSessions:
         by_network: dict[str, str] = {}
         for host in sorted(hosts, key=lambda h: h.id):  # first created first, for two of a kind
             if host.remote_url:
-                by_network.setdefault(host.network.value, host.remote_url)
+                by_network.setdefault(host.network, host.remote_url)
         return {session_id: by_network} if by_network else {}
 
     def all_links(self) -> dict[str, dict[str, str]]:
@@ -49,7 +49,7 @@ class LiveSessions:
         links: dict[str, dict[str, str]] = {}
         for host in hosts:
             if host.remote_url:
-                links.setdefault(host.session_id, {}).setdefault(host.network.value,
+                links.setdefault(host.session_id, {}).setdefault(host.network,
                                                                  host.remote_url)
         return links
 

@@ -55,7 +55,7 @@ def preview_live_setup(
     """The broadcast or event ``delivery`` (a ``SESSION/live`` setup) will create."""
     tz = ZoneInfo(view.workspace.schedules.timezone)
     request = view.live_request(delivery)
-    network = delivery.network.value
+    network = delivery.network
     created = session_links.get(request.session_id, {}).get(network)
     problems = list(live_setup_problems(delivery))
     body: dict[str, Any] = {}

@@ -17,34 +17,20 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from cm_toolkit.channels.facts import Budget
 from cm_toolkit.workspace.models import Network
-
-
-@dataclass(frozen=True)
-class Budget:
-    """At most ``limit`` sends per ``window`` per account, kept with ``margin`` to spare."""
-
-    limit: int
-    window: timedelta
-    margin: int = 0
-
-    @property
-    def usable(self) -> int:
-        return max(1, self.limit - self.margin)
-
 
 # Publishing calls only (reads are few). Numbers from API_FACTS.md; see docs/scheduler.md.
 DEFAULT_BUDGETS: dict[Network, Budget] = {
-    Network.X: Budget(100, timedelta(minutes=15), margin=5),
+    "x": Budget(100, timedelta(minutes=15), margin=5),
     # Meta publishes no number for Page posts; the sandbox answers code 613 past 50 an hour
-    Network.FACEBOOK: Budget(50, timedelta(hours=1), margin=5),
-    Network.LINKEDIN: Budget(150, timedelta(days=1), margin=10),
+    "facebook": Budget(50, timedelta(hours=1), margin=5),
+    "linkedin": Budget(150, timedelta(days=1), margin=10),
     # YouTube: 10,000 units a day, 50 per insert/bind/transition; a live setup costs ~150.
-    Network.YOUTUBE: Budget(60, timedelta(days=1), margin=4),
+    "youtube": Budget(60, timedelta(days=1), margin=4),
 }
 
 

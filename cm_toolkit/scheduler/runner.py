@@ -279,7 +279,7 @@ class Runner:
         row = self.ledger.get(delivery_id)
         if row is None:
             return {}
-        return {"post": row.post_key, "channel": row.channel_id, "network": row.network.value,
+        return {"post": row.post_key, "channel": row.channel_id, "network": row.network,
                 "due_at": row.due_at.isoformat(), "attempts": row.attempts}
 
     # -- crash recovery ----------------------------------------------------------------------

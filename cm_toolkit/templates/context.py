@@ -141,14 +141,14 @@ def template_names(context: RenderContext, timezone: ZoneInfo) -> dict[str, Any]
             },
             "channel": {
                 "id": context.channel.id,
-                "network": context.channel.network.value,
+                "network": context.channel.network,
                 "name": context.channel.name or context.channel.id,
             },
             "session": session,
             "variables": dict(context.variables),
             "at": at,
             "now": at,
-            "network": context.channel.network.value,
+            "network": context.channel.network,
         }
     )
     return names

@@ -118,8 +118,8 @@ def session_hosts(workspace: Workspace, session: LiveSession) -> tuple[str, ...]
     hosts: list[str] = []
     for channel_id in session.hosted_on:
         channel = workspace.channels.get(channel_id)
-        if channel is not None and channel.network.value not in hosts:
-            hosts.append(channel.network.value)
+        if channel is not None and channel.network not in hosts:
+            hosts.append(channel.network)
     return tuple(hosts)
 
 
@@ -190,7 +190,7 @@ def context_for(
         variables.update(found.variables)
         link, media, template = found.link, list(found.media), found.template
         override = found.overrides.get(delivery.channel_id) or found.overrides.get(
-            delivery.network.value
+            delivery.network
         )
         if override is not None:
             variables.update(override.variables)

@@ -30,7 +30,7 @@ from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.planning.models import PlannedDelivery
 from cm_toolkit.templates.network_rules import LinkHandling, NetworkRules
 from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
-from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.models import Workspace
 from cm_toolkit.workspace.paths import WorkspacePaths
 
 SCHEDULES_FILE = "schedules.yaml"
@@ -137,9 +137,9 @@ def x_compose(text: str, link: str | None) -> str:
 
 
 def sent_text(rules: NetworkRules, content: RenderedContent) -> str:
-    if rules.network is Network.X:
+    if rules.network == "x":
         return x_compose(content.text, content.link)
-    if rules.network is Network.YOUTUBE:
+    if rules.network == "youtube":
         description = content.description if content.description is not None else content.text
         if content.link and content.link not in description:
             return f"{description}\n\n{content.link}" if description else content.link
@@ -159,7 +159,7 @@ class _Checker:
                  probe: MediaProbe) -> None:
         self.rules, self.content, self.where, self.probe = rules, content, where, probe
         self.findings: list[Finding] = []
-        self.network = rules.network.value
+        self.network = rules.network
         self.channel = where.channel_id
 
     def add(self, same: str, file: str | None, line: int | None, message: str, fix: str,
@@ -176,12 +176,12 @@ class _Checker:
             self.add("empty", template, None, "the text is empty",
                      "write the post's text in the template")
         length = rules.text_length(sent)
-        threadable = rules.network is Network.X and (content.thread or (
+        threadable = rules.network == "x" and (content.thread or (
             self.where.x_threads_option and length > X_TEXT_MAX))
         parts = split_thread(sent, X_TEXT_MAX) if threadable else [sent]
         if rules.text_max is not None and length > rules.text_max and not threadable:
             fix = f"shorten the text of {template} or the post's variables"
-            if rules.network is Network.X:
+            if rules.network == "x":
                 fix += " (or set thread: true to publish it as a numbered thread)"
             self.add("too-long", None, None,
                      f"the text rendered from {template} is {length} {rules.unit} as sent, "
@@ -208,7 +208,7 @@ class _Checker:
                          f"{len(media)} media, more than the {rules.media_max} "
                          f"{self.network} accepts", f"keep fewer files in {whose}, or "
                          "override media for this channel")
-        if rules.network is Network.YOUTUBE and not media:
+        if rules.network == "youtube" and not media:
             self.add("no-video", None, None,
                      "a YouTube post is a video upload, and this post has no video",
                      "add the video file to the post's media")
@@ -238,7 +238,7 @@ class _Checker:
         handling = self.rules.link_handling
         if not link or link in text or handling in (LinkHandling.ATTACHED, LinkHandling.NONE):
             return
-        if self.rules.network is Network.YOUTUBE:
+        if self.rules.network == "youtube":
             return  # appended to the description, where a link is expected anyway
         untagged = link.split("?", 1)[0].rstrip("/")
         fix = f"put {{{{ link }}}} in {template} where it reads best"
@@ -275,9 +275,9 @@ def check_content(
     parts = checker.text(sent)
     checker.media()
     checker.link()
-    if rules.network is Network.YOUTUBE:
+    if rules.network == "youtube":
         checker.youtube(sent)
-    if rules.network is not Network.X:
+    if rules.network != "x":
         return ContentCheck(tuple(checker.findings))
     return ContentCheck(tuple(checker.findings), tuple(parts),
                         sum(1 for part in parts if contains_url(part)))

@@ -53,11 +53,11 @@ from cm_toolkit.templates.limits import (
 )
 from cm_toolkit.templates.loader import FrontMatterLoader
 from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.paths import WorkspacePaths
 
 TEMPLATE_SUFFIX = ".j2"
 BUILTIN_TEMPLATES = Path(__file__).parent / "builtin"
-NETWORK_NAMES = tuple(n.value for n in Network)
 
 # Results of * and ** bigger than this are refused (a post is a few thousand characters).
 MAX_SEQUENCE_RESULT = 100_000
@@ -128,7 +128,7 @@ class _Instrument(NodeTransformer):
         self.environment = environment
 
     def _call(self, hook: str, argument: nodes.Node, lineno: int) -> nodes.Call:
-        call = nodes.Call(nodes.EnvironmentAttribute(hook), [argument], [], None, None)  # type: ignore[list-item]
+        call = nodes.Call(nodes.EnvironmentAttribute(hook), [argument], [], None, None)
         call.set_lineno(lineno)
         call.set_environment(self.environment)
         return call
@@ -232,7 +232,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         budget.charge(total)
         return "".join(texts)
 
-    def concat(self, parts: Any) -> str:  # type: ignore[override]
+    def concat(self, parts: Any) -> str:
         # Jinja joins every buffer with this: macro bodies, {% set %} and {% filter %} blocks.
         budget = current_budget()
         texts = []
@@ -353,7 +353,7 @@ def template_file_name(template: str, network: Network | None = None) -> str:
     """``teaser`` -> ``teaser.j2``; with a network, ``teaser.x.j2``."""
     if network is None:
         return f"{template}{TEMPLATE_SUFFIX}"
-    return f"{template}.{network.value}{TEMPLATE_SUFFIX}"
+    return f"{template}.{network}{TEMPLATE_SUFFIX}"
 
 
 def split_template_file(file_name: str) -> tuple[str, Network | None] | None:
@@ -363,8 +363,8 @@ def split_template_file(file_name: str) -> tuple[str, Network | None] | None:
         return None
     stem = file_name[: -len(TEMPLATE_SUFFIX)]
     base, dot, last = stem.rpartition(".")
-    if dot and last in NETWORK_NAMES and base:
-        return base, Network(last)
+    if dot and last in known_networks() and base:
+        return base, last
     return stem, None
 
 

@@ -22,7 +22,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from cm_toolkit.channels.text_rules import x_weighted_length
-from cm_toolkit.workspace.models import Network, UtmDefaults
+from cm_toolkit.workspace.models import UtmDefaults
 
 # CLDR's "atTime" date-time patterns (Babel does not ship them): "jeudi 9 décembre 2027 à 18:00".
 _AT_TIME_PATTERNS = {
@@ -82,7 +82,7 @@ def _need_datetime(value: Any, tz: ZoneInfo, filter_name: str) -> datetime:
 def utm_source_name(network: str, channel_id: str) -> str:
     """The default utm_source: the network's name, or for a ``manual`` channel (a LinkedIn group,
     a newsletter...) its channel id, which says more than "manual"."""
-    return channel_id if network == Network.MANUAL.value and channel_id else network
+    return channel_id if network == "manual" and channel_id else network
 
 
 def tag_link(
@@ -138,7 +138,7 @@ def hashtags(value: Any) -> str:
 
 
 def _measure(network: str | None) -> Callable[[str], int]:
-    return x_weighted_length if network == Network.X.value else len
+    return x_weighted_length if network == "x" else len
 
 
 def truncate_text(text: str, limit: int, network: str | None, end: str = "…") -> str:

@@ -339,7 +339,7 @@ class GuardedFilters(dict[str, Callable[..., Any]]):
     def __setitem__(self, name: str, func: Callable[..., Any]) -> None:
         super().__setitem__(name, guard_filter(name, func))
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for name, func in dict(*args, **kwargs).items():
             self[name] = func
 

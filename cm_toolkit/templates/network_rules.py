@@ -18,30 +18,22 @@ How the adapters treat a post's link, mirrored here (``LinkHandling``):
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cm_toolkit.channels import text_rules
+from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.errors import CmError
 from cm_toolkit.workspace.models import Network
 
-
-class LinkHandling(enum.Enum):
-    ATTACHED = "attached"  # sent apart from the text (Facebook link, LinkedIn article)
-    APPENDED = "appended"  # added at the end of the text when missing (X, YouTube)
-    LISTED = "listed"  # shown apart in a manual task: a person must paste it
-    NONE = "none"  # the network has no use for a link (Meet)
-
-
 LINK_HANDLING: dict[Network, LinkHandling] = {
-    Network.X: LinkHandling.APPENDED,
-    Network.YOUTUBE: LinkHandling.APPENDED,
-    Network.MANUAL: LinkHandling.LISTED,
-    Network.FACEBOOK: LinkHandling.ATTACHED,
-    Network.LINKEDIN: LinkHandling.ATTACHED,
-    Network.MEET: LinkHandling.NONE,
+    "x": LinkHandling.APPENDED,
+    "youtube": LinkHandling.APPENDED,
+    "manual": LinkHandling.LISTED,
+    "facebook": LinkHandling.ATTACHED,
+    "linkedin": LinkHandling.ATTACHED,
+    "meet": LinkHandling.NONE,
 }
 
 
@@ -59,9 +51,12 @@ class NetworkRules:
     wire_text: Callable[[str], str]
     text_length: Callable[[str], int]
     source: str  # "adapter" or "text_rules"
+    link: LinkHandling | None = None  # the adapter's; None: the table's
 
     @property
     def link_handling(self) -> LinkHandling:
+        if self.link is not None:
+            return self.link
         return LINK_HANDLING.get(self.network, LinkHandling.ATTACHED)
 
 
@@ -86,18 +81,17 @@ def rules_for(network: Network) -> NetworkRules:
     """The rules of ``network``: its adapter's class data, else ``text_rules``' numbers."""
     from cm_toolkit.channels.registry import channel_class  # imports adapters: only when asked
 
-    fallback = _from_text_rules(network)
     try:
-        cls = channel_class(network.value)
+        cls = channel_class(network)
     except CmError:
-        return fallback
+        return _from_text_rules(network)
     limits = getattr(cls, "limits", None)
     if limits is None:
-        return fallback
+        return _from_text_rules(network)
     return NetworkRules(
         network=network,
         text_max=limits.text_max,
-        unit=fallback.unit,
+        unit=limits.text_unit,
         title_max=limits.title_max,
         media_max=limits.media_max,
         media_bytes_max=limits.media_bytes_max,
@@ -105,4 +99,5 @@ def rules_for(network: Network) -> NetworkRules:
         wire_text=cls.wire_text,
         text_length=cls.text_length,
         source="adapter",
+        link=cls.link_handling,
     )

@@ -45,7 +45,7 @@ from cm_toolkit.templates.quotas import Send, SendKind, check_quotas, inbox_poll
 from cm_toolkit.templates.render import RenderedContent
 from cm_toolkit.templates.schedule_lines import ScheduleLines
 from cm_toolkit.workspace.check import CheckReport, check_workspace
-from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.models import Workspace
 
 
 @dataclass
@@ -118,7 +118,7 @@ def problem_order(problem: Problem) -> tuple[Any, ...]:
 
 def live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
     """A YouTube broadcast takes the session's own title and description."""
-    if delivery.network is not Network.YOUTUBE:
+    if delivery.network != "youtube":
         return []
     session = delivery.content.get("session") or {}
     title, description = str(session.get("title", "")), str(session.get("description", ""))
@@ -138,7 +138,7 @@ def _groups_of(workspace: Workspace) -> dict[str, str]:
     for channel_id, channel in workspace.channels.items():
         ref = channel.secrets.get("client_id")
         source = (ref.env or ref.keyring) if ref is not None else None
-        groups[channel_id] = f"{channel.network.value}:{source}" if source else channel_id
+        groups[channel_id] = f"{channel.network}:{source}" if source else channel_id
     return groups
 
 
@@ -162,7 +162,7 @@ class _PlanRun:
 
     def live_setups_of(self, items: list[PlannedDelivery]) -> None:
         for delivery in items:
-            network = delivery.network.value
+            network = delivery.network
             self.live_setups[network] = self.live_setups.get(network, 0) + 1
             for problem in live_setup_problems(delivery):
                 self.findings.add_problem(problem, delivery)
@@ -172,7 +172,7 @@ class _PlanRun:
     def posts_of(self, items: list[PlannedDelivery]) -> None:
         first = items[0]
         network = first.network
-        self.by_network[network.value] = self.by_network.get(network.value, 0) + len(items)
+        self.by_network[network] = self.by_network.get(network, 0) + len(items)
         try:
             template, context_at = occurrence_contexts(self.workspace, items, self.session_links)
         except TemplateError as error:

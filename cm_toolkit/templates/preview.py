@@ -77,7 +77,7 @@ class DeliveryPreview:
             "post": self.post_key,
             "occurrence": self.occurrence,
             "channel": self.channel_id,
-            "network": self.network.value,
+            "network": self.network,
             "due_at": self.due_at.isoformat(),
             "template": self.template,
             "template_file": content.template_file if content else None,

@@ -210,7 +210,7 @@ class _Quotas:
                 "limit": limit, "over": len(counted.over)}
 
     def x(self) -> dict[str, Any]:
-        posts = [s for s in self.sends if s.network is Network.X and s.kind is SendKind.POST]
+        posts = [s for s in self.sends if s.network == "x" and s.kind is SendKind.POST]
         accounts = {
             channel: self._limit(
                 series, "x_posts_per_15_minutes", [s.x_posts for s in series],
@@ -239,7 +239,7 @@ class _Quotas:
 
     def youtube(self) -> dict[str, Any]:
         pacific = ZoneInfo(PACIFIC)
-        mine = [s for s in self.sends if s.network is Network.YOUTUBE]
+        mine = [s for s in self.sends if s.network == "youtube"]
         projects: dict[str, Any] = {}
         for project, series in sorted(_by(mine, lambda s: self.groups[s.channel_id]).items()):
             units: dict[date, int] = defaultdict(int)
@@ -324,7 +324,7 @@ class _Quotas:
     def facebook(self) -> dict[str, Any]:
         low = timedelta(minutes=NUMBERS["facebook_schedule_min"].value)
         high = timedelta(days=NUMBERS["facebook_schedule_max"].value)
-        posts = [s for s in self.sends if s.network is Network.FACEBOOK]
+        posts = [s for s in self.sends if s.network == "facebook"]
         if self.now is None:
             return {"posts": len(posts)}
         ahead = [s.at - self.now for s in posts]
@@ -343,7 +343,7 @@ class _Quotas:
         for series in _by(posts, lambda s: s.channel_id).values():
             weights = [max(1, s.x_posts) for s in series]
             peak = rolling_window([s.at for s in series], weights, window, 1 << 30).peak
-            network = series[0].network.value
+            network = series[0].network
             peaks[network] = max(peaks.get(network, 0), peak)
         return dict(sorted(peaks.items()))
 
@@ -399,7 +399,7 @@ def inbox_polling(workspace: Workspace) -> dict[str, Any]:
     x_most, units_day, live_units = 0.0, 0, 0
     for channel_id, channel in sorted(workspace.channels.items()):
         try:
-            cls = channel_class(channel.network.value)
+            cls = channel_class(channel.network)
         except CmError:
             continue
         facts = cls.conversation_facts

@@ -134,7 +134,7 @@ class TemplateRenderer:
         if template in self.available():  # variants only, none for this network
             raise TemplateError(Problem(
                 f"templates/{default_name}", None, None,
-                f"template '{template}' has no variant for {network.value} and no default body",
+                f"template '{template}' has no variant for {network} and no default body",
                 f"create templates/{template_file_name(template, network)} or "
                 f"templates/{default_name}"))
         raise TemplateError(
@@ -238,7 +238,7 @@ class TemplateRenderer:
         if link:
             link = tag_link(
                 link,
-                network=utm_source_name(network.value, context.channel.id),
+                network=utm_source_name(network, context.channel.id),
                 campaign_id=context.campaign.id,
                 post_id=context.post.id,
                 utm=self.utm,

@@ -38,7 +38,7 @@ from cm_toolkit.web.inbox_csrf import FIELD, CsrfGuard, FormSession
 from cm_toolkit.web.inbox_labels import age, labels_for, language_code
 from cm_toolkit.web.inbox_reads import InboxQuery, Keyset, open_items, suggestions_of, thread_of
 from cm_toolkit.web.views import NotFound, Response
-from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks
 
 log = logging.getLogger("cm.web")
 
@@ -84,7 +84,7 @@ class InboxPages:
 
     def listing(self, environ: dict[str, Any]) -> Response:
         params = dict(parse_qsl(str(environ.get("QUERY_STRING", ""))))
-        network = next((n for n in Network if n.value == params.get("network")), None)
+        network = next((n for n in known_networks() if n == params.get("network")), None)
         channel = params.get("channel") or None
         if channel is not None and channel not in self._channels():
             channel = None
@@ -98,18 +98,18 @@ class InboxPages:
             group = groups.get(message.conversation_id)
             if group is None:
                 group = groups[message.conversation_id] = {
-                    "id": message.conversation_id, "network": message.network.value,
+                    "id": message.conversation_id, "network": message.network,
                     "channel": self.context.name_of(message.channel_id),
                     "thread": page.threads.get(message.conversation_id, ""), "items": []}
             group["items"].append(self._item(message))
-        chosen = {"network": network.value if network else "", "channel": channel or "",
+        chosen = {"network": network if network else "", "channel": channel or "",
                   "state": state.value if state else ""}
         older = None
         if page.next is not None:
             older = "/inbox?" + urlencode(
                 [(k, v) for k, v in chosen.items() if v] + [("before", page.next.text())])
         return self._render("inbox.html.j2", groups=list(groups.values()), chosen=chosen,
-                            networks=[n.value for n in Network], channels=self._channels(),
+                            networks=list(known_networks()), channels=self._channels(),
                             states=[s.value for s in MessageState], older=older,
                             paged=before is not None)
 
@@ -221,7 +221,7 @@ class InboxPages:
 
     def _item(self, message: InboxMessage) -> dict[str, Any]:
         return {
-            "id": message.id, "network": message.network.value,
+            "id": message.id, "network": message.network,
             "channel": self.context.name_of(message.channel_id),
             "author": message.author_name or message.author_id or "?",
             "text": message.text, "purged": message.purged_at is not None,

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.workspace.model_problems import problems_from_validation
-from cm_toolkit.workspace.models import ID_MAX_LENGTH, ChannelFile, Network
+from cm_toolkit.workspace.models import ID_MAX_LENGTH, ChannelFile
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.schedule_checks import ID_PATTERN
 from cm_toolkit.workspace.secret_scan import find_pasted_secrets, hide_secrets
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
@@ -26,7 +27,6 @@ from cm_toolkit.workspace.yaml_source import PathElement, YamlDocument
 SettingsLookup = Callable[[str], "type[BaseModel] | None"]
 """Returns the adapter settings model of a network ("x", "facebook"...), or None."""
 
-NETWORK_NAMES = tuple(network.value for network in Network)
 # Names people use for the networks, and the name cm-toolkit uses.
 NETWORK_ALIASES = {
     "twitter": "x",
@@ -103,7 +103,8 @@ def check_channel_file(
     skip: set[tuple[PathElement, ...]] = set(flagged)
 
     network = data.get("network")
-    network_name = network if isinstance(network, str) and network in NETWORK_NAMES else None
+    names = known_networks()
+    network_name = network if isinstance(network, str) and network in names else None
     if isinstance(network, str) and network_name is None:
         skip.add(("network",))
         alias = NETWORK_ALIASES.get(network.lower().strip())
@@ -111,7 +112,7 @@ def check_channel_file(
             f"write `network: {alias}`"
             if alias
             else did_you_mean(
-                network, NETWORK_NAMES, otherwise=f"use one of {one_of(NETWORK_NAMES)}"
+                network, names, otherwise=f"use one of {one_of(names)}"
             )
         )
         line, column = document.position(("network",))

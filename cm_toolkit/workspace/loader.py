@@ -23,7 +23,6 @@ from pydantic import BaseModel, ValidationError
 from cm_toolkit.errors import Problem, Severity, UsageError, WorkspaceError
 from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.channel_checks import (
-    NETWORK_NAMES,
     SettingsLookup,
     check_channel_file,
     registry_lookup,
@@ -199,7 +198,7 @@ def _load_channels(
             continue
         channel, network, found = check_channel_file(document, channel_id, lookup)
         problems += found
-        networks[channel_id] = network if network in NETWORK_NAMES else None
+        networks[channel_id] = network
         if channel is not None:
             channels[channel_id] = channel
     return channels, networks, problems

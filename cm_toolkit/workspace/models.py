@@ -11,10 +11,9 @@ start when neither is given). Naive datetimes are in the workspace ``timezone``.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -73,13 +72,12 @@ WorkspaceDateTime = Annotated[
 Validated by the loader, naive values come back aware (the workspace ``timezone`` attached)."""
 
 
-class Network(enum.Enum):
-    FACEBOOK = "facebook"
-    X = "x"
-    LINKEDIN = "linkedin"
-    YOUTUBE = "youtube"
-    MEET = "meet"
-    MANUAL = "manual"
+Network: TypeAlias = str
+"""A network's name as the channel registry knows it (``x``, ``facebook``, ``mastodon``...).
+
+Open, not an enum: a built-in or a plugin's entry point adds one (``channels/registry.py``);
+the loader checks a channel file's ``network`` against the registry (``workspace/networks.py``).
+"""
 
 
 class StrictModel(BaseModel):
@@ -104,7 +102,9 @@ class SecretRef(StrictModel):
 class ChannelFile(StrictModel):
     """One connected account. Its id is the file name without ``.yaml``."""
 
-    network: Network = Field(description="facebook, x, linkedin, youtube, meet or manual.")
+    network: Network = Field(
+        max_length=32, description="A network `cm channels --networks` lists (x, facebook...)."
+    )
     name: str | None = Field(default=None, description="Human name shown in tables and reports.")
     account: dict[str, Any] = Field(
         default_factory=dict,
@@ -279,7 +279,9 @@ class InboxSettings(StrictModel):
     def _networks(cls, value: Any) -> Any:
         # before pydantic's enum check: its message for a wrong key lists no choices
         if isinstance(value, dict):
-            names = [n.value for n in Network]
+            from cm_toolkit.workspace.networks import known_networks
+
+            names = known_networks()
             for key in value:
                 if str(key) not in names:
                     from cm_toolkit.workspace.suggestions import did_you_mean

@@ -14,14 +14,12 @@ from typing import Any
 
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.workspace import schedule_view as view
-from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks, network_capabilities
 from cm_toolkit.workspace.paths import WorkspacePaths
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-LIVE_NETWORKS = frozenset({Network.YOUTUBE.value, Network.MEET.value})
-_NETWORK_NAMES = frozenset(network.value for network in Network)
 YOUTUBE_TITLE_MAX = 100
 
 
@@ -242,7 +240,7 @@ def _check_overrides(
     for target, override in overrides.items():
         path = (*post.path, "overrides", target)
         label = f"override `{target}` of {post.label}"
-        if target in _NETWORK_NAMES:
+        if target in known_networks():
             if target not in post_networks and post_networks:
                 problems.append(
                     problem(
@@ -257,7 +255,7 @@ def _check_overrides(
         elif target not in refs.channels:
             fix = did_you_mean(
                 str(target),
-                [*refs.channels, *_NETWORK_NAMES],
+                [*refs.channels, *known_networks()],
                 otherwise="use a channel id or a network name",
             )
             problems.append(
@@ -302,7 +300,7 @@ def _check_session(document: YamlDocument, session: view.Part, refs: References)
         )
     for path, channel in hosts:
         network = refs.channels.get(channel)
-        if network is not None and network not in LIVE_NETWORKS:
+        if network is not None and "live" not in network_capabilities(network):
             problems.append(
                 problem(
                     document,
@@ -316,7 +314,7 @@ def _check_session(document: YamlDocument, session: view.Part, refs: References)
     if (
         title is not None
         and len(title) > YOUTUBE_TITLE_MAX
-        and any(refs.channels.get(c) == Network.YOUTUBE.value for _, c in hosts)
+        and any(refs.channels.get(c) == "youtube" for _, c in hosts)
     ):
         problems.append(
             problem(

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks
 
 TEMPLATE_SUFFIX = ".j2"
-_NETWORKS = frozenset(network.value for network in Network)
 
 
 def template_name(relative: Path) -> str | None:
@@ -23,7 +22,7 @@ def template_name(relative: Path) -> str | None:
         return None
     stem = relative.name[: -len(TEMPLATE_SUFFIX)]
     base, dot, variant = stem.rpartition(".")
-    if dot and base and variant in _NETWORKS:
+    if dot and base and variant in known_networks():
         stem = base
     if not stem:
         return None

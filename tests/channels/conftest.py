@@ -1,8 +1,9 @@
 """Fixtures of the cross-network contract suite (``test_contract.py``).
 
 ``contract`` is one network's case against its own sandbox (module-scoped: one sandbox per
-network, ``ManualClock``), parametrized over the case modules of ``tests/channels/cases/``; a
-network whose case module is not written yet is skipped with the reason shown.
+network, ``ManualClock``), parametrized over every network the channel registry knows
+(built-ins and installed plugins): a network without ``tests/channels/cases/<network>.py``
+fails, so a new adapter cannot skip the contract.
 ``contract_env`` gives it to one test with faults and the journal cleared before and after.
 """
 
@@ -13,20 +14,17 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from cm_toolkit.channels.base import Channel, RenderedPost
+from cm_toolkit.channels.registry import registered
 from cm_toolkit.sandbox.clock import ManualClock
 from cm_toolkit.sandbox.server import Sandbox
 from tests.channels.contract_case import ChannelCase
 
 START = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
-EXPECTED = ("x", "facebook", "linkedin", "youtube", "meet")
-CASES_DIR = Path(__file__).with_name("cases")
-_written = sorted(p.stem for p in CASES_DIR.glob("*.py") if not p.stem.startswith("_"))
-CASE_NETWORKS = list(EXPECTED) + [name for name in _written if name not in EXPECTED]
+CASE_NETWORKS = sorted(registered())
 _markers = itertools.count(1)
 
 
@@ -63,7 +61,8 @@ def contract(request: pytest.FixtureRequest) -> Iterator[Contract]:
     except ModuleNotFoundError as exc:
         if exc.name != f"tests.channels.cases.{network}":
             raise
-        pytest.skip(f"tests/channels/cases/{network}.py is not written yet")
+        pytest.fail(f"network {network!r} has no contract case: write "
+                    f"tests/channels/cases/{network}.py (see contract_case.py)")
     clock = ManualClock(START)
     with Sandbox(seed=2027, clock=clock, epoch=START).running() as sandbox:
         yield Contract(sandbox, clock, module.case(sandbox))
@@ -73,7 +72,8 @@ def contract(request: pytest.FixtureRequest) -> Iterator[Contract]:
 def contract_env(contract: Contract) -> Iterator[Contract]:
     def reset() -> None:
         contract.sandbox.faults.clear()
-        contract.sandbox.faults.timeout_delay = 2.0
+        contract.sandbox.faults.timeout_delay = None  # a timeout fault never answers
+        contract.sandbox.faults.release_held()
         contract.sandbox.journal.clear()
 
     reset()

@@ -7,15 +7,17 @@ read the sandbox's journal and state to see what really reached the network.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from cm_toolkit.channels.base import Capability, Channel, LiveSessionRequest, RenderedPost
+from cm_toolkit.channels.base import Capability, Channel, LiveSessionRequest
 from cm_toolkit.errors import (
     AuthExpired,
     ChannelError,
@@ -59,6 +61,7 @@ def _fault(
 def _fault_on_commit(contract: Contract, kind: FaultKind) -> None:
     """A one-time fault on the call that makes the thing exist: the last request on the case's
     publish path in a successful create (a YouTube upload's final PUT, elsewhere the POST)."""
+    _require_network_calls(contract)
     if contract.commit_method is None:
         call, _ = _create_call(contract)
         call()
@@ -82,7 +85,13 @@ def _creates(contract: Contract) -> list[JournalEntry]:
     ]
 
 
+def _require_network_calls(contract: Contract) -> None:
+    if Capability.MANUAL in contract.channel.capabilities:
+        pytest.skip(f"{contract.case.network}: a person publishes (its contract: test_manual_*)")
+
+
 def _require_publishing(contract: Contract) -> None:
+    _require_network_calls(contract)
     if not set(PUBLISHING) & contract.channel.capabilities:
         pytest.skip(f"{contract.case.network} publishes no posts (no text or video capability)")
 
@@ -153,6 +162,7 @@ def test_thread(contract_env: Contract) -> None:
 
 def test_multiple_images(contract_env: Contract) -> None:
     _require(contract_env, Capability.IMAGES)
+    _require_network_calls(contract_env)
     if contract_env.case.media_post is None:
         pytest.skip(f"the {contract_env.case.network} case gives no media post")
     post, marker = contract_env.fresh(contract_env.case.media_post)
@@ -224,6 +234,7 @@ def test_engagement_of_a_published_post(contract_env: Contract) -> None:
 
 def _call_fails(contract: Contract) -> ChannelError:
     """The error of the channel's main call: publishing, else its check (a read)."""
+    _require_network_calls(contract)
     if set(PUBLISHING) & contract.channel.capabilities:
         call, _ = _create_call(contract)
     else:
@@ -254,7 +265,7 @@ def test_401_is_auth_expired_naming_cm_auth(contract_env: Contract) -> None:
 
 
 def test_timeout_on_a_create_call_is_outcome_unknown(contract_env: Contract) -> None:
-    contract_env.sandbox.faults.timeout_delay = 0.5
+    contract_env.sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     _fault_on_commit(contract_env, FaultKind.TIMEOUT)
     call, marker = _create_call(contract_env, contract_env.with_timeout(0.2))
     with pytest.raises(OutcomeUnknown) as caught:
@@ -299,7 +310,7 @@ def test_live_session(contract_env: Contract) -> None:
 
 def test_a_read_that_times_out_is_transient(contract_env: Contract) -> None:
     _require(contract_env, Capability.FOLLOWERS)
-    contract_env.sandbox.faults.timeout_delay = 0.5
+    contract_env.sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     _fault(contract_env, FaultKind.TIMEOUT, times=1)
     with pytest.raises(TransientError):
         contract_env.with_timeout(0.2).followers()
@@ -313,6 +324,53 @@ def test_errors_never_show_a_secret(contract_env: Contract) -> None:
     assert not [s for s in secrets if s in shown]
 
 
-def test_the_case_post_is_a_rendered_post(contract_env: Contract) -> None:
-    assert isinstance(contract_env.case.post, RenderedPost)
-    assert re.compile(contract_env.case.publish_path)
+# -- every declared capability is implemented ----------------------------------------------
+
+IMPLEMENTED_BY = {
+    Capability.DELETE: ("delete",),
+    Capability.FOLLOWERS: ("followers",),
+    Capability.ENGAGEMENT: ("engagement",),
+    Capability.LIVE: ("schedule_live", "live_request_body"),
+    Capability.CONVERSATIONS: ("conversations", "reply"),
+}
+
+
+def _overrides(cls: type[Channel], method: str) -> bool:
+    return inspect.getattr_static(cls, method) is not inspect.getattr_static(Channel, method)
+
+
+def test_every_declared_capability_is_implemented(contract_env: Contract) -> None:
+    cls = type(contract_env.channel)
+    missing = [
+        f"{capability.value}: {method}"
+        for capability in cls.capabilities
+        for method in IMPLEMENTED_BY.get(capability, ())
+        if not _overrides(cls, method)
+    ]
+    assert not missing, f"{cls.network} declares capabilities it does not implement: {missing}"
+    if Capability.CONVERSATIONS in cls.capabilities:
+        assert cls.conversation_facts is not None
+    if Capability.LIVE in cls.capabilities:
+        assert cls.live_link_placeholder, "a live host names the form of its link"
+
+
+# -- manual channels: a person publishes ---------------------------------------------------
+
+
+def _require_manual(contract: Contract) -> None:
+    if Capability.MANUAL not in contract.channel.capabilities:
+        pytest.skip(f"{contract.case.network} publishes through its API")
+
+
+def test_manual_publish_writes_one_task_with_the_text_and_link(contract_env: Contract) -> None:
+    _require_manual(contract_env)
+    post, marker = contract_env.fresh(contract_env.case.post)
+    post = replace(post, idempotency_key=f"contract-{marker}")
+    result = contract_env.channel.publish(post)
+    task = Path(str(result.extra["task_file"]))
+    written = task.read_text(encoding="utf-8")
+    assert post.text in written and (post.link or "") in written
+    again = contract_env.channel.publish(post)  # a retry: the same task, not a second one
+    assert again.remote_id == result.remote_id
+    assert [p.name for p in task.parent.glob(f"*{marker}*")] == [task.name]
+    assert contract_env.sandbox.journal.entries() == []  # nothing went to a network

@@ -14,10 +14,10 @@ from cm_toolkit.channels.credentials import (
     default_token_dir,
 )
 from cm_toolkit.errors import AuthExpired, UsageError
-from cm_toolkit.workspace.models import ChannelFile, Network, SecretRef
+from cm_toolkit.workspace.models import ChannelFile, SecretRef
 
 X_FILE = ChannelFile(
-    network=Network.X,
+    network="x",
     secrets={
         "access_token": SecretRef(env="CM_X_ACCESS_TOKEN"),
         "refresh_token": SecretRef(env="CM_X_REFRESH_TOKEN"),
@@ -125,7 +125,7 @@ def test_keyring_secret_is_read_and_refreshed_in_the_keyring(tmp_path: Path) -> 
     backend = _file_keyring(tmp_path)
     backend.set_password("cm-toolkit", "linkedin-page", "kr-initial")  # type: ignore[attr-defined]
     channel_file = ChannelFile(
-        network=Network.LINKEDIN,
+        network="linkedin",
         secrets={
             "access_token": SecretRef(keyring="cm-toolkit/linkedin-page"),
             "client_secret": SecretRef(keyring="cm-linkedin"),

@@ -155,7 +155,7 @@ def test_rate_limited(sandbox: Sandbox, channel: MeetChannel) -> None:
 def test_timeout_on_insert_is_unknown_and_a_rerun_is_safe(sandbox: Sandbox) -> None:
     channel = _channel(sandbox, timeout=0.2)
     channel.check()
-    sandbox.faults.timeout_delay = 0.5
+    sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     sandbox.faults.add("meet:timeout@once/events$")
     with pytest.raises(OutcomeUnknown):
         channel.schedule_live(SESSION)

@@ -314,7 +314,7 @@ def test_timeout_on_upload_is_outcome_unknown(
 ) -> None:
     channel = _channel(sandbox, credentials, timeout=0.2)
     channel.check()  # token first: the timeout must hit the upload itself
-    sandbox.faults.timeout_delay = 0.5
+    sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     sandbox.faults.add("youtube:timeout@once/upload/")
     with pytest.raises(OutcomeUnknown) as caught:
         channel.publish(post)
@@ -323,7 +323,7 @@ def test_timeout_on_upload_is_outcome_unknown(
 
 def test_timeout_on_a_read_is_transient(sandbox: Sandbox, credentials: MemoryCredentials) -> None:
     channel = _channel(sandbox, credentials, timeout=0.2)
-    sandbox.faults.timeout_delay = 0.5
+    sandbox.faults.timeout_delay = None  # held: no answer ever comes, whatever the load
     sandbox.faults.add("youtube:timeout@once")
     with pytest.raises(TransientError):
         channel.followers()

@@ -158,13 +158,29 @@ def test_auth_usage_errors(capsys: pytest.CaptureFixture[str], sandbox: Sandbox)
     assert code == 2 and "CM_X_CLIENT_ID" in err  # no client id without the sandbox's env
 
 
-def test_an_unreachable_sandbox_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
-        capsys, "channels", "--workspace", str(ROOT), "--sandbox", "http://127.0.0.1:9"
-    )
-    assert code == 1
+@pytest.mark.parametrize("command", [
+    ("channels",), ("growth", "snapshot"), ("sandbox", "env"), ("publish", "x", "--now"),
+])
+def test_an_unreachable_sandbox_is_the_same_clear_error_everywhere(
+    capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    workspace = () if command[0] == "sandbox" else ("--workspace", str(ROOT))
+    code, _, err = run(capsys, *command, *workspace, "--sandbox", "http://127.0.0.1:9")
+    assert code == 1, err
     assert "cannot reach the sandbox at http://127.0.0.1:9" in err and "cm sandbox serve" in err
     assert "Traceback" not in err
+
+
+def test_a_proxy_in_the_environment_does_not_take_sandbox_calls_away(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_PROXY")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    code, out, err = run(capsys, "channels", "--check", "--workspace", str(ROOT),
+                         "--sandbox", sandbox.base_url, "--json")
+    assert code == 0, err
+    assert all(r["check"]["ok"] for r in json.loads(out)["channels"])
 
 
 def _ledger_with(tmp_path: Path, state: DeliveryState, network: Network) -> str:
@@ -187,7 +203,7 @@ def _ledger_with(tmp_path: Path, state: DeliveryState, network: Network) -> str:
 
 
 def test_done_publishes_a_manual_task(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    url = _ledger_with(tmp_path, DeliveryState.AWAITING_DONE, Network.MANUAL)
+    url = _ledger_with(tmp_path, DeliveryState.AWAITING_DONE, "manual")
     argv = ["done", "cm-delivery-42", "--workspace", str(tmp_path), "--database-url", url]
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "delivery 42 (linkedin-group) is published" in out
@@ -203,8 +219,8 @@ def test_done_publishes_a_manual_task(capsys: pytest.CaptureFixture[str], tmp_pa
 @pytest.mark.parametrize(
     ("state", "network", "message"),
     [
-        (DeliveryState.PLANNED, Network.MANUAL, "delivery 42 is planned: it cannot be marked"),
-        (DeliveryState.AWAITING_DONE, Network.X, "publishes by itself"),
+        (DeliveryState.PLANNED, "manual", "delivery 42 is planned: it cannot be marked"),
+        (DeliveryState.AWAITING_DONE, "x", "publishes by itself"),
     ],
 )
 def test_done_refuses(

@@ -14,7 +14,6 @@ import pytest
 from cm_toolkit.cli import main
 from cm_toolkit.ledger import open_ledger
 from cm_toolkit.ledger.states import DeliveryState
-from cm_toolkit.workspace.models import Network
 
 from .conftest import add_published, add_snapshots
 
@@ -35,11 +34,11 @@ def workspace(tmp_path: Path) -> Path:
 def filled(workspace: Path) -> Path:
     ledger = open_ledger(None, workspace)
     start = datetime(2027, 2, 1, 5, 0, tzinfo=UTC)
-    add_snapshots(ledger, "x-mooc", Network.X,
+    add_snapshots(ledger, "x-mooc", "x",
                   [(start + timedelta(days=d), 3000 + 20 * d) for d in range(60)])
-    add_published(ledger, "teaser", "x-mooc", Network.X, start + timedelta(days=3), (10, 2, 3),
+    add_published(ledger, "teaser", "x-mooc", "x", start + timedelta(days=3), (10, 2, 3),
                   text="<script>alert(1)</script> bonjour")
-    add_published(ledger, "broken", "x-mooc", Network.X, start + timedelta(days=4), None,
+    add_published(ledger, "broken", "x-mooc", "x", start + timedelta(days=4), None,
                   state=DeliveryState.FAILED, error="X refused <b>it</b>")
     ledger.close()
     return workspace

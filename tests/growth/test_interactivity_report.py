@@ -15,7 +15,6 @@ import pytest
 
 from cm_toolkit.cli import main
 from cm_toolkit.ledger import open_ledger
-from cm_toolkit.workspace.models import Network
 
 from .test_interactivity import Inbox
 
@@ -31,10 +30,10 @@ def workspace(tmp_path: Path) -> Path:
         shutil.copytree(REPO / folder, root / folder)
     ledger = open_ledger(None, root)
     inbox = Inbox(ledger)
-    first = inbox.receive(Network.FACEBOOK, "2027-03-01 10:00")
+    first = inbox.receive("facebook", "2027-03-01 10:00")
     inbox.answer(first, timedelta(minutes=30), "2027-03-01 10:00")
-    inbox.receive(Network.FACEBOOK, "2027-03-02 10:00", question=False)
-    second = inbox.receive(Network.X, "2027-03-03 10:00")
+    inbox.receive("facebook", "2027-03-02 10:00", question=False)
+    second = inbox.receive("x", "2027-03-03 10:00")
     inbox.auto_answer(second, timedelta(minutes=1), "2027-03-03 10:00")
     ledger.close()
     return root

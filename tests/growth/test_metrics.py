@@ -12,7 +12,6 @@ from cm_toolkit.growth.engagement import per_network, post_performance, top_post
 from cm_toolkit.growth.metrics import Period, growth_table, net_adds, with_gaps
 from cm_toolkit.growth.series import Point, channel_ids, latest_instant, series
 from cm_toolkit.ledger import Ledger
-from cm_toolkit.workspace.models import Network
 
 from .conftest import T0, add_published, add_snapshots
 
@@ -27,8 +26,8 @@ def daily(start: int, step: int, days: int, skip: set[int] = frozenset()) -> lis
 @pytest.fixture
 def filled(ledger: Ledger) -> Ledger:
     # x: 1000 + 10/day for 60 days, days 20-24 missing; fb: 500 + 5/day for 10 days only.
-    add_snapshots(ledger, "x-mooc", Network.X, daily(1000, 10, 60, skip={20, 21, 22, 23, 24}))
-    add_snapshots(ledger, "fb", Network.FACEBOOK, daily(500, 5, 10))
+    add_snapshots(ledger, "x-mooc", "x", daily(1000, 10, 60, skip={20, 21, 22, 23, 24}))
+    add_snapshots(ledger, "fb", "facebook", daily(500, 5, 10))
     return ledger
 
 
@@ -95,10 +94,10 @@ def test_with_gaps_breaks_between_distant_snapshots() -> None:
 
 
 def test_engagement_per_post_network_and_top(ledger: Ledger) -> None:
-    add_snapshots(ledger, "x-mooc", Network.X, [(T0, 1000), (T0 + 2 * DAY, 2000)])
-    first = add_published(ledger, "a", "x-mooc", Network.X, T0 + DAY, (40, 5, 5))
-    add_published(ledger, "b", "x-mooc", Network.X, T0 + 3 * DAY, (100, 0, 0))
-    add_published(ledger, "c", "x-mooc", Network.X, T0 + 3 * DAY, None)
+    add_snapshots(ledger, "x-mooc", "x", [(T0, 1000), (T0 + 2 * DAY, 2000)])
+    first = add_published(ledger, "a", "x-mooc", "x", T0 + DAY, (40, 5, 5))
+    add_published(ledger, "b", "x-mooc", "x", T0 + 3 * DAY, (100, 0, 0))
+    add_published(ledger, "c", "x-mooc", "x", T0 + 3 * DAY, None)
     posts = post_performance(ledger)
     by_key = {post.post_key: post for post in posts}
     a = by_key["a"]
@@ -115,7 +114,7 @@ def test_engagement_per_post_network_and_top(ledger: Ledger) -> None:
 
 
 def test_growth_context_reference_from_ledger_campaigns(ledger: Ledger) -> None:
-    add_published(ledger, "a", "x-mooc", Network.X, T0 + DAY, None)
+    add_published(ledger, "a", "x-mooc", "x", T0 + DAY, None)
     assert GrowthContext.bare(ledger).reference == T0
     assert GrowthContext.bare(ledger).with_reference(T0 + DAY).reference == T0 + DAY
 

@@ -16,7 +16,6 @@ from cm_toolkit.ledger.inbox import InboxFilter, InboxLedger
 from cm_toolkit.ledger.models import Conversation, InboxMessage, InboxRead, InboxReply
 from cm_toolkit.ledger.states import DeliveryState, MessageState
 from cm_toolkit.scheduler.publisher import Step
-from cm_toolkit.workspace.models import Network
 from tests.scheduler.conftest import START, Rig
 from tests.scheduler.workspace import live_session, post, write_schedules
 
@@ -114,12 +113,12 @@ def test_x_reads_stop_before_the_monthly_budget(rig: Rig) -> None:
                      workspace=runner.current_view().workspace)
     warnings = []
     for _ in range(8):
-        reports = sync.sync(networks=frozenset({Network.X}))
+        reports = sync.sync(networks=frozenset({"x"}))
         warnings += [r.warning for r in reports if r.warning]
         rig.clock.advance(timedelta(minutes=16))
     with rig.ledger.reading() as session:
         spent = sum(session.scalars(select(InboxRead.cost_usd).where(
-            InboxRead.network == Network.X)))
+            InboxRead.network == "x")))
     assert 0 < spent <= 0.3
     assert warnings and "x reads stopped" in warnings[0] and "x_read_budget_usd" in warnings[0]
 

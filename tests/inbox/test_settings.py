@@ -10,7 +10,6 @@ import pytest
 
 from cm_toolkit.templates.quotas import inbox_polling
 from cm_toolkit.workspace.loader import load_workspace
-from cm_toolkit.workspace.models import Network
 from tests.scheduler.workspace import live_session, write_workspace
 from tests.workspace.conftest import (
     errors,
@@ -30,7 +29,7 @@ def with_inbox(root: Path, text: str) -> Path:
 def test_defaults_and_the_sample_workspace() -> None:
     sample, _ = load_workspace(REPO)
     settings = sample.schedules.inbox
-    assert settings.sync[Network.FACEBOOK] == timedelta(minutes=10)
+    assert settings.sync["facebook"] == timedelta(minutes=10)
     assert settings.retention == timedelta(days=180) and settings.auto_answers
     assert settings.x_read_budget_usd == 10
 

@@ -14,7 +14,6 @@ from cm_toolkit.ledger.inbox import InboxFilter, InboxLedger
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.states import DeliveryState, MessageState
 from cm_toolkit.scheduler.publisher import Step
-from cm_toolkit.workspace.models import Network
 from tests.scheduler.conftest import START, Rig
 from tests.scheduler.workspace import post
 
@@ -39,7 +38,7 @@ def service(rig: Rig, inbox: InboxLedger, worker: str = "testhost/1/abc") -> Rep
 
 
 def first_facebook(inbox: InboxLedger) -> InboxMessage:
-    return inbox.listing(InboxFilter(networks=frozenset({Network.FACEBOOK})))[0].messages[0]
+    return inbox.listing(InboxFilter(networks=frozenset({"facebook"})))[0].messages[0]
 
 
 def replies_posted(rig: Rig, comment_id: str) -> list[str]:
@@ -55,7 +54,7 @@ def test_a_sync_run_twice_stores_nothing_twice(rig: Rig) -> None:
     assert first and first[0].new > 0 and first[0].error is None
     again = [r for r in sync.sync() if r.channel_id == FB]
     assert again[0].new == 0
-    groups = inbox.listing(InboxFilter(networks=frozenset({Network.FACEBOOK})))
+    groups = inbox.listing(InboxFilter(networks=frozenset({"facebook"})))
     listed = [m for g in groups for m in g.messages]
     assert len(listed) == first[0].new  # every learner's message, once, all new
     delivery = rig.row("p1", FB)

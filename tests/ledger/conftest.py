@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cm_toolkit.workspace.models import ChannelFile, Network, Schedules, Workspace
+from cm_toolkit.workspace.models import ChannelFile, Schedules, Workspace
 from tests.ledger_fixtures import database_url, ledger  # noqa: F401 (fixtures)
 
-CHANNELS = {"x-mooc": Network.X, "facebook-page": Network.FACEBOOK,
-            "youtube": Network.YOUTUBE, "linkedin-page": Network.LINKEDIN}
+CHANNELS = {"x-mooc": "x", "facebook-page": "facebook",
+            "youtube": "youtube", "linkedin-page": "linkedin"}
 
 
 def workspace(root: Path, posts: list[dict[str, Any]], **campaign: Any) -> Workspace:

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from cm_toolkit.errors import LedgerError
 from cm_toolkit.ledger import Ledger, open_ledger
 from cm_toolkit.ledger import models as m
-from cm_toolkit.workspace.models import Network
 
 
 def test_default_is_sqlite_in_the_workspace_with_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -35,19 +34,19 @@ def test_relative_sqlite_path_is_inside_the_workspace(tmp_path: Path) -> None:
 
 def test_naive_datetimes_are_refused(ledger: Ledger) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive datetime"), ledger.writing() as s:
-        s.add(m.FollowerSnapshot(channel_id="x", network=Network.X,
+        s.add(m.FollowerSnapshot(channel_id="x", network="x",
                                  taken_at=datetime(2027, 1, 1), followers=1))
 
 
 def test_times_come_back_as_utc(ledger: Ledger) -> None:
     taken = datetime(2027, 1, 1, 12, tzinfo=UTC)
     with ledger.writing() as session:
-        session.add(m.FollowerSnapshot(channel_id="x", network=Network.X, taken_at=taken,
+        session.add(m.FollowerSnapshot(channel_id="x", network="x", taken_at=taken,
                                        followers=10))
     with ledger.reading() as session:
         row = session.scalars(sa.select(m.FollowerSnapshot)).one()
         assert row.taken_at == taken and row.taken_at.tzinfo is UTC
-        assert row.network is Network.X
+        assert row.network == "x"
         stored = session.execute(sa.text("SELECT network FROM follower_snapshots")).scalar()
         assert stored == "x"  # enums stored by their lowercase name
 

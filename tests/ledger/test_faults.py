@@ -24,7 +24,6 @@ from cm_toolkit.errors import LedgerError, NoLedger
 from cm_toolkit.ledger import Ledger, LedgerAccess, open_ledger
 from cm_toolkit.ledger import models as m
 from cm_toolkit.ledger.faults import explain
-from cm_toolkit.workspace.models import Network
 from tests.ledger.test_cli import sample  # noqa: F401 (fixture)
 from tests.ledger.test_engine import ledger_at_revision
 
@@ -51,7 +50,7 @@ def _digest(path: Path) -> str:
 
 def _snapshot(ledger: Ledger) -> None:
     with ledger.writing() as session:
-        session.add(m.FollowerSnapshot(channel_id="x-mooc", network=Network.X,
+        session.add(m.FollowerSnapshot(channel_id="x-mooc", network="x",
                                        taken_at=sa.func.now(), followers=10))
 
 

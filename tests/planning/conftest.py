@@ -5,15 +5,15 @@ from typing import Any
 
 import pytest
 
-from cm_toolkit.workspace.models import ChannelFile, Network, Schedules, Workspace
+from cm_toolkit.workspace.models import ChannelFile, Schedules, Workspace
 
 CHANNELS = {
-    "x-mooc": Network.X,
-    "facebook-page": Network.FACEBOOK,
-    "linkedin-page": Network.LINKEDIN,
-    "linkedin-group": Network.MANUAL,
-    "youtube": Network.YOUTUBE,
-    "meet": Network.MEET,
+    "x-mooc": "x",
+    "facebook-page": "facebook",
+    "linkedin-page": "linkedin",
+    "linkedin-group": "manual",
+    "youtube": "youtube",
+    "meet": "meet",
 }
 
 

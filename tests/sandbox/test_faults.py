@@ -85,7 +85,7 @@ def test_tokens_expire_on_the_sandbox_clock(
 
 
 def test_timeout_processes_then_answers_too_late(p: Probe) -> None:
-    p.sandbox.faults.timeout_delay = 0.5
+    p.sandbox.faults.timeout_delay = 3.0  # fifteen times the client's wait: late under any load
     p.sandbox.faults.add("*:timeout@once")
     with pytest.raises(requests.ReadTimeout):
         p.http.post(f"{URL}/posts", json={"text": "slow"}, timeout=0.2)

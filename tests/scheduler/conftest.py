@@ -27,7 +27,7 @@ from cm_toolkit.scheduler.publisher import Attempt, Publisher
 from cm_toolkit.scheduler.retry import RetryPolicy
 from cm_toolkit.scheduler.runner import Runner
 from cm_toolkit.workspace.loader import load_workspace
-from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.models import Workspace
 from tests.scheduler.workspace import write_schedules, write_workspace
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -126,4 +126,4 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
             ledger.close()
 
 
-SMALL_X_BUDGET = {Network.X: Budget(3, timedelta(minutes=15))}
+SMALL_X_BUDGET = {"x": Budget(3, timedelta(minutes=15))}

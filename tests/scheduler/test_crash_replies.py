@@ -34,7 +34,6 @@ from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.sandbox.journal import JournalEntry
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.workspace.loader import load_workspace
-from cm_toolkit.workspace.models import Network
 from tests.ledger_fixtures import database_url  # noqa: F401 (fixture)
 from tests.scheduler.crash import NOT_FINISHED, CrashRun, CreateCall, Outcome, check_exactly_once
 from tests.scheduler.workspace import write_workspace
@@ -142,7 +141,7 @@ def _messages(root: Path, url: str, sandbox: Sandbox, clock: ManualClock) -> lis
                 page = channel.conversations(ConversationQuery(
                     "comments", cursor=cursor, post_remote_ids=posts))
                 new += InboxLedger(ledger).store_page(
-                    FB, Network.FACEBOOK, "comments", page.messages, datetime.now(UTC),
+                    FB, "facebook", "comments", page.messages, datetime.now(UTC),
                     cursor=page.cursor).new_ids
                 cursor, more = page.cursor, page.more
     finally:

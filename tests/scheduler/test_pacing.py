@@ -8,7 +8,6 @@ from itertools import pairwise
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Step
-from cm_toolkit.workspace.models import Network
 from tests.scheduler.conftest import SMALL_X_BUDGET, START, Rig
 from tests.scheduler.workspace import post
 
@@ -54,7 +53,7 @@ def test_a_burst_on_x_keeps_within_the_budget(rig: Rig) -> None:
     _drain(rig, [(f"p{n}", "x-mooc") for n in range(7)],
            Pacer(timedelta(0), budgets=SMALL_X_BUDGET), until=timedelta(hours=1))
     times = _create_times(rig, "x")
-    window = SMALL_X_BUDGET[Network.X].window
+    window = SMALL_X_BUDGET["x"].window
     assert times == [timedelta(0)] * 3 + [window] * 3 + [2 * window]
     for t in times:  # never more than 3 in any 15-minute window
         assert sum(1 for other in times if t <= other < t + window) <= 3
@@ -62,14 +61,14 @@ def test_a_burst_on_x_keeps_within_the_budget(rig: Rig) -> None:
 
 
 def test_the_pacer_answers_the_earliest_allowed_instant() -> None:
-    pacer = Pacer(timedelta(minutes=1), budgets={Network.X: Budget(2, timedelta(minutes=10))})
-    assert pacer.reserve("x-mooc", Network.X, START) is None
-    assert pacer.reserve("x-mooc", Network.X, START) == START + timedelta(minutes=1)
-    assert pacer.reserve("x-mooc", Network.X, START + timedelta(minutes=1)) is None
-    assert pacer.reserve("x-mooc", Network.X, START + timedelta(minutes=2)) == (
+    pacer = Pacer(timedelta(minutes=1), budgets={"x": Budget(2, timedelta(minutes=10))})
+    assert pacer.reserve("x-mooc", "x", START) is None
+    assert pacer.reserve("x-mooc", "x", START) == START + timedelta(minutes=1)
+    assert pacer.reserve("x-mooc", "x", START + timedelta(minutes=1)) is None
+    assert pacer.reserve("x-mooc", "x", START + timedelta(minutes=2)) == (
         START + timedelta(minutes=10))
     pacer.release("x-mooc", START + timedelta(minutes=1))  # that send did not happen after all
-    assert pacer.reserve("x-mooc", Network.X, START + timedelta(minutes=2)) is None
+    assert pacer.reserve("x-mooc", "x", START + timedelta(minutes=2)) is None
 
 
 def test_no_slot_inside_the_grace_window_is_missed_not_sent_late(rig: Rig) -> None:

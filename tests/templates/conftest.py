@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_context(
-    network: Network = Network.X,
+    network: Network = "x",
     *,
     at: datetime = datetime(2027, 3, 25, 18, 0, tzinfo=PARIS),
     link: str | None = "https://mooc-leader20.fr/inscription",
@@ -45,7 +45,7 @@ def make_context(
     return RenderContext(
         campaign=CampaignInfo("lancement", "Lancement", {}),
         post=PostInfo("teaser", link=link, media=media, thread=thread),
-        channel=ChannelInfo(f"{network.value}-channel", network, "Canal"),
+        channel=ChannelInfo(f"{network}-channel", network, "Canal"),
         at=at,
         session=session if with_session else None,
         variables={"course": "Du Manager au Leader 2.0", "tags": ["leadership", "MOOC"],

@@ -16,7 +16,6 @@ import pytest
 from cm_toolkit.errors import TemplateError
 from cm_toolkit.templates import TemplateRenderer
 from cm_toolkit.templates.limits import RenderCancelled, RenderLimits
-from cm_toolkit.workspace.models import Network
 
 from .conftest import SteppedClock, make_context
 
@@ -78,7 +77,7 @@ BLOW_UPS = [
 
 
 def render(renderer: TemplateRenderer, template: str = "t") -> str:
-    return renderer.render_for(Network.X, template, make_context()).text
+    return renderer.render_for("x", template, make_context()).text
 
 
 def refused(renderer: TemplateRenderer) -> tuple[TemplateError, int]:

@@ -136,6 +136,6 @@ def test_every_built_in_live_host_declares_its_placeholder_link() -> None:
 
     hosts = [channel_class(network) for network in registered()
              if Capability.LIVE in channel_class(network).capabilities]
-    assert {cls.network.value for cls in hosts} == {"youtube", "meet"}
+    assert {cls.network for cls in hosts} == {"youtube", "meet"}
     for cls in hosts:
         assert (cls.live_link_placeholder or "").startswith("https://"), cls

@@ -13,7 +13,7 @@ from cm_toolkit.planning import plan_workspace
 from cm_toolkit.templates.plan_check import PlanChecker, check_plan
 from cm_toolkit.templates.plan_render import PlanRenderer
 from cm_toolkit.workspace.loader import load_workspace
-from cm_toolkit.workspace.models import Network, Workspace
+from cm_toolkit.workspace.models import Workspace
 
 from .conftest import REPO_ROOT
 
@@ -197,7 +197,7 @@ def test_texts_that_vary_are_rendered_per_occurrence(build: Build) -> None:
         },
     )
     renderer = PlanRenderer.for_workspace(workspace)
-    assert renderer.varies(Network.X, "rappel") and not renderer.varies(Network.X, "fixe")
+    assert renderer.varies("x", "rappel") and not renderer.varies("x", "fixe")
     check = check_plan(workspace, plan_workspace(workspace).deliveries)
     lengths = [p.message for p in check.problems]
     assert lengths == [], lengths  # x-mooc has threads: true: long texts become threads
@@ -212,7 +212,7 @@ def test_texts_that_vary_are_rendered_per_occurrence(build: Build) -> None:
 )
 def test_which_sample_templates_vary_between_occurrences(template: str, varies: bool) -> None:
     sample, _ = load_workspace(REPO_ROOT, settings_lookup=None)
-    assert PlanRenderer.for_workspace(sample).varies(Network.X, template) is varies
+    assert PlanRenderer.for_workspace(sample).varies("x", template) is varies
 
 
 def test_the_checker_for_cm_check_keeps_the_summary(build: Build) -> None:

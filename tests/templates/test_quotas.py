@@ -30,7 +30,7 @@ def posts(channel: str, network: Network, minutes: list[float], parts: int = 1,
 
 
 def setups(channel: str, moments: list[datetime]) -> list[Send]:
-    return [Send(m, channel, Network.YOUTUBE, SendKind.LIVE_SETUP, ref=f"live-{i}")
+    return [Send(m, channel, "youtube", SendKind.LIVE_SETUP, ref=f"live-{i}")
             for i, m in enumerate(moments)]
 
 
@@ -51,7 +51,7 @@ def test_the_numbers_are_those_of_the_api_facts() -> None:
 
 def test_x_cost() -> None:
     assert x_cost_usd(10, 3) == pytest.approx(7 * 0.015 + 3 * 0.200) == 0.705
-    plan = posts("x-a", Network.X, [0, 60], parts=3, with_url=1)  # two threads of 3
+    plan = posts("x-a", "x", [0, 60], parts=3, with_url=1)  # two threads of 3
     summary = check_quotas(plan).summary["x"]
     assert (summary["posts"], summary["posts_with_url"], summary["cost_usd"]) == (6, 2, 0.46)
 
@@ -65,11 +65,11 @@ def test_rolling_window_counts_the_window_ending_at_each_send() -> None:
 
 
 def test_x_100_posts_per_15_minutes_per_account() -> None:
-    fits = posts("x-a", Network.X, [i * 0.1 for i in range(100)])
+    fits = posts("x-a", "x", [i * 0.1 for i in range(100)])
     assert per_15_minutes(fits) == []
     # The 101st exactly 15 minutes after the first: the first has left the window.
-    assert per_15_minutes(fits + posts("x-a", Network.X, [15])) == []
-    over = fits + posts("x-a", Network.X, [14.9, 14.95])
+    assert per_15_minutes(fits + posts("x-a", "x", [15])) == []
+    over = fits + posts("x-a", "x", [14.9, 14.95])
     (warning,) = [p for p in check_quotas(over).problems if "per 15 minutes" in p.message]
     assert warning.severity is Severity.WARNING
     assert warning.message.startswith(
@@ -77,20 +77,20 @@ def test_x_100_posts_per_15_minutes_per_account() -> None:
         "POST /2/tweets per user is limited to 100 per account per 15 minutes")
     assert warning.message.endswith("(x-a-0, and 1 other post over the limit)")
     # Another account has its own window.
-    assert per_15_minutes(fits + posts("x-b", Network.X, [14.9, 14.95])) == []
+    assert per_15_minutes(fits + posts("x-b", "x", [14.9, 14.95])) == []
 
 
 def test_thread_parts_count_as_posts() -> None:
-    plan = posts("x-a", Network.X, [0, 5, 10, 14], parts=25)  # 100 posts: fits
+    plan = posts("x-a", "x", [0, 5, 10, 14], parts=25)  # 100 posts: fits
     assert check_quotas(plan).summary["x"]["per_15_minutes"]["x-a"]["peak"] == 100
     assert per_15_minutes(plan) == []
-    assert len(per_15_minutes(plan + posts("x-a", Network.X, [14.5]))) == 1
+    assert len(per_15_minutes(plan + posts("x-a", "x", [14.5]))) == 1
 
 
 def test_x_10000_posts_per_24_hours_per_app() -> None:
     # 5,001 posts on each of two accounts within 23 hours (about 54 per 15 minutes each).
     minutes = [i * 23 * 60 / 5001 for i in range(5001)]
-    plan = posts("x-a", Network.X, minutes) + posts("x-b", Network.X, minutes)
+    plan = posts("x-a", "x", minutes) + posts("x-b", "x", minutes)
     own_apps = check_quotas(plan, groups={"x-a": "app-1", "x-b": "app-2"})
     assert not [p for p in own_apps.problems if "per app" in p.message]
     shared = check_quotas(plan, groups={"x-a": "app-1", "x-b": "app-1"})
@@ -128,7 +128,7 @@ def test_youtube_channels_of_one_project_share_the_quota() -> None:
 
 
 def test_youtube_uploads_have_their_own_bucket() -> None:
-    uploads = posts("yt", Network.YOUTUBE, [i * 11 for i in range(101)])  # 101 in 18.5 hours
+    uploads = posts("yt", "youtube", [i * 11 for i in range(101)])  # 101 in 18.5 hours
     result = check_quotas(uploads, timezone=ZoneInfo("Europe/Paris"))
     messages = [p.message for p in result.problems]
     assert len(messages) == 1 and "101 video uploads planned on 2027-03-01" in messages[0]
@@ -141,18 +141,18 @@ def test_youtube_uploads_have_their_own_bucket() -> None:
     [([0, 3, 6, 9], 1), ([0, 4, 8, 12], 0), ([0, 0, 0, 10], 0), ([0, 1, 2, 3, 4, 5], 3)],
 )
 def test_bursts_more_than_3_posts_within_10_minutes(minutes: list[float], flagged: int) -> None:
-    result = check_quotas(posts("fb", Network.FACEBOOK, minutes))
+    result = check_quotas(posts("fb", "facebook", minutes))
     assert result.summary["bursts"]["posts_over"] == ({"fb": flagged} if flagged else {})
     assert len(result.problems) == (1 if flagged else 0)
 
 
 def test_a_thread_is_one_post_for_bursts() -> None:
-    assert check_quotas(posts("x-a", Network.X, [0, 1, 2], parts=5)).problems == []
+    assert check_quotas(posts("x-a", "x", [0, 1, 2], parts=5)).problems == []
 
 
 def test_facebook_native_scheduling_window_is_information_only() -> None:
     now = T0
-    plan = posts("fb", Network.FACEBOOK, [5, 10, 60 * 24 * 30, 60 * 24 * 30 + 1])
+    plan = posts("fb", "facebook", [5, 10, 60 * 24 * 30, 60 * 24 * 30 + 1])
     result = check_quotas(plan, now=now)
     assert result.problems == []
     assert result.summary["facebook"] == {"posts": 4, "natively_schedulable_now": 2,
@@ -160,7 +160,7 @@ def test_facebook_native_scheduling_window_is_information_only() -> None:
 
 
 def test_peaks_per_network() -> None:
-    plan = posts("x-a", Network.X, [0, 5], parts=2) + posts("fb", Network.FACEBOOK, [0, 20])
+    plan = posts("x-a", "x", [0, 5], parts=2) + posts("fb", "facebook", [0, 20])
     assert check_quotas(plan).summary["peak_per_15_minutes"] == {"facebook": 1, "x": 4}
 
 

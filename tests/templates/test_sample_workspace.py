@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cm_toolkit.channels.registry import BUILTIN_CHANNELS
 from cm_toolkit.channels.text_rules import split_thread, x_weighted_length
 from cm_toolkit.planning import DeliveryKind, plan_workspace
 from cm_toolkit.templates.delivery import context_for, renderer_for
@@ -31,11 +32,11 @@ def sample() -> Workspace:
 
 def test_the_sample_has_templates_with_variants() -> None:
     found = list_templates(REPO_ROOT / "templates")
-    assert {None, Network.X, Network.FACEBOOK, Network.LINKEDIN} <= found["teaser"]
+    assert {None, "x", "facebook", "linkedin"} <= found["teaser"]
     assert (REPO_ROOT / "templates" / "_macros.j2").is_file()
 
 
-@pytest.mark.parametrize("network", list(Network))
+@pytest.mark.parametrize("network", sorted(BUILTIN_CHANNELS))
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_every_template_renders_for_every_network(sample: Workspace, template: str,
                                                   network: Network) -> None:
@@ -49,7 +50,7 @@ def test_every_template_renders_for_every_network(sample: Workspace, template: s
     rendered = renderer.render_for(network, template, context)
     assert rendered.text.strip()
     assert "{{" not in rendered.text and "{%" not in rendered.text
-    if network is Network.X and not rendered.thread:
+    if network == "x" and not rendered.thread:
         assert x_weighted_length(rendered.text) <= 280, rendered.text
 
 
@@ -66,12 +67,12 @@ def test_every_planned_delivery_passes_the_plan_check(sample: Workspace) -> None
 def test_every_x_delivery_fits_or_is_a_thread_of_fitting_parts(sample: Workspace) -> None:
     renderer = renderer_for(sample)
     x_deliveries = [d for d in plan_workspace(sample).deliveries
-                    if d.network is Network.X and d.kind is not DeliveryKind.LIVE_SETUP]
+                    if d.network == "x" and d.kind is not DeliveryKind.LIVE_SETUP]
     assert x_deliveries
     threads = 0
     for delivery in x_deliveries:
         template, context = context_for(sample, delivery)
-        rendered = renderer.render_for(Network.X, template, context)
+        rendered = renderer.render_for("x", template, context)
         if rendered.thread:
             threads += 1
             assert all(x_weighted_length(p) <= 280 for p in split_thread(rendered.text))
@@ -85,7 +86,7 @@ def test_recurring_module_posts_name_each_week(sample: Workspace) -> None:
     weekly = [d for d in plan_workspace(sample).deliveries
               if d.post_id == "module-semaine" and d.channel_id == "x-mooc"]
     assert [d.occurrence for d in weekly] == list(range(1, 9))
-    texts = [renderer.render_for(Network.X, *context_for(sample, d)).text for d in weekly]
+    texts = [renderer.render_for("x", *context_for(sample, d)).text for d in weekly]
     assert "Semaine 1/8" in texts[0] and "Semaine 8/8" in texts[7]
     assert "modules/6?utm_source=x" in texts[5]  # the link declared in the template
 
@@ -96,7 +97,7 @@ def test_a_reminder_across_the_dst_change_shows_the_summer_time(sample: Workspac
                    if d.post_key == "live-3/announce/0" and d.channel_id == "x-mooc"]
     assert reminder.due_at.astimezone(PARIS).utcoffset() != datetime(
         2027, 4, 1, 18, tzinfo=PARIS).utcoffset()  # sent before the change, about after it
-    text = renderer.render_for(Network.X, *context_for(sample, reminder)).text
+    text = renderer.render_for("x", *context_for(sample, reminder)).text
     assert "jeudi 1er avril 2027 à 18:00" in text
 
 
@@ -104,11 +105,11 @@ def test_session_links_appear_once_known(sample: Workspace) -> None:
     renderer = renderer_for(sample)
     (now_live,) = [d for d in plan_workspace(sample).deliveries
                    if d.post_key == "live-1/announce/3" and d.channel_id == "facebook-page"]
-    without = renderer.render_for(Network.FACEBOOK, *context_for(sample, now_live)).text
+    without = renderer.render_for("facebook", *context_for(sample, now_live)).text
     assert "mooc-leader20.fr/live?" in without
     template, context = context_for(
         sample, now_live, session_links={"live-1": {"youtube": "https://youtu.be/abc123"}})
-    text = renderer.render_for(Network.FACEBOOK, template, context).text
+    text = renderer.render_for("facebook", template, context).text
     assert "https://youtu.be/abc123?utm_source=facebook" in text
     assert "nous sommes en direct" in text.lower()
 

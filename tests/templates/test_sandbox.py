@@ -10,7 +10,6 @@ import pytest
 from cm_toolkit.errors import TemplateError
 from cm_toolkit.templates import TemplateRenderer
 from cm_toolkit.templates.environment import TemplateSandbox, UnsafeTemplate
-from cm_toolkit.workspace.models import Network
 
 from .conftest import make_context
 
@@ -65,7 +64,7 @@ def test_injection_payload_is_refused(workspace_with: Build, tmp_path: Path,
     marker = tmp_path / MARKER
     renderer = workspace_with({"t.j2": payload.replace("{marker}", str(marker))})
     with pytest.raises(TemplateError) as caught:
-        renderer.render_for(Network.X, "t", make_context())
+        renderer.render_for("x", "t", make_context())
     problem = caught.value.problem
     assert problem.file == "templates/t.j2"
     assert problem.line == 1
@@ -86,7 +85,7 @@ def test_a_literal_internal_attribute_is_refused_before_running(payload: str) ->
 def test_refusal_message_is_clear(workspace_with: Build) -> None:
     renderer = workspace_with({"t.j2": "ok\n{{ ''.__class__.__mro__ }}"})
     with pytest.raises(TemplateError) as caught:
-        renderer.render_for(Network.X, "t", make_context())
+        renderer.render_for("x", "t", make_context())
     assert caught.value.problem.line == 2
     assert caught.value.problem.message.startswith("refused:")
     assert "__class__" in caught.value.problem.message
@@ -96,7 +95,7 @@ def test_refusal_message_is_clear(workspace_with: Build) -> None:
 def test_runtime_refusal_is_clear(workspace_with: Build) -> None:
     renderer = workspace_with({"t.j2": "{{ ''|attr('_' ~ '_class_' ~ '_') }}"})
     with pytest.raises(TemplateError) as caught:
-        renderer.render_for(Network.X, "t", make_context())
+        renderer.render_for("x", "t", make_context())
     assert caught.value.problem.message.startswith("refused:")
 
 
@@ -111,6 +110,6 @@ def test_ordinary_templates_still_work(workspace_with: Build) -> None:
     renderer = workspace_with({"t.j2": (
         "{{ 'ab' * 3 }} {{ 2 ** 10 }} {{ post.media | length }} {{ course | upper }} "
         "{{ '{} {}'.format('a', 'b') }} {% for i in range(3) %}{{ i }}{% endfor %}")})
-    assert renderer.render_for(Network.X, "t", make_context()).text == (
+    assert renderer.render_for("x", "t", make_context()).text == (
         "ababab 1024 0 DU MANAGER AU LEADER 2.0 a b 012"
     )

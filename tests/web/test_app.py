@@ -18,7 +18,6 @@ from cm_toolkit.ledger import Ledger, open_ledger
 from cm_toolkit.ledger.models import FollowerSnapshot
 from cm_toolkit.web.app import Dashboard
 from cm_toolkit.web.auth import require_token_for
-from cm_toolkit.workspace.models import Network
 
 T0 = datetime(2027, 2, 1, 5, tzinfo=UTC)
 TOKEN = "s3cret-token-for-the-tests"
@@ -30,7 +29,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with opened.writing() as session:
         for day in range(20):
             if day != 10:  # one missing day: the chart must break there
-                session.add(FollowerSnapshot(channel_id="x-mooc", network=Network.X,
+                session.add(FollowerSnapshot(channel_id="x-mooc", network="x",
                                              taken_at=T0 + timedelta(days=day),
                                              followers=100 + day))
     yield opened

@@ -40,7 +40,7 @@ from tests.scheduler.workspace import post
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
 TOKEN = "s3cret-token-for-the-inbox-tests"
 FB = "facebook-page"
-FACEBOOK_ONLY = InboxFilter(networks=frozenset({Network.FACEBOOK}))  # X mentions arrive too
+FACEBOOK_ONLY = InboxFilter(networks=frozenset({"facebook"}))  # X mentions arrive too
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -101,9 +101,9 @@ def listed(page: str) -> list[int]:
 
 
 def test_open_items_newest_first_grouped_with_suggestions_in_french(ledger: Ledger) -> None:
-    first = store(ledger, FB, Network.FACEBOOK, [message(1), message(3, thread="post-2")],
+    first = store(ledger, FB, "facebook", [message(1), message(3, thread="post-2")],
                   {"faq": [["certificat", 4.5, "Certificat", False]]})
-    later = store(ledger, "x-mooc", Network.X, [message(2, thread="conv-9")])
+    later = store(ledger, "x-mooc", "x", [message(2, thread="conv-9")])
     InboxLedger(ledger).set_state(first[0], MessageState.CLOSED, T0 + timedelta(days=1), "cli")
     status, _, page = call(make(ledger), "/inbox")
     assert status == 200 and '<html lang="fr">' in page and "<h1>Messages</h1>" in page
@@ -117,7 +117,7 @@ def test_open_items_newest_first_grouped_with_suggestions_in_french(ledger: Ledg
 
 
 def test_message_text_author_and_links_are_escaped(ledger: Ledger) -> None:
-    [mid] = store(ledger, FB, Network.FACEBOOK, [message(
+    [mid] = store(ledger, FB, "facebook", [message(
         1, text=HOSTILE, author='<b onmouseover="x">Eve</b>', url="javascript:alert(1)")],
         {"faq": [["<i>faq</i>", 1.0, "<svg onload=alert(2)>", False]]})
     for path in ("/inbox", f"/inbox/message/{mid}"):
@@ -130,7 +130,7 @@ def test_message_text_author_and_links_are_escaped(ledger: Ledger) -> None:
 
 
 def test_keyset_pages_never_repeat_nor_skip(ledger: Ledger) -> None:
-    ids = store(ledger, FB, Network.FACEBOOK,
+    ids = store(ledger, FB, "facebook",
                 [message(n, thread=f"post-{n % 7}") for n in range(120)])
     app, seen, path = make(ledger), [], "/inbox"
     for _ in range(4):
@@ -149,7 +149,7 @@ def test_keyset_pages_never_repeat_nor_skip(ledger: Ledger) -> None:
 def test_keyset_pages_split_messages_received_at_the_same_instant(ledger: Ledger) -> None:
     same = [IncomingMessage(f"s{n}", MessageKind.COMMENT, f"u{n}", f"L{n}", f"Q{n}", T0, "p")
             for n in range(60)]
-    ids = store(ledger, FB, Network.FACEBOOK, same)
+    ids = store(ledger, FB, "facebook", same)
     app = make(ledger)
     first = call(app, "/inbox")[2]
     found = re.search(r'id="older" href="([^"]+)"', first)
@@ -160,8 +160,8 @@ def test_keyset_pages_split_messages_received_at_the_same_instant(ledger: Ledger
 
 
 def test_filters_by_network_channel_and_state(ledger: Ledger) -> None:
-    fb = store(ledger, FB, Network.FACEBOOK, [message(1), message(2)])
-    x = store(ledger, "x-mooc", Network.X, [message(3, thread="conv")])
+    fb = store(ledger, FB, "facebook", [message(1), message(2)])
+    x = store(ledger, "x-mooc", "x", [message(3, thread="conv")])
     InboxLedger(ledger).assign(fb[0], "instructor", T0 + timedelta(days=1), "cli")
     app = make(ledger)
     assert listed(call(app, "/inbox?network=x")[2]) == x
@@ -172,14 +172,14 @@ def test_filters_by_network_channel_and_state(ledger: Ledger) -> None:
 
 
 def test_purged_messages_are_not_listed(ledger: Ledger) -> None:
-    ids = store(ledger, FB, Network.FACEBOOK, [message(1), message(90)])
+    ids = store(ledger, FB, "facebook", [message(1), message(90)])
     assert InboxLedger(ledger).purge(T0 + timedelta(minutes=30), T0 + timedelta(days=1)) == 1
     page = call(make(ledger), "/inbox")[2]
     assert listed(page) == [ids[1]] and "Question 1<" not in page
 
 
 def test_thread_shows_the_whole_conversation(ledger: Ledger) -> None:
-    ids = store(ledger, FB, Network.FACEBOOK, [message(1), message(2), message(3, thread="b")])
+    ids = store(ledger, FB, "facebook", [message(1), message(2), message(3, thread="b")])
     status, _, page = call(make(ledger), f"/inbox/message/{ids[1]}")
     assert status == 200
     assert [int(i) for i in re.findall(r'<li class="inbox-item[^"]*" data-message="(\d+)"', page)] == ids[:2]
@@ -191,7 +191,7 @@ def test_thread_shows_the_whole_conversation(ledger: Ledger) -> None:
 
 
 def test_without_allow_replies_no_form_and_every_post_is_refused(ledger: Ledger) -> None:
-    [mid] = store(ledger, FB, Network.FACEBOOK, [message(1)],
+    [mid] = store(ledger, FB, "facebook", [message(1)],
                   {"faq": [["certificat", 4.5, "Certificat", False]]})
     for app in (make(ledger), make(ledger, token=TOKEN)):
         auth = {"AUTHORIZATION": f"Bearer {TOKEN}"} if app.access.token else {}
@@ -247,7 +247,7 @@ def session_cookie(headers: dict[str, str]) -> str:
 
 
 def test_csrf_missing_wrong_foreign_or_without_session_is_refused(ledger: Ledger) -> None:
-    [mid] = store(ledger, FB, Network.FACEBOOK, [message(1)])
+    [mid] = store(ledger, FB, "facebook", [message(1)])
     app = make(ledger, token=TOKEN, actions=actions_on(ledger, NoChannels(), ManualClock(T0)))
     bearer = f"Bearer {TOKEN}"
     status, headers, page = call(app, f"/inbox/message/{mid}", AUTHORIZATION=bearer)
@@ -283,7 +283,7 @@ def test_csrf_missing_wrong_foreign_or_without_session_is_refused(ledger: Ledger
 
 
 def test_assign_then_reopen_from_the_page(ledger: Ledger) -> None:
-    [mid] = store(ledger, FB, Network.FACEBOOK, [message(1)])
+    [mid] = store(ledger, FB, "facebook", [message(1)])
     app = make(ledger, token=TOKEN, actions=actions_on(ledger, NoChannels(), ManualClock(T0)))
     _, headers, page = call(app, f"/inbox/message/{mid}", AUTHORIZATION=f"Bearer {TOKEN}")
     cookies = f"{session_cookie(headers)}; cm_dashboard={TOKEN}"
@@ -376,8 +376,8 @@ def test_a_reply_whose_answer_is_lost_shows_unknown_and_is_not_sent_again(
 
 def test_interactivity_metrics_computed_in_the_background_once_a_minute(
         ledger: Ledger) -> None:
-    store(ledger, FB, Network.FACEBOOK, [message(1), message(2)])
-    store(ledger, "x-mooc", Network.X, [message(3, thread="conv")])
+    store(ledger, FB, "facebook", [message(1), message(2)])
+    store(ledger, "x-mooc", "x", [message(3, thread="conv")])
     clock = ManualClock(T0 + timedelta(days=2))
     app = Dashboard(ledger, GrowthContext(reference=T0), clock, language="fr")
 
@@ -396,7 +396,7 @@ def test_interactivity_metrics_computed_in_the_background_once_a_minute(
     page = computed()
     assert "Interactivité" in page and 'id="interactivity-table"' in page
     assert (received_total(page, "facebook"), received_total(page, "x")) == (2, 1)
-    store(ledger, FB, Network.FACEBOOK, [message(4)])
+    store(ledger, FB, "facebook", [message(4)])
     assert received_total(call(app, "/inbox/metrics")[2], "facebook") == 2  # kept a minute
     clock.advance(timedelta(minutes=1))
     stale = call(app, "/inbox/metrics")[2]  # served at once while the new one is computed

@@ -17,7 +17,6 @@ from cm_toolkit.inbox import load_faq
 from cm_toolkit.ledger.states import MessageState
 from cm_toolkit.web.app import Dashboard
 from cm_toolkit.web.server import serving
-from cm_toolkit.workspace.models import Network
 from tests.scheduler.conftest import START, Rig, rig  # noqa: F401 (the rig fixture)
 
 from .conftest import REPO, Season, shot_path
@@ -103,7 +102,7 @@ def test_without_allow_replies_the_page_has_no_form(
         browser: Any, ledger: Any, viewport: dict[str, int]) -> None:  # noqa: F811
     suggestions = {"faq": [["live-lien", 7.2, "Lien du live et replay", False],
                            ["certificat", 3.1, "Certificat", True]]}
-    ids = store(ledger, FB, Network.FACEBOOK, [
+    ids = store(ledger, FB, "facebook", [
         message(1, text="Bonjour, où trouver le lien du live de jeudi ? Merci d'avance !"),
         message(2, text=HOSTILE, author="<b>Mallory</b>"),
         message(3, thread="post-2", text="How do I get the certificate at the end of the "

@@ -67,7 +67,8 @@ class FacebookSettings(ChannelSettings):
 class FacebookChannel(Channel):
     """A Facebook Page, published with a Page access token."""
 
-    network: ClassVar[Network] = Network.FACEBOOK
+    network: ClassVar[Network] = "facebook"
+    emulators = ("cm_toolkit.sandbox.facebook:FacebookEmulator",)
     limits: ClassVar[Limits] = Limits(
         text_max=63206,
         media_max=MAX_PHOTOS,

@@ -77,7 +77,8 @@ class LinkedInSettings(ChannelSettings):
 
 
 class LinkedInChannel(Channel):
-    network: ClassVar[Network] = Network.LINKEDIN
+    network: ClassVar[Network] = "linkedin"
+    emulators = ("cm_toolkit.sandbox.linkedin:LinkedInEmulator",)
     display_name: ClassVar[str] = "LinkedIn Page"
     # 3,000 characters of commentary as sent (after escaping); 20 images per post (multiImage,
     # at least 2); 5 MB per image (LinkedIn's Images API documents only < 36,152,320 pixels).
@@ -156,7 +157,7 @@ class LinkedInChannel(Channel):
                 raise
             return self.session.last_response
         # SDK calls return a response object holding the raw one; a plain PUT returns it
-        return result if isinstance(result, requests.Response) else result.response  # type: ignore[no-any-return]
+        return result if isinstance(result, requests.Response) else result.response
 
     def _call(
         self, action: str, call: Callable[[str], Any], *, creates: bool = False

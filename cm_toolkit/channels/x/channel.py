@@ -47,6 +47,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
+from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.channels.text_rules import X_TEXT_MAX, split_thread, x_weighted_length
 from cm_toolkit.channels.x import inbox
@@ -80,9 +81,12 @@ class XSettings(ChannelSettings):
 
 
 class XChannel(Channel):
-    network: ClassVar[Network] = Network.X
+    network: ClassVar[Network] = "x"
+    link_handling = LinkHandling.APPENDED
+    emulators = ("cm_toolkit.sandbox.x:XEmulator",)
     limits: ClassVar[Limits] = Limits(
-        text_max=X_TEXT_MAX, media_max=4, media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES
+        text_max=X_TEXT_MAX, text_unit="weighted characters", media_max=4,
+        media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {

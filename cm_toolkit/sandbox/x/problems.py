@@ -104,5 +104,5 @@ def body_of(error: ApiError) -> dict[str, Any]:
             body = {**body, "title": phrase, "status": error.status, "detail": phrase}
         return body
     if error.status == 400:
-        return invalid_request([Violation(error.message, {})]).extra["body"]  # type: ignore[no-any-return]
-    return http_problem(error.status, error.message).extra["body"]  # type: ignore[no-any-return]
+        return invalid_request([Violation(error.message, {})]).extra["body"]
+    return http_problem(error.status, error.message).extra["body"]

@@ -1,0 +1,105 @@
+"""The kinds of fact a network adapter declares about its network, as class data.
+
+Every fact about a network lives on its adapter class (``channels/<network>``), never in a
+central table: the plan check, preview, quotas, pacing, ``cm auth``, the sandbox and
+``cm channels --networks`` read them from the class the registry returns. A network added by a
+plugin declares the same facts and is then treated exactly like a built-in one.
+
+The facts on ``Channel`` (see ``base.py``) are:
+
+- ``limits`` (``Limits``): text maximum and its unit, title, media count, size and types;
+  with the classmethods ``text_length`` and ``wire_text`` (how the network counts and sends);
+- ``link_handling`` (``LinkHandling``): what the adapter does with a post's ``link``;
+- ``budget`` (``Budget``): the publishing rate the scheduler keeps per account;
+- ``quota_rules`` (``QuotaRule``): the numbers the plan check counts a plan against;
+- ``pricing`` (``Pricing``): what a post costs, for networks that bill per call (X);
+- ``oauth`` (``OAuthProvider``): how ``cm auth`` runs the authorization-code flow;
+- ``emulators``: the sandbox emulator classes (``"module:Class"``) that answer for the network;
+- ``aliases``: names people use for it (``twitter`` for ``x``), for "did you mean";
+- live hosting (``live_link_placeholder``, ``live_link_public``) and the inbox
+  (``conversation_facts``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+class LinkHandling(enum.Enum):
+    """What an adapter does with a post's ``link`` (the plan check and preview mirror it)."""
+
+    ATTACHED = "attached"  # sent apart from the text (Facebook link, LinkedIn article card)
+    APPENDED = "appended"  # added at the end of the text when missing (X, YouTube description)
+    LISTED = "listed"  # shown apart in a manual task: a person must paste it
+    NONE = "none"  # the network has no use for a link (a Meet event)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most ``limit`` sends per ``window`` per account, kept with ``margin`` to spare."""
+
+    limit: int
+    window: timedelta
+    margin: int = 0
+
+    @property
+    def usable(self) -> int:
+        return max(1, self.limit - self.margin)
+
+
+@dataclass(frozen=True)
+class QuotaRule:
+    """One number of a network's API the plan check counts planned sends against.
+
+    Counted over a rolling ``window`` or per calendar day ending at midnight in ``day_zone``;
+    ``per`` says who shares it: ``"account"`` (one channel) or ``"app"`` (the channels whose
+    files name the same ``client_id`` secret: an X app, a Google Cloud project). ``costs`` is
+    what one send of each kind spends (``"post"``, ``"thread_part"``, ``"live_setup"``) in
+    ``unit``; a kind absent from it costs nothing under this rule.
+    """
+
+    key: str  # stable name in `cm check --json`'s summary, e.g. "x_posts_per_15_minutes"
+    limit: float
+    unit: str  # "posts", "units", "calls"
+    per: str  # "account" or "app"
+    what: str  # the network's own words: "POST /2/tweets per user"
+    costs: Mapping[str, float] = field(default_factory=lambda: {"post": 1})
+    window: timedelta | None = None
+    day_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """A network's pay-per-use price of publishing, in USD (X bills each post)."""
+
+    post_usd: float
+    post_with_url_usd: float | None = None  # a post whose text holds a URL, when it differs
+
+
+@dataclass(frozen=True)
+class OAuthProvider:
+    """How one network runs the authorization-code flow of ``cm auth``.
+
+    ``authorize_url`` and ``token_url`` may hold ``{instance}`` (a network whose every server
+    is its own provider, e.g. a Mastodon instance): ``cm auth`` fills it from the channel
+    file's ``account.instance``.
+    """
+
+    network: str
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    scope_separator: str = " "
+    pkce: bool = False
+    basic_auth: bool = False  # confidential clients authenticate with HTTP Basic (X)
+    token_method: str = "POST"
+    extra_params: Mapping[str, str] = field(default_factory=dict)
+    client_env: tuple[str, str] = ("", "")  # default variables of the client id / secret
+    secret_required: bool = True
+    # secret name in the channel file -> token response field, for what the flow stores
+    stored: Mapping[str, str] = field(
+        default_factory=lambda: {"access_token": "access_token", "refresh_token": "refresh_token"}
+    )

@@ -1,0 +1,34 @@
+"""The networks this installation knows, asked of the channel registry.
+
+The workspace layer sits below ``channels/`` (adapters import the workspace models), so it
+reaches the registry by name, at call time: a network is whatever the registry lists, built-in
+or added by a plugin's entry point, never a fixed list in the workspace code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import Any
+
+
+def _registry() -> Any:
+    return importlib.import_module("cm_toolkit.channels.registry")
+
+
+@cache
+def known_networks() -> tuple[str, ...]:
+    """Every installed network's name, sorted (the entry points are read once a process)."""
+    return tuple(sorted(_registry().registered()))
+
+
+@cache
+def network_capabilities(network: str) -> frozenset[str]:
+    """The capability names (``"live"``, ``"thread"``...) of a network's adapter; empty when
+    the network is unknown or its adapter cannot be imported (the loader reports that)."""
+    registry = _registry()
+    try:
+        cls = registry.channel_class(network)
+    except Exception:  # noqa: BLE001 - UnknownChannel, or a plugin that fails to import
+        return frozenset()
+    return frozenset(capability.value for capability in cls.capabilities)

@@ -1,0 +1,1 @@
+"""Chirp: an example network plugin for cm-toolkit (adapter + sandbox emulator)."""
