@@ -122,6 +122,9 @@ class ClusterRunner(Runner):
             stalled_seconds=self.cluster.stalled)
         self._start_worker()
         self._beat()
+        # the leadership at once when free: the first worker applies the workspace before it
+        # says it started (as cm run on SQLite does), not a heartbeat later
+        self._lead()
         self._control = threading.Thread(target=self._control_loop, name="cm-cluster",
                                          daemon=True)
         self._control.start()
