@@ -29,6 +29,7 @@ from cm_toolkit.errors import NoLedger, UsageError
 from cm_toolkit.ledger import DeliveryState, Ledger, LedgerAccess, open_ledger
 from cm_toolkit.ledger.apply import ApplyResult, PlanDiff, apply, diff
 from cm_toolkit.ledger.summary import plan_as_dict, summarize
+from cm_toolkit.ledger.workers import WorkerBook, WorkerView
 
 DETAIL_ROWS = 30
 
@@ -160,6 +161,19 @@ def apply_command(
                           f"{result.cancelled} cancelled", highlight=False)
 
 
+def _print_workers(workers: list[WorkerView], zone: ZoneInfo) -> None:
+    """The cluster's workers (PostgreSQL: docs/scaleout.md), the most recently seen first."""
+    table = Table(title="Workers")
+    for header in ("worker", "host", "pid", "role", f"last seen ({zone.key})", "in flight"):
+        table.add_column(header, justify="right" if header in ("pid", "in flight") else "left")
+    for worker in workers:
+        role = "stopped" if worker.stopped_at else ("leader" if worker.leader else "worker")
+        table.add_row(worker.id, worker.host, str(worker.pid), role,
+                      f"{worker.last_seen_at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
+                      str(worker.in_flight))
+    console.print(table)
+
+
 @app.command("status")
 def status_command(
     workspace: WorkspaceOption = Path("."),
@@ -176,9 +190,13 @@ def status_command(
     with _closing(ledger):
         counts = ledger.state_counts()
         due = ledger.next_due(limit=10)
+        workers = WorkerBook(ledger).listed()  # a PostgreSQL cluster's; none on SQLite
     if json_output:
         _write_json({
             "ledger": ledger.url,
+            "workers": [{"worker": w.id, "host": w.host, "pid": w.pid, "leader": w.leader,
+                         "last_seen_at": w.last_seen_at.isoformat(), "in_flight": w.in_flight,
+                         "stopped": w.stopped_at is not None} for w in workers],
             "counts": [{"network": c.network, "state": c.state.value, "count": c.count}
                        for c in counts],
             "next_due": [{"delivery_id": d.delivery.id, "post_key": d.delivery.post_key,
@@ -189,6 +207,8 @@ def status_command(
         })
         return
     console.print(f"ledger: {ledger.url}", markup=False, highlight=False)
+    if workers:
+        _print_workers(workers, display_zone(workspace, utc))
     if not counts:
         console.print("the ledger is empty: run cm apply")
         return

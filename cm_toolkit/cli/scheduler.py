@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -29,11 +31,12 @@ from cm_toolkit.cli.connect import SandboxOption, connect
 from cm_toolkit.cli.live_view import LiveView
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.demo import DemoResult, run_demo
-from cm_toolkit.errors import AlreadyRunning, CmError
+from cm_toolkit.errors import AlreadyRunning, CmError, UsageError
 from cm_toolkit.growth.display import count, multiple
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.faults import driver_message
+from cm_toolkit.scheduler.cluster import ClusterOptions, ClusterRunner
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace
@@ -73,6 +76,34 @@ def _load(root: Path) -> Workspace:
     return workspace
 
 
+
+
+def start_helpers(count: int, *, quiet: bool) -> list[subprocess.Popen[bytes]]:
+    """``--workers N``: N-1 more worker processes, the same command with ``--workers 1`` (each
+    its own Procrastinate worker: the cores are used, and one dying does not stop the others).
+    Their log lines go to the same log file; the live view shows this process's."""
+    argv = list(sys.argv)
+    command = [sys.executable, "-c", "from cm_toolkit.cli import entry; entry()", *argv[1:]]
+    for index, word in enumerate(command):
+        if word == "--workers" and index + 1 < len(command):
+            command[index + 1] = "1"
+        elif word.startswith("--workers="):
+            command[index] = "--workers=1"
+    if "--quiet" not in command:
+        command.append("--quiet")
+    output = None if quiet else subprocess.DEVNULL
+    return [subprocess.Popen(command, stdout=output, stderr=output) for _ in range(count)]
+
+
+def stop_helpers(helpers: list[subprocess.Popen[bytes]]) -> None:
+    for helper in helpers:
+        if helper.poll() is None:
+            helper.send_signal(signal.SIGTERM)
+    for helper in helpers:
+        try:
+            helper.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            helper.kill()
 
 
 def _setup_logging(log_file: Path | None, verbose: bool) -> None:
@@ -125,6 +156,13 @@ def run(
         Path | None, output_file_option(
             "--log-file", help="Structured log (default WORKSPACE/.cm/cm.log).")
     ] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64,
+        help="PostgreSQL ledger only: worker processes to run on this machine (each a "
+        "Procrastinate worker of the cluster; more may run on other machines).")] = 1,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", min=1, max=256,
+        help="PostgreSQL ledger only: deliveries one worker sends at once.")] = 16,
 ) -> None:
     """Publish every delivery at its instant until stopped (Ctrl-C or SIGTERM).
 
@@ -132,7 +170,13 @@ def run(
     snapshots on the growth cadence. Killing it at any instant loses nothing and never
     publishes twice: the ledger is the truth; at the next start a post whose request had
     left when it died is set aside as 'unknown' for `cm review`, and one whose request had
-    not left is sent. One cm run per ledger: a second one is refused, naming the first.
+    not left is sent.
+
+    SQLite ledger: one cm run per ledger; a second one is refused, naming the first.
+    PostgreSQL ledger: any number of cm run, on one machine (--workers N) or many, share the
+    work through a Procrastinate queue in the ledger's database (created at the first start);
+    one of them, elected, plans; spacing and budgets are counted in the database
+    (docs/scaleout.md).
     """
     root = workspace.resolve()
     # without a terminal (a service, a pipe) the live table would show nothing until the end:
@@ -140,12 +184,26 @@ def run(
     quiet = quiet or not console.is_terminal
     _setup_logging(log_file or root / ".cm" / "cm.log", verbose=quiet)
     ledger = open_ledger(database_url, root)
+    cluster = ledger.engine.url.get_backend_name() == "postgresql"
+    if workers > 1 and not cluster:
+        ledger.close()
+        raise UsageError("--workers needs a PostgreSQL ledger (SQLite: one cm run per ledger)",
+                         fix="pass --database-url postgresql+psycopg://user@host/db, or drop "
+                         "--workers")
     channels = connect(sandbox)
-    runner = Runner(
-        root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
-        options=RunOptions(resync_seconds=resync, notify_url=notify),
-        snapshot=Snapshotter(ledger),
-    )
+    options = RunOptions(resync_seconds=resync, notify_url=notify)
+    runner: Runner
+    if cluster:
+        runner = ClusterRunner(
+            root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
+            options=options, snapshot=Snapshotter(ledger),
+            cluster=ClusterOptions(concurrency=concurrency),
+        )
+    else:
+        runner = Runner(
+            root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
+            options=options, snapshot=Snapshotter(ledger),
+        )
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: Any) -> None:
@@ -153,7 +211,8 @@ def run(
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    runner.start()  # AlreadyRunning when another cm run publishes from this ledger
+    runner.start()  # SQLite: AlreadyRunning when another cm run publishes from this ledger
+    helpers = start_helpers(workers - 1, quiet=quiet)
 
     def running(period: float) -> bool:
         return not stop.wait(period) and not runner.lock_lost.is_set()
@@ -168,6 +227,7 @@ def run(
                 while running(0.5):
                     live.update(view.render())
     finally:
+        stop_helpers(helpers)
         runner.stop()
         ledger.close()
     if runner.lock_lost.is_set():

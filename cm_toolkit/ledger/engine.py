@@ -35,10 +35,11 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration (tests/ledger/test_migrations.py checks it against Alembic's head):
 a ledger already there opens without importing Alembic, a third of a second per command."""
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+MIGRATION_LOCK = 0x636D6D67  # "cmmg": PostgreSQL advisory lock held while migrating
 BEGIN_OPTION = "cm_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode ("IMMEDIATE" for write transactions)."""
 
@@ -239,6 +240,11 @@ def upgrade(engine: Engine) -> None:
     config = migration_config()
     try:
         with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                # workers of a cluster starting together: one migrates, the others wait for it
+                # and find the schema current (the lock ends with the transaction)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()

@@ -348,3 +348,42 @@ class InboxEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scale-out on PostgreSQL (docs/scaleout.md): the workers of the cluster, and global pacing.
+
+
+class WorkerRecord(Base):
+    """One ``cm run`` worker process of a PostgreSQL cluster; its heartbeat (``cm status``).
+
+    Written by the worker itself every few seconds; a row whose ``last_seen_at`` is old is a
+    worker that died (kept for a day so that ``cm status`` can name who sent what)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the worker id (claimed_by)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)  # deliveries it is sending now
+    leader: Mapped[bool] = mapped_column(Boolean, default=False)  # it plans (one at a time)
+    stopped_at: Mapped[datetime | None]
+
+
+class PacingSlot(Base):
+    """One send granted (``granted``) or one place in the queue held for a delivery, on one
+    account: spacing and budgets counted across every worker (``scheduler/global_pacing.py``)."""
+
+    __tablename__ = "pacing_slots"
+    __table_args__ = (Index("ix_pacing_slots_channel_id_at", "channel_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(200))
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    # the delivery's attempts when the slot was given: a grant whose delivery has made no
+    # attempt since (its worker died before claiming, or the claim was given back) sent nothing
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime]
+    granted: Mapped[bool] = mapped_column(Boolean, default=False)

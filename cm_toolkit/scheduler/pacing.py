@@ -7,8 +7,9 @@ discovered through 429 answers. The pacer answers "not before T" and the alarm i
 no state changes.
 
 The pacer is per process and in memory; it is seeded from the ledger's recent sends at start, so
-a restart keeps the spacing. Several processes on one ledger (Celery workers) share the
-compare-and-set claim, which prevents doubles; spacing across them is best effort.
+a restart keeps the spacing. A PostgreSQL cluster (several ``cm run`` workers on one ledger)
+uses ``global_pacing.PostgresPacer`` instead: the same interface (``Pacing``), counted in the
+database so that spacing and budgets hold across the workers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from cm_toolkit.channels.facts import Budget
 from cm_toolkit.workspace.models import Network
@@ -30,6 +32,21 @@ DEFAULT_BUDGETS: dict[Network, Budget] = {
     # YouTube: 10,000 units a day, 50 per insert/bind/transition; a live setup costs ~150.
     "youtube": Budget(60, timedelta(days=1), margin=4),
 }
+
+
+class Pacing(Protocol):
+    """What the publisher asks of a pacer (in memory: ``Pacer``; in PostgreSQL:
+    ``global_pacing.PostgresPacer``)."""
+
+    def reserve(self, channel_id: str, network: Network, now: datetime,
+                key: int | None = None) -> datetime | None: ...
+
+    def release(self, channel_id: str, at: datetime) -> None: ...
+
+    def before_send(self, channel_id: str, network: Network,
+                    now: datetime) -> datetime | None: ...
+
+    def sent(self, channel_id: str, at: datetime) -> None: ...
 
 
 TOLERANCE = timedelta(milliseconds=250)

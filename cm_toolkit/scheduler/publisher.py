@@ -27,6 +27,9 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
 
 from cm_toolkit.channels.base import Capability
 from cm_toolkit.channels.pool import ChannelSource
@@ -39,7 +42,7 @@ from cm_toolkit.scheduler.content import WorkspaceView
 from cm_toolkit.scheduler.inflight import InflightLog
 from cm_toolkit.scheduler.live import LiveSessions
 from cm_toolkit.scheduler.notify import Notifier
-from cm_toolkit.scheduler.pacing import Pacer
+from cm_toolkit.scheduler.pacing import Pacing
 from cm_toolkit.scheduler.retry import RetryPolicy
 from cm_toolkit.templates.limits import RenderCancelled
 from cm_toolkit.workspace.models import Network
@@ -47,6 +50,7 @@ from cm_toolkit.workspace.models import Network
 log = logging.getLogger("cm.publisher")
 
 LINK_WAIT = timedelta(minutes=1)
+RECORD_PATIENCE = 120.0  # seconds an outcome waits for the database to come back
 
 
 class Step(enum.Enum):
@@ -79,7 +83,7 @@ class Publisher:
         channels: ChannelSource,
         clock: Clock,
         worker_id: str,
-        pacer: Pacer,
+        pacer: Pacing,
         retry: RetryPolicy | None = None,
         notifier: Notifier | None = None,
         lease: timedelta = timedelta(minutes=10),
@@ -245,11 +249,9 @@ class Publisher:
     ) -> Attempt:
         now = self.clock.now()
         try:
-            self.ledger.record_outcome(
-                delivery_id, self.worker_id, outcome, now, remote_id=remote_id,
-                remote_url=remote_url, rendered_text=rendered_text, error=error,
-                retry_at=retry_at,
-            )
+            self._record_outcome_surely(
+                delivery_id, outcome, now, remote_id=remote_id, remote_url=remote_url,
+                rendered_text=rendered_text, error=error, retry_at=retry_at)
         except LedgerError as exc:
             # our claim was taken from us (lease expired and reviewed meanwhile): say so loudly
             log.error("delivery %s: outcome %s not recorded: %s", delivery_id, outcome.value, exc)
@@ -260,6 +262,26 @@ class Publisher:
         if outcome in (DeliveryState.FAILED, DeliveryState.UNKNOWN) and self.notifier:
             self.notifier.notify(delivery_id, outcome.value, error or "")
         return Attempt(delivery_id, step, retry_at, error or remote_url or remote_id or "")
+
+    def _record_outcome_surely(self, delivery_id: int, outcome: DeliveryState, now: datetime,
+                               **values: Any) -> None:
+        """``record_outcome``, tried again while the database is unreachable (a server restart):
+        the request has left, and only this process knows how it ended. The claim's lease keeps
+        every other worker off meanwhile; past it, the delivery becomes ``unknown`` anyway."""
+        waited = 0.0
+        while True:
+            try:
+                self.ledger.record_outcome(delivery_id, self.worker_id, outcome, now, **values)
+                return
+            except OperationalError as exc:
+                if waited >= min(self.lease.total_seconds() / 2, RECORD_PATIENCE):
+                    raise
+                pause = min(5.0, 0.5 + waited / 2)  # 0.5 s, then longer, at most 5 s
+                log.warning("delivery %s: outcome %s not recorded yet (%s); trying again",
+                            delivery_id, outcome.value, str(exc.orig).splitlines()[0]
+                            if exc.orig else exc)
+                time.sleep(pause)
+                waited += pause
 
     def _missed(self, delivery_id: int, state: DeliveryState, now: datetime, reason: str) -> Attempt:
         if state is not DeliveryState.PLANNED:

@@ -210,13 +210,14 @@ class Runner:
 
     # -- workspace ---------------------------------------------------------------------------
 
-    def reload(self) -> WorkspaceView:
-        """Load, plan and apply the workspace (idempotent); keep the view the publisher uses."""
+    def reload(self, apply: bool = True) -> WorkspaceView:
+        """Load, plan and apply the workspace (idempotent); keep the view the publisher uses.
+        ``apply=False``: only the view (a cluster worker that is not the leader)."""
         signature = workspace_signature(self.root)
         workspace = self._load(self.root)
         plan = plan_workspace(workspace)
-        plan_diff = ledger_apply.diff(plan, self.ledger)
-        if not plan_diff.is_empty:
+        plan_diff = ledger_apply.diff(plan, self.ledger) if apply else None
+        if plan_diff is not None and not plan_diff.is_empty:
             result = ledger_apply.apply(plan_diff, self.ledger, self.clock.now())
             log.info("applied the workspace: %d created, %d changed, %d cancelled",
                      result.created, result.changed, result.cancelled)
@@ -372,8 +373,14 @@ class Runner:
                 self._fire_now(delivery_id)
 
     def _fire_now(self, delivery_id: int) -> None:
-        assert self.publisher is not None
         self._alarms.pop(delivery_id, None)
+        attempt = self._attempt(delivery_id)
+        if attempt.step in (Step.DEFERRED, Step.RETRY) and attempt.at is not None:
+            self._set_alarm(delivery_id, attempt.at)
+
+    def _attempt(self, delivery_id: int) -> Attempt:
+        """One run of the publisher; its outcome kept for the live view."""
+        assert self.publisher is not None
         try:
             attempt = self.publisher.run(delivery_id)
         except Exception:
@@ -383,8 +390,7 @@ class Runner:
             attempt = Attempt(delivery_id, Step.DEFERRED, self.clock.now() + timedelta(seconds=30))
         if attempt.step not in (Step.DEFERRED, Step.SKIPPED):
             self.recent.append((self.clock.now(), attempt))
-        if attempt.step in (Step.DEFERRED, Step.RETRY) and attempt.at is not None:
-            self._set_alarm(delivery_id, attempt.at)
+        return attempt
 
     # -- follower snapshots ------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def test_the_comparison_sees_a_difference(ledger: Ledger) -> None:
 def test_schema_is_at_head(ledger: Ledger) -> None:
     head = ScriptDirectory.from_config(migration_config()).get_current_head()
     with ledger.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0004"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0005"
     # open_ledger skips Alembic when the ledger is at HEAD_REVISION: it must be the real head
     assert HEAD_REVISION == head
 
@@ -51,7 +51,8 @@ def test_a_ledger_behind_head_is_migrated_on_open(ledger: Ledger, database_url: 
         connection.execute(sa.text("DROP INDEX ix_deliveries_channel_id_state_updated_at"))
         connection.execute(sa.text("DROP INDEX ix_inbox_messages_metrics"))  # 0004
         for table in ("inbox_events", "inbox_replies", "inbox_messages", "conversations",
-                      "inbox_reads", "inbox_cursors"):  # 0003
+                      "inbox_reads", "inbox_cursors",  # 0003
+                      "workers", "pacing_slots"):  # 0005
             connection.execute(sa.text(f"DROP TABLE {table}"))
         connection.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
     again = open_ledger(database_url, tmp_path)

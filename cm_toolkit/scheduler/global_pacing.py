@@ -1,0 +1,149 @@
+"""Pacing held in PostgreSQL: spacing per account and budgets per network, across all workers.
+
+The in-memory ``Pacer`` (``scheduler/pacing.py``) counts the sends of one process. In a cluster
+several processes publish on one account, so the count lives in the ledger's ``pacing_slots``
+table: one row per send granted, and one per place in the queue handed to a delivery told to
+wait. ``reserve`` reads and writes one account's rows under a transaction-level advisory lock on
+that account (two workers asking at once are served one after the other), so:
+
+- two sends on one account are granted at least ``spacing`` apart, and never more than the
+  budget in any window, whichever workers send them;
+- a delivery told to wait gets the next free place (successive slots, not all the same instant:
+  a backlog of k posts on one account wakes about k times), and keeps it when it comes back;
+- a slot granted to a delivery that has made no attempt since (the ledger's ``attempts``: its
+  worker was killed before the claim, or recovery gave the claim back) is freed when the
+  delivery asks again: only sends that may have reached the network count.
+
+The slot granted is the instant the request may leave: the publisher holds the request until
+then on its own clock (``before_send``). The completion-based check of the in-memory pacer stays
+per process (``Pacer.before_send``): it only matters while a request on the same account is
+still in flight here.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from cm_toolkit.scheduler.pacing import DEFAULT_BUDGETS, TOLERANCE, Budget, Pacer
+
+_LOCK_SPACE = 0x7061  # "pa": first half of the advisory lock key; the account gives the second
+_KEEP = timedelta(minutes=10)  # rows this much older than every rule's window are deleted
+
+
+def network_name(network: Any) -> str:
+    """A network's name, whether the workspace gives an enum member or a plain string."""
+    return str(getattr(network, "value", network))
+
+
+@dataclass(frozen=True)
+class _Grant:
+    slot_id: int
+    at: datetime
+
+
+class PostgresPacer:
+    """``Pacer``'s interface (``reserve``, ``release``, ``before_send``, ``sent``) on the
+    ``pacing_slots`` table. Only for a PostgreSQL ledger (advisory locks)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        spacing: timedelta,
+        budgets: dict[Any, Budget] | None = None,
+        spacing_per_channel: dict[str, timedelta] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.spacing = spacing
+        self.spacing_per_channel = spacing_per_channel or {}
+        chosen = DEFAULT_BUDGETS if budgets is None else budgets
+        self.budgets = {network_name(network): budget for network, budget in chosen.items()}
+        self._granted: dict[str, _Grant] = {}  # channel -> the last slot this process was given
+        self._completions = Pacer(spacing, budgets={}, spacing_per_channel=spacing_per_channel)
+        self._lock = threading.Lock()
+
+    def _rules(self, channel_id: str, network: Any) -> tuple[timedelta, Budget | None]:
+        spacing = self.spacing_per_channel.get(channel_id, self.spacing)
+        return spacing, self.budgets.get(network_name(network))
+
+    def reserve(
+        self, channel_id: str, network: Any, now: datetime, key: int | None = None
+    ) -> datetime | None:
+        """None: a send on ``channel_id`` is granted (at ``now`` or up to the tolerance later;
+        ``before_send`` says when); else the instant to come back (its place is kept)."""
+        spacing, budget = self._rules(channel_id, network)
+        window = budget.window if budget is not None else timedelta(0)
+        tolerance = min(spacing / 4, TOLERANCE)
+        with self.engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                               {"space": _LOCK_SPACE,
+                                "key": zlib.crc32(channel_id.encode()) & 0x7FFFFFFF})
+            connection.execute(
+                text("DELETE FROM pacing_slots WHERE channel_id = :c AND at < :old"),
+                {"c": channel_id, "old": now - max(window, spacing) - _KEEP})
+            attempt = None if key is None else connection.execute(
+                text("SELECT attempts FROM deliveries WHERE id = :d"), {"d": key}).scalar()
+            if attempt is not None:
+                # a slot granted to this delivery at its current attempt never led to a send
+                # (its worker died before the claim, or recovery gave the claim back): free it
+                connection.execute(
+                    text("DELETE FROM pacing_slots WHERE channel_id = :c AND delivery_id = :d "
+                         "AND granted AND attempt = :a"),
+                    {"c": channel_id, "d": key, "a": attempt})
+            rows = connection.execute(
+                text("SELECT id, delivery_id, at, granted FROM pacing_slots "
+                     "WHERE channel_id = :c AND at > :since ORDER BY at, id"),
+                {"c": channel_id, "since": now - max(window, spacing)},
+            ).all()
+            mine = next((row for row in rows if key is not None and row.delivery_id == key
+                         and not row.granted), None)
+            if mine is not None:  # its place in the queue, kept since it was told to wait
+                if mine.at > now + tolerance:
+                    return mine.at
+                connection.execute(
+                    text("UPDATE pacing_slots SET granted = true, attempt = :a WHERE id = :i"),
+                    {"i": mine.id, "a": attempt})
+                self._remember(channel_id, _Grant(mine.id, mine.at))
+                return None
+            earliest = Pacer._earliest([row.at for row in rows], spacing, budget, now)
+            granted = earliest <= now + tolerance
+            slot_id = connection.execute(
+                text("INSERT INTO pacing_slots (channel_id, delivery_id, attempt, at, granted) "
+                     "VALUES (:c, :d, :a, :at, :g) RETURNING id"),
+                {"c": channel_id, "d": key, "a": attempt, "at": earliest, "g": granted},
+            ).scalar_one()
+        if not granted:
+            return earliest
+        self._remember(channel_id, _Grant(slot_id, earliest))
+        return None
+
+    def _remember(self, channel_id: str, grant: _Grant) -> None:
+        with self._lock:
+            self._granted[channel_id] = grant
+
+    def release(self, channel_id: str, at: datetime) -> None:
+        """Give back the send last granted here on ``channel_id`` (its claim was lost)."""
+        with self._lock:
+            grant = self._granted.pop(channel_id, None)
+        if grant is not None:
+            with self.engine.begin() as connection:
+                connection.execute(text("DELETE FROM pacing_slots WHERE id = :i"),
+                                   {"i": grant.slot_id})
+
+    def before_send(self, channel_id: str, network: Any, now: datetime) -> datetime | None:
+        """The slot granted, while it is still ahead; and this process's own completion check."""
+        with self._lock:
+            grant = self._granted.get(channel_id)
+        until = grant.at if grant is not None and grant.at > now else None
+        own = self._completions.before_send(channel_id, network, now)
+        if own is not None and (until is None or own > until):
+            until = own
+        return until
+
+    def sent(self, channel_id: str, at: datetime) -> None:
+        self._completions.sent(channel_id, at)
