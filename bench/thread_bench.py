@@ -1,4 +1,4 @@
-"""X thread splitting (``text_rules.split_thread``) on long texts: one word, and prose.
+"""X thread splitting (``channels/x/text.py: split_thread``) on long texts: one word, and prose.
 
     .venv/bin/python bench/thread_bench.py                   # 10k, 20k, 40k, 250k characters
     .venv/bin/python bench/thread_bench.py --sizes 1000 5000
@@ -20,7 +20,8 @@ import random
 import sys
 import time
 
-from cm_toolkit.channels.text_rules import X_TEXT_MAX, split_thread, x_weighted_length
+from cm_toolkit.channels.x.text import TEXT_MAX as X_TEXT_MAX
+from cm_toolkit.channels.x.text import split_thread, x_weighted_length
 
 WORDS = ("le", "leader", "équipe", "confiance", "management", "à", "distance", "feedback",
          "apprenants", "semaine", "module", "collaboratif", "vous", "nous", "réussite", "63")

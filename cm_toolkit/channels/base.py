@@ -98,6 +98,28 @@ class RenderedPost:
     idempotency_key: str = ""  # "<delivery id>": lets an adapter recognise its own earlier post
 
 
+class PostPart(enum.Enum):
+    """Which part of a post a ``PostProblem`` is about: the plan check points at where it is
+    written (the template's ``title:`` or ``media:`` option line, the template, the post)."""
+
+    TEXT = "text"
+    TITLE = "title"
+    DESCRIPTION = "description"
+    MEDIA = "media"
+    POST = "post"  # the post as a whole (at its line in schedules.yaml)
+
+
+@dataclass(frozen=True)
+class PostProblem:
+    """A network's own rule that a post breaks, beyond the limits (``Channel.plan_problems``).
+    ``key`` names the rule (problems with the same key are one problem for the user)."""
+
+    part: PostPart
+    key: str
+    message: str
+    fix: str
+
+
 @dataclass(frozen=True)
 class PublishResult:
     remote_id: str
@@ -389,6 +411,36 @@ class Channel(ABC):
     def text_length(cls, text: str) -> int:
         """Length in the network's own unit, compared with ``limits.text_max`` (X: weighted)."""
         return len(text)
+
+    @classmethod
+    def compose(cls, post: RenderedPost) -> str:
+        """The text the network receives, before ``wire_text`` (X appends a link the text
+        lacks, YouTube sends the description): what the plan check measures."""
+        return post.text
+
+    @classmethod
+    def split_thread(cls, text: str, limit: int) -> list[str]:
+        """``Capability.THREAD``: the numbered parts, each within ``limit``, that ``text`` becomes
+        when posted as a thread (one part when it fits)."""
+        return [text]
+
+    @classmethod
+    def contains_url(cls, text: str) -> bool:
+        """The network sees a URL in ``text`` (``pricing.post_with_url_usd`` applies)."""
+        return False
+
+    @classmethod
+    def plan_problems(cls, post: RenderedPost) -> list[PostProblem]:
+        """The network's own rules ``post`` breaks beyond ``limits`` (which the plan check
+        applies itself): a YouTube title, X's media combinations. ``post.media`` holds the
+        files found, with their types."""
+        return []
+
+    @classmethod
+    def live_problems(cls, title: str, description: str) -> list[PostProblem]:
+        """``Capability.LIVE``: what the network would refuse in a live session's title or
+        description (the plan check reports it before the session is created)."""
+        return []
 
     @abstractmethod
     def validate(self, post: RenderedPost) -> list[Problem]:

@@ -35,6 +35,8 @@ from cm_toolkit.channels.base import (
     Limits,
     LiveSessionRequest,
     LiveSessionResult,
+    PostPart,
+    PostProblem,
     PublishResult,
     RenderedPost,
     ReplyRequest,
@@ -44,11 +46,12 @@ from cm_toolkit.channels.base import (
 from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.channels.google_auth import GoogleSession
 from cm_toolkit.channels.google_errors import GoogleErrors
-from cm_toolkit.channels.text_rules import (
-    YOUTUBE_DESCRIPTION_MAX_BYTES,
-    YOUTUBE_TITLE_MAX,
-    youtube_description_problems,
-    youtube_title_problems,
+from cm_toolkit.channels.youtube_text import (
+    DESCRIPTION_MAX_BYTES,
+    TITLE_MAX,
+    description_character_problems,
+    description_problems,
+    title_problems,
 )
 from cm_toolkit.errors import Problem, Rejected
 from cm_toolkit.workspace.models import Network
@@ -81,11 +84,39 @@ class YouTubeSettings(ChannelSettings):
 class YouTubeChannel(Channel):
     network: ClassVar[Network] = "youtube"
     link_handling = LinkHandling.APPENDED
+
+    @classmethod
+    def compose(cls, post: RenderedPost) -> str:
+        """The video's description: the post's, else its text; the link added when missing."""
+        return cls.description_of(post)
+
+    @classmethod
+    def plan_problems(cls, post: RenderedPost) -> list[PostProblem]:
+        # the description's length is the text limit's check
+        fix = "shorten the title option; remove < and >"
+        found = [PostProblem(PostPart.TITLE, "title", m, fix)
+                 for m in title_problems(cls.title_of(post))]
+        found += [PostProblem(PostPart.DESCRIPTION, "description", m,
+                              "remove < and > from the description")
+                  for m in description_character_problems(cls.description_of(post))]
+        if not post.media:
+            found.append(PostProblem(PostPart.POST, "no-video",
+                                     "a YouTube post is a video upload, and this post has no video",
+                                     "add the video file to the post's media"))
+        return found
+
+    @classmethod
+    def live_problems(cls, title: str, description: str) -> list[PostProblem]:
+        found = [PostProblem(PostPart.TITLE, "title", m, "shorten the session's title")
+                 for m in title_problems(title)]
+        return found + [PostProblem(PostPart.DESCRIPTION, "description", m,
+                                    "shorten the session's description; remove < and >")
+                        for m in description_problems(description)]
     emulators = ("cm_toolkit.sandbox.google.youtube:YouTubeEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
     limits: ClassVar[Limits] = Limits(
-        text_max=YOUTUBE_DESCRIPTION_MAX_BYTES, text_unit="bytes",
-        title_max=YOUTUBE_TITLE_MAX,
+        text_max=DESCRIPTION_MAX_BYTES, text_unit="bytes",
+        title_max=TITLE_MAX,
         media_max=1,
         media_bytes_max=256 * 1024**3,
         media_types=VIDEO_TYPES,
@@ -145,7 +176,7 @@ class YouTubeChannel(Channel):
         if post.title:
             return post.title
         first = post.text.strip().splitlines()[0] if post.text.strip() else ""
-        return first if len(first) <= YOUTUBE_TITLE_MAX else first[: YOUTUBE_TITLE_MAX - 1] + "…"
+        return first if len(first) <= TITLE_MAX else first[: TITLE_MAX - 1] + "…"
 
     @staticmethod
     def description_of(post: RenderedPost) -> str:
@@ -160,11 +191,11 @@ class YouTubeChannel(Channel):
 
         problems = [
             problem(text, "shorten the title and remove < and >")
-            for text in youtube_title_problems(self.title_of(post))
+            for text in title_problems(self.title_of(post))
         ]
         problems += [
             problem(text, "shorten the description and remove < and >")
-            for text in youtube_description_problems(self.description_of(post))
+            for text in description_problems(self.description_of(post))
         ]
         if not post.media:
             problems.append(
@@ -318,8 +349,7 @@ class YouTubeChannel(Channel):
         }
 
     def schedule_live(self, request: LiveSessionRequest) -> LiveSessionResult:
-        problems = youtube_title_problems(request.title)
-        problems += youtube_description_problems(request.description)
+        problems = [p.message for p in self.live_problems(request.title, request.description)]
         if problems:
             raise Rejected(
                 "youtube: " + "; ".join(problems),

@@ -8,9 +8,12 @@ Where a finding points (``file:line``):
   length depends on the post's variables and link as much as on the template), the post's own
   media (too many, missing, too big, of a type the network refuses).
 
-The text checked is the text *as sent*: on X, with the link the adapter appends when the text
-lacks it (``x_compose``); on YouTube, the video description (``YouTubeChannel.description_of``);
-measured with the adapter's ``text_length`` (X: weighted, LinkedIn: once escaped, YouTube: bytes).
+The text checked is the text *as sent*, composed by the adapter class (``compose``: on X with
+the link it appends when the text lacks it, on YouTube the video description) and measured with
+its ``text_length`` (X: weighted, LinkedIn: once escaped, YouTube: bytes). A network with
+``Capability.THREAD`` cuts a long text with its ``split_thread``; its own rules beyond the limits
+(a YouTube title, X's media combinations) come from its ``plan_problems``, each placed where the
+part it is about is written (``PostPart``).
 """
 
 from __future__ import annotations
@@ -19,13 +22,7 @@ import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cm_toolkit.channels.text_rules import (
-    X_TEXT_MAX,
-    contains_url,
-    split_thread,
-    youtube_description_problems,
-    youtube_title_problems,
-)
+from cm_toolkit.channels.base import Media, PostPart, PostProblem, RenderedPost
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.planning.models import PlannedDelivery
 from cm_toolkit.templates.network_rules import LinkHandling, NetworkRules
@@ -68,13 +65,13 @@ class Finding:
 @dataclass(frozen=True)
 class ContentCheck:
     findings: tuple[Finding, ...]
-    x_parts: tuple[str, ...] = ()  # on X, the posts (thread parts) the text as sent becomes
-    x_posts_with_url: int = 0
+    parts: tuple[str, ...] = ()  # the posts (thread parts) the text as sent becomes
+    posts_with_url: int = 0  # of them, those the network bills as holding a URL (X)
 
     @property
-    def x_posts(self) -> int:
-        """POST /2/tweets calls on X."""
-        return len(self.x_parts)
+    def posts(self) -> int:
+        """Posts created on the network (a thread's parts each count)."""
+        return len(self.parts)
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ class Where:
     media_from_post: bool  # the post (or its override) gives the media, not the template
     media_line: int | None = None  # the template's ``media:`` option line
     title_line: int | None = None  # the template's ``title:`` option line
-    x_threads_option: bool = False  # the X channel file sets ``options: {threads: true}``
+    threads_option: bool = False  # the channel file sets ``options: {threads: true}``
 
     @classmethod
     def of(cls, workspace: Workspace, renderer: TemplateRenderer, delivery: PlannedDelivery,
@@ -98,7 +95,7 @@ class Where:
             media_from_post=bool(delivery.content.get("media")),
             media_line=renderer.option_line(network, template, "media"),
             title_line=renderer.option_line(network, template, "title"),
-            x_threads_option=bool(channel and channel.options.get("threads") is True),
+            threads_option=bool(channel and channel.options.get("threads") is True),
         )
 
 
@@ -128,30 +125,15 @@ class MediaProbe:
         return self._seen[item]
 
 
-def x_compose(text: str, link: str | None) -> str:
-    """The text X receives: ``XChannel.compose``'s rule (the link on its own line when the text
-    does not contain it; X has no link attachment)."""
-    if link and link not in text:
-        return f"{text.rstrip()}\n{link}"
-    return text
+def as_post(content: RenderedContent, media: tuple[Media, ...] = ()) -> RenderedPost:
+    """The rendered content as the adapter receives it (``media``: the files found)."""
+    return RenderedPost(text=content.text, link=content.link, media=media, title=content.title,
+                        description=content.description, thread=content.thread)
 
 
 def sent_text(rules: NetworkRules, content: RenderedContent) -> str:
-    if rules.network == "x":
-        return x_compose(content.text, content.link)
-    if rules.network == "youtube":
-        description = content.description if content.description is not None else content.text
-        if content.link and content.link not in description:
-            return f"{description}\n\n{content.link}" if description else content.link
-        return description
-    return content.text
-
-
-def _youtube_title(content: RenderedContent) -> str:
-    """``YouTubeChannel.title_of``: the title option, else the text's first line."""
-    if content.title:
-        return content.title
-    return content.text.strip().splitlines()[0] if content.text.strip() else ""
+    """The text the network receives (before ``wire_text``): the adapter's ``compose``."""
+    return rules.compose(as_post(content))
 
 
 class _Checker:
@@ -170,18 +152,18 @@ class _Checker:
                                      at_post=file is None))
 
     def text(self, sent: str) -> list[str]:
-        """Length checks; returns the X posts (thread parts) the text becomes."""
+        """Length checks; returns the posts (thread parts) the text becomes."""
         rules, content, template = self.rules, self.content, self.content.template_file
         if not content.text.strip() and not content.media:
             self.add("empty", template, None, "the text is empty",
                      "write the post's text in the template")
-        length = rules.text_length(sent)
-        threadable = rules.network == "x" and (content.thread or (
-            self.where.x_threads_option and length > X_TEXT_MAX))
-        parts = split_thread(sent, X_TEXT_MAX) if threadable else [sent]
-        if rules.text_max is not None and length > rules.text_max and not threadable:
+        length, top = rules.text_length(sent), rules.text_max
+        threadable = top is not None and rules.threads and (
+            content.thread or (self.where.threads_option and length > top))
+        parts = rules.split_thread(sent, top) if threadable and top is not None else [sent]
+        if top is not None and length > top and not threadable:
             fix = f"shorten the text of {template} or the post's variables"
-            if rules.network == "x":
+            if rules.threads:
                 fix += " (or set thread: true to publish it as a numbered thread)"
             self.add("too-long", None, None,
                      f"the text rendered from {template} is {length} {rules.unit} as sent, "
@@ -189,14 +171,18 @@ class _Checker:
                      measure=length)
         return parts
 
-    def media(self) -> None:
+    def media_place(self) -> tuple[str | None, int | None, str]:
+        """Where the media are written: the post (``None``: its line) or the template's option."""
+        if self.where.media_from_post:
+            return None, None, "the post's media"
+        file = self.content.template_file
+        return file, self.where.media_line, f"the media option of {file}"
+
+    def media(self) -> list[Media]:
+        """Media checks; returns the files found, with their types (for ``plan_problems``)."""
         rules, media = self.rules, self.content.media
-        file: str | None = None  # the post's line
-        line: int | None = None
-        whose = "the post's media"
-        if not self.where.media_from_post:
-            file, line = self.content.template_file, self.where.media_line
-            whose = f"the media option of {file}"
+        file, line, whose = self.media_place()
+        found: list[Media] = []
         if rules.media_max is not None and len(media) > rules.media_max:
             if rules.media_max == 0:
                 self.add("media-ignored", file, line,
@@ -208,10 +194,6 @@ class _Checker:
                          f"{len(media)} media, more than the {rules.media_max} "
                          f"{self.network} accepts", f"keep fewer files in {whose}, or "
                          "override media for this channel")
-        if rules.network == "youtube" and not media:
-            self.add("no-video", None, None,
-                     "a YouTube post is a video upload, and this post has no video",
-                     "add the video file to the post's media")
         for item in () if rules.media_max == 0 else media:  # ignored ones: unchecked
             refused = self.probe.outside(item)
             if refused is not None:
@@ -223,6 +205,7 @@ class _Checker:
                 self.add(f"missing:{item}", file, line, f"media file {item} not found",
                          "put the file in the workspace (e.g. assets/) or fix the path")
                 continue
+            found.append(Media(self.probe.root / item, kind or "application/octet-stream"))
             if rules.media_bytes_max is not None and size > rules.media_bytes_max:
                 self.add(f"big:{item}", file, line,
                          f"{item} is {size / 1024**2:.1f} MB, more than the "
@@ -232,14 +215,15 @@ class _Checker:
                 self.add(f"type:{item}", file, line,
                          f"{item} is {kind}, which {self.network} does not take "
                          f"({', '.join(rules.media_types)})", "convert the file")
+        return found
 
     def link(self) -> None:
         link, text, template = self.content.link, self.content.text, self.content.template_file
         handling = self.rules.link_handling
         if not link or link in text or handling in (LinkHandling.ATTACHED, LinkHandling.NONE):
             return
-        if self.rules.network == "youtube":
-            return  # appended to the description, where a link is expected anyway
+        if not self.rules.text_posts:
+            return  # a video's description (YouTube), where an appended link is expected
         untagged = link.split("?", 1)[0].rstrip("/")
         fix = f"put {{{{ link }}}} in {template} where it reads best"
         if untagged and untagged in text:
@@ -254,31 +238,35 @@ class _Checker:
                        "task lists it apart)")
         self.add("link", template, None, message, fix, Severity.WARNING)
 
-    def youtube(self, sent: str) -> None:
-        title = _youtube_title(self.content)
-        file = self.content.template_file if self.content.title else None
-        line = self.where.title_line if self.content.title else None
-        for message in youtube_title_problems(title):
-            self.add("title", file, line, message, "shorten the title option; remove < and >")
-        for message in youtube_description_problems(sent):
-            if "<" in message:  # the length is the text limit's check
-                self.add("description", self.content.template_file, None, message,
-                         "remove < and > from the description")
+    def network_rules(self, media: list[Media]) -> None:
+        """The network's own rules (``plan_problems``), each where its part is written."""
+        content = self.content
+        for problem in self.rules.plan_problems(as_post(content, tuple(media))):
+            file, line = self.place(problem)
+            self.add(problem.key, file, line, problem.message, problem.fix)
+
+    def place(self, problem: PostProblem) -> tuple[str | None, int | None]:
+        content = self.content
+        if problem.part is PostPart.TITLE:
+            if content.title:
+                return content.template_file, self.where.title_line
+            return None, None  # the title is the text's first line: the post's length
+        if problem.part is PostPart.MEDIA:
+            file, line, _whose = self.media_place()
+            return file, line
+        if problem.part in (PostPart.TEXT, PostPart.DESCRIPTION):
+            return content.template_file, None
+        return None, None
 
 
 def check_content(
     rules: NetworkRules, content: RenderedContent, where: Where, probe: MediaProbe
 ) -> ContentCheck:
-    """Check one rendered delivery against ``rules``; count its X posts."""
+    """Check one rendered delivery against ``rules``; count the posts it becomes."""
     checker = _Checker(rules, content, where, probe)
-    sent = sent_text(rules, content)
-    parts = checker.text(sent)
-    checker.media()
+    parts = checker.text(sent_text(rules, content))
+    media = checker.media()
     checker.link()
-    if rules.network == "youtube":
-        checker.youtube(sent)
-    if rules.network != "x":
-        return ContentCheck(tuple(checker.findings))
-    return ContentCheck(tuple(checker.findings), tuple(parts),
-                        sum(1 for part in parts if contains_url(part)))
-
+    checker.network_rules(media)
+    with_url = sum(1 for part in parts if rules.contains_url(part)) if rules.priced_urls else 0
+    return ContentCheck(tuple(checker.findings), tuple(parts), with_url)

@@ -2,7 +2,7 @@
 
 Naming convention (other modules rely on it): template ``teaser`` is the file
 ``templates/teaser.j2`` (its default body) with optional per-network variants
-``templates/teaser.<network>.j2`` (network: facebook, x, linkedin, youtube, meet, manual). Files
+``templates/teaser.<network>.j2`` (network: any the channel registry knows, a plugin's too). Files
 whose name starts with ``_`` (``_macros.j2``) are shared partials and macros, never templates.
 
 Safety, in three layers, because templates are written by people who are not developers and may

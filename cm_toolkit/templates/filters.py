@@ -22,8 +22,9 @@ from babel.units import format_unit
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from cm_toolkit.channels.text_rules import x_weighted_length
+from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.workspace.models import UtmDefaults
+from cm_toolkit.workspace.networks import network_capabilities
 
 # CLDR's "atTime" date-time patterns (Babel does not ship them): "jeudi 9 décembre 2027 à 18:00".
 _AT_TIME_PATTERNS = {
@@ -81,9 +82,10 @@ def _need_datetime(value: Any, tz: ZoneInfo, filter_name: str) -> datetime:
 
 
 def utm_source_name(network: str, channel_id: str) -> str:
-    """The default utm_source: the network's name, or for a ``manual`` channel (a LinkedIn group,
-    a newsletter...) its channel id, which says more than "manual"."""
-    return channel_id if network == "manual" and channel_id else network
+    """The default utm_source: the network's name, or for a channel published by hand
+    (``Capability.MANUAL``: a LinkedIn group, a newsletter...) its channel id, which says more
+    than "manual"."""
+    return channel_id if channel_id and "manual" in network_capabilities(network) else network
 
 
 def tag_link(
@@ -145,12 +147,13 @@ def hashtags(value: Any) -> str:
 
 
 def _measure(network: str | None) -> Callable[[str], int]:
-    return x_weighted_length if network == "x" else len
+    """How ``network``'s adapter counts a text (``text_length``); characters without one."""
+    return rules_for(network).text_length if network else len
 
 
 def truncate_text(text: str, limit: int, network: str | None, end: str = "…") -> str:
-    """``text`` cut between words so that it measures at most ``limit`` (X: weighted length),
-    ending with ``end`` when something was cut."""
+    """``text`` cut between words so that it measures at most ``limit`` as the network counts
+    (X: weighted length, Bluesky: graphemes...), ending with ``end`` when something was cut."""
     measure = _measure(network)
     if measure(text) <= limit:
         return text

@@ -1,40 +1,25 @@
-"""Each network's rules as the plan check applies them: the adapter's own, else ``text_rules``.
+"""Each network's rules as the plan check applies them: its adapter class's facts.
 
 ``rules_for(network)`` takes the adapter class from the channel registry
-(``channel_class(network)``): its ``limits`` (text, title, media count, size and types) and its
-classmethods ``wire_text`` / ``text_length``, so that the plan check measures a text exactly as
-the adapter will before sending it. When the adapter cannot be imported (a third-party package
-missing), the numbers of ``cm_toolkit.channels.text_rules`` are used instead.
+(``channel_class(network)``): its ``limits`` (text, title, media count, size and types), its
+``link_handling``, its capabilities and its classmethods (``compose``, ``wire_text``,
+``text_length``, ``split_thread``, ``plan_problems``...), so that the plan check measures a text
+exactly as the adapter will before sending it, for a built-in network and a plugin's alike.
 
-How the adapters treat a post's link, mirrored here (``LinkHandling``):
-
-- X: there is no link attachment; ``XChannel.compose`` appends the link on a line of its own when
-  the text does not contain it (so the link counts in the 280 and in the price);
-- YouTube: the link is appended to the video's description when the text does not hold it;
-- manual: the task lists the link apart from the text to paste;
-- Facebook, LinkedIn: the link is attached to the post (a link preview / an article card);
-- Meet: a calendar event has no post link.
+When the adapter cannot be imported (a plugin's package missing: the workspace check reports
+it), nothing is known of the network, and its posts are checked only for what every network
+shares (an empty text, missing media files).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from cm_toolkit.channels import text_rules
+from cm_toolkit.channels.base import Capability, Channel, PostProblem, RenderedPost
 from cm_toolkit.channels.facts import LinkHandling
 from cm_toolkit.errors import CmError
 from cm_toolkit.workspace.models import Network
-
-LINK_HANDLING: dict[Network, LinkHandling] = {
-    "x": LinkHandling.APPENDED,
-    "youtube": LinkHandling.APPENDED,
-    "manual": LinkHandling.LISTED,
-    "facebook": LinkHandling.ATTACHED,
-    "linkedin": LinkHandling.ATTACHED,
-    "meet": LinkHandling.NONE,
-}
 
 
 @dataclass(frozen=True)
@@ -42,66 +27,93 @@ class NetworkRules:
     """What one network accepts, and how it measures and transforms a text."""
 
     network: Network
-    text_max: int | None
-    unit: str  # of text_max: "weighted characters", "characters", "bytes"
-    title_max: int | None
-    media_max: int | None  # None: not checked
-    media_bytes_max: int | None
-    media_types: tuple[str, ...]  # empty: any type
-    wire_text: Callable[[str], str]
-    text_length: Callable[[str], int]
-    source: str  # "adapter" or "text_rules"
-    duplicates_refused: bool = False  # the adapter's ``limits.duplicates_refused``
-    display_name: str = ""  # the adapter's ("X", "Facebook Page"...)
-    link: LinkHandling | None = None  # the adapter's; None: the table's
+    channel: type[Channel] | None  # the adapter class; None: it cannot be imported
+
+    @property
+    def text_max(self) -> int | None:
+        return self.channel.limits.text_max if self.channel else None
+
+    @property
+    def unit(self) -> str:  # of text_max: "weighted characters", "characters", "bytes"
+        return self.channel.limits.text_unit if self.channel else "characters"
+
+    @property
+    def title_max(self) -> int | None:
+        return self.channel.limits.title_max if self.channel else None
+
+    @property
+    def media_max(self) -> int | None:  # None: not checked
+        return self.channel.limits.media_max if self.channel else None
+
+    @property
+    def media_bytes_max(self) -> int | None:
+        return self.channel.limits.media_bytes_max if self.channel else None
+
+    @property
+    def media_types(self) -> tuple[str, ...]:  # empty: any type
+        return tuple(self.channel.limits.media_types) if self.channel else ()
+
+    @property
+    def duplicates_refused(self) -> bool:
+        return self.channel.limits.duplicates_refused if self.channel else False
+
+    @property
+    def display_name(self) -> str:  # the adapter's ("X", "Facebook Page"...)
+        return str(getattr(self.channel, "display_name", "") or self.network)
 
     @property
     def link_handling(self) -> LinkHandling:
-        if self.link is not None:
-            return self.link
-        return LINK_HANDLING.get(self.network, LinkHandling.ATTACHED)
+        return self.channel.link_handling if self.channel else LinkHandling.ATTACHED
 
+    @property
+    def threads(self) -> bool:
+        """The network posts a long text as a thread (``Capability.THREAD``)."""
+        return self.channel is not None and Capability.THREAD in self.channel.capabilities
 
-def _from_text_rules(network: Network) -> NetworkRules:
-    limits = text_rules.NETWORK_TEXT_LIMITS[network]
-    return NetworkRules(
-        network=network,
-        text_max=limits.text_max,
-        unit=limits.unit,
-        title_max=limits.title_max,
-        media_max=limits.media_max,
-        media_bytes_max=None,
-        media_types=(),
-        wire_text=functools.partial(text_rules.wire_text, network),
-        text_length=functools.partial(text_rules.text_length, network),
-        source="text_rules",
-    )
+    @property
+    def text_posts(self) -> bool:
+        """The network publishes text posts (``Capability.TEXT``; YouTube uploads videos)."""
+        return self.channel is None or Capability.TEXT in self.channel.capabilities
+
+    @property
+    def priced(self) -> bool:
+        """The network bills each post (X's pay-per-use)."""
+        return self.channel is not None and self.channel.pricing is not None
+
+    @property
+    def priced_urls(self) -> bool:
+        """A post whose text holds a URL has its own price (X)."""
+        pricing = self.channel.pricing if self.channel else None
+        return pricing is not None and pricing.post_with_url_usd is not None
+
+    def compose(self, post: RenderedPost) -> str:
+        return self.channel.compose(post) if self.channel else post.text
+
+    def wire_text(self, text: str) -> str:
+        return self.channel.wire_text(text) if self.channel else text
+
+    def text_length(self, text: str) -> int:
+        return self.channel.text_length(text) if self.channel else len(text)
+
+    def split_thread(self, text: str, limit: int) -> list[str]:
+        return self.channel.split_thread(text, limit) if self.channel else [text]
+
+    def contains_url(self, text: str) -> bool:
+        return self.channel.contains_url(text) if self.channel else False
+
+    def plan_problems(self, post: RenderedPost) -> list[PostProblem]:
+        return self.channel.plan_problems(post) if self.channel else []
+
+    def live_problems(self, title: str, description: str) -> list[PostProblem]:
+        return self.channel.live_problems(title, description) if self.channel else []
 
 
 @functools.cache
 def rules_for(network: Network) -> NetworkRules:
-    """The rules of ``network``: its adapter's class data, else ``text_rules``' numbers."""
+    """The rules of ``network``: its adapter class's facts (see the module docstring)."""
     from cm_toolkit.channels.registry import channel_class  # imports adapters: only when asked
 
     try:
-        cls = channel_class(network)
+        return NetworkRules(network, channel_class(network))
     except CmError:
-        return _from_text_rules(network)
-    limits = getattr(cls, "limits", None)
-    if limits is None:
-        return _from_text_rules(network)
-    return NetworkRules(
-        network=network,
-        text_max=limits.text_max,
-        unit=limits.text_unit,
-        title_max=limits.title_max,
-        media_max=limits.media_max,
-        media_bytes_max=limits.media_bytes_max,
-        media_types=tuple(limits.media_types),
-        wire_text=cls.wire_text,
-        text_length=cls.text_length,
-        source="adapter",
-        duplicates_refused=getattr(limits, "duplicates_refused", False),
-        display_name=str(getattr(cls, "display_name", "")),
-        link=cls.link_handling,
-    )
+        return NetworkRules(network, None)

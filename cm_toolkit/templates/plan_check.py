@@ -4,8 +4,9 @@
 recurring post, every announcement, on every channel) and reports, all at once:
 
 - template errors (``templates/<file>:<line>``), a text over the network's limit, too many,
-  missing, oversized or refused media, a link the text forgot (``delivery_checks``), YouTube
-  titles and descriptions the API would refuse, live sessions whose title YouTube would refuse;
+  missing, oversized or refused media, a link the text forgot, what the network's own rules
+  refuse (``delivery_checks``; the adapter's ``plan_problems``: a YouTube title, X's media
+  combinations), live sessions whose title the host would refuse (``live_problems``);
 - quota and rate-limit warnings, spam-like bursts, and a summary with X's price and each
   network's peaks (``quotas``).
 
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cm_toolkit.channels.text_rules import youtube_description_problems, youtube_title_problems
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKey, DeliveryKind, Plan, PlannedDelivery
@@ -134,23 +134,18 @@ def problem_order(problem: Problem) -> tuple[Any, ...]:
 
 
 def live_setup_problems(delivery: PlannedDelivery) -> list[Problem]:
-    """A YouTube broadcast takes the session's own title and description."""
-    if delivery.network != "youtube":
-        return []
+    """What the hosting network would refuse in the session's own title and description
+    (its adapter's ``live_problems``: YouTube's title and description rules)."""
     session = delivery.content.get("session") or {}
     title, description = str(session.get("title", "")), str(session.get("description", ""))
     where = f"live session {delivery.session_id}"
-    problems = [Problem(SCHEDULES_FILE, None, None, f"{where}: {m}", "shorten the session's title")
-                for m in youtube_title_problems(title)]
-    problems += [Problem(SCHEDULES_FILE, None, None, f"{where}: {m}",
-                         "shorten the session's description; remove < and >")
-                 for m in youtube_description_problems(description)]
-    return problems
+    return [Problem(SCHEDULES_FILE, None, None, f"{where}: {problem.message}", problem.fix)
+            for problem in rules_for(delivery.network).live_problems(title, description)]
 
 
 def _groups_of(workspace: Workspace) -> dict[str, str]:
-    """Channel id -> its app or project: X channels (and YouTube channels) naming the same
-    ``client_id`` secret share one X app (one Google Cloud project)."""
+    """Channel id -> its app or project: channels of one network naming the same ``client_id``
+    secret share one app (an X app, a Google Cloud project)."""
     groups = {}
     for channel_id, channel in workspace.channels.items():
         ref = channel.secrets.get("client_id")
@@ -227,7 +222,7 @@ class _PlanRun:
                 self.findings.add(finding, delivery)
             self.duplicates.add(rules, rendered, delivery)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, network, SendKind.POST,
-                                   checked.x_posts, checked.x_posts_with_url, delivery))
+                                   checked.posts, checked.posts_with_url, delivery))
 
     def run(self, deliveries: Iterable[PlannedDelivery], now: datetime | None) -> PlanCheck:
         groups: dict[tuple[str, str], list[PlannedDelivery]] = {}

@@ -3,10 +3,11 @@
 Used by ``cm preview``. The problems are the plan check's own (``delivery_checks.check_content``
 with the adapter's rules, ``network_rules.rules_for``, placed by ``plan_check.Findings``), so
 that a post previewed and then checked by ``cm check`` shows the same problems. What is shown is
-the text as sent (``delivery_checks.sent_text``: on X with the link the adapter appends, on
-YouTube the video description with its link; ``wire_text``: LinkedIn's escaping), its length in
-the network's unit against the adapter's limit, the X thread it becomes, its media on disk and
-an X cost estimate (``quotas.x_cost_usd``). A live announcement is rendered with its session's
+the text as sent (``delivery_checks.sent_text``, the adapter's ``compose``: on X with the link
+it appends, on YouTube the video description with its link; ``wire_text``: LinkedIn's
+escaping), its length in the network's unit against the adapter's limit, the thread it becomes
+(a network with ``Capability.THREAD``), its media on disk and, on a network that bills each
+post, a cost estimate (``quotas.x_cost_usd``). A live announcement is rendered with its session's
 created links, else each host's placeholder (``Channel.live_link_placeholder``): the length and
 the X price are those of the post as it will be sent.
 """
@@ -151,6 +152,7 @@ def preview_delivery(
     preview.wire_text = rules.wire_text(sent)
     preview.length = rules.text_length(sent)
     preview.media = [_media_check(probe, item) for item in content.media]
-    preview.thread_parts = list(checked.x_parts) if checked.x_posts > 1 else []
-    preview.x_posts, preview.x_posts_with_url = checked.x_posts, checked.x_posts_with_url
+    preview.thread_parts = list(checked.parts) if checked.posts > 1 else []
+    if rules.priced:  # a network that bills each post (X): its cost
+        preview.x_posts, preview.x_posts_with_url = checked.posts, checked.posts_with_url
     return preview

@@ -47,7 +47,7 @@ from cm_toolkit.workspace.paths import OutsideWorkspace, WorkspacePaths
 @dataclass(frozen=True)
 class RenderedContent:
     """A template rendered for one network. ``text`` is plain (LinkedIn escaping happens at the
-    wire, ``text_rules.wire_text``); ``link`` is UTM-tagged; ``media`` are workspace-relative
+    wire, the adapter's ``wire_text``); ``link`` is UTM-tagged; ``media`` are workspace-relative
     paths; ``template_file`` is the file used (``templates/teaser.x.j2``)."""
 
     text: str

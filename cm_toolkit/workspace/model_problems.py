@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from cm_toolkit.errors import Problem
 from cm_toolkit.workspace.datetimes import DateTimeError
 from cm_toolkit.workspace.durations import DurationError
+from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.secret_scan import secret_kind
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 from cm_toolkit.workspace.yaml_source import PathElement, YamlDocument
@@ -30,7 +31,6 @@ FIELD_EXAMPLES = {
     "template": "teaser",
     "channels": "[x-mooc, facebook-page]",
     "timezone": "Europe/Paris",
-    "network": "facebook",
     "start": "2027-01-14 18:00",
     "duration": "1h30m",
     "hosted_on": "[youtube]",
@@ -55,6 +55,12 @@ _TYPE_WANTED = {
 }
 
 
+def _network_example() -> dict[str, str]:
+    """``network``'s example: a network this installation has (the registry's first)."""
+    networks = known_networks()
+    return {"network": networks[0]} if networks else {}
+
+
 def problems_from_validation(
     error: ValidationError,
     document: YamlDocument,
@@ -75,7 +81,7 @@ def problems_from_validation(
     ``examples`` replace ``FIELD_EXAMPLES`` where the file's own names fit (its templates and
     channels: a fix never names a template the workspace does not have).
     """
-    shown = {**FIELD_EXAMPLES, **(examples or {})}
+    shown = {**FIELD_EXAMPLES, **_network_example(), **(examples or {})}
     skipped = [tuple(path) for path in skip]
     problems = []
     for item in error.errors(include_url=False, include_input=True):

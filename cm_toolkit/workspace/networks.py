@@ -32,3 +32,13 @@ def network_capabilities(network: str) -> frozenset[str]:
     except Exception:  # noqa: BLE001 - UnknownChannel, or a plugin that fails to import
         return frozenset()
     return frozenset(capability.value for capability in cls.capabilities)
+
+
+def live_title_problems(network: str, title: str) -> list[str]:
+    """What a live host's adapter would refuse in a session's title (its ``live_problems``:
+    YouTube's 100 characters, no < or >); empty for an unknown or unimportable network."""
+    try:
+        cls = _registry().channel_class(network)
+    except Exception:  # noqa: BLE001 - UnknownChannel, or a plugin that fails to import
+        return []
+    return [p.message for p in cls.live_problems(title, "") if p.part.value == "title"]

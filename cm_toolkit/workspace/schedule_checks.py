@@ -14,14 +14,17 @@ from typing import Any
 
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.workspace import schedule_view as view
-from cm_toolkit.workspace.networks import known_networks, network_capabilities
+from cm_toolkit.workspace.networks import (
+    known_networks,
+    live_title_problems,
+    network_capabilities,
+)
 from cm_toolkit.workspace.paths import WorkspacePaths
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 from cm_toolkit.workspace.template_names import builtin_templates
 from cm_toolkit.workspace.yaml_source import YamlDocument
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-YOUTUBE_TITLE_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class References:
         ids = sorted(self.channels)
         if ids:
             found["channels"] = f"[{', '.join(ids[:2])}]"
-        hosts = [i for i in ids if self.channels[i] in ("youtube", "meet")]
+        hosts = [i for i in ids if "live" in network_capabilities(self.channels[i] or "")]
         if hosts:
             found["hosted_on"] = f"[{hosts[0]}]"
         return found
@@ -303,6 +306,19 @@ def _check_overrides(
     return problems
 
 
+def _live_networks() -> str:
+    """The networks that can host a live session (``Capability.LIVE``), as a fix says them."""
+    return " or ".join(n for n in known_networks() if "live" in network_capabilities(n))
+
+
+def _live_example(refs: References) -> str:
+    """A channel of the workspace that can host a live session, else a live network's name."""
+    hosts = refs.examples().get("hosted_on", "")
+    if hosts:
+        return hosts.strip("[]")
+    return next((n for n in known_networks() if "live" in network_capabilities(n)), "")
+
+
 def _check_session(document: YamlDocument, session: view.Part, refs: References) -> list[Problem]:
     problems = _check_channels(document, session, "hosted_on", refs)
     problems += _check_channels(document, session, "announce_on", refs)
@@ -313,7 +329,7 @@ def _check_session(document: YamlDocument, session: view.Part, refs: References)
                 document,
                 (*session.path, "hosted_on"),
                 f"{session.label} is hosted nowhere",
-                "list a youtube or meet channel, e.g. `hosted_on: [youtube]`",
+                f"list a {_live_networks()} channel, e.g. `hosted_on: [{_live_example(refs)}]`",
             )
         )
     for path, channel in hosts:
@@ -325,22 +341,21 @@ def _check_session(document: YamlDocument, session: view.Part, refs: References)
                     path,
                     f"{session.label}: channel `{channel}` is on {network}, which cannot host "
                     "a live session",
-                    "host it on a youtube or meet channel (announce on the others)",
+                    f"host it on a {_live_networks()} channel (announce on the others)",
                 )
             )
     title = session.text("title")
-    if (
-        title is not None
-        and len(title) > YOUTUBE_TITLE_MAX
-        and any(refs.channels.get(c) == "youtube" for _, c in hosts)
-    ):
+    host_networks = sorted({n for _, c in hosts if (n := refs.channels.get(c)) is not None})
+    refused = dict.fromkeys(  # each message once
+        message for network in host_networks for message in live_title_problems(network, title)
+    ) if title is not None else {}
+    for message in refused:
         problems.append(
             problem(
                 document,
                 (*session.path, "title"),
-                f"{session.label}: the title has {len(title)} characters; YouTube allows "
-                f"{YOUTUBE_TITLE_MAX}",
-                "shorten the title",
+                f"{session.label}: {message}",
+                "shorten the title; remove < and >",
             )
         )
     has_default = bool(session.texts("announce_on"))

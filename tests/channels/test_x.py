@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from cm_toolkit.channels.base import Media, MemoryCredentials, RenderedPost, Transport
-from cm_toolkit.channels.text_rules import x_weighted_length
 from cm_toolkit.channels.x import XChannel, XSettings
+from cm_toolkit.channels.x.text import x_weighted_length
 from cm_toolkit.errors import (
     AuthExpired,
     OutcomeUnknown,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cm_toolkit.channels.text_rules import text_length
+from cm_toolkit.channels.x.text import x_weighted_length
 from cm_toolkit.errors import InboxError, TemplateError, WorkspaceError
 from cm_toolkit.inbox.faq import FaqBook
 
@@ -177,7 +177,7 @@ def test_sample_workspace_faq_answers_fit_every_network(tmp_path: Path) -> None:
                 text = book.render(faq_id, network=network, language=language)
                 assert "{{" not in text and text.strip()
                 if network == "x":
-                    assert text_length("x", text) <= 280, (faq_id, language, text)
+                    assert x_weighted_length(text) <= 280, (faq_id, language, text)
         english = book.render(faq_id, network="facebook", language="en")
         french = book.render(faq_id, network="facebook", language="fr")
         assert english != french, f"{faq_id} has no English answer"

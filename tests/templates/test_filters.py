@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cm_toolkit.channels.text_rules import x_weighted_length
+from cm_toolkit.channels.x.text import x_weighted_length
 from cm_toolkit.errors import TemplateError
 from cm_toolkit.templates import TemplateRenderer
 from cm_toolkit.templates.filters import countdown_text, hashtags, tag_link, truncate_text

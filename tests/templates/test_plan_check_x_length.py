@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from cm_toolkit.channels.text_rules import x_weighted_length
+from cm_toolkit.channels.x.text import x_weighted_length
 
 # Pieces where twitter-text's rules meet: URLs with and without a scheme, emoji sequences,
 # CJK, combining accents, every kind of whitespace (\r\n counts 1), punctuation around links.

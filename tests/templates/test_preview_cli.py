@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cm_toolkit.channels.text_rules import linkedin_escape
+from cm_toolkit.channels.linkedin.text import linkedin_escape
 from cm_toolkit.cli import main
 
 from .conftest import REPO_ROOT

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cm_toolkit.channels.registry import BUILTIN_CHANNELS
-from cm_toolkit.channels.text_rules import split_thread, x_weighted_length
+from cm_toolkit.channels.x.text import split_thread, x_weighted_length
 from cm_toolkit.planning import DeliveryKind, plan_workspace
 from cm_toolkit.templates.delivery import context_for, renderer_for
 from cm_toolkit.templates.environment import list_templates

@@ -1,4 +1,6 @@
-"""Network text measures: X weighting, X threads, LinkedIn escaping, YouTube limits."""
+"""Network text measures, each on its adapter: X weighting and threads (``channels/x/text.py``),
+LinkedIn escaping (``channels/linkedin/text.py``), YouTube titles and descriptions
+(``channels/youtube_text.py``), and the facts the registry's classes give the plan check."""
 
 from __future__ import annotations
 
@@ -14,22 +16,34 @@ from hypothesis import strategies as st
 from twitter_text import extract_urls, parse_tweet
 from twitter_text.extract_emojis import extract_emojis_with_indices
 
-from cm_toolkit.channels.text_rules import (
-    NETWORK_TEXT_LIMITS,
+from cm_toolkit.channels.linkedin.text import linkedin_escape
+from cm_toolkit.channels.registry import channel_class
+from cm_toolkit.channels.x.text import (
     _atoms,
     _cut_characters,
     _longest_fitting_prefix,
     contains_url,
-    linkedin_escape,
     split_thread,
-    text_length,
-    wire_text,
     x_weighted_length,
-    youtube_description_ok,
-    youtube_description_problems,
-    youtube_title_ok,
-    youtube_title_problems,
 )
+from cm_toolkit.channels.youtube_text import description_problems as youtube_description_problems
+from cm_toolkit.channels.youtube_text import title_problems as youtube_title_problems
+
+
+def youtube_title_ok(title: str) -> bool:
+    return not youtube_title_problems(title)
+
+
+def youtube_description_ok(description: str) -> bool:
+    return not youtube_description_problems(description)
+
+
+def wire_text(network: str, text: str) -> str:
+    return channel_class(network).wire_text(text)
+
+
+def text_length(network: str, text: str) -> int:
+    return channel_class(network).text_length(text)
 
 
 def test_x_latin_and_accents_weigh_one() -> None:
@@ -111,14 +125,13 @@ def test_text_length_uses_each_network_unit() -> None:
     assert text_length("facebook", "(a)") == 3
 
 
-def test_limits_table_has_the_api_facts_numbers() -> None:
-    assert NETWORK_TEXT_LIMITS["x"].text_max == 280
-    assert NETWORK_TEXT_LIMITS["x"].media_max == 4
-    assert NETWORK_TEXT_LIMITS["facebook"].text_max == 63206
-    assert NETWORK_TEXT_LIMITS["linkedin"].text_max == 3000
-    assert NETWORK_TEXT_LIMITS["youtube"].title_max == 100
-    assert NETWORK_TEXT_LIMITS["youtube"].text_max == 5000
-    assert NETWORK_TEXT_LIMITS["manual"].text_max is None
+def test_adapters_limits_have_the_api_facts_numbers() -> None:
+    x = channel_class("x").limits
+    assert (x.text_max, x.text_unit, x.media_max) == (280, "weighted characters", 4)
+    assert channel_class("facebook").limits.text_max == 63206
+    assert channel_class("linkedin").limits.text_max == 3000
+    youtube = channel_class("youtube").limits
+    assert (youtube.title_max, youtube.text_max, youtube.text_unit) == (100, 5000, "bytes")
 
 
 def test_youtube_title_rules() -> None:

@@ -92,6 +92,18 @@ class BlueskyChannel(Channel):
     # The link becomes a card (app.bsky.embed.external); a post with images has no room for a
     # card (one embed per post), so its link is added at the end of the text instead.
     link_handling: ClassVar[LinkHandling] = LinkHandling.ATTACHED
+
+    @classmethod
+    def compose(cls, post: RenderedPost) -> str:
+        """The text sent: with images there is no card, so a missing link is added at the end."""
+        if post.link and post.media and post.link not in post.text:
+            return f"{post.text.rstrip()}\n{post.link}"
+        return post.text
+
+    @classmethod
+    def split_thread(cls, text: str, limit: int) -> list[str]:
+        return rich.split_thread(text, limit)
+
     # 5,000 record-creation points an hour per account, a post costing 3 (docs.bsky.app,
     # "Rate Limits"); the day's 35,000 points are the second quota rule.
     budget: ClassVar[Budget | None] = Budget(5000 // CREATE_POINTS, timedelta(hours=1), margin=16)
@@ -120,16 +132,10 @@ class BlueskyChannel(Channel):
 
     # -- publishing -----------------------------------------------------------------------------
 
-    def compose(self, post: RenderedPost) -> str:
-        """The text sent: with images there is no card, so a missing link is added at the end."""
-        if post.link and post.media and post.link not in post.text:
-            return f"{post.text.rstrip()}\n{post.link}"
-        return post.text
-
     def parts(self, post: RenderedPost) -> list[str]:
         text = self.compose(post)
         if post.thread or (self.bsky.threads and rich.grapheme_length(text) > self.limits.text_max):
-            return rich.split_thread(text, self.limits.text_max)
+            return self.split_thread(text, self.limits.text_max)
         return [text]
 
     def validate(self, post: RenderedPost) -> list[Problem]:

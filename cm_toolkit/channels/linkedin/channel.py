@@ -43,7 +43,7 @@ from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.linkedin import inbox
 from cm_toolkit.channels.linkedin.checks import IMAGE_TYPES, post_problems
 from cm_toolkit.channels.linkedin.http import NETWORK, error_for, transport_error
-from cm_toolkit.channels.text_rules import linkedin_escape
+from cm_toolkit.channels.linkedin.text import linkedin_escape
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import AuthExpired, OutcomeUnknown, Problem, Rejected
 from cm_toolkit.workspace.models import Network

@@ -46,7 +46,7 @@ from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, Quota
 from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.mastodon.text import mastodon_length
 from cm_toolkit.channels.mastodon.wire import NETWORK, map_error
-from cm_toolkit.channels.text_rules import split_thread
+from cm_toolkit.channels.x.text import split_thread as x_split_thread
 from cm_toolkit.errors import ChannelError, OutcomeUnknown, PartiallyPublished, Problem, Rejected
 from cm_toolkit.workspace.models import Network
 
@@ -88,6 +88,19 @@ class MastodonChannel(Channel):
         media_bytes_max=IMAGE_BYTES_MAX, media_types=IMAGE_TYPES,
     )
     link_handling = LinkHandling.APPENDED
+
+    @classmethod
+    def compose(cls, post: RenderedPost) -> str:
+        """The text sent: the post's text, then its link when the text does not hold it."""
+        if post.link and post.link not in post.text:
+            return f"{post.text.rstrip()}\n\n{post.link}"
+        return post.text
+
+    @classmethod
+    def split_thread(cls, text: str, limit: int) -> list[str]:
+        # split by X's weights, never below Mastodon's count: every part fits here too
+        return x_split_thread(text, limit)
+
     # 300 requests / 5 min per account; a post spends at most 6 (instance, 4 uploads, status)
     budget = Budget(limit=50, window=timedelta(minutes=5), margin=5)
     quota_rules = (
@@ -184,17 +197,10 @@ class MastodonChannel(Channel):
 
     # -- publishing -----------------------------------------------------------------------
 
-    def compose(self, post: RenderedPost) -> str:
-        """The text sent: the post's text, then its link when the text does not hold it."""
-        if post.link and post.link not in post.text:
-            return f"{post.text.rstrip()}\n\n{post.link}"
-        return post.text
-
     def parts(self, post: RenderedPost, limits: Limits | None = None) -> list[str]:
         text, top = self.compose(post), (limits or self.limits).text_max
         if post.thread or (self.m_settings.threads and mastodon_length(text) > top):
-            # split by X's weights, never below Mastodon's count: every part fits here too
-            return split_thread(text, top)
+            return self.split_thread(text, top)
         return [text]
 
     def validate(self, post: RenderedPost, limits: Limits | None = None) -> list[Problem]:

@@ -16,7 +16,7 @@ timeout to ``requests``: the client's session is a ``TimedSession`` (channels/ht
 ``RateLimited`` with X's reset time, and the scheduler decides when to come back.
 
 A thread (``RenderedPost.thread``, or a text over 280 weighted characters when the channel's
-``threads`` option allows it) is a chain of replies numbered by ``text_rules.split_thread``. If a
+``threads`` option allows it) is a chain of replies numbered by ``x/text.py: split_thread``. If a
 part fails after the first went out, ``PartiallyPublished`` carries the ids already online, so
 the scheduler never sends them again.
 """
@@ -41,16 +41,19 @@ from cm_toolkit.channels.base import (
     Engagement,
     Limits,
     Media,
+    PostPart,
+    PostProblem,
     PublishResult,
     RenderedPost,
     ReplyRequest,
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.channels.facts import LinkHandling, Pricing
 from cm_toolkit.channels.http import session_for
-from cm_toolkit.channels.text_rules import X_TEXT_MAX, split_thread, x_weighted_length
 from cm_toolkit.channels.x import inbox
+from cm_toolkit.channels.x import text as x_text
+from cm_toolkit.channels.x.text import TEXT_MAX, x_weighted_length
 from cm_toolkit.channels.x.wire import json_body, map_error, raise_for_status
 from cm_toolkit.errors import (
     AuthExpired,
@@ -66,6 +69,7 @@ T = TypeVar("T")
 API = "https://api.x.com"
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
+GIF_TYPE = "image/gif"  # uploaded as a GIF (``tweet_gif``): alone in its post
 
 
 class XSettings(ChannelSettings):
@@ -83,9 +87,33 @@ class XSettings(ChannelSettings):
 class XChannel(Channel):
     network: ClassVar[Network] = "x"
     link_handling = LinkHandling.APPENDED
+    # the same line as branch factsops's (keep one when merging)
+    pricing: ClassVar[Pricing | None] = Pricing(post_usd=0.015, post_with_url_usd=0.200)
+
+    @classmethod
+    def compose(cls, post: RenderedPost) -> str:
+        """The text sent: the post's text, then its link when the text does not contain it
+        (X has no link attachment)."""
+        if post.link and post.link not in post.text:
+            return f"{post.text.rstrip()}\n{post.link}"
+        return post.text
+
+    @classmethod
+    def split_thread(cls, text: str, limit: int) -> list[str]:
+        return x_text.split_thread(text, limit)
+
+    @classmethod
+    def contains_url(cls, text: str) -> bool:
+        return x_text.contains_url(text)
+
+    @classmethod
+    def plan_problems(cls, post: RenderedPost) -> list[PostProblem]:
+        return [PostProblem(PostPart.MEDIA, "media-mix", message, fix)
+                for message, fix in media_mix_problems(post.media)]
+
     emulators = ("cm_toolkit.sandbox.x:XEmulator",)
     limits: ClassVar[Limits] = Limits(
-        text_max=X_TEXT_MAX, text_unit="weighted characters", media_max=4,
+        text_max=TEXT_MAX, text_unit="weighted characters", media_max=4,
         media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,
         duplicates_refused=True,  # 403 "duplicate content", permanent (API_FACTS.md)
     )
@@ -159,30 +187,24 @@ class XChannel(Channel):
 
     # -- publishing -----------------------------------------------------------------------------
 
-    def compose(self, post: RenderedPost) -> str:
-        """The text sent: the post's text, then its link when the text does not contain it."""
-        if post.link and post.link not in post.text:
-            return f"{post.text.rstrip()}\n{post.link}"
-        return post.text
-
     def parts(self, post: RenderedPost) -> list[str]:
-        text = self.compose(post)
-        if post.thread or (self.x_settings.threads and x_weighted_length(text) > X_TEXT_MAX):
-            return split_thread(text, X_TEXT_MAX)
-        return [text]
+        sent = self.compose(post)
+        if post.thread or (self.x_settings.threads and x_weighted_length(sent) > TEXT_MAX):
+            return x_text.split_thread(sent, TEXT_MAX)
+        return [sent]
 
     def validate(self, post: RenderedPost) -> list[Problem]:
         found: list[tuple[str, str]] = []
-        text = self.compose(post)
-        length = x_weighted_length(text)
-        if not text.strip() and not post.media:
+        sent = self.compose(post)
+        length = x_weighted_length(sent)
+        if not sent.strip() and not post.media:
             found.append(("the post is empty", "give it a text or an image"))
-        if length > X_TEXT_MAX and not (post.thread or self.x_settings.threads):
+        if length > TEXT_MAX and not (post.thread or self.x_settings.threads):
             found.append(
                 (
-                    f"the text is {length} weighted characters, more than X's {X_TEXT_MAX}",
+                    f"the text is {length} weighted characters, more than X's {TEXT_MAX}",
                     (
-                        f"shorten it by {length - X_TEXT_MAX} (links count 23, emoji and CJK 2), "
+                        f"shorten it by {length - TEXT_MAX} (links count 23, emoji and CJK 2), "
                         "or set `threads: true` in the channel's options to post it as a thread"
                     ),
                 )
@@ -194,6 +216,7 @@ class XChannel(Channel):
                     "keep four images or fewer",
                 )
             )
+        found.extend(media_mix_problems(post.media))
         for media in post.media:
             found.extend(_media_problems(media))
         return [Problem(self.channel_id, None, None, message, fix) for message, fix in found]
@@ -249,7 +272,7 @@ class XChannel(Channel):
             response = self.client.session.post(
                 f"{API}/2/media/upload",
                 files={"media": (media.path.name, data, media.mime_type)},
-                data={"media_category": "tweet_image"},
+                data={"media_category": media_category(media.mime_type)},
                 **self._raw_auth(),
             )
             raise_for_status(response)
@@ -416,3 +439,23 @@ def _media_problems(media: Media) -> list[tuple[str, str]]:
             )
         ]
     return []
+
+
+def media_category(mime_type: str) -> str:
+    """How X is told what a file is: a GIF is uploaded as ``tweet_gif`` (so that it stays
+    animated), every other image as ``tweet_image``."""
+    return "tweet_gif" if mime_type == GIF_TYPE else "tweet_image"
+
+
+def media_mix_problems(media: tuple[Media, ...]) -> list[tuple[str, str]]:
+    """X takes up to 4 images, or 1 GIF, or 1 video in a post: a GIF or a video is alone."""
+    alone = [m for m in media if m.mime_type == GIF_TYPE or m.mime_type.startswith("video/")]
+    if not alone or len(media) == 1:
+        return []
+    names = ", ".join(m.path.name for m in alone)
+    kind = "GIF" if alone[0].mime_type == GIF_TYPE else "video"
+    message = (f"{len(media)} media with {names}: X takes up to 4 images, or 1 GIF, or 1 "
+               f"video per post, and a {kind} cannot share its post")
+    fix = (f"keep the {kind} alone in its post (override media for this channel) and post the "
+           "other files apart" + (", or convert the GIF to a PNG image" if kind == "GIF" else ""))
+    return [(message, fix)]

@@ -35,7 +35,7 @@ from cm_toolkit.channels.base import (
 )
 from cm_toolkit.channels.inbox_cursor import read_cursor
 from cm_toolkit.channels.reply_outcome import refuse_invalid, reply_outcome
-from cm_toolkit.channels.text_rules import X_TEXT_MAX
+from cm_toolkit.channels.x.text import TEXT_MAX
 from cm_toolkit.errors import Problem, Rejected
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ REPLY_RULE = (
 )
 FACTS = ConversationFacts(
     sources=("mentions", "replies"),
-    reply_text_max=X_TEXT_MAX,
+    reply_text_max=TEXT_MAX,
     read_cost_usd=0.005,
     owned_read_cost_usd=0.001,
     reply_cost_usd=0.010,

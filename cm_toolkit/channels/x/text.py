@@ -1,16 +1,13 @@
-"""How each network measures, escapes and splits text: shared by templates, preview and adapters.
+"""How X measures and splits text: twitter-text's weighted length, URLs, threads.
 
-Every function here is pure (text in, text or number out) so that the template filters, ``cm
-preview``, the plan check and the channel adapters all measure a post the same way.
+Pure functions (text in, text or number out), so that ``XChannel`` (its ``text_length``,
+``split_thread`` and ``contains_url`` classmethods), and through them the plan check and
+``cm preview``, measure a post the same way.
 
 - ``x_weighted_length(text)``: X's weighted length (twitter-text rules: URLs count 23, Latin
   code points 1, CJK and emoji 2, NFC-normalised first).
-- ``split_thread(text, limit=280)``: an X thread, parts numbered ``1/3`` ..., each within the limit.
-- ``linkedin_escape(text)``: LinkedIn's "little" text format (reserved characters escaped, hashtags
-  as ``{hashtag|\\#|tag}``).
-- ``youtube_title_problems(title)`` / ``youtube_description_problems(text)``: YouTube's rules.
-- ``NETWORK_TEXT_LIMITS`` / ``text_length(network, text)`` / ``wire_text(network, text)``: the
-  numbers of API_FACTS.md until each adapter carries its own ``Limits``.
+- ``contains_url(text)``: X sees a URL in the text (a post with one costs more).
+- ``split_thread(text, limit=280)``: a thread, parts numbered ``1/3`` ..., each within the limit.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from twitter_text import extract_urls, parse_tweet
 from twitter_text.config import config as _twitter_text_config
@@ -26,45 +22,11 @@ from twitter_text.extract_emojis import extract_emojis_with_indices
 from twitter_text.extract_urls import extract_urls_with_indices
 from twitter_text.get_character_weight import get_character_weight
 
-from cm_toolkit.workspace.models import Network
-
-X_TEXT_MAX = 280
-X_URL_WEIGHT = 23
+TEXT_MAX = 280
+URL_WEIGHT = 23
 # twitter-text's default rules (version 3: emoji sequences weigh 2), the ones parse_tweet applies.
 _X_OPTIONS = _twitter_text_config["defaults"]
-LINKEDIN_TEXT_MAX = 3000
-FACEBOOK_TEXT_MAX = 63206
-YOUTUBE_TITLE_MAX = 100
-YOUTUBE_DESCRIPTION_MAX_BYTES = 5000
 
-
-@dataclass(frozen=True)
-class TextLimits:
-    """What a network accepts, in its own unit. ``None`` means: not limited (or not checked here)."""
-
-    text_max: int | None
-    unit: str  # "weighted characters", "characters" or "bytes": shown next to the number
-    media_max: int | None = None
-    title_max: int | None = None
-
-
-# From API_FACTS.md. Facebook's media count is not documented there, so it is not checked.
-# LinkedIn posts carry one image (``content.media``). YouTube's "text" is a video/broadcast
-# description (UTF-8 bytes); Meet's is a calendar event description.
-NETWORK_TEXT_LIMITS: dict[Network, TextLimits] = {
-    "x": TextLimits(X_TEXT_MAX, "weighted characters", media_max=4),
-    "facebook": TextLimits(FACEBOOK_TEXT_MAX, "characters"),
-    "linkedin": TextLimits(LINKEDIN_TEXT_MAX, "characters", media_max=1),
-    "youtube": TextLimits(
-        YOUTUBE_DESCRIPTION_MAX_BYTES, "bytes", media_max=0, title_max=YOUTUBE_TITLE_MAX
-    ),
-    "meet": TextLimits(None, "characters", media_max=0),
-    "manual": TextLimits(None, "characters"),
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# X
 
 
 # A word with the whitespace run that follows it: the unit ``x_weighted_length`` measures.
@@ -87,7 +49,7 @@ def _word_facts(word: str, first: bool) -> tuple[int, bool]:
     measured = word if first else " " + word
     urls = extract_urls_with_indices(measured) if "." in word else []  # it needs a dot
     if _NO_EMOJI_WORD.fullmatch(word):
-        weight = len(measured) + sum(X_URL_WEIGHT - len(url["url"]) for url in urls)
+        weight = len(measured) + sum(URL_WEIGHT - len(url["url"]) for url in urls)
     else:
         weight = int(parse_tweet(measured).weightedLength)
     return (weight if first else weight - 1), bool(urls)
@@ -215,7 +177,7 @@ def _atoms(word: str) -> tuple[tuple[int, int], ...]:
     index = 0
     while index < len(word):
         if index in urls:
-            end, weight = urls[index], X_URL_WEIGHT
+            end, weight = urls[index], URL_WEIGHT
         elif index in emojis:
             end, weight = emojis[index], _X_OPTIONS["default_weight"] // scale
         else:
@@ -289,7 +251,7 @@ def _close_part(word: str, start: int, end: int, budget: int, parts: list[str]) 
     return start + len(part)
 
 
-def split_thread(text: str, limit: int = X_TEXT_MAX) -> list[str]:
+def split_thread(text: str, limit: int = TEXT_MAX) -> list[str]:
     """Split ``text`` into an X thread: each part within ``limit`` weighted characters.
 
     A text that fits is returned as one part, unnumbered. Otherwise parts are greedily filled,
@@ -317,97 +279,3 @@ def split_thread(text: str, limit: int = X_TEXT_MAX) -> list[str]:
         if over <= 0:
             return numbered
         margin += over
-
-
-# ---------------------------------------------------------------------------------------------
-# LinkedIn
-
-_LINKEDIN_RESERVED = set("|{}@[]()<>#\\*_~")
-# A hashtag: '#' at a word start followed by letters/digits/underscore (accents included).
-_HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
-
-
-_LITTLE_ESCAPES = str.maketrans({c: "\\" + c for c in _LINKEDIN_RESERVED})
-
-
-def _escape_little(text: str) -> str:
-    return text.translate(_LITTLE_ESCAPES)  # one pass in C (a plan escapes every LinkedIn text)
-
-
-def linkedin_escape(text: str) -> str:
-    """``text`` in LinkedIn's "little" text format, as the ``commentary`` of ``POST /rest/posts``.
-
-    Reserved characters ``| { } @ [ ] ( ) < > # \\ * _ ~`` are backslash-escaped; a hashtag
-    ``#word`` becomes ``{hashtag|\\#|word}`` so that LinkedIn links it.
-
-    >>> linkedin_escape("Le (MOOC) #leadership @vous")
-    'Le \\\\(MOOC\\\\) {hashtag|\\\\#|leadership} \\\\@vous'
-    """
-    out: list[str] = []
-    last = 0
-    for match in _HASHTAG.finditer(text):
-        out.append(_escape_little(text[last : match.start()]))
-        out.append("{hashtag|\\#|" + _escape_little(match.group(1)) + "}")
-        last = match.end()
-    out.append(_escape_little(text[last:]))
-    return "".join(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# YouTube
-
-
-def youtube_title_problems(title: str) -> list[str]:
-    """What is wrong with a YouTube title (empty list when it is fine): <= 100 chars, no < or >."""
-    problems: list[str] = []
-    if not title.strip():
-        problems.append("the YouTube title is empty")
-    if len(title) > YOUTUBE_TITLE_MAX:
-        problems.append(
-            f"the YouTube title has {len(title)} characters, more than {YOUTUBE_TITLE_MAX}"
-        )
-    if "<" in title or ">" in title:
-        problems.append("the YouTube title contains < or >, which YouTube refuses")
-    return problems
-
-
-def youtube_description_problems(description: str) -> list[str]:
-    """What is wrong with a YouTube description: <= 5,000 UTF-8 bytes, no < or >."""
-    problems: list[str] = []
-    size = len(description.encode("utf-8"))
-    if size > YOUTUBE_DESCRIPTION_MAX_BYTES:
-        problems.append(
-            f"the YouTube description has {size} bytes, more than {YOUTUBE_DESCRIPTION_MAX_BYTES}"
-        )
-    if "<" in description or ">" in description:
-        problems.append("the YouTube description contains < or >, which YouTube refuses")
-    return problems
-
-
-def youtube_title_ok(title: str) -> bool:
-    return not youtube_title_problems(title)
-
-
-def youtube_description_ok(description: str) -> bool:
-    return not youtube_description_problems(description)
-
-
-# ---------------------------------------------------------------------------------------------
-# Any network
-
-
-def wire_text(network: Network, text: str) -> str:
-    """The text exactly as sent to ``network`` (only LinkedIn transforms it)."""
-    return linkedin_escape(text) if network == "linkedin" else text
-
-
-def text_length(network: Network, text: str) -> int:
-    """Length of the text as sent, in ``NETWORK_TEXT_LIMITS[network].unit``.
-
-    LinkedIn is measured after escaping (what it receives), YouTube in UTF-8 bytes, X weighted.
-    """
-    if network == "x":
-        return x_weighted_length(text)
-    if network == "youtube":
-        return len(text.encode("utf-8"))
-    return len(wire_text(network, text))
