@@ -22,6 +22,7 @@ from babel.units import format_unit
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from cm_toolkit.channels.base import Capability
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.workspace.models import UtmDefaults
 from cm_toolkit.workspace.networks import network_capabilities
@@ -85,7 +86,8 @@ def utm_source_name(network: str, channel_id: str) -> str:
     """The default utm_source: the network's name, or for a channel published by hand
     (``Capability.MANUAL``: a LinkedIn group, a newsletter...) its channel id, which says more
     than "manual"."""
-    return channel_id if channel_id and "manual" in network_capabilities(network) else network
+    manual = Capability.MANUAL.value in network_capabilities(network)
+    return channel_id if channel_id and manual else network
 
 
 def tag_link(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cm_toolkit.channels.base import Media, MemoryCredentials, RenderedPost, Transport
+from cm_toolkit.channels.base import Media, MemoryCredentials, PostPart, RenderedPost, Transport
 from cm_toolkit.channels.x import XChannel, XSettings
 from cm_toolkit.channels.x.text import x_weighted_length
 from cm_toolkit.errors import (
@@ -28,6 +28,7 @@ from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.sandbox.transport import SandboxAdapter
 from cm_toolkit.sandbox.x.base import MOOC_USER_ID
 from tests.sandbox.test_x import OAUTH1, png
+from tests.sandbox.test_x_gif import GIF
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 LONG = " ".join(
@@ -159,10 +160,11 @@ def test_validate_reports_every_problem_at_once(
     )
     problems = env.channel().validate(RenderedPost(text="é" * 281, media=media))
     messages = [p.message for p in problems]
-    assert len(problems) == 4 and all(p.file == "x-mooc" and p.line is None for p in problems)
+    assert len(problems) == 5 and all(p.file == "x-mooc" and p.line is None for p in problems)
     assert "281 weighted characters" in messages[0] and "threads: true" in problems[0].fix
     assert "7 images" in messages[1]
-    assert "video/mp4" in messages[2] and "5 MB" in messages[3]
+    assert "a video cannot share its post" in messages[2]  # 4 images, or 1 GIF, or 1 video
+    assert "video/mp4" in messages[3] and "5 MB" in messages[4]
     assert env.channel(threads=True).validate(RenderedPost(text="é" * 281)) == []
     assert XChannel.text_length("🎉 https://example.org/" + "x" * 100) == 2 + 1 + 23
     with pytest.raises(Rejected):
@@ -304,3 +306,61 @@ def test_401_without_a_refresh_token_says_which_cm_auth_to_run(env: Env) -> None
         refusing.followers()
     assert refused.value.info.network_message == "Value passed for the token was invalid."
     assert not re.search(r"x-sandbox-(access|refresh)", str(refused.value))
+
+
+# -- GIFs: uploaded as tweet_gif, alone in their post (4 images, or 1 GIF, or 1 video) ----------
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {"gif": tmp_path / "anime.gif", "gif2": tmp_path / "autre.gif",
+             "png": tmp_path / "visuel.png"}
+    paths["gif"].write_bytes(GIF)
+    paths["gif2"].write_bytes(GIF)
+    paths["png"].write_bytes(png())
+    return paths
+
+
+def _uploads(env: Env) -> list[str]:
+    entries = env.sandbox.journal.entries(network="x", method="POST", path="/2/media/upload")
+    return [entry.body for entry in entries]
+
+
+def test_a_gif_alone_is_uploaded_as_tweet_gif_and_posted(
+    env: Env, files: dict[str, Path]
+) -> None:
+    post = RenderedPost(text="Le module 2 en une image", media=(Media(files["gif"], "image/gif"),))
+    result = env.channel().publish(post)
+    [body] = _uploads(env)
+    assert 'name="media_category"' in body and "tweet_gif" in body and "tweet_image" not in body
+    tweet = env.sandbox.emulator("x").tweets[result.remote_id]  # type: ignore[attr-defined]
+    assert len(tweet.media_keys) == 1
+
+
+def test_images_stay_tweet_image(env: Env, files: dict[str, Path]) -> None:
+    env.channel().publish(RenderedPost(text="Visuel", media=(Media(files["png"], "image/png"),)))
+    [body] = _uploads(env)
+    assert "tweet_image" in body and "tweet_gif" not in body
+
+
+@pytest.mark.parametrize("other", ["png", "gif2"])
+def test_a_gif_with_other_media_is_refused_before_any_upload(
+    env: Env, files: dict[str, Path], other: str
+) -> None:
+    kind = "image/png" if other == "png" else "image/gif"
+    post = RenderedPost(text="Mélange", media=(Media(files["gif"], "image/gif"),
+                                               Media(files[other], kind)))
+    [problem] = env.channel().validate(post)
+    assert "X takes up to 4 images, or 1 GIF, or 1 video per post" in problem.message
+    assert problem.fix.startswith("keep the GIF alone in its post")
+    with pytest.raises(Rejected):
+        env.channel().publish(post)
+    assert _uploads(env) == [] and env.creates() == []  # nothing was sent
+
+
+def test_the_plan_check_hook_says_the_same(files: dict[str, Path]) -> None:
+    post = RenderedPost(text="Mélange", media=(Media(files["gif"], "image/gif"),
+                                               Media(files["png"], "image/png")))
+    [problem] = XChannel.plan_problems(post)
+    assert problem.part is PostPart.MEDIA and "1 GIF" in problem.message
+    assert XChannel.plan_problems(RenderedPost(text="Seul", media=post.media[:1])) == []

@@ -404,7 +404,7 @@ def test_session_hosted_on_a_network_that_cannot_host(workspace: Path) -> None:
     assert problem.message == (
         'live session "live-1": channel `x-mooc` is on x, which cannot host a live session'
     )
-    assert problem.fix == "host it on a youtube or meet channel (announce on the others)"
+    assert problem.fix == "host it on a meet or youtube channel (announce on the others)"
 
 
 def test_missing_media_file(workspace: Path) -> None:

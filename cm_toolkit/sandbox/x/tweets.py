@@ -79,7 +79,7 @@ class TweetRoutes(AudienceTweets):
             raise problems.invalid("Post text and media cannot both be empty", text=[text])
         if int(parse_tweet(text).weightedLength) > TEXT_MAX_WEIGHTED:
             raise problems.invalid(TOO_LONG, text=[text])
-        if len([m for m in media if not m.media_type.startswith("image/")]) > 0 and len(media) > 1:
+        if len(media) > 1 and any(alone_in_post(m) for m in media):
             raise problems.invalid("Your media IDs are invalid.", media_ids=[m.id for m in media])
         parent = self._reply_target(body.get("reply"))
         if parent is not None and not self.summoned(parent, account):
@@ -363,3 +363,10 @@ def _page_offset(token: str | None) -> int:
             f"The `pagination_token` query parameter value [{token}] is not valid",
             pagination_token=[token],
         ) from None
+
+
+def alone_in_post(item: Any) -> bool:
+    """X takes up to 4 images, or 1 GIF, or 1 video in a post: a GIF (a ``tweet_gif`` upload,
+    or any ``image/gif``) and a video share it with nothing."""
+    return bool(item.category == "tweet_gif" or item.media_type == "image/gif"
+                or not item.media_type.startswith("image/"))
