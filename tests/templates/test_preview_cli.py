@@ -105,3 +105,22 @@ def test_preview_reports_problems_and_fails(tmp_path: Path,
     # x-mooc's channel file sets threads: true: over 280, the text becomes a thread.
     assert problems["x-mooc"] == [] and len(deliveries["x-mooc"]["thread"]) == 2
     assert problems["facebook-page"] == ["undefined variable 'sesion'"]
+
+
+def test_a_thread_on_any_network_with_threads(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Not only X: Bluesky has ``Capability.THREAD`` (and its channel file ``threads: true``), so
+    a text over its 300 graphemes is previewed as its adapter's thread, with no X price."""
+    workspace = tmp_path / "ws"
+    for folder in ("channels", "templates", "assets"):
+        shutil.copytree(REPO_ROOT / folder, workspace / folder)
+    shutil.copy(REPO_ROOT / "schedules.yaml", workspace / "schedules.yaml")
+    (workspace / "templates" / "teaser.bluesky.j2").write_text("Une phrase du teaser. " * 20)
+    code = main(["preview", "teaser", "--json", "--channel", "bluesky-mooc",
+                 "--workspace", str(workspace)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0, payload
+    (delivery,) = payload["deliveries"]
+    assert delivery["problems"] == [] and delivery["length"] > 300
+    assert len(delivery["thread"]) == 2 and delivery["thread"][1].endswith(" 2/2")
+    assert delivery["x_cost_usd"] == 0

@@ -7,6 +7,7 @@ adapter's own rule (``XChannel.plan_problems``).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -76,3 +77,15 @@ def test_two_gifs_are_refused_and_one_gif_alone_passes(
     code, out = _check(_workspace(tmp_path / "images", "[assets/visuel.png, assets/visuel.png]"),
                        capsys)
     assert code == 0, out
+
+
+def test_cm_preview_shows_the_same_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _workspace(tmp_path, "[assets/anime.gif, assets/visuel.png]")
+    code = main(["preview", "gif", "--json", "--workspace", str(root)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1
+    [problem] = payload["deliveries"][0]["problems"]
+    assert (problem["file"], problem["line"]) == ("schedules.yaml", 8)
+    assert "and a GIF cannot share its post" in problem["message"]
