@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from cm_toolkit.channels.credentials import MemoryTokenStore
 from cm_toolkit.channels.pool import ChannelPool
 from cm_toolkit.clock import WarpClock
@@ -29,7 +27,7 @@ from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.metrics import growth_table
 from cm_toolkit.growth.snapshots import Snapshotter
 from cm_toolkit.ledger.engine import open_ledger
-from cm_toolkit.ledger.models import Delivery
+from cm_toolkit.ledger.report_reads import state_counts
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.planning import growth_snapshot_times, plan_workspace
 from cm_toolkit.sandbox.journal import Journal
@@ -147,7 +145,7 @@ def run_demo(
         season_start=season_start,
         season_end=season_end,
         real_seconds=time.monotonic() - started,
-        states=_state_counts(ledger),
+        states=state_counts(ledger),
         growth=_growth(ledger, context),
         reference=context.reference.astimezone(context.zone) if context.reference else None,
         database=database,
@@ -158,16 +156,6 @@ def run_demo(
         result.report = report(ledger, demo_dir)
     ledger.close()
     return result
-
-
-def _state_counts(ledger: Ledger) -> dict[tuple[str, str], int]:
-    with ledger.reading() as session:
-        rows = session.execute(
-            select(Delivery.network, Delivery.state, func.count()).group_by(
-                Delivery.network, Delivery.state
-            )
-        ).all()
-    return {(network, state.value): count for network, state, count in rows}
 
 
 def _growth(ledger: Ledger, context: GrowthContext) -> list[GrowthLine]:

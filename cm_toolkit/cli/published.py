@@ -33,11 +33,8 @@ def published_lookup(
         return None
 
     def lookup(post_keys: Collection[str]) -> set[DeliveryKey]:
-        from sqlalchemy import select
-
         from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
-        from cm_toolkit.ledger.models import Delivery
-        from cm_toolkit.ledger.states import DeliveryState
+        from cm_toolkit.ledger.report_reads import published_keys
 
         try:
             ledger = open_ledger(database_url, workspace_root, LedgerAccess.READ)
@@ -45,18 +42,9 @@ def published_lookup(
             # none yet, or one cm apply must upgrade: nothing known as published; the command's
             # own opening of the ledger reports what is wrong with it
             return set()
-        keys = sorted(post_keys)
-        found: set[DeliveryKey] = set()
         try:
-            with ledger.reading() as session:
-                for start in range(0, len(keys), BATCH):
-                    rows = session.execute(
-                        select(Delivery.post_key, Delivery.channel_id, Delivery.occurrence)
-                        .where(Delivery.post_key.in_(keys[start:start + BATCH]),
-                               Delivery.state == DeliveryState.PUBLISHED))
-                    found.update((key, channel, occurrence) for key, channel, occurrence in rows)
+            return published_keys(ledger, list(post_keys), BATCH)
         finally:
             ledger.close()
-        return found
 
     return lookup

@@ -302,11 +302,9 @@ def _print_inbox(root: Path, result: DemoResult) -> None:
     (the same figures as the report's interactivity section), and the auto answers sent."""
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import func, select
-
     from cm_toolkit.growth.interactivity import interactivity_summary
     from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
-    from cm_toolkit.ledger.models import InboxReply
+    from cm_toolkit.ledger.report_reads import auto_reply_counts
     from cm_toolkit.workspace.loader import load_workspace
 
     workspace, _warnings = load_workspace(root)
@@ -314,10 +312,7 @@ def _print_inbox(root: Path, result: DemoResult) -> None:
     try:
         lines = interactivity_summary(ledger, ZoneInfo(workspace.schedules.timezone),
                                       now=result.season_end)
-        with ledger.engine.connect() as connection:
-            autos = dict(connection.execute(
-                select(InboxReply.state, func.count()).where(InboxReply.auto.is_(True))
-                .group_by(InboxReply.state)).all())
+        autos = auto_reply_counts(ledger)
     finally:
         ledger.close()
     console.print("Interactivity (inbox: learners' comments, mentions and live chat)")

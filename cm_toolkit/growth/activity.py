@@ -11,8 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
-
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.engagement import (
     NetworkEngagement,
@@ -23,7 +21,8 @@ from cm_toolkit.growth.engagement import (
 )
 from cm_toolkit.growth.interactivity import Interactivity, build_interactivity
 from cm_toolkit.growth.metrics import GrowthTable, Period, bucket_of, growth_table
-from cm_toolkit.ledger.models import Delivery, LiveSession, LiveSessionHost, Post
+from cm_toolkit.ledger.models import LiveSessionHost
+from cm_toolkit.ledger.report_reads import deliveries_due, live_sessions
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.planning.models import DeliveryKind
@@ -108,24 +107,12 @@ def delivery_lines(
     limit: int | None = None,
 ) -> list[DeliveryLine]:
     """Deliveries due in the period (by due time), oldest first."""
-    statement = (select(Delivery, Post.kind, Post.campaign_id)
-                 .join(Post, Post.key == Delivery.post_key)
-                 .order_by(Delivery.due_at, Delivery.id))
-    if since is not None:
-        statement = statement.where(Delivery.due_at >= since)
-    if until is not None:
-        statement = statement.where(Delivery.due_at <= until)
-    if states is not None:
-        statement = statement.where(Delivery.state.in_(states))
-    if limit is not None:
-        statement = statement.limit(limit)
-    with ledger.reading() as session:
-        rows = session.execute(statement).all()
     return [
-        DeliveryLine(d.id, d.post_key, kind, campaign, d.channel_id, d.network, d.due_at,
-                     bucket_of(d.due_at, Period.WEEK, context.zone), d.state, d.attempts,
-                     d.updated_at, d.remote_url, d.last_error, d.rendered_text)
-        for d, kind, campaign in rows
+        DeliveryLine(d.id, d.post_key, row.kind, row.campaign_id, d.channel_id, d.network,
+                     d.due_at, bucket_of(d.due_at, Period.WEEK, context.zone), d.state,
+                     d.attempts, d.updated_at, d.remote_url, d.last_error, d.rendered_text)
+        for row in deliveries_due(ledger, since=since, until=until, states=states, limit=limit)
+        for d in (row.delivery,)
     ]
 
 
@@ -134,28 +121,16 @@ def session_lines(
     limit: int | None = None,
 ) -> list[SessionLine]:
     """Live sessions starting in the period, with the link of each host."""
-    statement = select(LiveSession).order_by(LiveSession.start, LiveSession.id)
-    if since is not None:
-        statement = statement.where(LiveSession.start >= since)
-    if until is not None:
-        statement = statement.where(LiveSession.start <= until)
-    if limit is not None:
-        statement = statement.limit(limit)
-    with ledger.reading() as session:
-        sessions = list(session.scalars(statement))
-        ids = [s.id for s in sessions]
-        hosts = list(session.scalars(select(LiveSessionHost)
-                                     .where(LiveSessionHost.session_id.in_(ids))
-                                     .order_by(LiveSessionHost.channel_id))) if ids else []
-    by_session: dict[str, list[HostLink]] = {}
-    for host in hosts:
-        details = host.details or {}
-        event_link = details.get("event_link")
-        by_session.setdefault(host.session_id, []).append(
-            HostLink(host.channel_id, host.network, host.remote_url,
-                     event_link if isinstance(event_link, str) else None))
     return [SessionLine(s.id, s.title, s.start, s.duration_seconds // 60,
-                        by_session.get(s.id, [])) for s in sessions]
+                        [_host_link(host) for host in hosts])
+            for s, hosts in live_sessions(ledger, since=since, until=until, limit=limit)]
+
+
+def _host_link(host: LiveSessionHost) -> HostLink:
+    details = host.details or {}
+    event_link = details.get("event_link")
+    return HostLink(host.channel_id, host.network, host.remote_url,
+                    event_link if isinstance(event_link, str) else None)
 
 
 def build_activity(

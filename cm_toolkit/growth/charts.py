@@ -22,9 +22,9 @@ from cm_toolkit.growth.activity import ActivityReport
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.engagement import NetworkEngagement, PostPerformance
 from cm_toolkit.growth.metrics import value_at
-from cm_toolkit.growth.series import Point, channel_ids
 from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.snapshot_reads import Point, channel_ids
 
 Figure = dict[str, Any]
 

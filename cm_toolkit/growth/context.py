@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from cm_toolkit.errors import CmError
-from cm_toolkit.ledger.models import Campaign, Delivery
+from cm_toolkit.ledger.report_reads import earliest_campaign_start, earliest_due
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.planning.growth import growth_snapshot_times
 from cm_toolkit.workspace.models import Workspace
@@ -55,7 +53,7 @@ class GrowthContext:
             starts = [c.start for c in schedules.campaigns if c.start is not None]
             reference = min(starts) if starts else None
         if reference is None and ledger is not None:
-            reference = _first_due(ledger)
+            reference = earliest_due(ledger)
         names = {cid: (c.name or cid) for cid, c in workspace.channels.items()}
         courses = schedules.variables.get("course")
         return cls(
@@ -71,10 +69,9 @@ class GrowthContext:
     def bare(cls, ledger: Ledger, reference: datetime | None = None) -> GrowthContext:
         """A context from the ledger alone (UTC; reference: earliest campaign start)."""
         if reference is None:
-            with ledger.reading() as session:
-                reference = session.scalar(select(func.min(Campaign.start)))
+            reference = earliest_campaign_start(ledger)
             if reference is None:
-                reference = _first_due(ledger)
+                reference = earliest_due(ledger)
         return cls(reference=reference)
 
     def with_reference(self, reference: datetime | None) -> GrowthContext:
@@ -82,11 +79,6 @@ class GrowthContext:
             return self
         return GrowthContext(self.zone, reference.astimezone(UTC), self.snapshot_interval,
                              self.names, self.title, self.language)
-
-
-def _first_due(ledger: Ledger) -> datetime | None:
-    with ledger.reading() as session:
-        return session.scalar(select(func.min(Delivery.due_at)))
 
 
 def _cadence_interval(workspace: Workspace) -> timedelta:

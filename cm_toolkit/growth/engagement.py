@@ -10,14 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ScalarSelect, and_, func, select
-from sqlalchemy.orm import aliased
-
-from cm_toolkit.ledger.models import Delivery, Engagement, FollowerSnapshot
+from cm_toolkit.ledger.report_reads import published_with_engagement
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.workspace.models import Network
 
 
@@ -73,14 +68,6 @@ class NetworkEngagement:
         return 100.0 * self.interactions / self.followers_sum if self.followers_sum else None
 
 
-def _followers_at(channel: Any, moment: Any, after: bool) -> ScalarSelect[int]:
-    snap = aliased(FollowerSnapshot)
-    when = snap.taken_at >= moment if after else snap.taken_at <= moment
-    order = snap.taken_at.asc() if after else snap.taken_at.desc()
-    return (select(snap.followers).where(and_(snap.channel_id == channel, when))
-            .order_by(order).limit(1).scalar_subquery())
-
-
 def post_performance(
     ledger: Ledger,
     *,
@@ -89,38 +76,20 @@ def post_performance(
     channel_id: str | None = None,
 ) -> list[PostPerformance]:
     """Published deliveries (publication time in the period), newest first, with engagement."""
-    measure = aliased(Engagement)
-    newer = aliased(Engagement)
-    latest = (select(func.max(newer.id)).where(newer.delivery_id == Delivery.id)
-              .correlate(Delivery).scalar_subquery())
-    published_at = Delivery.updated_at  # ``published`` is final: its last change is publication
-    before = _followers_at(Delivery.channel_id, published_at, after=False)
-    after = _followers_at(Delivery.channel_id, published_at, after=True)
-    statement = (
-        select(Delivery, measure, func.coalesce(before, after))
-        .outerjoin(measure, and_(measure.delivery_id == Delivery.id, measure.id == latest))
-        .where(Delivery.state == DeliveryState.PUBLISHED)
-        .order_by(published_at.desc(), Delivery.id)
-    )
-    if since is not None:
-        statement = statement.where(published_at >= since)
-    if until is not None:
-        statement = statement.where(published_at <= until)
-    if channel_id is not None:
-        statement = statement.where(Delivery.channel_id == channel_id)
     result: list[PostPerformance] = []
-    with ledger.reading() as session:
-        for delivery, engagement, followers in session.execute(statement):
-            result.append(PostPerformance(
-                delivery.id, delivery.post_key, delivery.channel_id, delivery.network,
-                delivery.updated_at, delivery.remote_url, delivery.rendered_text,
-                engagement.reactions if engagement else None,
-                engagement.comments if engagement else None,
-                engagement.shares if engagement else None,
-                engagement.views if engagement else None,
-                engagement.measured_at if engagement else None,
-                followers,
-            ))
+    for row in published_with_engagement(ledger, since=since, until=until,
+                                         channel_id=channel_id):
+        delivery, engagement, followers = row.delivery, row.engagement, row.followers
+        result.append(PostPerformance(
+            delivery.id, delivery.post_key, delivery.channel_id, delivery.network,
+            delivery.updated_at, delivery.remote_url, delivery.rendered_text,
+            engagement.reactions if engagement else None,
+            engagement.comments if engagement else None,
+            engagement.shares if engagement else None,
+            engagement.views if engagement else None,
+            engagement.measured_at if engagement else None,
+            followers,
+        ))
     return result
 
 

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, tuple_
-
 from cm_toolkit.errors import Problem, UsageError, WorkspaceError
-from cm_toolkit.ledger.models import FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.snapshot_writes import NewSnapshot, import_snapshots
 from cm_toolkit.workspace.datetimes import DateTimeError, localize, parse_datetime
 from cm_toolkit.workspace.models import Network
 from cm_toolkit.workspace.networks import known_networks
 
 REQUIRED = ("date", "channel", "followers")
-BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -150,18 +147,12 @@ def import_history(
     """Check the whole file, then insert its snapshots in one transaction."""
     rows = read_history(path, networks, zone)
     name = str(path)
-    problems: list[Problem] = []
     fresh: list[_Row] = []
     unchanged = 0
-    with ledger.writing() as session:
-        existing: dict[tuple[str, datetime], int] = {}
-        for start in range(0, len(rows), 500):
-            keys = [(r.channel_id, r.taken_at) for r in rows[start:start + 500]]
-            found = session.execute(
-                select(FollowerSnapshot.channel_id, FollowerSnapshot.taken_at,
-                       FollowerSnapshot.followers)
-                .where(tuple_(FollowerSnapshot.channel_id, FollowerSnapshot.taken_at).in_(keys)))
-            existing.update({(cid, at): followers for cid, at, followers in found})
+
+    def choose(existing: Mapping[tuple[str, datetime], int]) -> list[NewSnapshot]:
+        nonlocal unchanged
+        problems: list[Problem] = []
         for row in rows:
             known = existing.get((row.channel_id, row.taken_at))
             if known is None:
@@ -175,9 +166,8 @@ def import_history(
                     f"{row.taken_at:%Y-%m-%d %H:%M} UTC (this line says {row.followers})",
                     "remove the line, or correct it to match"))
         if problems:
-            raise _refused(problems, name)  # leaving the block rolls the transaction back
-        for start in range(0, len(fresh), BATCH):
-            session.execute(insert(FollowerSnapshot), [
-                {"channel_id": r.channel_id, "network": r.network, "taken_at": r.taken_at,
-                 "followers": r.followers} for r in fresh[start:start + BATCH]])
+            raise _refused(problems, name)  # raised inside the transaction: it rolls back
+        return [NewSnapshot(r.channel_id, r.network, r.taken_at, r.followers) for r in fresh]
+
+    import_snapshots(ledger, [(r.channel_id, r.taken_at) for r in rows], choose)
     return ImportResult(len(rows), len(fresh), unchanged)

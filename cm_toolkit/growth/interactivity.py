@@ -16,7 +16,7 @@ Over the inbox's messages from the community (``from_us`` false), per network an
   answered messages.
 
 Read-only, the same figures on SQLite and PostgreSQL, computed by SQL aggregates over one index
-(``growth/interactivity_queries.py``). Figures for a million messages: bench/README.md
+(``ledger/interactivity_reads.py``). Figures for a million messages: bench/README.md
 (``bench/interactivity_bench.py``).
 """
 
@@ -27,15 +27,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cm_toolkit.growth.interactivity_queries import (
-    OPEN_AFTER,
-    counts_and_backlog,
-    first_and_last,
-    frame_of,
-    networks_of,
-    percentiles,
-    week_starts,
-)
+from cm_toolkit.growth.interactivity_weeks import frame_of, week_starts
+from cm_toolkit.ledger.interactivity_reads import OPEN_AFTER, read_interactivity
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.workspace.models import Network
 
@@ -125,17 +118,13 @@ def build_interactivity(
     Per network, one aggregate over each week's range of ``received_at`` (the counts and the
     backlog), then the percentiles of the answered messages' delays."""
     result = Interactivity(since, until, now)
-    with ledger.reading() as session:
-        networks = networks_of(session)
-        first, last = first_and_last(session, networks, since, until)
-        if first is None or last is None:
-            return result
-        dialect = session.get_bind().dialect.name
-        frame = frame_of(zone, first, last, since, until, now)
-        # Core, not the ORM: no ORM row loading for hundreds of thousands of delays
-        connection = session.connection()
-        counts, totals, backlog = counts_and_backlog(connection, frame, networks)
-        per_week, per_network = percentiles(connection, frame, dialect, networks)
+    figures = read_interactivity(
+        ledger, since, until, lambda first, last: frame_of(zone, first, last, since, until, now))
+    if figures is None:
+        return result
+    networks, frame, backlog = figures.networks, figures.frame, figures.backlog
+    counts, totals = figures.counts, figures.totals
+    per_week, per_network = figures.per_week, figures.per_network
     for index, day in enumerate(frame.weeks):
         for name in networks:
             key = (name, index)

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cm_toolkit.growth.context import GrowthContext
-from cm_toolkit.growth.series import Point, Probe, latest_instant, probe
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.snapshot_reads import Point, Probe, latest_instant, probe
 from cm_toolkit.workspace.models import Network
 
 WINDOWS = {"net_7d": timedelta(days=7), "net_30d": timedelta(days=30)}

@@ -31,9 +31,9 @@ from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.display import install_filters
 from cm_toolkit.growth.engagement import PostPerformance
 from cm_toolkit.growth.metrics import GrowthTable, Period, net_adds, with_gaps
-from cm_toolkit.growth.series import Point, series
 from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.snapshot_reads import Point, series
 
 GROWTH_COLUMNS = ("channel", "name", "network", "start", "start_at", "end", "end_at", "net_adds",
                   "percent", "reference", "reference_at", "multiple", "net_7d", "net_30d")

@@ -11,14 +11,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from cm_toolkit.channels.base import Capability, Channel
 from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.errors import CmError
-from cm_toolkit.ledger.models import Delivery, Engagement, FollowerSnapshot
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.ledger.snapshot_writes import (
+    NewEngagement,
+    published_since,
+    record_engagement,
+    record_followers,
+)
 from cm_toolkit.workspace.models import Workspace
 
 log = logging.getLogger("cm.growth")
@@ -53,51 +55,17 @@ class Snapshotter:
             except CmError as exc:
                 failed[channel_id] = str(exc)
                 log.warning("snapshot of %s failed: %s", channel_id, exc)
-        with self.ledger.writing() as session:
-            existing = set(
-                session.scalars(
-                    select(FollowerSnapshot.channel_id).where(FollowerSnapshot.taken_at == at)
-                )
-            )
-            for channel_id, followers in taken.items():
-                if channel_id not in existing:
-                    session.add(
-                        FollowerSnapshot(
-                            channel_id=channel_id,
-                            network=workspace.channels[channel_id].network,
-                            taken_at=at,
-                            followers=followers,
-                        )
-                    )
+        record_followers(self.ledger, at, {
+            channel_id: (workspace.channels[channel_id].network, followers)
+            for channel_id, followers in taken.items()})
         return SnapshotResult(taken, failed, engagement_rows)
 
     def _engagement(self, channel: Channel, at: datetime) -> int:
-        with self.ledger.reading() as session:
-            rows = session.execute(
-                select(Delivery.id, Delivery.remote_id).where(
-                    Delivery.channel_id == channel.channel_id,
-                    Delivery.state == DeliveryState.PUBLISHED,
-                    Delivery.remote_id.is_not(None),
-                    Delivery.updated_at > at - ENGAGEMENT_WINDOW,
-                )
-            ).all()
-        ids = {remote_id: delivery_id for delivery_id, remote_id in rows if remote_id}
+        ids = published_since(self.ledger, channel.channel_id, at - ENGAGEMENT_WINDOW)
         if not ids:
             return 0
         measures = channel.engagement(list(ids))
-        with self.ledger.writing() as session:
-            for measure in measures:
-                delivery_id = ids.get(measure.remote_id)
-                if delivery_id is None:
-                    continue
-                session.add(
-                    Engagement(
-                        delivery_id=delivery_id,
-                        reactions=measure.reactions,
-                        comments=measure.comments,
-                        shares=measure.shares,
-                        views=measure.views,
-                        measured_at=at,
-                    )
-                )
+        record_engagement(self.ledger, [
+            NewEngagement(ids[m.remote_id], m.reactions, m.comments, m.shares, m.views)
+            for m in measures if m.remote_id in ids], at)
         return len(measures)

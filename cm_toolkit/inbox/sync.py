@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from cm_toolkit.channels.base import (
     Capability,
     ConversationFacts,
@@ -34,8 +32,7 @@ from cm_toolkit.inbox import Faq
 from cm_toolkit.inbox.faq_text import guess_language
 from cm_toolkit.inbox.faq_text import is_question as faq_is_question
 from cm_toolkit.ledger.inbox import Annotation, InboxLedger, ReadCost
-from cm_toolkit.ledger.models import Delivery, LiveSession, LiveSessionHost
-from cm_toolkit.ledger.states import DeliveryState
+from cm_toolkit.ledger.sync_reads import recent_published, sessions_started
 from cm_toolkit.workspace.models import Network, Workspace
 
 log = logging.getLogger("cm.inbox")
@@ -220,28 +217,15 @@ class InboxSync:
 
     def published_posts(self, channel_id: str) -> tuple[str, ...]:
         """Remote ids of our latest published posts on the channel, newest first."""
-        with self.inbox.ledger.reading() as session:
-            rows = session.scalars(
-                select(Delivery.remote_id).where(
-                    Delivery.channel_id == channel_id,
-                    Delivery.state == DeliveryState.PUBLISHED,
-                    Delivery.remote_id.is_not(None))
-                .order_by(Delivery.updated_at.desc()).limit(RECENT_POSTS)).all()
-        return tuple(str(r) for r in rows)
+        return recent_published(self.inbox.ledger, channel_id, RECENT_POSTS)
 
     def live_chat_on_air(self, channel_id: str, now: datetime) -> tuple[str, str] | None:
         """(chat id, session id) of a live session hosted on the channel and on air now."""
-        with self.inbox.ledger.reading() as session:
-            rows = session.execute(
-                select(LiveSession.start, LiveSession.duration_seconds, LiveSessionHost.details,
-                       LiveSession.id)
-                .join(LiveSessionHost, LiveSessionHost.session_id == LiveSession.id)
-                .where(LiveSessionHost.channel_id == channel_id, LiveSession.start <= now,
-                       LiveSession.start > now - timedelta(days=2))).all()
-        for start, seconds, details, session_id in rows:
-            chat = (details or {}).get("live_chat_id") or (details or {}).get("liveChatId")
-            if chat and now < start + timedelta(seconds=seconds):
-                return str(chat), str(session_id)
+        for hosted in sessions_started(self.inbox.ledger, channel_id, now, timedelta(days=2)):
+            details = hosted.details or {}
+            chat = details.get("live_chat_id") or details.get("liveChatId")
+            if chat and now < hosted.start + timedelta(seconds=hosted.duration_seconds):
+                return str(chat), hosted.session_id
         return None
 
     # -- what reading costs ------------------------------------------------------------------

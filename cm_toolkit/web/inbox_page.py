@@ -30,12 +30,13 @@ from cm_toolkit.growth.display import install_filters
 from cm_toolkit.growth.interactivity import build_interactivity
 from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.inbox import InboxLedger
+from cm_toolkit.ledger.inbox_pages import InboxQuery, Keyset, open_items
 from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import ACTIONABLE, DeliveryState, MessageState
 from cm_toolkit.web.inbox_actions import STATE_ACTIONS, InboxActions
 from cm_toolkit.web.inbox_csrf import FIELD, CsrfGuard, FormSession
-from cm_toolkit.web.inbox_reads import InboxQuery, Keyset, open_items, suggestions_of, thread_of
+from cm_toolkit.web.inbox_reads import suggestions_of, thread_of
 from cm_toolkit.web.views import NotFound, Response
 from cm_toolkit.workspace.networks import known_networks
 

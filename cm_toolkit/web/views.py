@@ -16,7 +16,6 @@ from typing import Any, TypeVar, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import func, select
 
 from cm_toolkit.clock import Clock
 from cm_toolkit.growth.activity import NEEDS_REVIEW, DeliveryLine, delivery_lines, session_lines
@@ -33,10 +32,10 @@ from cm_toolkit.growth.metrics import (
     with_gaps,
 )
 from cm_toolkit.growth.report import plotly_js
-from cm_toolkit.growth.series import Point, channel_ids, series
 from cm_toolkit.growth.wording import Wording
-from cm_toolkit.ledger.models import Engagement, Event, FollowerSnapshot
+from cm_toolkit.ledger.report_reads import change_stamp
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.snapshot_reads import Point, channel_ids, series
 from cm_toolkit.ledger.states import DeliveryState
 
 OVERVIEW_CURVES = 10  # the overview chart shows the largest channels; each has its own page
@@ -101,9 +100,7 @@ class LedgerMemo:
         self._lock = threading.Lock()
 
     def stamp(self) -> tuple[int | None, ...]:
-        with self.ledger.reading() as session:
-            return tuple(session.scalar(select(func.max(model.id)))
-                         for model in (FollowerSnapshot, Event, Engagement))
+        return change_stamp(self.ledger)
 
     def get(self, key: str, compute: Callable[[], T]) -> T:
         stamp = self.stamp()

@@ -11,8 +11,8 @@ from cm_toolkit.growth.charts import (
     growth_figure,
     net_adds_figure,
 )
-from cm_toolkit.growth.series import Point
 from cm_toolkit.growth.wording import Wording
+from cm_toolkit.ledger.snapshot_reads import Point
 
 PARIS = ZoneInfo("Europe/Paris")
 WORDS = Wording("fr")

@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import insert
 
 from cm_toolkit.growth.interactivity import build_interactivity
-from cm_toolkit.growth.interactivity_queries import OPEN_AFTER, frame_of
+from cm_toolkit.growth.interactivity_weeks import frame_of
 from cm_toolkit.ledger import Ledger
+from cm_toolkit.ledger.interactivity_reads import OPEN_AFTER
 from cm_toolkit.ledger.models import Conversation, InboxMessage
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -10,8 +10,8 @@ import pytest
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.engagement import per_network, post_performance, top_posts
 from cm_toolkit.growth.metrics import Period, growth_table, net_adds, with_gaps
-from cm_toolkit.growth.series import Point, channel_ids, latest_instant, series
 from cm_toolkit.ledger import Ledger
+from cm_toolkit.ledger.snapshot_reads import Point, channel_ids, latest_instant, series
 
 from .conftest import T0, add_published, add_snapshots
 

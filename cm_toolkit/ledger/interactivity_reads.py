@@ -4,21 +4,20 @@ Every read goes through ``ix_inbox_messages_metrics`` (``from_us, network, recei
 is_question, auto_answered, first_answered_at, updated_at``; migration 0004): per network, one
 query per week's range of ``received_at`` reads one range of the index, which holds every
 column used, never the wide message rows, and SQL aggregates it (grouped by a few small keys
-for the backlog). Weeks are cut in Python in the workspace zone, so DST is right. Percentiles
-are PostgreSQL's ``percentile_cont``; SQLite has none, so there each week's delays are read (one
-number each, from the index) and sorted here, with the same interpolation. The same figures on
-both databases; bench/README.md (``interactivity_bench.py``) has the times for a million
-messages.
+for the backlog). Weeks are cut in Python in the workspace zone, so DST is right
+(``growth/interactivity_weeks.py`` makes the ``Frame``). Percentiles are PostgreSQL's
+``percentile_cont``; SQLite has none, so there each week's delays are read (one number each,
+from the index) and sorted here, with the same interpolation. The same figures on both
+databases; bench/README.md (``interactivity_bench.py``) has the times for a million messages.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,8 +28,8 @@ from sqlalchemy import (
     select,
 )
 
-from cm_toolkit.growth.metrics import Period, bucket_of
 from cm_toolkit.ledger.models import InboxMessage
+from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import MessageState
 
 M = InboxMessage
@@ -60,16 +59,6 @@ def _rank_in(column: Any, boundaries: Sequence[datetime], *, inclusive: bool) ->
     return between(0, len(boundaries))
 
 
-def week_starts(first: datetime, last: datetime, zone: ZoneInfo) -> list[date]:
-    """Local Mondays of the ISO weeks from ``first`` to ``last``."""
-    start, end = bucket_of(first, Period.WEEK, zone), bucket_of(last, Period.WEEK, zone)
-    return [start + timedelta(days=7 * i) for i in range((end - start).days // 7 + 1)]
-
-
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class Frame:
     """The weeks of a report as instants: ``bounds`` cut the period into weeks (a message's
@@ -79,21 +68,6 @@ class Frame:
     weeks: list[date]
     bounds: list[datetime]
     cutoffs: list[datetime]
-
-
-def frame_of(zone: ZoneInfo, first: datetime, last: datetime, since: datetime | None,
-           until: datetime | None, now: datetime) -> Frame:
-    latest = max(last, now)
-    weeks = week_starts(since or first, min(until or latest, latest), zone)
-    starts = [_local_midnight(day, zone) for day in weeks]
-    end = _local_midnight(weeks[-1] + timedelta(days=7), zone)
-    lower = max(since, starts[0]) if since else starts[0]
-    upper = min(until + timedelta(microseconds=1), end) if until else end
-    # "now" for the current week; a ledger whose messages are later than now (a replayed
-    # season, a clock set back) is read as of its last message.
-    end_of_period = min(until or latest, latest)
-    cutoffs = [min(stop, end_of_period) for stop in [*starts[1:], end]]
-    return Frame(weeks, [lower, *starts[1:], upper], cutoffs)
 
 
 def networks_of(session: Any) -> list[str]:
@@ -261,3 +235,37 @@ def _of_sorted(values: Sequence[float], p: float) -> timedelta:
     # julianday() differences carry ~0.1 ms of float error: keep milliseconds.
     value = values[low] + (values[high] - values[low]) * (position - low)
     return timedelta(seconds=max(0.0, round(value, 3)))
+
+
+@dataclass(frozen=True)
+class InteractivityFigures:
+    """What ``read_interactivity`` found, all in one read transaction."""
+
+    networks: list[str]
+    frame: Frame
+    counts: Counts  # (network, week) -> see ``Counts``
+    totals: Counts  # (network,) -> the same over the period
+    backlog: dict[Any, int]  # (network, week) -> open over 24 h at the week's end
+    per_week: Delays
+    per_network: Delays
+
+
+def read_interactivity(
+    ledger: Ledger, since: datetime | None, until: datetime | None,
+    frame_for: Callable[[datetime, datetime], Frame],
+) -> InteractivityFigures | None:
+    """The counts, backlog and delays of ``[since, until]`` (None: no community message).
+
+    ``frame_for(first, last)`` cuts the period (first and last message found) into weeks."""
+    with ledger.reading() as session:
+        networks = networks_of(session)
+        first, last = first_and_last(session, networks, since, until)
+        if first is None or last is None:
+            return None
+        dialect = session.get_bind().dialect.name
+        frame = frame_for(first, last)
+        # Core, not the ORM: no ORM row loading for hundreds of thousands of delays
+        connection = session.connection()
+        counts, totals, backlog = counts_and_backlog(connection, frame, networks)
+        per_week, per_network = percentiles(connection, frame, dialect, networks)
+    return InteractivityFigures(networks, frame, counts, totals, backlog, per_week, per_network)
