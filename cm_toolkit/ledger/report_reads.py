@@ -1,6 +1,6 @@
 """What the activity report, the dashboard and the demo read of deliveries, live sessions and
 engagement (``growth/activity.py``, ``growth/engagement.py``, ``growth/context.py``,
-``web/views.py``, ``demo.py``, ``cm run --demo``): named queries, so that SQL on the ledger's
+``web/views.py``, ``demo.py``, ``cm demo``): named queries, so that SQL on the ledger's
 tables lives in ``ledger/`` only. Follower snapshots are read in ``snapshot_reads.py``, the
 inbox's metrics in ``interactivity_reads.py``.
 """
