@@ -6,7 +6,7 @@ that a post previewed and then checked by ``cm check`` shows the same problems. 
 the text as sent (``delivery_checks.sent_text``: on X with the link the adapter appends, on
 YouTube the video description with its link; ``wire_text``: LinkedIn's escaping), its length in
 the network's unit against the adapter's limit, the X thread it becomes, its media on disk and
-an X cost estimate (``quotas.x_cost_usd``). A live announcement is rendered with its session's
+an X cost estimate (the X adapter's ``pricing``). A live announcement is rendered with its session's
 created links, else each host's placeholder (``Channel.live_link_placeholder``): the length and
 the X price are those of the post as it will be sent.
 """
@@ -26,7 +26,7 @@ from cm_toolkit.templates.delivery import context_for
 from cm_toolkit.templates.delivery_checks import MediaProbe, Where, check_content, sent_text
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_check import Findings, problem_order
-from cm_toolkit.templates.quotas import x_cost_usd
+from cm_toolkit.templates.quotas import network_cost_usd
 from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
 from cm_toolkit.templates.schedule_lines import ScheduleLines
 from cm_toolkit.workspace.models import Network, Workspace
@@ -65,7 +65,7 @@ class DeliveryPreview:
 
     @property
     def x_cost_usd(self) -> float:
-        return x_cost_usd(self.x_posts, self.x_posts_with_url)
+        return network_cost_usd("x", self.x_posts, self.x_posts_with_url)
 
     @property
     def has_errors(self) -> bool:
