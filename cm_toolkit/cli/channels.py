@@ -265,11 +265,12 @@ def auth(
 ) -> None:
     """Authorize a channel and store its tokens (owner-only store, or the keyring).
 
-    OAuth networks: the browser approves, the tokens come back to a local listener. On a
-    Mastodon instance with no client id at hand (channel file, --client-id, environment), the
-    app is first registered there (POST /api/v1/apps) and its client id and secret are stored
-    too. Bluesky: an app password, from CM_BLUESKY_APP_PASSWORD or a prompt (never the command
-    line), checked with createSession; the password and the session are stored.
+    How is the network adapter's to say. OAuth networks: the browser approves, the tokens come
+    back to a local listener. Where apps register themselves (a Mastodon instance: POST
+    /api/v1/apps), a channel with no client id at hand (channel file, --client-id, environment)
+    registers one first. App-password networks (Bluesky): the handle and the app password come
+    from the environment (CM_BLUESKY_HANDLE, CM_BLUESKY_APP_PASSWORD) or a prompt, never the
+    command line; they are checked with the network (createSession) and stored with the session.
     """
     from cm_toolkit.cli.auth_flows import oauth_sign_in, sign_in
     from cm_toolkit.cli.secret_files import secret_option
