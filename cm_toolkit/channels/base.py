@@ -21,8 +21,10 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from cm_toolkit.channels.facts import (
+    AppPassword,
     Budget,
     LinkHandling,
+    NativeSchedule,
     OAuthProvider,
     Pricing,
     QuotaRule,
@@ -381,6 +383,8 @@ class Channel(ABC):
     quota_rules: ClassVar[tuple[QuotaRule, ...]] = ()
     pricing: ClassVar[Pricing | None] = None
     oauth: ClassVar[OAuthProvider | None] = None
+    app_password: ClassVar[AppPassword | None] = None
+    native_schedule: ClassVar[NativeSchedule | None] = None
     emulators: ClassVar[tuple[str, ...]] = ()  # sandbox emulators, "module:Class"
     aliases: ClassVar[tuple[str, ...]] = ()  # names people use for the network
     # an access token that expires, and the secrets that renew it (None: it does not expire, or

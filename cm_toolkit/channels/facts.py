@@ -14,6 +14,9 @@ The facts on ``Channel`` (see ``base.py``) are:
 - ``quota_rules`` (``QuotaRule``): the numbers the plan check counts a plan against;
 - ``pricing`` (``Pricing``): what a post costs, for networks that bill per call (X);
 - ``oauth`` (``OAuthProvider``): how ``cm auth`` runs the authorization-code flow;
+- ``app_password`` (``AppPassword``): how ``cm auth`` signs in with a password instead (Bluesky);
+- ``native_schedule`` (``NativeSchedule``): how far ahead the network schedules a post itself
+  (informational, in ``cm check --json``'s summary);
 - ``token_refresh`` (``TokenRefresh``): an access token that expires and the secrets that
   renew it (``cm check`` warns about a channel file without them);
 - ``emulators``: the sandbox emulator classes (``"module:Class"``) that answer for the network;
@@ -25,9 +28,13 @@ The facts on ``Channel`` (see ``base.py``) are:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cm_toolkit.channels.base import Transport
 
 
 class LinkHandling(enum.Enum):
@@ -60,7 +67,8 @@ class QuotaRule:
     ``per`` says who shares it: ``"account"`` (one channel) or ``"app"`` (the channels whose
     files name the same ``client_id`` secret: an X app, a Google Cloud project). ``costs`` is
     what one send of each kind spends (``"post"``, ``"thread_part"``, ``"live_setup"``) in
-    ``unit``; a kind absent from it costs nothing under this rule.
+    ``unit``; a kind absent from it costs nothing under this rule. A post sent as a thread of
+    n parts costs one ``"post"`` and n - 1 ``"thread_part"``.
     """
 
     key: str  # stable name in `cm check --json`'s summary, e.g. "x_posts_per_15_minutes"
@@ -79,6 +87,20 @@ class Pricing:
 
     post_usd: float
     post_with_url_usd: float | None = None  # a post whose text holds a URL, when it differs
+
+
+class TokenCalls(Protocol):
+    """What ``cm auth``'s flow lends a provider's ``finish`` step: the app's client and one
+    token-endpoint call (errors mapped; ``what``/``fix`` name the cause when it is not the app)."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def client_secret(self) -> str | None: ...
+
+    def call(self, method: str, url: str, *, what: str | None = None, fix: str | None = None,
+             **kwargs: Any) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,39 @@ class OAuthProvider:
     stored: Mapping[str, str] = field(
         default_factory=lambda: {"access_token": "access_token", "refresh_token": "refresh_token"}
     )
+    # (account, redirect URI, transport) -> (client id, client secret): an app registered on
+    # the fly when the channel file names no client id (a Mastodon instance's /api/v1/apps)
+    register_client: Callable[[Mapping[str, Any], str, Transport], tuple[str, str]] | None = None
+    # (token answer, account, calls) -> the values to store, when the token answered is only a
+    # first step (Facebook: the user token leads to the Page's own token)
+    finish: Callable[[Mapping[str, Any], Mapping[str, Any], TokenCalls], dict[str, str]] | None = (
+        None)
+
+
+@dataclass(frozen=True)
+class AppPassword:
+    """Sign-in with an account identifier and an app password (``cm auth``, instead of OAuth).
+
+    ``identifier`` is the ``account`` field naming the account (``handle``); ``env`` the
+    variables ``cm auth`` reads the identifier and the password from before it asks (never the
+    command line). ``sign_in(account, identifier, password, transport)`` checks them against
+    the network and returns the secrets to store (the password, and the session it opened).
+    """
+
+    identifier: str
+    password_secret: str
+    env: tuple[str, str]
+    where: str  # where the person makes an app password, said in the prompt
+    sign_in: Callable[[Mapping[str, Any], str, str, Transport], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class NativeSchedule:
+    """How far ahead the network's own scheduling accepts a post (Facebook's
+    ``scheduled_publish_time``): informational, cm-toolkit publishes at the due time itself."""
+
+    earliest: timedelta
+    latest: timedelta
 
 
 @dataclass(frozen=True)

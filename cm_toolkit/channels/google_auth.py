@@ -19,10 +19,27 @@ from google_auth_httplib2 import AuthorizedHttp, Request
 from googleapiclient.discovery import build
 
 from cm_toolkit.channels.base import Credentials, Transport
+from cm_toolkit.channels.facts import OAuthProvider
 from cm_toolkit.channels.google_http import GoogleHttp
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 EXPIRY_KEY = "access_token_expires_at"
+GOOGLE_DAY_ZONE = "America/Los_Angeles"  # Google's daily quotas reset at midnight here
+
+
+def google_oauth(network: str, *scopes: str) -> OAuthProvider:
+    """``cm auth`` for a Google network: one project's client, the installed-app flow (any
+    loopback port), ``access_type=offline`` and ``prompt=consent`` so that a refresh token
+    always comes back."""
+    return OAuthProvider(
+        network,
+        "https://accounts.google.com/o/oauth2/auth",
+        TOKEN_URI,
+        scopes,
+        pkce=True,
+        extra_params={"access_type": "offline", "prompt": "consent"},
+        client_env=("CM_GOOGLE_CLIENT_ID", "CM_GOOGLE_CLIENT_SECRET"),
+    )
 
 
 class GoogleSession:

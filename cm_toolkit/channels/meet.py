@@ -31,8 +31,8 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling
-from cm_toolkit.channels.google_auth import GoogleSession
+from cm_toolkit.channels.facts import LinkHandling, OAuthProvider
+from cm_toolkit.channels.google_auth import GoogleSession, google_oauth
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.errors import Problem, Rejected, TransientError
 from cm_toolkit.workspace.models import Network
@@ -62,6 +62,8 @@ class MeetChannel(Channel):
     link_handling = LinkHandling.NONE
     # Calendar and YouTube share www.googleapis.com and Google's OAuth hosts
     emulators = ("cm_toolkit.sandbox.google.calendar:CalendarEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
+    oauth: ClassVar[OAuthProvider | None] = google_oauth(
+        "meet", "https://www.googleapis.com/auth/calendar.events")
     display_name: ClassVar[str] = "Google Meet (through Google Calendar)"
     limits: ClassVar[Limits] = Limits(text_max=DESCRIPTION_MAX)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})

@@ -1,7 +1,13 @@
 """``cm auth CHANNEL``: obtain a channel's tokens with the network's OAuth flow.
 
-One authorization-code flow, with each network's differences as data (``PROVIDERS``):
+One authorization-code flow, with each network's differences as data: the ``oauth`` fact
+(``OAuthProvider``) of the network's adapter class, read through the registry:
 
+0. a network whose every server is its own provider (Mastodon) has ``{instance}`` in its URLs,
+   filled from the channel file's ``account.instance``; with no client id at hand, the app is
+   registered there first (``register_client``: ``POST /api/v1/apps`` with the listener's
+   redirect URI). It is not kept: Mastodon accepts only the exact redirect URI registered,
+   and the next run listens on another port, so it registers again (apps cost nothing there);
 1. a listener on ``http://127.0.0.1:PORT/callback`` (a random port unless ``--port`` is given:
    X, LinkedIn and Facebook only accept a redirect URI registered exactly, port included;
    Google accepts any loopback port for installed apps);
@@ -9,8 +15,8 @@ One authorization-code flow, with each network's differences as data (``PROVIDER
    where the network supports it); the person approves; the network redirects to the listener
    with ``code``;
 3. the code is exchanged at the token endpoint (form POST; X uses HTTP Basic for confidential
-   clients; Facebook's endpoint is a GET, then the short-lived user token is exchanged for a
-   long-lived one and the Page's own token is read with ``GET /{page-id}?fields=access_token``);
+   clients; Facebook's endpoint is a GET); a provider whose token is only a first step says
+   what follows in ``finish`` (Facebook: the Page's own token);
 4. the tokens are handed to ``Credentials.update`` (the owner-only token store, or the keyring).
 
 HTTP goes through ``Transport.requests_adapter`` when one is given, so the same flow runs
@@ -36,69 +42,22 @@ from cm_toolkit.channels.base import Credentials, Transport
 from cm_toolkit.channels.facts import OAuthProvider
 from cm_toolkit.errors import ChannelError, TransientError, UsageError
 
-GOOGLE_AUTHORIZE = "https://accounts.google.com/o/oauth2/auth"
-GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"
-GOOGLE_PARAMS = {"access_type": "offline", "prompt": "consent"}  # consent: always a refresh token
-FACEBOOK_GRAPH = "https://graph.facebook.com/v24.0"
-
-PROVIDERS: dict[str, OAuthProvider] = {
-    "x": OAuthProvider(
-        "x",
-        "https://x.com/i/oauth2/authorize",
-        "https://api.x.com/2/oauth2/token",
-        ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access"),
-        pkce=True,
-        basic_auth=True,
-        client_env=("CM_X_CLIENT_ID", "CM_X_CLIENT_SECRET"),
-        secret_required=False,  # a public client (PKCE only) has no secret
-    ),
-    "linkedin": OAuthProvider(
-        "linkedin",
-        "https://www.linkedin.com/oauth/v2/authorization",
-        "https://www.linkedin.com/oauth/v2/accessToken",
-        ("r_organization_social", "w_organization_social", "rw_organization_admin"),
-        client_env=("CM_LINKEDIN_CLIENT_ID", "CM_LINKEDIN_CLIENT_SECRET"),
-    ),
-    "youtube": OAuthProvider(
-        "youtube",
-        GOOGLE_AUTHORIZE,
-        GOOGLE_TOKEN,
-        ("https://www.googleapis.com/auth/youtube",),
-        pkce=True,
-        extra_params=GOOGLE_PARAMS,
-        client_env=("CM_GOOGLE_CLIENT_ID", "CM_GOOGLE_CLIENT_SECRET"),
-    ),
-    "meet": OAuthProvider(
-        "meet",
-        GOOGLE_AUTHORIZE,
-        GOOGLE_TOKEN,
-        ("https://www.googleapis.com/auth/calendar.events",),
-        pkce=True,
-        extra_params=GOOGLE_PARAMS,
-        client_env=("CM_GOOGLE_CLIENT_ID", "CM_GOOGLE_CLIENT_SECRET"),
-    ),
-    "facebook": OAuthProvider(
-        "facebook",
-        "https://www.facebook.com/v24.0/dialog/oauth",
-        f"{FACEBOOK_GRAPH}/oauth/access_token",
-        ("pages_show_list", "pages_read_engagement", "pages_manage_posts"),
-        scope_separator=",",
-        token_method="GET",
-        client_env=("CM_FACEBOOK_APP_ID", "CM_FACEBOOK_APP_SECRET"),
-        stored={"page_token": "page_token", "user_token": "user_token"},
-    ),
-}
-
 
 def provider_for(network: str) -> OAuthProvider:
-    try:
-        return PROVIDERS[network]
-    except KeyError:
+    """The OAuth provider the adapter of ``network`` declares (``Channel.oauth``), built-in or
+    plugin; ``UsageError`` when it has none."""
+    from cm_toolkit.channels.registry import channel_class, list_networks
+
+    provider = channel_class(network).oauth
+    if provider is None:
+        with_flow = sorted(info.network for info in list_networks()
+                           if info.available and channel_class(info.network).oauth is not None)
         raise UsageError(
             f"network {network!r} has no OAuth flow",
-            fix="manual channels need no authorization; others: "
-            + ", ".join(sorted(PROVIDERS)),
-        ) from None
+            fix="manual channels need no authorization; networks with one: "
+            + ", ".join(with_flow),
+        )
+    return provider
 
 
 @dataclass(frozen=True)
@@ -192,7 +151,7 @@ class AuthorizationFlow:
         self,
         channel_id: str,
         provider: OAuthProvider,
-        client: ClientCredentials,
+        client: ClientCredentials | None,
         *,
         transport: Transport | None = None,
         account: Mapping[str, Any] | None = None,
@@ -204,7 +163,12 @@ class AuthorizationFlow:
         self.transport = transport or Transport()
         self.account = dict(account or {})
         self._now = now
-        if provider.secret_required and not client.client_secret:
+        if client is None and provider.register_client is None:
+            raise UsageError(
+                f"no client id to authorize {channel_id}",
+                fix=f"set {provider.client_env[0]} or pass --client-id (from the app's settings)",
+            )
+        if client is not None and provider.secret_required and not client.client_secret:
             raise UsageError(
                 f"{provider.network} needs the app's client secret to authorize {channel_id}",
                 fix=f"set {provider.client_env[1]} or pass --client-secret",
@@ -217,10 +181,39 @@ class AuthorizationFlow:
             session.mount("http://", self.transport.requests_adapter)
         return session
 
+    def _url(self, template: str) -> str:
+        """A provider URL with ``{instance}`` filled from the channel file's account."""
+        if "{instance}" not in template:
+            return template
+        instance = str(self.account.get("instance") or "")
+        if not instance:
+            raise UsageError(
+                f"channels/{self.channel_id}.yaml has no account.instance",
+                fix="add the server's host name under account: instance (e.g. mastodon.social)",
+            )
+        return template.replace("{instance}", instance)
+
+    @property
+    def client_id(self) -> str:
+        assert self.client is not None
+        return self.client.client_id
+
+    @property
+    def client_secret(self) -> str | None:
+        assert self.client is not None
+        return self.client.client_secret
+
+    def _register(self, redirect_uri: str) -> None:
+        """No client at hand: register one on the network for this redirect URI."""
+        assert self.provider.register_client is not None
+        client_id, secret = self.provider.register_client(self.account, redirect_uri,
+                                                          self.transport)
+        self.client = ClientCredentials(client_id, secret)
+
     def authorize_url(self, redirect_uri: str, state: str, challenge: str | None) -> str:
         params = {
             "response_type": "code",
-            "client_id": self.client.client_id,
+            "client_id": self.client_id,
             "redirect_uri": redirect_uri,
             "scope": self.provider.scope_separator.join(self.provider.scopes),
             "state": state,
@@ -228,7 +221,7 @@ class AuthorizationFlow:
         }
         if challenge is not None:
             params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
-        return f"{self.provider.authorize_url}?{urlencode(params)}"
+        return f"{self._url(self.provider.authorize_url)}?{urlencode(params)}"
 
     def run(
         self, open_url: Callable[[str], object], *, port: int = 0, timeout: float = 300.0
@@ -237,6 +230,8 @@ class AuthorizationFlow:
         state = secrets.token_urlsafe(24)
         verifier, challenge = pkce_pair() if self.provider.pkce else (None, None)
         with RedirectListener(port) as listener:
+            if self.client is None:
+                self._register(listener.redirect_uri)
             open_url(self.authorize_url(listener.redirect_uri, state, challenge))
             params = listener.wait(timeout)
         if params.get("state") != state:
@@ -259,19 +254,20 @@ class AuthorizationFlow:
         if verifier is not None:
             form["code_verifier"] = verifier
         auth: tuple[str, str] | None = None
-        if self.provider.basic_auth and self.client.client_secret:
-            auth = (self.client.client_id, self.client.client_secret)
+        if self.provider.basic_auth and self.client_secret:
+            auth = (self.client_id, self.client_secret)
         else:
-            form["client_id"] = self.client.client_id
-            if self.client.client_secret:
-                form["client_secret"] = self.client.client_secret
+            form["client_id"] = self.client_id
+            if self.client_secret:
+                form["client_secret"] = self.client_secret
+        token_url = self._url(self.provider.token_url)
         if self.provider.token_method == "GET":
             form.pop("grant_type")
-            answer = self._call("GET", self.provider.token_url, params=form)
+            answer = self.call("GET", token_url, params=form)
         else:
-            answer = self._call("POST", self.provider.token_url, data=form, auth=auth)
-        if self.provider.network == "facebook":
-            return self._facebook_page_token(answer["access_token"])
+            answer = self.call("POST", token_url, data=form, auth=auth)
+        if self.provider.finish is not None:
+            return self.provider.finish(answer, self.account, self)
         return self._stored(answer)
 
     def _stored(self, answer: Mapping[str, Any]) -> dict[str, str]:
@@ -291,46 +287,8 @@ class AuthorizationFlow:
             )
         return values
 
-    def _facebook_page_token(self, user_token: str) -> dict[str, str]:
-        """Short-lived user token -> long-lived user token -> the Page's own token."""
-        page_id = self.account.get("page_id")
-        if not page_id:
-            raise UsageError(
-                f"channels/{self.channel_id}.yaml has no account.page_id",
-                fix="add the Page's id under account: page_id",
-            )
-        assert self.client.client_secret is not None
-        long_lived = self._call(
-            "GET",
-            self.provider.token_url,
-            params={
-                "grant_type": "fb_exchange_token",
-                "client_id": self.client.client_id,
-                "client_secret": self.client.client_secret,
-                "fb_exchange_token": user_token,
-            },
-        )["access_token"]
-        # the app and the login worked: a refusal now is about the Page, not the app
-        page = self._call(
-            "GET",
-            f"{FACEBOOK_GRAPH}/{page_id}",
-            params={"fields": "access_token", "access_token": long_lived},
-            what=f"Facebook refused the token of Page {page_id} (channels/{self.channel_id}.yaml "
-            "account.page_id)",
-            fix="check the Page id (Page > About > Page ID) and that the account you logged in "
-            "with manages that Page, then run `cm auth` again",
-        )
-        if not page.get("access_token"):
-            raise ChannelError(
-                f"Facebook gave no token for Page {page_id}",
-                network="facebook",
-                fix="authorize with an account that manages the Page (pages_manage_posts)",
-            )
-        # the long-lived user token lets the adapter mint a new Page token by itself later
-        return {"page_token": str(page["access_token"]), "user_token": str(long_lived)}
-
-    def _call(self, method: str, url: str, *, what: str | None = None, fix: str | None = None,
-              **kwargs: Any) -> dict[str, Any]:
+    def call(self, method: str, url: str, *, what: str | None = None, fix: str | None = None,
+             **kwargs: Any) -> dict[str, Any]:
         """One token-endpoint call; ``what``/``fix`` name the cause when the default ("the token
         request", "the app's client id...") would mislead."""
         network = self.provider.network

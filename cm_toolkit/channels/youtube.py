@@ -16,7 +16,7 @@ own bucket of 100 a day); a used-up quota is ``RateLimited`` until midnight Paci
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -43,8 +43,8 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling
-from cm_toolkit.channels.google_auth import GoogleSession
+from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, QuotaRule
+from cm_toolkit.channels.google_auth import GOOGLE_DAY_ZONE, GoogleSession, google_oauth
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.channels.youtube_text import (
     DESCRIPTION_MAX_BYTES,
@@ -113,6 +113,21 @@ class YouTubeChannel(Channel):
                                     "shorten the session's description; remove < and >")
                         for m in description_problems(description)]
     emulators = ("cm_toolkit.sandbox.google.youtube:YouTubeEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
+    # 10,000 units a day, 50 per insert/bind/transition; a live setup costs ~150
+    budget: ClassVar[Budget | None] = Budget(60, timedelta(days=1), margin=4)
+    # Per Google Cloud project (the channels naming the same client_id), the day ending at
+    # midnight in Los Angeles. A live setup is what ``schedule_live`` calls:
+    # liveBroadcasts.list (1, looking for a broadcast of an earlier attempt) +
+    # liveBroadcasts.insert + liveStreams.insert + liveBroadcasts.bind (50 each) = 151 units.
+    # A post is a videos.insert upload, counted in its own bucket (no units).
+    quota_rules: ClassVar[tuple[QuotaRule, ...]] = (
+        QuotaRule("youtube_units_per_day", 10_000, "units", "app", "YouTube Data API quota",
+                  costs={"live_setup": 1 + 50 + 50 + 50}, day_zone=GOOGLE_DAY_ZONE),
+        QuotaRule("youtube_uploads_per_day", 100, "uploads", "app",
+                  "videos.insert, its own bucket", costs={"post": 1}, day_zone=GOOGLE_DAY_ZONE),
+    )
+    oauth: ClassVar[OAuthProvider | None] = google_oauth(
+        "youtube", "https://www.googleapis.com/auth/youtube")
     display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
     limits: ClassVar[Limits] = Limits(
         text_max=DESCRIPTION_MAX_BYTES, text_unit="bytes",

@@ -9,8 +9,6 @@ taken from the sandbox's own ``/_sandbox/env``, and tokens go to a separate stor
 from __future__ import annotations
 
 import json
-import os
-import webbrowser
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,15 +25,7 @@ from cm_toolkit.channels.credentials import (
     TokenStore,
     default_token_dir,
 )
-from cm_toolkit.channels.oauth import (
-    AuthorizationFlow,
-    ClientCredentials,
-    OAuthProvider,
-    SandboxBrowser,
-    provider_for,
-    store_tokens,
-)
-from cm_toolkit.channels.registry import build_channel
+from cm_toolkit.channels.registry import build_channel, channel_class
 from cm_toolkit.cli import (
     DatabaseOption,
     JsonOption,
@@ -252,8 +242,9 @@ def auth(
     port: Annotated[
         int,
         port_option(
-            "Port of the local redirect listener (0: random). X, LinkedIn and Facebook "
-            "need the port registered in the app: http://127.0.0.1:PORT/callback.",
+            "Port of the local redirect listener (0: random). Networks that only accept a "
+            "registered redirect URI (X, LinkedIn, Facebook) need the port registered in the "
+            "app: http://127.0.0.1:PORT/callback.",
         ),
     ] = 0,
     client_id: Annotated[
@@ -272,84 +263,48 @@ def auth(
     timeout: Annotated[float, seconds_option(
         "Seconds to wait for the browser.", minimum=1, maximum=86400)] = 300.0,
 ) -> None:
-    """Authorize a channel with the network's OAuth flow and store its tokens (owner-only)."""
+    """Authorize a channel and store its tokens (owner-only store, or the keyring).
+
+    How is the network adapter's to say. OAuth networks: the browser approves, the tokens come
+    back to a local listener. Where apps register themselves (a Mastodon instance: POST
+    /api/v1/apps), a channel with no client id at hand (channel file, --client-id, environment)
+    registers one first. App-password networks (Bluesky): the handle and the app password come
+    from the environment (CM_BLUESKY_HANDLE, CM_BLUESKY_APP_PASSWORD) or a prompt, never the
+    command line; they are checked with the network (createSession) and stored with the session.
+    """
+    from cm_toolkit.cli.auth_flows import oauth_sign_in, sign_in
     from cm_toolkit.cli.secret_files import secret_option
 
     client_secret = secret_option(client_secret, client_secret_file, "--client-secret")
     loaded = load_channels(workspace)
     channel_file = _channel_file(loaded, channel)
-    if channel_file.network == "manual":
-        _say(f"{channel} is a manual channel: there is nothing to authorize.")
-        return
-    provider = provider_for(channel_file.network)
+    cls = channel_class(channel_file.network)
+    if cls.oauth is None and cls.app_password is None:
+        if not channel_file.secrets:
+            _say(f"{channel} is a {channel_file.network} channel: there is nothing to authorize.")
+            return
+        raise UsageError(f"{cls.display_name} has no authorization flow in cm auth",
+                         fix=f"set the secrets channels/{channel}.yaml names under secrets:")
     # only this channel: its account is the one the sandbox's OAuth dialog signs in as
     connection = connect(sandbox, channel_files={channel: channel_file})
     try:
-        _authorize(channel, channel_file, provider, connection, no_browser=no_browser, port=port,
-                   client_id=client_id, client_secret=client_secret, timeout=timeout)
+        credentials = ChannelCredentials(
+            channel, channel_file, store=connection.store, fallback_env=connection.fallback_env)
+        if cls.app_password is not None:
+            names = sign_in(channel, channel_file, cls.app_password, credentials,
+                            connection.transport, fallback_env=connection.fallback_env)
+        else:
+            assert cls.oauth is not None
+            names = oauth_sign_in(
+                channel, channel_file, cls.oauth, credentials, transport=connection.transport,
+                fallback_env=connection.fallback_env, sandbox_url=connection.sandbox_url,
+                no_browser=no_browser, port=port, client_id=client_id,
+                client_secret=client_secret, timeout=timeout)
     finally:
         connection.close()
-
-
-def _authorize(
-    channel: str,
-    channel_file: ChannelFile,
-    provider: OAuthProvider,
-    connection: Connection,
-    *,
-    no_browser: bool,
-    port: int,
-    client_id: str | None,
-    client_secret: str | None,
-    timeout: float,
-) -> None:
-    credentials = ChannelCredentials(
-        channel, channel_file, store=connection.store, fallback_env=connection.fallback_env
-    )
-
-    def from_env(name: str) -> str | None:
-        return os.environ.get(name) or connection.fallback_env.get(name) or None
-
-    found_id = client_id or credentials.find("client_id") or from_env(provider.client_env[0])
-    if not found_id:
-        raise UsageError(
-            f"no client id to authorize {channel}",
-            fix=f"set {provider.client_env[0]} or pass --client-id (from the app's settings)",
-        )
-    found_secret = (
-        client_secret or credentials.find("client_secret") or from_env(provider.client_env[1])
-    )
-    flow = AuthorizationFlow(
-        channel,
-        provider,
-        ClientCredentials(found_id, found_secret),
-        transport=connection.transport,
-        account=channel_file.account,
-    )
-    if connection.transport is not None:
-        _say(f"sandbox {connection.sandbox_url}: the authorization is approved automatically")
-        opener: Any = SandboxBrowser(connection.transport)
-    elif no_browser:
-        opener = _print_url
-    else:
-        opener = _open_browser
-    values = flow.run(opener, port=port, timeout=timeout)
-    names = store_tokens(credentials, values)
     store = connection.store
     where = store.directory if isinstance(store, FileTokenStore) else "memory"
     _say(f"{channel}: stored {', '.join(names)} ({where}, readable by you only)")
-
-
-def _print_url(url: str) -> None:
-    _say("Open this address in a browser and approve the access:")
-    _say(url)
-
-
-def _open_browser(url: str) -> None:
-    if not webbrowser.open(url):
-        _print_url(url)
-    else:
-        _say("A browser window asks you to approve the access; waiting for its answer...")
 
 
 @app.command("done")

@@ -124,9 +124,9 @@ def _show(preview: DeliveryPreview) -> None:
             state = f"{media.bytes} bytes" if media.exists else "MISSING"
             body.add_row("media", Text(f"{media.path} ({state})",
                                        style="" if media.exists else "red"))
-        if preview.x_posts:
-            body.add_row("X cost", f"${preview.x_cost_usd:.3f} ({preview.x_posts} post(s), "
-                                   f"{preview.x_posts_with_url} with a URL)")
+        if preview.posts:
+            body.add_row("cost", f"${preview.cost_usd:.3f} ({preview.posts} post(s), "
+                                 f"{preview.posts_with_url} with a URL)")
         if preview.thread_parts:
             parts = "\n\n".join(preview.thread_parts)
             body.add_row("text", Text(f"(thread of {len(preview.thread_parts)})\n{parts}"))

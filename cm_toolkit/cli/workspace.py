@@ -104,26 +104,43 @@ def plan_table(plan: dict[str, Any]) -> Table:
     for name, justify in (("network", "left"), ("deliveries", "right"),
                           ("peak / 15 min", "right"), ("quota", "left"), ("cost", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    x, youtube = plan["x"], plan["youtube"]
     networks = sorted(set(plan["by_network"]) | set(plan["live_setups"]))
     for network in networks:
         posts = plan["by_network"].get(network, 0)
         setups = plan["live_setups"].get(network, 0)
         count = str(posts) + (f" + {setups} live" if setups else "")
         peak = plan["peak_per_15_minutes"].get(network)
-        quota, cost = "", ""
-        if network == "x":
-            day_peak = max((a["peak"] for a in x["per_24_hours"].values()), default=0)
-            quota = f"{x['peak_per_15_minutes']}/100 per 15 min, {day_peak}/10,000 per 24 h"
-            cost = f"${x['cost_usd']:,.2f} ({x['posts']} posts, {x['posts_with_url']} with URL)"
-        elif network == "youtube":
-            quota = (f"peak {youtube['peak_units_per_day']:,}/{youtube['daily_units']:,} "
-                     f"units/day")
-            if youtube["peak_uploads_per_day"]:  # uploads have their own bucket, not units
-                quota += (f", uploads {youtube['peak_uploads_per_day']}/"
-                          f"{youtube['daily_uploads']} per day")
+        quota, cost = _quota_cell(plan.get(network) or {}), ""
+        if "cost_usd" in plan.get(network, {}):
+            bill = plan[network]
+            cost = (f"${bill['cost_usd']:,.2f} ({bill['posts']} posts, "
+                    f"{bill['posts_with_url']} with URL)")
         table.add_row(network, count, "" if peak is None else str(peak), quota, cost)
     return table
+
+
+def _quota_cell(summary: dict[str, Any]) -> str:
+    """A network's quota summary (``templates/quotas.py``) in a few words: each rolling
+    window's busiest count against its limit, the busiest day of each daily quota."""
+    cells = []
+    for key, groups in summary.items():
+        if key.startswith("per_") and isinstance(groups, dict) and groups:
+            number, unit = key.removeprefix("per_").split("_", 1)
+            limit = next(iter(groups.values()))["limit"]
+            busiest = max(group["peak"] for group in groups.values())
+            cells.append(f"{busiest:,}/{limit:,} per {number} {unit[0] if unit == 'hours' else 'min'}")
+    first = True
+    for key, limit in summary.items():
+        if not key.startswith("daily_"):
+            continue
+        unit = key.removeprefix("daily_")
+        busiest = summary.get(f"peak_{unit}_per_day", 0)
+        if first:  # the main quota always; the others (YouTube's uploads) when used
+            cells.append(f"peak {busiest:,}/{limit:,} {unit}/day")
+        elif busiest:
+            cells.append(f"{unit} {busiest:,}/{limit:,} per day")
+        first = False
+    return ", ".join(cells)
 
 
 def inbox_line(inbox: dict[str, Any]) -> str:

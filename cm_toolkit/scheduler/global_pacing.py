@@ -1,5 +1,7 @@
 """Pacing held in PostgreSQL: spacing per account and budgets per network, across all workers.
 
+The budgets are the adapters' (``Channel.budget``), as for the in-memory pacer.
+
 The in-memory ``Pacer`` (``scheduler/pacing.py``) counts the sends of one process. In a cluster
 several processes publish on one account, so the count lives in the ledger's ``pacing_slots``
 table: one row per send granted, and one per place in the queue handed to a delivery told to
@@ -24,21 +26,17 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from cm_toolkit.scheduler.pacing import DEFAULT_BUDGETS, TOLERANCE, Budget, Pacer
+from cm_toolkit.scheduler.pacing import TOLERANCE, Budget, Budgets, Pacer
 
 _LOCK_SPACE = 0x7061  # "pa": first half of the advisory lock key; the account gives the second
 _KEEP = timedelta(minutes=10)  # rows this much older than every rule's window are deleted
-
-
-def network_name(network: Any) -> str:
-    """A network's name, whether the workspace gives an enum member or a plain string."""
-    return str(getattr(network, "value", network))
 
 
 @dataclass(frozen=True)
@@ -55,21 +53,20 @@ class PostgresPacer:
         self,
         engine: Engine,
         spacing: timedelta,
-        budgets: dict[Any, Budget] | None = None,
+        budgets: Mapping[str, Budget] | None = None,
         spacing_per_channel: dict[str, timedelta] | None = None,
     ) -> None:
         self.engine = engine
         self.spacing = spacing
         self.spacing_per_channel = spacing_per_channel or {}
-        chosen = DEFAULT_BUDGETS if budgets is None else budgets
-        self.budgets = {network_name(network): budget for network, budget in chosen.items()}
+        self.budgets = Budgets(budgets)  # None: each adapter's ``budget``
         self._granted: dict[str, _Grant] = {}  # channel -> the last slot this process was given
         self._completions = Pacer(spacing, budgets={}, spacing_per_channel=spacing_per_channel)
         self._lock = threading.Lock()
 
     def _rules(self, channel_id: str, network: Any) -> tuple[timedelta, Budget | None]:
         spacing = self.spacing_per_channel.get(channel_id, self.spacing)
-        return spacing, self.budgets.get(network_name(network))
+        return spacing, self.budgets.get(network)
 
     def reserve(
         self, channel_id: str, network: Any, now: datetime, key: int | None = None

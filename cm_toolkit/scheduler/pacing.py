@@ -1,9 +1,9 @@
 """Pacing: keep posts on one account apart, and each network under its limits.
 
 A backlog (after downtime, or many posts due at once) never bursts out: two posts on one
-account are at least ``spacing`` apart, and each network's budget (X: 100 posts per 15 minutes
-per account; YouTube: 10,000 quota units a day) is kept by the publisher instead of being
-discovered through 429 answers. The pacer answers "not before T" and the alarm is moved to T;
+account are at least ``spacing`` apart, and each network's budget (its adapter's ``budget``,
+e.g. X: 100 posts per 15 minutes per account) is kept by the publisher instead of being
+discovered through 429 answers. A network whose adapter declares no budget is only spaced. The pacer answers "not before T" and the alarm is moved to T;
 no state changes.
 
 The pacer is per process and in memory; it is seeded from the ledger's recent sends at start, so
@@ -16,22 +16,39 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Protocol
 
 from cm_toolkit.channels.facts import Budget
+from cm_toolkit.errors import CmError
 from cm_toolkit.workspace.models import Network
 
-# Publishing calls only (reads are few). Numbers from API_FACTS.md; see docs/scheduler.md.
-DEFAULT_BUDGETS: dict[Network, Budget] = {
-    "x": Budget(100, timedelta(minutes=15), margin=5),
-    # Meta publishes no number for Page posts; the sandbox answers code 613 past 50 an hour
-    "facebook": Budget(50, timedelta(hours=1), margin=5),
-    "linkedin": Budget(150, timedelta(days=1), margin=10),
-    # YouTube: 10,000 units a day, 50 per insert/bind/transition; a live setup costs ~150.
-    "youtube": Budget(60, timedelta(days=1), margin=4),
-}
+
+@cache
+def network_budget(network: str) -> Budget | None:
+    """The budget the adapter of ``network`` declares (built-in or plugin); None when it
+    declares none or the network has no adapter here (the send then fails on its own)."""
+    from cm_toolkit.channels.registry import channel_class
+
+    try:
+        return channel_class(network).budget
+    except CmError:
+        return None
+
+
+class Budgets:
+    """The budget of each network: ``overrides`` when given (tests, benches), else the
+    adapters' own (``network_budget``)."""
+
+    def __init__(self, overrides: Mapping[str, Budget] | None = None) -> None:
+        self.overrides = None if overrides is None else dict(overrides)
+
+    def get(self, network: str) -> Budget | None:
+        if self.overrides is not None:
+            return self.overrides.get(network)
+        return network_budget(network)
 
 
 class Pacing(Protocol):
@@ -58,12 +75,12 @@ class Pacer:
     def __init__(
         self,
         spacing: timedelta,
-        budgets: dict[Network, Budget] | None = None,
+        budgets: Mapping[str, Budget] | None = None,
         spacing_per_channel: dict[str, timedelta] | None = None,
     ) -> None:
         self.spacing = spacing
         self.spacing_per_channel = spacing_per_channel or {}
-        self.budgets = DEFAULT_BUDGETS if budgets is None else budgets
+        self.budgets = Budgets(budgets)  # None: each adapter's ``budget``
         self._sends: dict[str, deque[datetime]] = defaultdict(deque)
         self._slots: dict[str, dict[int | None, datetime]] = defaultdict(dict)  # waits given
         self._done: dict[str, deque[datetime]] = defaultdict(deque)  # requests ended

@@ -62,7 +62,7 @@ class RunOptions:
     threads: int = 8
     lease: timedelta = timedelta(minutes=10)
     spacing: timedelta | None = None  # default: the workspace's defaults.spacing
-    budgets: dict[Network, Budget] | None = None  # default: pacing.DEFAULT_BUDGETS
+    budgets: dict[Network, Budget] | None = None  # default: each adapter's ``budget``
     notify_url: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 

@@ -7,7 +7,7 @@ the text as sent (``delivery_checks.sent_text``, the adapter's ``compose``: on X
 it appends, on YouTube the video description with its link; ``wire_text``: LinkedIn's
 escaping), its length in the network's unit against the adapter's limit, the thread it becomes
 (a network with ``Capability.THREAD``), its media on disk and, on a network that bills each
-post, a cost estimate (``quotas.x_cost_usd``). A live announcement is rendered with its session's
+post, a cost estimate (the adapter's ``pricing``). A live announcement is rendered with its session's
 created links, else each host's placeholder (``Channel.live_link_placeholder``): the length and
 the X price are those of the post as it will be sent.
 """
@@ -27,7 +27,7 @@ from cm_toolkit.templates.delivery import context_for
 from cm_toolkit.templates.delivery_checks import MediaProbe, Where, check_content, sent_text
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.templates.plan_check import Findings, problem_order
-from cm_toolkit.templates.quotas import x_cost_usd
+from cm_toolkit.templates.quotas import network_cost_usd
 from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
 from cm_toolkit.templates.schedule_lines import ScheduleLines
 from cm_toolkit.workspace.models import Network, Workspace
@@ -58,15 +58,16 @@ class DeliveryPreview:
     unit: str = "characters"
     media: list[MediaCheck] = field(default_factory=list)
     thread_parts: list[str] = field(default_factory=list)
-    x_posts: int = 0
-    x_posts_with_url: int = 0
+    posts: int = 0  # the posts it becomes (a thread: its parts), on a network that bills them
+    posts_with_url: int = 0
     problems: list[Problem] = field(default_factory=list)
     # a live announcement: {host network: (link, True when a placeholder)}
     live_links: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     @property
-    def x_cost_usd(self) -> float:
-        return x_cost_usd(self.x_posts, self.x_posts_with_url)
+    def cost_usd(self) -> float:
+        """The price of sending it, by its adapter's ``pricing`` (0 where posts are free)."""
+        return network_cost_usd(self.network, self.posts, self.posts_with_url)
 
     @property
     def has_errors(self) -> bool:
@@ -92,7 +93,7 @@ class DeliveryPreview:
             "link": content.link if content else None,
             "media": [m.__dict__ for m in self.media],
             "thread": self.thread_parts,
-            "x_cost_usd": self.x_cost_usd,
+            "cost_usd": self.cost_usd,
             "live_links": {network: {"link": link, "placeholder": placeholder}
                            for network, (link, placeholder) in self.live_links.items()},
             "problems": [p.as_dict() for p in self.problems],
@@ -154,5 +155,5 @@ def preview_delivery(
     preview.media = [_media_check(probe, item) for item in content.media]
     preview.thread_parts = list(checked.parts) if checked.posts > 1 else []
     if rules.priced:  # a network that bills each post (X): its cost
-        preview.x_posts, preview.x_posts_with_url = checked.posts, checked.posts_with_url
+        preview.posts, preview.posts_with_url = checked.posts, checked.posts_with_url
     return preview

@@ -1,26 +1,27 @@
-"""What a plan asks of each network, day by day: rate limits, quotas, spam bursts and X's bill.
+"""What a plan asks of each network, day by day: rate limits, quotas, spam bursts and bills.
 
-``NUMBERS`` is the one table of the networks' numbers the plan check uses (from API_FACTS.md;
-docs/templates.md lists them). ``check_quotas(sends, ...)`` adds up the planned sends and returns
-warnings (``Severity.WARNING``: the network would refuse, or flag, part of the plan; nothing is
-wrong in the files as such) and a JSON-ready summary:
+Every number comes from the adapter of the network (``channels/<network>``, read through the
+registry: a plugin network is counted like a built-in one). ``check_quotas(sends, ...)`` adds
+up the planned sends and returns warnings (``Severity.WARNING``: the network would refuse, or
+flag, part of the plan; nothing is wrong in the files as such) and a JSON-ready summary, one
+entry per network that declares something to count:
 
-- X, ``POST /2/tweets``: at most 100 posts in any 15 minutes per account (user), and 10,000 in
-  any 24 hours per app (the X channels whose files name the same ``client_id`` secret share an
-  app). Counted over rolling windows, every part of a thread being one post: a post is "over"
-  when, counting itself, more than the limit fall in the window that ends with it.
-- YouTube: 10,000 quota units per Google Cloud project per day, the day ending at midnight in
-  America/Los_Angeles (channels naming the same ``client_id`` secret share a project). A live
-  setup costs what the adapter calls: ``liveBroadcasts.list`` (1, looking for a broadcast made by
-  an earlier attempt) + ``liveBroadcasts.insert`` + ``liveStreams.insert`` +
-  ``liveBroadcasts.bind`` (50 each) = 151 units. A post on YouTube is a ``videos.insert``
-  upload, counted in its own bucket of 100 a day (no units).
-- Bursts: more than 3 posts on one account within 10 minutes (a window of 10 minutes ending with
-  a post, that post included) look like spam to the networks. A thread counts once here.
-- Facebook's native scheduling window (10 minutes to 30 days ahead): informational only, in the
-  summary (cm-toolkit publishes at the due time itself).
-- X's pay-per-use price: $0.015 a post, $0.200 a post containing a URL (each thread part priced
-  on its own text).
+- ``quota_rules`` (``QuotaRule``): what each send costs under each rule (a post, its thread
+  parts, a live setup), added up per account or per app (the channels whose files name the
+  same ``client_id`` secret share an X app or a Google Cloud project), over a rolling window
+  (a send is "over" when, counting itself, the window that ends with it holds more than the
+  limit: summary ``per_<span>``, and ``peak_per_<span>`` for a rule per account) or per
+  calendar day ending at midnight in the rule's zone (``daily_<unit>``, ``peak_<unit>_per_day``,
+  the groups under ``projects`` (per app) or ``accounts``, ``live_setup_<unit>`` when a live
+  setup costs something). X: 100 posts per 15 minutes per account and 10,000 per 24 hours per
+  app; YouTube: 10,000 units a day per project (a live setup 151) and 100 uploads; Mastodon:
+  300 requests per 5 minutes; Bluesky: 5,000 record points an hour and 35,000 a day.
+- ``pricing`` (``Pricing``): the pay-per-use bill (X: $0.015 a post, $0.200 a post containing
+  a URL, each thread part priced on its own text): ``posts``, ``cost_usd``, ``prices_usd``.
+- ``native_schedule`` (``NativeSchedule``): how many posts the network could schedule itself
+  now (Facebook: 10 minutes to 30 days ahead), information only, when ``now`` is given.
+- Bursts, for every network: more than 3 posts on one account within 10 minutes (a window
+  ending with a post, that post included) look like spam. A thread counts once here.
 - The inbox's polling (``inbox_polling``): X reads ($0.005 a post returned, $0.001 an owned read
   of our mentions) a month at the configured cadence, capped by the read budget; YouTube's
   comment reads (1 unit a call) a day, and a live day's chat (5 units a call).
@@ -35,59 +36,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cm_toolkit.errors import Problem, Severity
+from cm_toolkit.channels.facts import Pricing, QuotaRule
+from cm_toolkit.errors import CmError, Problem, Severity
 from cm_toolkit.workspace.models import Network, Workspace
 
+if TYPE_CHECKING:
+    from cm_toolkit.channels.base import Channel
 
-@dataclass(frozen=True)
-class Number:
-    """One number of a network's API: ``value`` in ``unit``, counted ``per`` what, over a rolling
-    ``window`` or per calendar day ending at midnight in ``day_zone``."""
-
-    value: float
-    unit: str
-    per: str
-    what: str
-    window: timedelta | None = None
-    day_zone: str | None = None
-
-
-PACIFIC = "America/Los_Angeles"
-
-NUMBERS: dict[str, Number] = {
-    "x_posts_per_15_minutes": Number(
-        100, "posts", "account", "POST /2/tweets per user", window=timedelta(minutes=15)),
-    "x_posts_per_24_hours": Number(
-        10_000, "posts", "app", "POST /2/tweets per app", window=timedelta(hours=24)),
-    "x_price_post": Number(0.015, "USD", "post", "pay-per-use price of a post"),
-    "x_price_post_with_url": Number(
-        0.200, "USD", "post", "pay-per-use price of a post containing a URL"),
-    "youtube_units_per_day": Number(
-        10_000, "units", "project", "YouTube Data API quota", day_zone=PACIFIC),
-    "youtube_list_cost": Number(1, "units", "call", "any list call (liveBroadcasts.list...)"),
-    "youtube_write_cost": Number(
-        50, "units", "call", "insert, update, delete, bind, transition"),
-    "youtube_uploads_per_day": Number(
-        100, "calls", "project", "videos.insert, its own bucket", day_zone=PACIFIC),
-    "facebook_schedule_min": Number(
-        10, "minutes", "post", "earliest native schedule (scheduled_publish_time)"),
-    "facebook_schedule_max": Number(30, "days", "post", "latest native schedule"),
-    "burst_posts": Number(
-        3, "posts", "account", "more posts than this within the window look like spam",
-        window=timedelta(minutes=10)),
-}
-
-# The calls of one YouTube live setup (``YouTubeChannel.schedule_live``), with their cost.
-YOUTUBE_LIVE_SETUP_CALLS: tuple[tuple[str, str], ...] = (
-    ("liveBroadcasts.list", "youtube_list_cost"),
-    ("liveBroadcasts.insert", "youtube_write_cost"),
-    ("liveStreams.insert", "youtube_write_cost"),
-    ("liveBroadcasts.bind", "youtube_write_cost"),
-)
-YOUTUBE_LIVE_SETUP_UNITS = sum(int(NUMBERS[cost].value) for _, cost in YOUTUBE_LIVE_SETUP_CALLS)
+BURST_POSTS = 3  # more posts than this within BURST_WINDOW on one account look like spam
+BURST_WINDOW = timedelta(minutes=10)
 
 
 class SendKind(enum.Enum):
@@ -97,16 +58,21 @@ class SendKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """One planned delivery as the quotas see it. ``x_posts`` counts the thread parts on X;
-    ``ref`` is the caller's (``locate(ref)`` says where a warning about it points)."""
+    """One planned delivery as the quotas see it. ``parts`` counts a thread's parts where the
+    plan check knows them (X; 0: one post), ``parts_with_url`` those holding a URL; ``ref`` is
+    the caller's (``locate(ref)`` says where a warning about it points)."""
 
     at: datetime  # aware
     channel_id: str
     network: Network
     kind: SendKind
-    x_posts: int = 0
-    x_posts_with_url: int = 0
+    parts: int = 0
+    parts_with_url: int = 0
     ref: Any = None
+
+    @property
+    def posts(self) -> int:
+        return max(1, self.parts) if self.kind is SendKind.POST else 0
 
 
 Locate = Callable[[Any], tuple[str, int | None, str]]
@@ -123,29 +89,56 @@ class QuotaCheck:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def x_cost_usd(posts: int, posts_with_url: int) -> float:
-    """X's pay-per-use price of ``posts`` posts, ``posts_with_url`` of which contain a URL."""
-    plain = (posts - posts_with_url) * NUMBERS["x_price_post"].value
-    return round(plain + posts_with_url * NUMBERS["x_price_post_with_url"].value, 3)
+@cache
+def _adapter(network: str) -> type[Channel] | None:
+    from cm_toolkit.channels.registry import channel_class
+
+    try:
+        return channel_class(network)
+    except CmError:  # an unknown network is the loader's to report
+        return None
+
+
+def cost_usd(pricing: Pricing, posts: int, posts_with_url: int) -> float:
+    """The price of ``posts`` posts, ``posts_with_url`` of which contain a URL."""
+    with_url = pricing.post_with_url_usd if pricing.post_with_url_usd is not None \
+        else pricing.post_usd
+    return round((posts - posts_with_url) * pricing.post_usd + posts_with_url * with_url, 3)
+
+
+def network_cost_usd(network: str, posts: int, posts_with_url: int) -> float:
+    """What ``posts`` cost on ``network`` (its adapter's ``pricing``; 0 when it bills none)."""
+    cls = _adapter(network)
+    if cls is None or cls.pricing is None:
+        return 0.0
+    return cost_usd(cls.pricing, posts, posts_with_url)
+
+
+def send_cost(rule: QuotaRule, send: Send) -> float:
+    """What ``send`` spends under ``rule``: a post and its further thread parts, or a setup."""
+    if send.kind is SendKind.LIVE_SETUP:
+        return rule.costs.get("live_setup", 0)
+    return rule.costs.get("post", 0) + (send.posts - 1) * rule.costs.get("thread_part", 0)
 
 
 @dataclass(frozen=True)
 class WindowCount:
     """The busiest rolling window of a series, and the sends that went over the limit."""
 
-    peak: int
+    peak: float
     peak_end: datetime | None
     over: list[int]  # indexes (in time order) of sends that end a window holding > limit
 
 
 def rolling_window(
-    times: Sequence[datetime], weights: Sequence[int], window: timedelta, limit: int
+    times: Sequence[datetime], weights: Sequence[float], window: timedelta, limit: float
 ) -> WindowCount:
     """Count ``weights`` in every window ``(t - window, t]`` ending at a send (``times`` sorted).
 
     Two pointers: each send enters and leaves the running total once.
     """
-    total, start, peak, peak_end = 0, 0, 0, None
+    total: float = 0
+    start, peak, peak_end = 0, 0.0, None
     over: list[int] = []
     for index, moment in enumerate(times):
         total += weights[index]
@@ -157,6 +150,15 @@ def rolling_window(
         if total > limit:
             over.append(index)
     return WindowCount(peak, peak_end, over)
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _span(window: timedelta) -> str:
+    minutes = int(window.total_seconds() // 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
 
 
 def _warning(locate: Locate, first: Send, message: str, fix: str, others: int,
@@ -188,161 +190,147 @@ class _Quotas:
     def _show(self, moment: datetime | None) -> str | None:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if moment else None
 
-    def _limit(self, series: list[Send], name: str, weights: list[int], scope: str,
-               fix: str) -> dict[str, Any]:
-        number = NUMBERS[name]
-        assert number.window is not None
-        limit = int(number.value)
-        counted = rolling_window([s.at for s in series], weights, number.window, limit)
-        if counted.over:
-            first = series[counted.over[0]]
-            minutes = int(number.window.total_seconds() // 60)
-            span = f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
-            self.problems.append(_warning(
-                self.locate, first,
-                f"{scope}: up to {counted.peak} {number.unit} within {span} "
-                f"(busiest window ends {self._show(counted.peak_end)}); "
-                f"{number.what} is limited to {limit} per {number.per} per {span}: "
-                f"the network refuses the rest",
-                fix, len(counted.over) - 1, "post over the limit"))
-        end = counted.peak_end.astimezone(self.tz).isoformat() if counted.peak_end else None
-        return {"peak": counted.peak, "peak_ends_at": end,
-                "limit": limit, "over": len(counted.over)}
+    def _group_of(self, rule: QuotaRule) -> Callable[[Send], str]:
+        if rule.per == "app":
+            return lambda s: self.groups[s.channel_id]
+        return lambda s: s.channel_id
 
-    def x(self) -> dict[str, Any]:
-        posts = [s for s in self.sends if s.network == "x" and s.kind is SendKind.POST]
-        accounts = {
-            channel: self._limit(
-                series, "x_posts_per_15_minutes", [s.x_posts for s in series],
-                f"{channel}", "spread these posts over more time, or post fewer on this account")
-            for channel, series in sorted(_by(posts, lambda s: s.channel_id).items())
-        }
-        apps = {
-            app: self._limit(
-                series, "x_posts_per_24_hours", [s.x_posts for s in series],
-                f"X app of {', '.join(sorted({s.channel_id for s in series}))}",
-                "spread these posts over more days")
-            for app, series in sorted(_by(posts, lambda s: self.groups[s.channel_id]).items())
-        }
-        total = sum(s.x_posts for s in posts)
-        with_url = sum(s.x_posts_with_url for s in posts)
-        return {
-            "posts": total,
-            "posts_with_url": with_url,
-            "cost_usd": x_cost_usd(total, with_url),
-            "prices_usd": {"post": NUMBERS["x_price_post"].value,
-                           "post_with_url": NUMBERS["x_price_post_with_url"].value},
-            "per_15_minutes": accounts,
-            "per_24_hours": apps,
-            "peak_per_15_minutes": max((a["peak"] for a in accounts.values()), default=0),
-        }
-
-    def youtube(self) -> dict[str, Any]:
-        pacific = ZoneInfo(PACIFIC)
-        mine = [s for s in self.sends if s.network == "youtube"]
-        projects: dict[str, Any] = {}
-        for project, series in sorted(_by(mine, lambda s: self.groups[s.channel_id]).items()):
-            units: dict[date, int] = defaultdict(int)
-            uploads: dict[date, int] = defaultdict(int)
-            tipping: dict[str, dict[date, Send]] = {"units": {}, "uploads": {}}
-            for send in series:
-                day = send.at.astimezone(pacific).date()
-                if send.kind is SendKind.LIVE_SETUP:
-                    units[day] += YOUTUBE_LIVE_SETUP_UNITS
-                    if units[day] > NUMBERS["youtube_units_per_day"].value:
-                        tipping["units"].setdefault(day, send)
-                else:
-                    uploads[day] += 1
-                    if uploads[day] > NUMBERS["youtube_uploads_per_day"].value:
-                        tipping["uploads"].setdefault(day, send)
-            self._youtube_warnings(tipping, units, uploads)
-            peak_day = max(units, key=lambda d: units[d], default=None)
-            peak_upload_day = max(uploads, key=lambda d: uploads[d], default=None)
-            projects[project] = {
-                "channels": sorted({s.channel_id for s in series}),
-                "peak_units_per_day": units[peak_day] if peak_day else 0,
-                "peak_day": peak_day.isoformat() if peak_day else None,
-                "peak_uploads_per_day": uploads[peak_upload_day] if peak_upload_day else 0,
-                "days_over": len(tipping["units"]) + len(tipping["uploads"]),
+    def network(self, cls: type[Channel], sends: list[Send]) -> dict[str, Any]:
+        """The summary of one network: its bill, its rules, its native scheduling."""
+        summary: dict[str, Any] = {}
+        if cls.pricing is not None:
+            posts = sum(s.posts for s in sends)
+            with_url = sum(s.parts_with_url for s in sends if s.kind is SendKind.POST)
+            summary |= {
+                "posts": posts, "posts_with_url": with_url,
+                "cost_usd": cost_usd(cls.pricing, posts, with_url),
+                "prices_usd": {"post": cls.pricing.post_usd,
+                               "post_with_url": cls.pricing.post_with_url_usd
+                               if cls.pricing.post_with_url_usd is not None
+                               else cls.pricing.post_usd},
             }
-        return {
-            "daily_units": int(NUMBERS["youtube_units_per_day"].value),
-            "daily_uploads": int(NUMBERS["youtube_uploads_per_day"].value),
-            "live_setup_units": YOUTUBE_LIVE_SETUP_UNITS,
-            "day_ends": f"midnight {PACIFIC}",
-            "peak_units_per_day": max(
-                (p["peak_units_per_day"] for p in projects.values()), default=0),
-            "peak_uploads_per_day": max(
-                (p["peak_uploads_per_day"] for p in projects.values()), default=0),
-            "projects": projects,
-        }
+        for rule in cls.quota_rules:
+            if rule.window is not None:
+                self._window_rule(cls, rule, sends, summary)
+            else:
+                self._day_rule(rule, sends, summary)
+        if cls.native_schedule is not None:
+            summary |= self._native(cls, sends)
+        return summary
 
-    def _youtube_warnings(self, tipping: dict[str, dict[date, Send]], units: dict[date, int],
-                          uploads: dict[date, int]) -> None:
-        fix = "move some of them to another day (the day ends at midnight in Los Angeles)"
-        if tipping["units"]:
-            day, send = min(tipping["units"].items())
-            self.problems.append(_warning(
-                self.locate, send,
-                f"{send.channel_id}: {units[day]} quota units planned on {day} (Pacific time), "
-                f"{units[day] // YOUTUBE_LIVE_SETUP_UNITS} live setups at "
-                f"{YOUTUBE_LIVE_SETUP_UNITS} units each; YouTube gives a project "
-                f"{int(NUMBERS['youtube_units_per_day'].value)} a day and refuses the rest",
-                fix, len(tipping["units"]) - 1, "day over the quota"))
-        if tipping["uploads"]:
-            day, send = min(tipping["uploads"].items())
-            self.problems.append(_warning(
-                self.locate, send,
-                f"{send.channel_id}: {uploads[day]} video uploads planned on {day} (Pacific "
-                f"time); videos.insert is limited to "
-                f"{int(NUMBERS['youtube_uploads_per_day'].value)} a day per project",
-                fix, len(tipping["uploads"]) - 1, "day over the upload limit"))
+    def _window_rule(self, cls: type[Channel], rule: QuotaRule, sends: list[Send],
+                     summary: dict[str, Any]) -> None:
+        assert rule.window is not None
+        span = _span(rule.window)
+        counted = [s for s in sends if send_cost(rule, s) > 0]
+        groups: dict[str, Any] = {}
+        for group, series in sorted(_by(counted, self._group_of(rule)).items()):
+            if rule.per == "app":
+                scope = f"{cls.display_name} app of " \
+                        f"{', '.join(sorted({s.channel_id for s in series}))}"
+                fix = "spread these posts over more days"
+            else:
+                scope = group
+                fix = "spread these posts over more time, or post fewer on this account"
+            weights = [send_cost(rule, s) for s in series]
+            result = rolling_window([s.at for s in series], weights, rule.window, rule.limit)
+            if result.over:
+                self.problems.append(_warning(
+                    self.locate, series[result.over[0]],
+                    f"{scope}: up to {_number(result.peak)} {rule.unit} within {span} "
+                    f"(busiest window ends {self._show(result.peak_end)}); {rule.what} is "
+                    f"limited to {_number(rule.limit)} per {rule.per} per {span}: the network "
+                    "refuses the rest",
+                    fix, len(result.over) - 1, "post over the limit"))
+            end = result.peak_end.astimezone(self.tz).isoformat() if result.peak_end else None
+            groups[group] = {"peak": _number(result.peak), "peak_ends_at": end,
+                             "limit": _number(rule.limit), "over": len(result.over)}
+        name = "per_" + span.replace(" ", "_")
+        summary[name] = groups
+        if rule.per == "account":
+            summary[f"peak_{name}"] = max((g["peak"] for g in groups.values()), default=0)
 
-    def bursts(self) -> dict[str, Any]:
-        number = NUMBERS["burst_posts"]
-        assert number.window is not None
-        posts = [s for s in self.sends if s.kind is SendKind.POST]
-        found: dict[str, int] = {}
-        for channel, series in sorted(_by(posts, lambda s: s.channel_id).items()):
-            counted = rolling_window([s.at for s in series], [1] * len(series), number.window,
-                                     int(number.value))
-            if not counted.over:
-                continue
-            found[channel] = len(counted.over)
-            first = series[counted.over[0]]
-            self.problems.append(_warning(
-                self.locate, first,
-                f"{channel}: {counted.peak} posts within "
-                f"{int(number.window.total_seconds() // 60)} minutes (the busiest ending "
-                f"{self._show(counted.peak_end)}); more than {int(number.value)} posts that "
-                f"close together on one account look like spam to the networks",
-                "spread the posts (defaults.spacing only delays them when they are sent)",
-                len(counted.over) - 1, "post in a burst"))
-        return {"posts_over": found, "limit": int(number.value),
-                "window_minutes": int(number.window.total_seconds() // 60)}
+    def _day_rule(self, rule: QuotaRule, sends: list[Send], summary: dict[str, Any]) -> None:
+        zone = rule.day_zone or "UTC"
+        local = ZoneInfo(zone)
+        unit = rule.unit
+        container = summary.setdefault("projects" if rule.per == "app" else "accounts", {})
+        for group, series in sorted(_by(sends, self._group_of(rule)).items()):
+            totals: dict[date, float] = defaultdict(float)
+            tipping: dict[date, Send] = {}  # the send that takes each day over the limit
+            for send in series:
+                cost = send_cost(rule, send)
+                if cost:
+                    day = send.at.astimezone(local).date()
+                    totals[day] += cost
+                    if totals[day] > rule.limit:
+                        tipping.setdefault(day, send)
+            if tipping:
+                day, send = min(tipping.items(), key=lambda item: item[0])
+                self.problems.append(_warning(
+                    self.locate, send,
+                    f"{send.channel_id}: {_number(totals[day])} {unit} planned on {day} "
+                    f"({zone} time); {rule.what} is limited to {_number(rule.limit)} {unit} "
+                    f"a day per {rule.per}: the network refuses the rest",
+                    f"move some of them to another day (the day ends at midnight in {zone})",
+                    len(tipping) - 1, "day over the quota"))
+            peak_day = max(totals, key=lambda d: totals[d], default=None)
+            entry = container.setdefault(
+                group, {"channels": sorted({s.channel_id for s in series})})
+            entry[f"peak_{unit}_per_day"] = _number(totals[peak_day]) if peak_day else 0
+            entry.setdefault("peak_day", peak_day.isoformat() if peak_day else None)
+            entry["days_over"] = entry.get("days_over", 0) + len(tipping)
+        summary[f"daily_{unit}"] = _number(rule.limit)
+        if "live_setup" in rule.costs:
+            summary[f"live_setup_{unit}"] = _number(rule.costs["live_setup"])
+        summary["day_ends"] = f"midnight {zone}"
+        summary[f"peak_{unit}_per_day"] = max(
+            (g.get(f"peak_{unit}_per_day", 0) for g in container.values()), default=0)
 
-    def facebook(self) -> dict[str, Any]:
-        low = timedelta(minutes=NUMBERS["facebook_schedule_min"].value)
-        high = timedelta(days=NUMBERS["facebook_schedule_max"].value)
-        posts = [s for s in self.sends if s.network == "facebook"]
+    def _native(self, cls: type[Channel], sends: list[Send]) -> dict[str, Any]:
+        assert cls.native_schedule is not None
+        low, high = cls.native_schedule.earliest, cls.native_schedule.latest
+        posts = [s for s in sends if s.kind is SendKind.POST]
         if self.now is None:
             return {"posts": len(posts)}
         ahead = [s.at - self.now for s in posts]
         return {
             "posts": len(posts),
             "natively_schedulable_now": sum(1 for d in ahead if low <= d <= high),
-            "sooner_than_10_minutes": sum(1 for d in ahead if d < low),
-            "later_than_30_days": sum(1 for d in ahead if d > high),
+            f"sooner_than_{int(low.total_seconds() // 60)}_minutes":
+                sum(1 for d in ahead if d < low),
+            f"later_than_{high.days}_days": sum(1 for d in ahead if d > high),
         }
 
+    def bursts(self) -> dict[str, Any]:
+        posts = [s for s in self.sends if s.kind is SendKind.POST]
+        found: dict[str, int] = {}
+        for channel, series in sorted(_by(posts, lambda s: s.channel_id).items()):
+            counted = rolling_window([s.at for s in series], [1] * len(series), BURST_WINDOW,
+                                     BURST_POSTS)
+            if not counted.over:
+                continue
+            found[channel] = len(counted.over)
+            first = series[counted.over[0]]
+            self.problems.append(_warning(
+                self.locate, first,
+                f"{channel}: {_number(counted.peak)} posts within "
+                f"{int(BURST_WINDOW.total_seconds() // 60)} minutes (the busiest ending "
+                f"{self._show(counted.peak_end)}); more than {BURST_POSTS} posts that "
+                f"close together on one account look like spam to the networks",
+                "spread the posts (defaults.spacing only delays them when they are sent)",
+                len(counted.over) - 1, "post in a burst"))
+        return {"posts_over": found, "limit": BURST_POSTS,
+                "window_minutes": int(BURST_WINDOW.total_seconds() // 60)}
+
     def peaks(self) -> dict[str, int]:
-        """Per network: the most posts one account has in any 15 minutes (X: thread parts)."""
+        """Per network: the most posts one account has in any 15 minutes (thread parts)."""
         window = timedelta(minutes=15)
         posts = [s for s in self.sends if s.kind is SendKind.POST]
         peaks: dict[str, int] = {}
         for series in _by(posts, lambda s: s.channel_id).values():
-            weights = [max(1, s.x_posts) for s in series]
-            peak = rolling_window([s.at for s in series], weights, window, 1 << 30).peak
+            weights = [s.posts for s in series]
+            peak = int(rolling_window([s.at for s in series], weights, window, 1 << 30).peak)
             network = series[0].network
             peaks[network] = max(peaks.get(network, 0), peak)
         return dict(sorted(peaks.items()))
@@ -358,24 +346,25 @@ def check_quotas(
 ) -> QuotaCheck:
     """Warnings and a summary of what ``sends`` ask of the networks.
 
-    ``groups`` maps a channel id to its app/project (channels with the same value share X's
-    per-app limit and YouTube's per-project quota; default: each channel its own). ``timezone``
-    is the one times are shown in; ``now`` enables the Facebook scheduling-window counts;
-    ``locate`` places a warning (default: ``schedules.yaml``, the send's ``ref`` as its label).
+    ``groups`` maps a channel id to its app/project (channels with the same value share a
+    rule ``per="app"``, e.g. X's per-app limit and YouTube's per-project quota; default: each
+    channel its own). ``timezone`` is the one times are shown in; ``now`` enables the native
+    scheduling counts; ``locate`` places a warning (default: ``schedules.yaml``, the send's
+    ``ref`` as its label).
     """
     known = dict(groups or {})
     for send in sends:
         known.setdefault(send.channel_id, send.channel_id)
     quotas = _Quotas(sends, known, timezone or ZoneInfo("UTC"), now, locate)
-    summary = {
-        "x": quotas.x(),
-        "youtube": quotas.youtube(),
-        "bursts": quotas.bursts(),
-        "facebook": quotas.facebook(),
-        "peak_per_15_minutes": quotas.peaks(),
-    }
+    summary: dict[str, Any] = {}
+    for network, mine in sorted(_by(sends, lambda s: s.network).items()):
+        cls = _adapter(network)
+        if cls is None or not (cls.quota_rules or cls.pricing or cls.native_schedule):
+            continue
+        summary[network] = quotas.network(cls, mine)
+    summary["bursts"] = quotas.bursts()
+    summary["peak_per_15_minutes"] = quotas.peaks()
     return QuotaCheck(quotas.problems, summary)
-
 
 
 # -- the inbox's polling (docs/inbox.md): what reading the community costs -------------------

@@ -7,6 +7,7 @@ by making the channel's own check call with nothing but them.
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,8 @@ import requests
 
 from cm_toolkit.channels import registry
 from cm_toolkit.channels.credentials import ChannelCredentials, FileTokenStore
+from cm_toolkit.channels.mastodon import MastodonChannel
 from cm_toolkit.channels.oauth import (
-    PROVIDERS,
     AuthorizationFlow,
     ClientCredentials,
     RedirectListener,
@@ -55,7 +56,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
 
 def _client(sandbox: Sandbox, network: str) -> ClientCredentials:
     env = sandbox.env()
-    id_name, secret_name = PROVIDERS[network].client_env
+    id_name, secret_name = provider_for(network).client_env
     return ClientCredentials(env[id_name], env.get(secret_name))
 
 
@@ -95,7 +96,7 @@ def test_flow_stores_tokens_that_work(
     authorize = sandbox.journal.entries(method="GET", path=r".*(authorize|authorization|/auth|dialog/oauth)")
     assert len(authorize) == 1
     query = parse_qs(authorize[0].query)
-    assert ("code_challenge" in query) is PROVIDERS[network].pkce
+    assert ("code_challenge" in query) is provider_for(network).pkce
     journal = " ".join(e.query + e.body + e.response for e in sandbox.journal.entries())
     assert not [v for v in values.values() if v in journal]
 
@@ -159,3 +160,51 @@ def test_listener_ignores_other_paths() -> None:
         page = http.get(f"{listener.redirect_uri}?code=c&state=s", timeout=5)
         assert page.status_code == 200 and "Authorized" in page.text
         assert listener.wait(1) == {"code": "c", "state": "s"}
+
+
+def test_mastodon_registers_its_app_on_the_instance_then_authorizes(
+    sandbox: Sandbox, workspace: Workspace, tmp_path: Path
+) -> None:
+    channel_file = workspace.channels["mastodon-mooc"]
+    instance = channel_file.account["instance"]
+    transport = sandbox.transport(timeout=5)
+    flow = AuthorizationFlow("mastodon-mooc", provider_for("mastodon"), None,
+                             transport=transport, account=channel_file.account)
+    values = flow.run(SandboxBrowser(transport), timeout=10)
+    assert set(values) == {"access_token"}
+    apps = sandbox.journal.entries(method="POST", path=r"/api/v1/apps")
+    assert [(e.host, e.status) for e in apps] == [(instance, 200)]
+    registered = parse_qs(apps[0].body)
+    assert registered["redirect_uris"][0].startswith("http://127.0.0.1:")
+    authorize = sandbox.journal.entries(method="GET", path=r"/oauth/authorize")
+    assert [e.host for e in authorize] == [instance]  # {instance} filled from the channel file
+    registered_id = json.loads(apps[0].response)["client_id"]
+    assert parse_qs(authorize[0].query)["client_id"] == [registered_id]
+
+    # the token alone works; an app registered by hand (its port known) is used as it is
+    credentials = ChannelCredentials("mastodon-mooc", channel_file,
+                                     store=FileTokenStore(tmp_path / "tokens"), environ={})
+    credentials.update(values)
+    channel = registry.build_channel("mastodon-mooc", channel_file, credentials, transport,
+                                     workspace_root=tmp_path)
+    assert channel.check()
+    with RedirectListener() as listener:
+        by_hand = MastodonChannel.register_app(instance, listener.redirect_uri, transport)
+        port = int(listener.redirect_uri.split(":")[2].split("/")[0])
+    again = AuthorizationFlow("mastodon-mooc", provider_for("mastodon"),
+                              ClientCredentials(*by_hand), transport=transport,
+                              account=channel_file.account)
+    assert set(again.run(SandboxBrowser(transport), port=port, timeout=10)) == {"access_token"}
+    assert len(sandbox.journal.entries(method="POST", path=r"/api/v1/apps")) == 2
+
+
+def test_a_network_without_registration_needs_a_client_id() -> None:
+    with pytest.raises(UsageError, match="CM_X_CLIENT_ID"):
+        AuthorizationFlow("x-mooc", provider_for("x"), None)
+
+
+def test_an_instance_url_without_an_instance_says_which_file(sandbox: Sandbox) -> None:
+    flow = AuthorizationFlow("mastodon-mooc", provider_for("mastodon"),
+                             ClientCredentials("id", "secret"), account={})
+    with pytest.raises(UsageError, match=r"channels/mastodon-mooc.yaml has no account.instance"):
+        flow.run(lambda url: None, timeout=1)

@@ -161,6 +161,52 @@ def test_auth_usage_errors(capsys: pytest.CaptureFixture[str], sandbox: Sandbox)
     assert code == 2 and "CM_X_CLIENT_ID" in err  # no client id without the sandbox's env
 
 
+def test_auth_registers_cm_toolkit_on_the_mastodon_instance(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "auth", "mastodon-mooc", "--workspace", str(ROOT),
+                         "--sandbox", sandbox.base_url)
+    assert code == 0, err
+    assert "mastodon-mooc: stored access_token" in out
+    apps = sandbox.journal.entries(method="POST", path=r"/api/v1/apps")
+    assert [e.host for e in apps] == ["social.univ-campus.fr"]
+    stored = json.loads((tmp_path / "tokens" / "sandbox" / "mastodon-mooc.json").read_text())
+    assert set(stored["values"]) == {"access_token"}
+    code, out, _ = run(capsys, "channels", "--check", "--workspace", str(ROOT),
+                       "--sandbox", sandbox.base_url, "--json")
+    row = next(r for r in json.loads(out)["channels"] if r["id"] == "mastodon-mooc")
+    assert row["secrets"][0]["source"] == "token store" and row["check"]["ok"]
+
+
+def test_auth_signs_bluesky_in_with_an_app_password_once(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CM_BLUESKY_APP_PASSWORD", "wrong-pass-word-0000")
+    code, _, err = run(capsys, "auth", "bluesky-mooc", "--workspace", str(ROOT),
+                       "--sandbox", sandbox.base_url)
+    assert code != 0 and "refused the handle or app password" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "tokens" / "sandbox" / "bluesky-mooc.json").exists()
+
+    password = sandbox.env()["CM_BLUESKY_APP_PASSWORD"]
+    monkeypatch.setenv("CM_BLUESKY_APP_PASSWORD", password)
+    code, out, err = run(capsys, "auth", "bluesky-mooc", "--workspace", str(ROOT),
+                         "--sandbox", sandbox.base_url)
+    assert code == 0, err
+    assert "bluesky-mooc: stored app_password, session" in out and password not in out
+    path = tmp_path / "tokens" / "sandbox" / "bluesky-mooc.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    monkeypatch.delenv("CM_BLUESKY_APP_PASSWORD")  # from now on, only what was stored
+    code, out, _ = run(capsys, "channels", "--check", "--workspace", str(ROOT),
+                       "--sandbox", sandbox.base_url, "--json")
+    row = next(r for r in json.loads(out)["channels"] if r["id"] == "bluesky-mooc")
+    assert row["check"]["ok"], row
+    # the check reused the session cm auth opened: createSession was called by cm auth only
+    sessions = sandbox.journal.entries(method="POST", path=r".*createSession")
+    assert [e.status for e in sessions] == [401, 200]
+
+
 @pytest.mark.parametrize("command", [
     ("channels",), ("growth", "snapshot"), ("sandbox", "env"), ("publish", "x", "--now"),
 ])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cm_toolkit.channels.mastodon import MastodonChannel
 from cm_toolkit.ledger import Ledger
 from cm_toolkit.scheduler.global_pacing import PostgresPacer
 from cm_toolkit.scheduler.pacing import Budget
@@ -59,3 +60,14 @@ def test_a_grant_whose_claim_was_lost_is_given_back(ledger: Ledger) -> None:  # 
     assert first.reserve("x-mooc", "x", T0, key=1) is None
     first.release("x-mooc", T0)  # another worker claimed the delivery: nothing sent here
     assert second.reserve("x-mooc", "x", T0 + timedelta(seconds=1), key=2) is None
+
+
+def test_with_no_budgets_given_the_adapters_budget_holds(ledger: Ledger) -> None:  # noqa: F811
+    """Mastodon's adapter declares its budget; the PostgreSQL pacer reads it like the other."""
+    budget = MastodonChannel.budget
+    assert budget is not None
+    first = PostgresPacer(ledger.write_engine, timedelta(0))
+    second = PostgresPacer(ledger.write_engine, timedelta(0))
+    for key in range(budget.usable):
+        assert (first if key % 2 else second).reserve("toots", "mastodon", T0, key=key) is None
+    assert first.reserve("toots", "mastodon", T0, key=-1) == T0 + budget.window

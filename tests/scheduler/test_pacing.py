@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import pairwise
 
+from cm_toolkit.channels.manual import ManualChannel
+from cm_toolkit.channels.x import XChannel
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Step
@@ -69,6 +71,19 @@ def test_the_pacer_answers_the_earliest_allowed_instant() -> None:
         START + timedelta(minutes=10))
     pacer.release("x-mooc", START + timedelta(minutes=1))  # that send did not happen after all
     assert pacer.reserve("x-mooc", "x", START + timedelta(minutes=2)) is None
+
+
+def test_budgets_are_the_adapters_own() -> None:
+    """With no budgets given, each network's comes from its adapter class (plugins alike)."""
+    pacer = Pacer(timedelta(0))
+    x = XChannel.budget
+    assert x is not None and x.usable == 95  # X's 100 per 15 minutes, 5 kept spare
+    for _ in range(x.usable):
+        assert pacer.reserve("x-mooc", "x", START) is None
+    assert pacer.reserve("x-mooc", "x", START) == START + x.window
+    # the manual adapter declares no budget: beyond the spacing, nothing holds a send back
+    assert ManualChannel.budget is None
+    assert all(pacer.reserve("tasks", "manual", START) is None for _ in range(500))
 
 
 def test_no_slot_inside_the_grace_window_is_missed_not_sent_late(rig: Rig) -> None:

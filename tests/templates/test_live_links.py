@@ -45,7 +45,7 @@ def test_a_session_on_both_hosts_announces_both_links(
                                       "meet": {"link": MEET, "placeholder": True}}
     # X measures each URL as 23 and prices a post with one at $0.200: as it will be sent
     assert delivery["length"] == len("Live:  or ") + 2 * 23
-    assert delivery["x_cost_usd"] == 0.2
+    assert delivery["cost_usd"] == 0.2
     assert main(["check", "--workspace", str(root)]) == 0
 
 

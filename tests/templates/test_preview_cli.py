@@ -31,7 +31,7 @@ def test_preview_json_lists_each_channel(capsys: pytest.CaptureFixture[str]) -> 
     assert "utm_source=x" in x["text"]
     assert x["media"] == [{"path": "assets/visuel-leadership.png", "exists": True,
                            "bytes": (REPO_ROOT / "assets/visuel-leadership.png").stat().st_size}]
-    assert x["x_cost_usd"] == 0.2
+    assert x["cost_usd"] == 0.2
     linkedin = deliveries["linkedin-page"]
     assert linkedin["wire_text"] == linkedin_escape(linkedin["text"])
     assert "{hashtag|\\#|leadership}" in linkedin["wire_text"]
@@ -44,7 +44,7 @@ def test_preview_a_thread_on_x(capsys: pytest.CaptureFixture[str]) -> None:
     (delivery,) = payload["deliveries"]  # type: ignore[misc]
     assert len(delivery["thread"]) >= 2
     assert delivery["thread"][0].endswith(f" 1/{len(delivery['thread'])}")
-    assert delivery["x_cost_usd"] > 0.2
+    assert delivery["cost_usd"] > 0.2
 
 
 def test_preview_an_occurrence_and_a_channel(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,4 +123,4 @@ def test_a_thread_on_any_network_with_threads(tmp_path: Path,
     (delivery,) = payload["deliveries"]
     assert delivery["problems"] == [] and delivery["length"] > 300
     assert len(delivery["thread"]) == 2 and delivery["thread"][1].endswith(" 2/2")
-    assert delivery["x_cost_usd"] == 0
+    assert delivery["cost_usd"] == 0

@@ -173,7 +173,7 @@ def test_preview_shows_the_numbers_of_the_check(
     # The channel's threads: true makes a thread, and each part is priced as the plan is.
     thread = previews["fil"]["thread"]
     assert len(thread) == 3 and thread[0].endswith(" 1/3")
-    x_cost = previews["lien-ajoute"]["x_cost_usd"] + previews["fil"]["x_cost_usd"]
+    x_cost = previews["lien-ajoute"]["cost_usd"] + previews["fil"]["cost_usd"]
     assert x_cost == pytest.approx(report["plan"]["x"]["cost_usd"])
     # YouTube: the description with the link, measured in bytes.
     video = previews["video"]

@@ -8,15 +8,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cm_toolkit.channels.base import Channel
+from cm_toolkit.channels.bluesky import BlueskyChannel
+from cm_toolkit.channels.facebook import FacebookChannel
+from cm_toolkit.channels.registry import channel_class, list_networks
+from cm_toolkit.channels.x import XChannel
+from cm_toolkit.channels.youtube import YouTubeChannel
 from cm_toolkit.errors import Severity
 from cm_toolkit.templates.quotas import (
-    NUMBERS,
-    YOUTUBE_LIVE_SETUP_UNITS,
+    BURST_POSTS,
     Send,
     SendKind,
     check_quotas,
+    cost_usd,
     rolling_window,
-    x_cost_usd,
+    send_cost,
 )
 from cm_toolkit.workspace.models import Network
 
@@ -39,18 +45,25 @@ def per_15_minutes(sends: list[Send]) -> list[str]:
     return [p.message for p in check_quotas(sends).problems if "per 15 minutes" in p.message]
 
 
+def rule(cls: type[Channel], key: str) -> float:
+    return next(r.limit for r in cls.quota_rules if r.key == key)
+
+
 def test_the_numbers_are_those_of_the_api_facts() -> None:
-    assert NUMBERS["x_posts_per_15_minutes"].value == 100
-    assert NUMBERS["x_posts_per_24_hours"].value == 10_000
-    assert NUMBERS["youtube_units_per_day"].value == 10_000
-    assert NUMBERS["youtube_uploads_per_day"].value == 100
-    assert (NUMBERS["x_price_post"].value, NUMBERS["x_price_post_with_url"].value) == (0.015, 0.2)
+    assert rule(XChannel, "x_posts_per_15_minutes") == 100
+    assert rule(XChannel, "x_posts_per_24_hours") == 10_000
+    assert rule(YouTubeChannel, "youtube_units_per_day") == 10_000
+    assert rule(YouTubeChannel, "youtube_uploads_per_day") == 100
+    assert XChannel.pricing is not None
+    assert (XChannel.pricing.post_usd, XChannel.pricing.post_with_url_usd) == (0.015, 0.2)
     # liveBroadcasts.list (1) + liveBroadcasts.insert + liveStreams.insert + bind (50 each).
-    assert YOUTUBE_LIVE_SETUP_UNITS == 151
+    units = next(r for r in YouTubeChannel.quota_rules if r.key == "youtube_units_per_day")
+    assert send_cost(units, setups("yt", [T0])[0]) == 151
 
 
 def test_x_cost() -> None:
-    assert x_cost_usd(10, 3) == pytest.approx(7 * 0.015 + 3 * 0.200) == 0.705
+    assert XChannel.pricing is not None
+    assert cost_usd(XChannel.pricing, 10, 3) == pytest.approx(7 * 0.015 + 3 * 0.200) == 0.705
     plan = posts("x-a", "x", [0, 60], parts=3, with_url=1)  # two threads of 3
     summary = check_quotas(plan).summary["x"]
     assert (summary["posts"], summary["posts_with_url"], summary["cost_usd"]) == (6, 2, 0.46)
@@ -115,8 +128,8 @@ def test_youtube_units_per_pacific_day() -> None:
     assert check_quotas(setups("yt", [after] * 66)).problems == []
     (warning,) = check_quotas(setups("yt", [after] * 67 + [after + timedelta(days=1)] * 67)).problems
     assert warning.message.startswith(
-        "yt: 10117 quota units planned on 2027-03-01 (Pacific time), 67 live setups at 151 "
-        "units each; YouTube gives a project 10000 a day")
+        "yt: 10117 units planned on 2027-03-01 (America/Los_Angeles time); YouTube Data API "
+        "quota is limited to 10000 units a day per app")
     assert warning.message.endswith("(live-66, and 1 other day over the quota)")
 
 
@@ -131,7 +144,7 @@ def test_youtube_uploads_have_their_own_bucket() -> None:
     uploads = posts("yt", "youtube", [i * 11 for i in range(101)])  # 101 in 18.5 hours
     result = check_quotas(uploads, timezone=ZoneInfo("Europe/Paris"))
     messages = [p.message for p in result.problems]
-    assert len(messages) == 1 and "101 video uploads planned on 2027-03-01" in messages[0]
+    assert len(messages) == 1 and "101 uploads planned on 2027-03-01" in messages[0]
     assert result.summary["youtube"]["peak_units_per_day"] == 0
     assert result.summary["youtube"]["peak_uploads_per_day"] == 101
 
@@ -179,8 +192,53 @@ DOCUMENTED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(NUMBERS))
+def _declared() -> dict[str, float]:
+    """Every number the plan check counts, by name, from the adapters of the registry."""
+    found: dict[str, float] = {"burst_posts": BURST_POSTS}
+    for info in list_networks():
+        if not info.available:
+            continue
+        cls = channel_class(info.network)
+        found |= {r.key: r.limit for r in cls.quota_rules if r.key in DOCUMENTED}
+        if cls.pricing is not None and info.network == "x":
+            found["x_price_post"] = cls.pricing.post_usd
+            found["x_price_post_with_url"] = cls.pricing.post_with_url_usd or 0
+    assert FacebookChannel.native_schedule is not None
+    found["facebook_schedule_min"] = FacebookChannel.native_schedule.earliest.seconds // 60
+    found["facebook_schedule_max"] = FacebookChannel.native_schedule.latest.days
+    units = next(r for r in YouTubeChannel.quota_rules if r.key == "youtube_units_per_day")
+    found["youtube_list_cost"], found["youtube_write_cost"] = 1, (units.costs["live_setup"] - 1) / 3
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
 def test_every_number_is_documented(name: str) -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "templates.md").read_text("utf-8")
     assert DOCUMENTED[name] in doc
-    assert f"{NUMBERS[name].value:,g}" in DOCUMENTED[name].replace("$", "")
+    assert f"{_declared()[name]:,g}" in DOCUMENTED[name].replace("$", "")
+
+
+def test_a_bluesky_plan_over_its_hourly_points_is_warned() -> None:
+    # 5,000 points an hour, a post costing 3: 1,666 posts fit in any hour, the 1,667th does not
+    minutes = [i * 59 / 1667 for i in range(1667)]
+    fits = check_quotas(posts("bsky", "bluesky", minutes[:1666]))
+    assert not [p for p in fits.problems if "points" in p.message]
+    assert fits.summary["bluesky"]["per_60_minutes"]["bsky"]["peak"] == 1666 * 3
+    over = check_quotas(posts("bsky", "bluesky", minutes))
+    (warning,) = [p for p in over.problems if "points" in p.message]
+    assert warning.severity is Severity.WARNING
+    assert warning.message.startswith("bsky: up to 5001 points within 60 minutes")
+    assert "record-creation points per account per hour" in warning.message
+    assert warning.message.endswith("(bsky-1666)")
+    assert over.summary["bluesky"]["per_60_minutes"]["bsky"]["over"] == 1
+
+
+def test_a_bluesky_thread_spends_points_for_every_part() -> None:
+    hourly = next(r for r in BlueskyChannel.quota_rules if r.window == timedelta(hours=1))
+    assert send_cost(hourly, posts("bsky", "bluesky", [0], parts=4)[0]) == 12
+
+
+def test_a_network_declaring_no_quota_is_only_counted_for_bursts() -> None:
+    result = check_quotas(posts("m", "manual", [0, 1, 2, 3]))
+    assert "manual" not in result.summary
+    assert result.summary["bursts"]["posts_over"] == {"m": 1}

@@ -19,6 +19,7 @@ can never make a second post. Only when that too stays unanswered is it ``Outcom
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
@@ -36,14 +37,15 @@ from cm_toolkit.channels.base import (
     Engagement,
     Limits,
     Media,
+    MemoryCredentials,
     PublishResult,
     RenderedPost,
     Transport,
 )
 from cm_toolkit.channels.bluesky import text as rich
-from cm_toolkit.channels.bluesky.session import BlueskySession
+from cm_toolkit.channels.bluesky.session import SESSION_SECRET, BlueskySession
 from cm_toolkit.channels.bluesky.wire import ENTRYWAY, NETWORK, Lost
-from cm_toolkit.channels.facts import Budget, LinkHandling, QuotaRule
+from cm_toolkit.channels.facts import AppPassword, Budget, LinkHandling, QuotaRule
 from cm_toolkit.errors import (
     ChannelError,
     OutcomeUnknown,
@@ -75,10 +77,29 @@ class BlueskySettings(ChannelSettings):
     )
 
 
+def sign_in(account: Mapping[str, Any], handle: str, password: str,
+            transport: Transport) -> dict[str, str]:
+    """``cm auth``: one ``createSession`` with the app password; the secrets to store are the
+    password and the session it opened (the next run reuses it: no second createSession)."""
+    settings = BlueskySettings.model_validate({**account, "handle": handle})
+    credentials = MemoryCredentials(f"@{handle}", {"app_password": password})
+    BlueskySession(f"@{handle}", settings, credentials, transport).did  # noqa: B018 (signs in)
+    session = credentials.find(SESSION_SECRET)
+    assert session is not None  # the SDK reports every new session (``BlueskySession._keep``)
+    return {"app_password": password, SESSION_SECRET: session}
+
+
 class BlueskyChannel(Channel):
     network: ClassVar[str] = NETWORK
     display_name: ClassVar[str] = "Bluesky"
     emulators = ("cm_toolkit.sandbox.bluesky:BlueskyEmulator",)
+    app_password: ClassVar[AppPassword | None] = AppPassword(
+        identifier="handle", password_secret="app_password",
+        env=("CM_BLUESKY_HANDLE", "CM_BLUESKY_APP_PASSWORD"),
+        where="Bluesky: Settings > Privacy and security > App passwords",
+        sign_in=lambda account, handle, password, transport: sign_in(
+            account, handle, password, transport),
+    )
     limits: ClassVar[Limits] = Limits(
         text_max=rich.TEXT_MAX_GRAPHEMES, text_unit="graphemes", media_max=4,
         media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -39,18 +40,19 @@ from cm_toolkit.channels.base import (
     Transport,
 )
 from cm_toolkit.channels.facebook import inbox
+from cm_toolkit.channels.facebook.auth import GRAPH_VERSION, OAUTH
 from cm_toolkit.channels.facebook.wire import (
     LastAnswer,
     facebook,
     graph_error,
     transport_error,
 )
+from cm_toolkit.channels.facts import Budget, NativeSchedule, OAuthProvider
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import AuthExpired, ChannelError, Problem, Rejected
 from cm_toolkit.workspace.models import Network
 
-GRAPH_VERSION = "v24.0"
 MAX_PHOTOS = 10
 T = TypeVar("T")
 
@@ -69,6 +71,11 @@ class FacebookChannel(Channel):
 
     network: ClassVar[Network] = "facebook"
     emulators = ("cm_toolkit.sandbox.facebook:FacebookEmulator",)
+    # Meta publishes no number for Page posts; the sandbox answers code 613 past 50 an hour
+    budget: ClassVar[Budget | None] = Budget(50, timedelta(hours=1), margin=5)
+    native_schedule: ClassVar[NativeSchedule | None] = NativeSchedule(
+        earliest=timedelta(minutes=10), latest=timedelta(days=30))  # scheduled_publish_time
+    oauth: ClassVar[OAuthProvider | None] = OAUTH
     limits: ClassVar[Limits] = Limits(
         text_max=63206,
         media_max=MAX_PHOTOS,

@@ -38,7 +38,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import TokenRefresh
+from cm_toolkit.channels.facts import Budget, OAuthProvider, TokenRefresh
 from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.linkedin import inbox
 from cm_toolkit.channels.linkedin.checks import IMAGE_TYPES, post_problems
@@ -80,6 +80,14 @@ class LinkedInSettings(ChannelSettings):
 class LinkedInChannel(Channel):
     network: ClassVar[Network] = "linkedin"
     emulators = ("cm_toolkit.sandbox.linkedin:LinkedInEmulator",)
+    budget: ClassVar[Budget | None] = Budget(150, timedelta(days=1), margin=10)
+    oauth: ClassVar[OAuthProvider | None] = OAuthProvider(
+        "linkedin",
+        "https://www.linkedin.com/oauth/v2/authorization",
+        "https://www.linkedin.com/oauth/v2/accessToken",
+        ("r_organization_social", "w_organization_social", "rw_organization_admin"),
+        client_env=("CM_LINKEDIN_CLIENT_ID", "CM_LINKEDIN_CLIENT_SECRET"),
+    )
     display_name: ClassVar[str] = "LinkedIn Page"
     # 3,000 characters of commentary as sent (after escaping); 20 images per post (multiImage,
     # at least 2); 5 MB per image (LinkedIn's Images API documents only < 36,152,320 pixels).

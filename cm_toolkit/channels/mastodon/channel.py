@@ -116,6 +116,8 @@ class MastodonChannel(Channel):
         pkce=True,
         client_env=("CM_MASTODON_CLIENT_ID", "CM_MASTODON_CLIENT_SECRET"),
         stored={"access_token": "access_token"},
+        register_client=lambda account, redirect_uri, transport: MastodonChannel.register_app(
+            str(account.get("instance") or ""), redirect_uri, transport),
     )
     emulators = ("cm_toolkit.sandbox.mastodon:MastodonEmulator",)
 
@@ -173,6 +175,13 @@ class MastodonChannel(Channel):
         except MastodonError as exc:
             raise map_error(exc, instance, "registering the app", creates=False,
                             last=None) from exc
+        except KeyError:  # Mastodon.py reads the answer without looking at its status
+            raise ChannelError(
+                f"{instance} refused to register cm-toolkit (POST /api/v1/apps)",
+                network=NETWORK,
+                fix=f"register an app in {instance}'s settings (Development > New application) "
+                    "and pass its client id and secret to `cm auth`",
+            ) from None
         return str(client_id), str(secret)
 
     # -- limits of the instance -----------------------------------------------------------

@@ -24,6 +24,7 @@ the scheduler never sends them again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -49,7 +50,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling, Pricing
+from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, Pricing, QuotaRule
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.channels.x import inbox
 from cm_toolkit.channels.x import text as x_text
@@ -87,9 +88,6 @@ class XSettings(ChannelSettings):
 class XChannel(Channel):
     network: ClassVar[Network] = "x"
     link_handling = LinkHandling.APPENDED
-    # the same line as branch factsops's (keep one when merging)
-    pricing: ClassVar[Pricing | None] = Pricing(post_usd=0.015, post_with_url_usd=0.200)
-
     @classmethod
     def compose(cls, post: RenderedPost) -> str:
         """The text sent: the post's text, then its link when the text does not contain it
@@ -112,6 +110,25 @@ class XChannel(Channel):
                 for message, fix in media_mix_problems(post.media)]
 
     emulators = ("cm_toolkit.sandbox.x:XEmulator",)
+    # Publishing calls (API_FACTS.md; docs/scheduler.md): POST /2/tweets, 100 per 15 minutes
+    budget: ClassVar[Budget | None] = Budget(100, timedelta(minutes=15), margin=5)
+    quota_rules: ClassVar[tuple[QuotaRule, ...]] = (
+        QuotaRule("x_posts_per_15_minutes", 100, "posts", "account", "POST /2/tweets per user",
+                  costs={"post": 1, "thread_part": 1}, window=timedelta(minutes=15)),
+        QuotaRule("x_posts_per_24_hours", 10_000, "posts", "app", "POST /2/tweets per app",
+                  costs={"post": 1, "thread_part": 1}, window=timedelta(hours=24)),
+    )
+    pricing: ClassVar[Pricing | None] = Pricing(post_usd=0.015, post_with_url_usd=0.200)
+    oauth: ClassVar[OAuthProvider | None] = OAuthProvider(
+        "x",
+        "https://x.com/i/oauth2/authorize",
+        "https://api.x.com/2/oauth2/token",
+        ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access"),
+        pkce=True,
+        basic_auth=True,
+        client_env=("CM_X_CLIENT_ID", "CM_X_CLIENT_SECRET"),
+        secret_required=False,  # a public client (PKCE only) has no secret
+    )
     limits: ClassVar[Limits] = Limits(
         text_max=TEXT_MAX, text_unit="weighted characters", media_max=4,
         media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,

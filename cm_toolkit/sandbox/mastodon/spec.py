@@ -16,6 +16,9 @@ Two readings of the generated description: ``oneOf`` is checked as ``anyOf`` (it
 alternatives overlap: a text with images is both a TextStatus and a MediaStatus, and Mastodon
 takes it), and a header parameter's schema is not checked (the generator types the
 ``Idempotency-Key`` header as an object; the documentation says "any arbitrary string").
+Where the documentation says "String or Array of Strings" and the generator kept only the
+array (``_STRING_OR_ARRAY``: ``redirect_uris`` of ``POST /api/v1/apps``, several URIs one per
+line, which is what Mastodon.py's ``create_app`` sends), a string is read as its lines.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float), "boolean": (bool,), "null": (type(None),),
 }
 _FORM_BOOLEANS = {"1": True, "0": False, "true": True, "false": False}
+_STRING_OR_ARRAY = {("POST /api/v1/apps", "redirect_uris")}
 
 
 @cache
@@ -88,6 +92,9 @@ def violations(request: SandboxRequest) -> list[str]:
     else:
         takes = ", ".join(sorted(bodies))
         return [*found, f"a body of type {ctype or 'none'!r}: the operation takes {takes}"]
+    for operation_key, name in _STRING_OR_ARRAY:
+        if operation_key == key and isinstance(value, dict) and isinstance(value.get(name), str):
+            value[name] = value[name].splitlines()
     if schema is None:
         return [*found, f"a {ctype} body: the operation takes {', '.join(sorted(bodies))}"]
     _check(value, schema, "body", found, form)
