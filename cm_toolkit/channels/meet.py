@@ -31,7 +31,7 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.channels.facts import LinkHandling, Starter
 from cm_toolkit.channels.google_auth import GoogleSession
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.errors import Problem, Rejected, TransientError
@@ -63,6 +63,12 @@ class MeetChannel(Channel):
     # Calendar and YouTube share www.googleapis.com and Google's OAuth hosts
     emulators = ("cm_toolkit.sandbox.google.calendar:CalendarEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "Google Meet (through Google Calendar)"
+    aliases: ClassVar[tuple[str, ...]] = ("hangouts", "google-meet", "google_meet", "googlemeet")
+    starter: ClassVar[Starter | None] = Starter(
+        "Google Meet", {"calendar_id": "primary"},
+        secrets={"client_id": "CM_GOOGLE_CLIENT_ID", "client_secret": "CM_GOOGLE_CLIENT_SECRET",
+                 "refresh_token": "CM_MEET_REFRESH_TOKEN"},
+    )
     limits: ClassVar[Limits] = Limits(text_max=DESCRIPTION_MAX)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})
     settings_model: ClassVar[type[ChannelSettings]] = MeetSettings

@@ -41,7 +41,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.channels.facts import LinkHandling, Starter
 from cm_toolkit.channels.google_auth import GoogleSession
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.channels.text_rules import (
@@ -83,6 +83,12 @@ class YouTubeChannel(Channel):
     link_handling = LinkHandling.APPENDED
     emulators = ("cm_toolkit.sandbox.google.youtube:YouTubeEmulator", "cm_toolkit.sandbox.google.oauth:GoogleOAuthEmulator")
     display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
+    aliases: ClassVar[tuple[str, ...]] = ("yt",)
+    starter: ClassVar[Starter | None] = Starter(
+        "YouTube", {"channel_id": "UC{hex:22}"},
+        secrets={"client_id": "CM_GOOGLE_CLIENT_ID", "client_secret": "CM_GOOGLE_CLIENT_SECRET",
+                 "refresh_token": "CM_YOUTUBE_REFRESH_TOKEN"},
+    )
     limits: ClassVar[Limits] = Limits(
         text_max=YOUTUBE_DESCRIPTION_MAX_BYTES, text_unit="bytes",
         title_max=YOUTUBE_TITLE_MAX,

@@ -32,3 +32,31 @@ def network_capabilities(network: str) -> frozenset[str]:
     except Exception:  # noqa: BLE001 - UnknownChannel, or a plugin that fails to import
         return frozenset()
     return frozenset(capability.value for capability in cls.capabilities)
+
+
+def _classes() -> dict[str, Any]:
+    """network -> adapter class, for every installed network whose adapter imports."""
+    registry = _registry()
+    found: dict[str, Any] = {}
+    for network in known_networks():
+        try:
+            found[network] = registry.channel_class(network)
+        except Exception:  # noqa: BLE001, S112 - a plugin that fails to import: `cm check` says why
+            continue
+    return found
+
+
+@cache
+def network_aliases() -> dict[str, str]:
+    """Names people use for a network (its adapter's ``aliases``, lower case) -> its name."""
+    return {
+        alias.lower(): network
+        for network, cls in _classes().items()
+        for alias in getattr(cls, "aliases", ())
+    }
+
+
+def network_classes() -> dict[str, Any]:
+    """network -> adapter class of every installed network whose adapter imports (its facts:
+    ``starter``, ``capabilities``, ``secret_names``...)."""
+    return _classes()

@@ -43,7 +43,7 @@ from cm_toolkit.channels.base import (
 from cm_toolkit.channels.bluesky import text as rich
 from cm_toolkit.channels.bluesky.session import BlueskySession
 from cm_toolkit.channels.bluesky.wire import ENTRYWAY, NETWORK, Lost
-from cm_toolkit.channels.facts import Budget, LinkHandling, QuotaRule
+from cm_toolkit.channels.facts import Budget, LinkHandling, QuotaRule, Starter
 from cm_toolkit.errors import (
     ChannelError,
     OutcomeUnknown,
@@ -106,6 +106,7 @@ class BlueskyChannel(Channel):
                   window=timedelta(days=1)),
     )
     aliases: ClassVar[tuple[str, ...]] = ("bsky", "atproto")
+    starter: ClassVar[Starter | None] = Starter("Bluesky", {"handle": "{handle}.bsky.social"})
 
     def __init__(self, channel_id: str, settings: ChannelSettings, credentials: Credentials,
                  transport: Transport | None = None) -> None:

@@ -47,7 +47,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.channels.facts import LinkHandling, Starter
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.channels.text_rules import X_TEXT_MAX, split_thread, x_weighted_length
 from cm_toolkit.channels.x import inbox
@@ -105,6 +105,12 @@ class XChannel(Channel):
     settings_model: ClassVar[type[ChannelSettings]] = XSettings
     secret_names: ClassVar[tuple[str, ...]] = ("access_token",)
     display_name: ClassVar[str] = "X"
+    aliases: ClassVar[tuple[str, ...]] = ("twitter",)
+    starter: ClassVar[Starter | None] = Starter(
+        "X", {"username": "{slug}"}, default=True,
+        secrets={"access_token": "CM_X_ACCESS_TOKEN", "refresh_token": "CM_X_REFRESH_TOKEN",
+                 "client_id": "CM_X_CLIENT_ID"},
+    )
 
     def __init__(
         self,

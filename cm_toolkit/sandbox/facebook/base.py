@@ -34,7 +34,6 @@ from cm_toolkit.sandbox.facebook.state import (
 
 GRAPH_HOST = "graph.facebook.com"
 WWW_HOST = "www.facebook.com"
-DEFAULT_VERSION = "v24.0"
 
 # The sample workspace's Page (channels/facebook-page.yaml) and the sandbox's app and admin user.
 PAGE_ID = "104857600123456"

@@ -1,0 +1,83 @@
+"""A wrong ``graph_version`` in a Facebook channel file fails against the sandbox, with a
+message naming the setting and the fix: ``cm channels --check --sandbox`` and a publish."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cm_toolkit.channels.base import MemoryCredentials, RenderedPost
+from cm_toolkit.channels.facebook import FacebookChannel, FacebookSettings
+from cm_toolkit.cli import main
+from cm_toolkit.errors import Rejected
+from cm_toolkit.sandbox.server import Sandbox
+from tests.sample_workspace import copy_sample
+
+PAGE = "104857600123456"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("CM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CM_TOKEN_DIR", str(tmp_path / "tokens"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(seed=5).running() as running:
+        yield running
+
+
+def _check(capsys: pytest.CaptureFixture[str], sandbox: Sandbox, workspace: Path,
+           version: str) -> dict[str, object]:
+    path = workspace / "channels" / "facebook-page.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f'page_id: "{PAGE}"', f'page_id: "{PAGE}"\n  graph_version: '
+                                 f"{version}"), encoding="utf-8")
+    code = main(["channels", "--check", "--workspace", str(workspace), "--sandbox",
+                 sandbox.base_url, "--json"])
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["channels"]}
+    check = rows["facebook-page"]["check"]
+    assert isinstance(check, dict)
+    return {"code": code, **check}
+
+
+@pytest.mark.parametrize(("version", "said"), [("v99.0", "has no API version v99.0"),
+                                              ("v19.0", "v19.0 (the `graph_version`")])
+def test_check_fails_naming_the_setting_and_the_fix(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, tmp_path: Path, version: str, said: str
+) -> None:
+    result = _check(capsys, sandbox, copy_sample(tmp_path / "ws"), version)
+    message = str(result["message"])
+    assert result["code"] == 1 and result["ok"] is False
+    assert said in message and "graph_version" in message
+    assert "set `graph_version: v24.0` under `account:` in channels/facebook-page.yaml" in message
+
+
+def test_the_default_version_passes(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    result = _check(capsys, sandbox, copy_sample(tmp_path / "ws"), "v24.0")
+    assert result["ok"] is True, result["message"]
+
+
+def test_a_publish_with_an_unreleased_version_fails_and_creates_nothing(sandbox: Sandbox) -> None:
+    channel = FacebookChannel(
+        "facebook-page",
+        FacebookSettings(page_id=PAGE, graph_version="v99.0"),
+        MemoryCredentials("facebook-page", {"page_token": sandbox.env()["CM_FACEBOOK_PAGE_TOKEN"]}),
+        sandbox.transport(timeout=5),
+    )
+    with pytest.raises(Rejected) as caught:
+        channel.publish(RenderedPost(text="Bonjour", idempotency_key="d1"))
+    assert "Graph has no API version v99.0 (the `graph_version` of its channel file)" in str(
+        caught.value)
+    assert "channels/facebook-page.yaml" in caught.value.fix
+    assert sandbox.state()["networks"]["facebook"]["pages"][PAGE]["posts"] == []
