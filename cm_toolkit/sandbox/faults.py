@@ -172,7 +172,8 @@ class FaultPlan:
 
 
 _RULE = re.compile(
-    r"^(?P<net>\*|[a-z0-9][a-z0-9_.-]*):(?P<kind>[a-z0-9-]+)@(?P<when>once|\d+x|\d*\.?\d+)(?P<path>/.*)?$"
+    r"^(?P<net>\*|[a-z0-9][a-z0-9_.-]*):(?P<kind>[a-z0-9-]+)"
+    r"@(?P<when>once|(?P<times>\d+)x|\d*\.?\d+)(?P<path>/.*)?$"
 )
 
 
@@ -208,8 +209,8 @@ def parse_faults(
         probability, times = 1.0, None
         if when == "once":
             times = 1
-        elif when.endswith("x"):
-            times = int(when[:-1])
+        elif match["times"]:
+            times = int(match["times"])
         else:
             probability = float(when)
             if not 0 <= probability <= 1:

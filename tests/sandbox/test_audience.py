@@ -21,7 +21,7 @@ PROFILES: dict[str, GrowthProfile] = {
 }
 
 
-def Audience(seed: int, epoch: datetime) -> _Audience:  # noqa: N802 - reads like the class
+def Audience(seed: int, epoch: datetime) -> _Audience:
     return _Audience(seed, epoch, PROFILES)
 
 

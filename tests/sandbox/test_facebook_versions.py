@@ -21,7 +21,7 @@ def http() -> Iterator[requests.Session]:
     with Sandbox(seed=2).running() as sandbox, requests.Session() as session:
         session.trust_env = False
         session.mount("https://", sandbox.transport().requests_adapter)
-        session.params = {"access_token": PAGE_TOKEN, "fields": "name"}  # type: ignore[assignment]
+        session.params = {"access_token": PAGE_TOKEN, "fields": "name"}
         yield session
 
 
