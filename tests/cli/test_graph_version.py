@@ -39,8 +39,8 @@ def _check(capsys: pytest.CaptureFixture[str], sandbox: Sandbox, workspace: Path
            version: str) -> dict[str, object]:
     path = workspace / "channels" / "facebook-page.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace(f'page_id: "{PAGE}"', f'page_id: "{PAGE}"\n  graph_version: '
-                                 f"{version}"), encoding="utf-8")
+    assert "options:" not in text  # the setting's place in docs/channels/facebook.md
+    path.write_text(f"{text}options:\n  graph_version: {version}\n", encoding="utf-8")
     code = main(["channels", "--check", "--workspace", str(workspace), "--sandbox",
                  sandbox.base_url, "--json"])
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["channels"]}
@@ -58,7 +58,7 @@ def test_check_fails_naming_the_setting_and_the_fix(
     message = str(result["message"])
     assert result["code"] == 1 and result["ok"] is False
     assert said in message and "graph_version" in message
-    assert "set `graph_version: v24.0` under `account:` in channels/facebook-page.yaml" in message
+    assert "set `graph_version: v24.0` under `options:` in channels/facebook-page.yaml" in message
 
 
 def test_the_default_version_passes(

@@ -175,7 +175,7 @@ class FacebookChannel(Channel):
 
     def _version_fix(self) -> str:
         return (
-            f"set `graph_version: {GRAPH_VERSION}` under `account:` in "
+            f"set `graph_version: {GRAPH_VERSION}` under `options:` in "
             f"channels/{self.channel_id}.yaml, or remove it ({GRAPH_VERSION} is the default)"
         )
 
