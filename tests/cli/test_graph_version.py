@@ -4,8 +4,6 @@ message naming the setting and the fix: ``cm channels --check --sandbox`` and a 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,24 +13,15 @@ from cm_toolkit.channels.facebook import FacebookChannel, FacebookSettings
 from cm_toolkit.cli import main
 from cm_toolkit.errors import Rejected
 from cm_toolkit.sandbox.server import Sandbox
+from tests.cli import test_channels
 from tests.sample_workspace import copy_sample
 
 PAGE = "104857600123456"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("CM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CM_TOKEN_DIR", str(tmp_path / "tokens"))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=5).running() as running:
-        yield running
+# the same environment and sandbox as the channel commands' tests
+clean_env = test_channels.clean_env
+sandbox = test_channels.sandbox
 
 
 def _check(capsys: pytest.CaptureFixture[str], sandbox: Sandbox, workspace: Path,
