@@ -35,10 +35,11 @@ def network_capabilities(network: str) -> frozenset[str]:
 
 
 def _classes() -> dict[str, Any]:
-    """network -> adapter class, for every installed network whose adapter imports."""
+    """network -> adapter class, for every installed network whose adapter imports, in the
+    registry's order (the built-ins as listed there, then the plugins')."""
     registry = _registry()
     found: dict[str, Any] = {}
-    for network in known_networks():
+    for network in registry.registered():
         try:
             found[network] = registry.channel_class(network)
         except Exception:  # noqa: BLE001, S112 - a plugin that fails to import: `cm check` says why

@@ -47,9 +47,9 @@ class StarterNetwork:
 
 
 def starter_networks() -> dict[str, StarterNetwork]:
-    """Every installed network whose adapter declares a ``starter``, by name."""
+    """Every installed network whose adapter declares a ``starter``, in the registry's order."""
     found = {}
-    for name, cls in sorted(network_classes().items()):
+    for name, cls in network_classes().items():
         starter = getattr(cls, "starter", None)
         if starter is None:
             continue

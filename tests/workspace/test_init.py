@@ -153,5 +153,6 @@ def test_init_with_mastodon_and_bluesky_checks_and_passes_the_sandbox_check(
 
 def test_the_default_networks_are_the_starters_marked_default(tmp_path: Path) -> None:
     files = starter_files(tmp_path / "club", StarterOptions(), date(2027, 1, 1))
-    assert sorted(name for name in files if name.startswith("channels/")) == [
-        "channels/facebook.yaml", "channels/linkedin.yaml", "channels/x.yaml"]
+    assert [name for name in files if name.startswith("channels/")] == [
+        "channels/x.yaml", "channels/facebook.yaml", "channels/linkedin.yaml"]
+    assert "channels: [x, facebook, linkedin]" in files["schedules.yaml"]
