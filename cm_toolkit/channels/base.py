@@ -28,6 +28,7 @@ from cm_toolkit.channels.facts import (
     OAuthProvider,
     Pricing,
     QuotaRule,
+    Starter,
     TokenRefresh,
 )
 from cm_toolkit.errors import Problem
@@ -210,7 +211,7 @@ class ConversationFacts:
         """Characters the longest handle's address adds to a reply."""
         if not self.reply_address:
             return 0
-        return len(self.reply_address.format(handle="x" * self.handle_max))
+        return len(self.reply_address.format(handle="_" * self.handle_max))
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,7 @@ class Channel(ABC):
     native_schedule: ClassVar[NativeSchedule | None] = None
     emulators: ClassVar[tuple[str, ...]] = ()  # sandbox emulators, "module:Class"
     aliases: ClassVar[tuple[str, ...]] = ()  # names people use for the network
+    starter: ClassVar[Starter | None] = None  # how `cm init` writes a channel file for it
     # an access token that expires, and the secrets that renew it (None: it does not expire, or
     # the token's secrets are all required already)
     token_refresh: ClassVar[TokenRefresh | None] = None

@@ -21,6 +21,7 @@ The facts on ``Channel`` (see ``base.py``) are:
   renew it (``cm check`` warns about a channel file without them);
 - ``emulators``: the sandbox emulator classes (``"module:Class"``) that answer for the network;
 - ``aliases``: names people use for it (``twitter`` for ``x``), for "did you mean";
+- ``starter`` (``Starter``): how ``cm init`` writes a channel file for it;
 - live hosting (``live_link_placeholder``, ``live_link_public``) and the inbox
   (``conversation_facts``).
 """
@@ -170,3 +171,23 @@ class TokenRefresh:
 
     secrets: tuple[str, ...]
     lifetime: str
+
+
+@dataclass(frozen=True)
+class Starter:
+    """How ``cm init`` writes a channel file for the network (none: ``cm init`` cannot).
+
+    ``account`` holds the file's ``account:`` ids, each the workspace's own so that two
+    workspaces differ (and the sandbox provisions them): ``{slug}`` is the folder's name in
+    CamelCase (``ClubLecture``), ``{handle}`` the same in lower case, ``{digits:N}`` and
+    ``{hex:N}`` N digits or hex characters derived from the folder's name and the network.
+    ``secrets`` maps each secret to its environment variable; ``None``: the adapter's
+    ``secret_names`` and ``token_refresh`` secrets, as ``CM_<NETWORK>_<SECRET>``. ``default``: in
+    ``cm init``'s networks when ``--networks`` is not given. ``note``: the file's first comment.
+    """
+
+    label: str  # how a channel's name says the network: "Facebook Page"
+    account: Mapping[str, str]
+    secrets: Mapping[str, str] | None = None
+    default: bool = False
+    note: str = ""

@@ -27,7 +27,7 @@ from cm_toolkit.channels.base import (
     PublishResult,
     RenderedPost,
 )
-from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.channels.facts import LinkHandling, Starter
 from cm_toolkit.errors import Problem, TransientError
 from cm_toolkit.workspace.models import Network
 
@@ -78,6 +78,11 @@ class ManualChannel(Channel):
     network: ClassVar[Network] = "manual"
     link_handling = LinkHandling.LISTED
     display_name: ClassVar[str] = "Manual (a person publishes a ready-to-paste task)"
+    # a LinkedIn group has no publishing API: its posts are manual tasks
+    aliases: ClassVar[tuple[str, ...]] = ("linkedin-group",)
+    starter: ClassVar[Starter | None] = Starter(
+        "manual", {"url": "https://example.org/community"},
+        note="No publishing API: each post becomes a ready-to-paste task (`cm done`).")
     limits: ClassVar[Limits] = Limits(text_max=100_000, media_max=20)
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.MANUAL, Capability.TEXT, Capability.LINK, Capability.IMAGES}

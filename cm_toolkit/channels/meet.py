@@ -31,7 +31,7 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
-from cm_toolkit.channels.facts import LinkHandling, OAuthProvider
+from cm_toolkit.channels.facts import LinkHandling, OAuthProvider, Starter
 from cm_toolkit.channels.google_auth import GoogleSession, google_oauth
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.errors import Problem, Rejected, TransientError
@@ -65,6 +65,12 @@ class MeetChannel(Channel):
     oauth: ClassVar[OAuthProvider | None] = google_oauth(
         "meet", "https://www.googleapis.com/auth/calendar.events")
     display_name: ClassVar[str] = "Google Meet (through Google Calendar)"
+    aliases: ClassVar[tuple[str, ...]] = ("hangouts", "google-meet", "google_meet", "googlemeet")
+    starter: ClassVar[Starter | None] = Starter(
+        "Google Meet", {"calendar_id": "primary"},
+        secrets={"client_id": "CM_GOOGLE_CLIENT_ID", "client_secret": "CM_GOOGLE_CLIENT_SECRET",
+                 "refresh_token": "CM_MEET_REFRESH_TOKEN"},
+    )
     limits: ClassVar[Limits] = Limits(text_max=DESCRIPTION_MAX)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.LIVE})
     settings_model: ClassVar[type[ChannelSettings]] = MeetSettings

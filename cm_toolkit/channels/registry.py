@@ -3,10 +3,11 @@
 A third-party package adds a network by declaring, in its ``pyproject.toml``::
 
     [project.entry-points."cm_toolkit.channels"]
-    mastodon = "cm_mastodon.channel:MastodonChannel"
+    chirp = "cm_chirp.channel:ChirpChannel"
 
-The class must subclass ``cm_toolkit.channels.base.Channel``. A built-in name cannot be
-replaced by an entry point (a typo in another package must not silently take over ``x``).
+(``tests/plugin_example`` is that package.) The class must subclass
+``cm_toolkit.channels.base.Channel``. A built-in name cannot be replaced by an entry point (a
+typo in another package must not silently take over a built-in network).
 
 Adapters are imported only when asked for, so listing the networks or loading a workspace never
 imports an SDK it does not need; an adapter whose module is missing is reported, not fatal.

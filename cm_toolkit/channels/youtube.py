@@ -43,7 +43,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, QuotaRule
+from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, QuotaRule, Starter
 from cm_toolkit.channels.google_auth import GOOGLE_DAY_ZONE, GoogleSession, google_oauth
 from cm_toolkit.channels.google_errors import GoogleErrors
 from cm_toolkit.channels.youtube_text import (
@@ -129,6 +129,12 @@ class YouTubeChannel(Channel):
     oauth: ClassVar[OAuthProvider | None] = google_oauth(
         "youtube", "https://www.googleapis.com/auth/youtube")
     display_name: ClassVar[str] = "YouTube (live broadcasts and replays)"
+    aliases: ClassVar[tuple[str, ...]] = ("yt",)
+    starter: ClassVar[Starter | None] = Starter(
+        "YouTube", {"channel_id": "UC{hex:22}"},
+        secrets={"client_id": "CM_GOOGLE_CLIENT_ID", "client_secret": "CM_GOOGLE_CLIENT_SECRET",
+                 "refresh_token": "CM_YOUTUBE_REFRESH_TOKEN"},
+    )
     limits: ClassVar[Limits] = Limits(
         text_max=DESCRIPTION_MAX_BYTES, text_unit="bytes",
         title_max=TITLE_MAX,

@@ -50,16 +50,16 @@ def read(channel: YouTubeChannel, query: base.ConversationQuery) -> base.Convers
         return _comments(channel, query)
     if query.source == "live_chat":
         return _live_chat(channel, query)
-    raise Rejected(f"YouTube has no inbox source {query.source!r}", network="youtube",
+    raise Rejected(f"YouTube has no inbox source {query.source!r}", network=channel.network,
                    fix="read 'comments' or 'live_chat'")
 
 
-def _state(cursor: str | None) -> dict[str, Any]:
-    return read_cursor(cursor, "youtube", "YouTube")
+def _state(channel: YouTubeChannel, cursor: str | None) -> dict[str, Any]:
+    return read_cursor(cursor, channel.network, "YouTube")
 
 
 def _comments(channel: YouTubeChannel, query: base.ConversationQuery) -> base.ConversationPage:
-    state = _state(query.cursor)
+    state = _state(channel, query.cursor)
     walk = state.get("walk") or {}
     seen = state.get("seen") or (query.since.astimezone(UTC).isoformat() if query.since else "")
     stop, top, token = walk.get("stop", seen), walk.get("top"), walk.get("token")
@@ -136,7 +136,7 @@ def _comment(
 
 def _live_chat(channel: YouTubeChannel, query: base.ConversationQuery) -> base.ConversationPage:
     if not query.live_chat_id:
-        raise Rejected("reading a YouTube live chat needs its liveChatId", network="youtube",
+        raise Rejected("reading a YouTube live chat needs its liveChatId", network=channel.network,
                        fix="pass the live session's live_chat_id (schedule_live's extra)")
     args: dict[str, Any] = {"liveChatId": query.live_chat_id, "part": "snippet,authorDetails"}
     if query.cursor:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cm_toolkit.channels.base import Transport
+from cm_toolkit.channels.base import Capability, Transport
 from cm_toolkit.channels.credentials import (
     ChannelCredentials,
     FileTokenStore,
@@ -37,6 +37,7 @@ from cm_toolkit.cli import (
 )
 from cm_toolkit.errors import CmError, UsageError
 from cm_toolkit.workspace.models import ChannelFile, Workspace
+from cm_toolkit.workspace.networks import network_capabilities
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
 SandboxOption = Annotated[
@@ -330,7 +331,7 @@ def done(
         row = ledger.get(int(text))
         if row is None:
             raise UsageError(f"there is no delivery {text}", fix="see `cm status` for the ids")
-        if row.network != "manual":
+        if Capability.MANUAL.value not in network_capabilities(row.network):
             raise UsageError(
                 f"delivery {text} is on {row.network} channel {row.channel_id}, which "
                 "publishes by itself",

@@ -26,9 +26,9 @@ from cm_toolkit.errors import UsageError
 from cm_toolkit.inbox.faq_check import faq_problems
 from cm_toolkit.templates.plan_check import check_everything
 from cm_toolkit.workspace.starter import (
-    DEFAULT_NETWORKS,
     StarterOptions,
     check_timezone,
+    default_networks,
     parse_networks,
     write_starter,
 )
@@ -78,8 +78,9 @@ def init(
     language: Annotated[str, typer.Option(
         "--language", help="Language of the posts' words, dates and numbers (en, fr...).")] = "en",
     networks: Annotated[str, typer.Option(
-        "--networks", help="Comma-separated: x, facebook, linkedin, manual, youtube, meet "
-        "(youtube or meet add a live session).")] = DEFAULT_NETWORKS,
+        "--networks", help="Comma-separated installed networks (`cm channels --networks`; "
+        "default: x, facebook, linkedin); a live host (youtube, meet) adds a live "
+        "session.")] = "",
 ) -> None:
     """Write a small working workspace (schedules.yaml, channels/, templates/) that passes
     `cm check` and rehearses with `cm demo` at once, with its own account ids."""
@@ -90,7 +91,8 @@ def init(
     except (UnknownLocaleError, ValueError):
         raise UsageError(f"--language {language!r} is not a language code",
                          fix="e.g. --language en or --language fr") from None
-    options = StarterOptions(check_timezone(timezone), language, parse_networks(networks))
+    options = StarterOptions(check_timezone(timezone), language,
+                             parse_networks(networks or default_networks()))
     written = write_starter(folder, options, datetime.now(UTC).date())
     for path in written:
         _say(f"wrote {path}")

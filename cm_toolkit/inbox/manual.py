@@ -24,6 +24,8 @@ from cm_toolkit.workspace.datetimes import localize, parse_datetime
 from cm_toolkit.workspace.models import Network, Workspace
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
+MANUAL_SOURCE = MessageKind.MANUAL.value  # the inbox source (and cursor name) of logged messages
+
 COLUMNS = ("channel", "author", "text", "at", "thread", "url", "language")
 REQUIRED = ("author", "text")
 
@@ -61,7 +63,7 @@ def incoming(entry: ManualEntry) -> IncomingMessage:
         remote_id=remote_id, kind=MessageKind.MANUAL, author_id=entry.author,
         author_name=entry.author, text=entry.text, created_at=entry.at,
         thread_remote_id=entry.thread or remote_id, url=entry.url, language=entry.language,
-        source="manual")
+        source=MANUAL_SOURCE)
 
 
 def store(inbox: InboxLedger, workspace: Workspace, entries: list[ManualEntry], now: datetime,
@@ -71,7 +73,7 @@ def store(inbox: InboxLedger, workspace: Workspace, entries: list[ManualEntry], 
     for channel_id in dict.fromkeys(e.channel_id for e in entries):
         network = manual_channel(workspace, channel_id)
         messages = [incoming(e) for e in entries if e.channel_id == channel_id]
-        new += inbox.store_page(channel_id, network, "manual", messages, now,
+        new += inbox.store_page(channel_id, network, MANUAL_SOURCE, messages, now,
                                 store_cursor=False, annotate=annotate).new_ids
     return new
 

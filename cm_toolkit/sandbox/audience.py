@@ -23,7 +23,7 @@ from typing import Any
 
 from cm_toolkit.sandbox.audience_messages import LEARNERS, LIVE_CHAT, MESSAGES
 
-__all__ = ["LEARNERS", "Audience", "GrowthProfile", "Publication"]
+__all__ = ["LEARNERS", "NEUTRAL_GROWTH", "Audience", "GrowthProfile", "Publication"]
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,8 @@ class GrowthProfile:
     wobble: float = 0.002  # day-to-day noise, as a fraction of the base
 
 
-DEFAULT_PROFILES: dict[str, GrowthProfile] = {
-    "facebook": GrowthProfile(8200, 0.004, {"visual": 60, "post": 25, "live": 40}),
-    "x": GrowthProfile(3100, 0.0078, {"article": 70, "post": 30, "live": 35}),
-    "linkedin": GrowthProfile(1500, 0.0085, {"debate": 95, "post": 40, "article": 55}),
-    "youtube": GrowthProfile(2400, 0.004, {"live": 240, "video": 90}),
-    "meet": GrowthProfile(0, 0.0),
-}
+NEUTRAL_GROWTH = GrowthProfile(0, 0.0)
+"""An emulator that declares no growth (``Emulator.growth``): an account without followers."""
 
 
 def _unit(*parts: object) -> float:
@@ -73,7 +68,8 @@ class Audience:
     ) -> None:
         self.seed = seed
         self.epoch = epoch
-        self.profiles = dict(DEFAULT_PROFILES if profiles is None else profiles)
+        # network -> profile; each emulator adds its own (``Emulator.growth``) unless given here
+        self.profiles: dict[str, GrowthProfile] = dict(profiles or {})
         self._publications: list[Publication] = []
         self._lock = threading.Lock()
 

@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
+from cm_toolkit.sandbox.audience import NEUTRAL_GROWTH, GrowthProfile
+
 if TYPE_CHECKING:
     from cm_toolkit.sandbox.audience import Audience
     from cm_toolkit.sandbox.clock import Clock
@@ -297,10 +299,17 @@ class SandboxContext:
 
 
 class Emulator:
-    """Base of one network's emulator. Subclasses set ``network``/``hosts`` and add routes."""
+    """Base of one network's emulator. Subclasses set ``network``/``hosts`` and add routes.
+
+    The sandbox-only facts about the network live here too: ``auth_paths`` (a regex of its
+    token endpoints, which fault rules spare unless their path names them) and ``growth`` (how
+    its simulated audience grows; a plugin's emulator may leave the neutral default).
+    """
 
     network: ClassVar[str]
     hosts: ClassVar[tuple[str, ...]]
+    auth_paths: ClassVar[str] = ""
+    growth: ClassVar[GrowthProfile] = NEUTRAL_GROWTH
 
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
@@ -321,6 +330,8 @@ class Emulator:
                     )
                 )
         self.seed_accounts()
+        # a profile given to the sandbox (tests) or set while seeding wins over the class's
+        ctx.audience.profiles.setdefault(self.network, self.growth)
 
     # -- to override ----------------------------------------------------------------------
 
@@ -332,6 +343,10 @@ class Emulator:
         and return its secrets by the channel file's field names (``access_token``...).
         A network whose accounts are not provisioned returns ``{}``."""
         return {}
+
+    def is_auth_path(self, path: str) -> bool:
+        """Whether ``path`` is one of this network's token endpoints (``auth_paths``)."""
+        return bool(self.auth_paths) and re.search(self.auth_paths, path) is not None
 
     def serves(self, host: str) -> bool:
         """Whether this emulator answers for ``host`` beyond its fixed ``hosts`` (a network

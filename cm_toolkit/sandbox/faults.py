@@ -1,11 +1,13 @@
 """Faults on demand: rules like ``x:429@0.1,facebook:500@0.05,youtube:drop-after-commit@once``.
 
-A rule is ``NETWORK:KIND@WHEN[/PATH-REGEX]``: NETWORK is a network name or ``*``; WHEN is a
+A rule is ``NETWORK:KIND@WHEN[/PATH-REGEX]``: NETWORK is the name of an installed network
+(``cm channels --networks``: built-in or a plugin's), the name of one of the sandbox's emulators
+(``google``: the OAuth hosts YouTube and Meet share) or ``*``; WHEN is a
 probability (``0.1``), ``once`` (the first matching request only) or ``N`` times (``3x``); the
 optional path regex restricts the rule to matching paths (``x:429@once/2/tweets``). Draws come
 from one ``random.Random(seed)`` per rule, so a run with the same seed and the same requests
-meets the same faults. ``/_sandbox/`` paths and token endpoints never get faults unless the
-rule's path names them.
+meets the same faults. ``/_sandbox/`` paths and token endpoints (each emulator's
+``auth_paths``) never get faults unless the rule's path names them.
 
 Kinds:
 - ``429``: the network's rate-limit answer, with its reset headers (``reset`` seconds ahead).
@@ -28,6 +30,7 @@ import enum
 import random
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from cm_toolkit.errors import SandboxError
@@ -53,9 +56,15 @@ HOLD_LIMIT = 300.0
 """Seconds a ``timeout`` answer is held at most: far past any client's timeout (the adapters
 wait 10 s), short enough that a forgotten hold does not keep a thread for ever."""
 
-# "google": the OAuth hosts shared by YouTube and Meet (accounts.google.com, oauth2.googleapis.com)
-NETWORKS = ("x", "facebook", "linkedin", "youtube", "meet", "google", "*")
-_AUTH_PATHS = re.compile(r"(/2/oauth2/token|/oauth/access_token|/oauth/v2/accessToken|/token)")
+ANY_NETWORK = "*"
+
+
+def fault_networks() -> tuple[str, ...]:
+    """The names a rule may give: every installed network and every emulator's own name."""
+    from cm_toolkit.sandbox.server import emulator_networks  # the server imports this module
+    from cm_toolkit.workspace.networks import known_networks
+
+    return tuple(sorted({*known_networks(), *emulator_networks()}))
 
 
 @dataclass
@@ -73,14 +82,18 @@ class FaultRule:
     def __post_init__(self) -> None:
         self._rng = random.Random(f"{self.seed}:{self.network}:{self.kind.value}")
 
-    def applies(self, network: str, path: str, method: str | None = None) -> bool:
-        if self.network not in ("*", network):
+    def applies(
+        self, network: str, path: str, method: str | None = None, *, auth: bool = False
+    ) -> bool:
+        """Whether the rule is for this request; ``auth``: ``path`` is a token endpoint of the
+        emulator answering (``Emulator.auth_paths``), faulted only when the rule names it."""
+        if self.network not in (ANY_NETWORK, network):
             return False
         if self.method is not None and method is not None and method != self.method:
             return False
         if self.path is not None:
             return bool(self.path.search(path))
-        return not path.startswith("/_sandbox/") and not _AUTH_PATHS.search(path)
+        return not path.startswith("/_sandbox/") and not auth
 
     def draw(self) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -104,9 +117,16 @@ class FaultRule:
 class FaultPlan:
     """The active fault rules; thread-safe; the first rule that fires wins."""
 
-    def __init__(self, seed: int = 0, rules: list[FaultRule] | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        rules: list[FaultRule] | None = None,
+        networks: Collection[str] | None = None,
+    ) -> None:
+        """``networks``: the names rules may give (default: ``fault_networks()``)."""
         self.seed = seed
         self.rules: list[FaultRule] = rules or []
+        self.networks = networks
         self.timeout_delay: float | None = None
         """``timeout``: None holds the answer until released (no answer ever comes); seconds:
         the answer is sent that late (a slow answer)."""
@@ -128,7 +148,7 @@ class FaultPlan:
             self._holds.notify_all()
 
     def add(self, spec: str) -> list[FaultRule]:
-        rules = parse_faults(spec, self.seed)
+        rules = parse_faults(spec, self.seed, self.networks)
         with self._lock:
             self.rules.extend(rules)
         return rules
@@ -137,10 +157,12 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def pick(self, network: str, path: str, method: str | None = None) -> FaultKind | None:
+    def pick(
+        self, network: str, path: str, method: str | None = None, *, auth: bool = False
+    ) -> FaultKind | None:
         with self._lock:
             for rule in self.rules:
-                if rule.applies(network, path, method) and rule.draw():
+                if rule.applies(network, path, method, auth=auth) and rule.draw():
                     return rule.kind
         return None
 
@@ -150,25 +172,32 @@ class FaultPlan:
 
 
 _RULE = re.compile(
-    r"^(?P<net>[a-z*]+):(?P<kind>[a-z0-9-]+)@(?P<when>once|\d+x|\d*\.?\d+)(?P<path>/.*)?$"
+    r"^(?P<net>\*|[a-z0-9][a-z0-9_.-]*):(?P<kind>[a-z0-9-]+)"
+    r"@(?P<when>once|(?P<times>\d+)x|\d*\.?\d+)(?P<path>/.*)?$"
 )
 
 
-def parse_faults(spec: str, seed: int = 0) -> list[FaultRule]:
-    """Parse a comma-separated fault spec; raises SandboxError naming the bad rule and the fix."""
+def parse_faults(
+    spec: str, seed: int = 0, networks: Collection[str] | None = None
+) -> list[FaultRule]:
+    """Parse a comma-separated fault spec; raises SandboxError naming the bad rule and the fix.
+    ``networks``: the names a rule may give (default: ``fault_networks()``)."""
     rules: list[FaultRule] = []
+    names: Collection[str] | None = networks
     for raw in filter(None, (part.strip() for part in spec.split(","))):
         match = _RULE.match(raw)
         if not match:
             raise SandboxError(
                 f"fault rule {raw!r} is not of the form NETWORK:KIND@WHEN",
-                fix="e.g. x:429@0.1, facebook:500@once, youtube:drop-after-commit@3x",
+                fix="e.g. *:429@0.1, *:500@once, *:drop-after-commit@3x/PATH-REGEX",
             )
         network, kind_text, when = match["net"], match["kind"], match["when"]
-        if network not in NETWORKS:
+        if names is None:
+            names = fault_networks()
+        if network != ANY_NETWORK and network not in names:
             raise SandboxError(
                 f"fault rule {raw!r}: unknown network {network!r}",
-                fix=f"use one of {', '.join(NETWORKS)}",
+                fix=f"use one of {', '.join([*names, ANY_NETWORK])}",
             )
         try:
             kind = FaultKind(kind_text)
@@ -180,8 +209,8 @@ def parse_faults(spec: str, seed: int = 0) -> list[FaultRule]:
         probability, times = 1.0, None
         if when == "once":
             times = 1
-        elif when.endswith("x"):
-            times = int(when[:-1])
+        elif match["times"]:
+            times = int(match["times"])
         else:
             probability = float(when)
             if not 0 <= probability <= 1:

@@ -3,7 +3,7 @@
     with Sandbox(seed=7).running() as sandbox:      # in-process, free port, < 1 s to start
         transport = sandbox.transport()             # give it to the channel adapters
         ...
-        sandbox.journal.entries(network="x", method="POST", path="/2/tweets")
+        sandbox.journal.entries(network=NETWORK, method="POST", path=PATH)
 
 ``cm sandbox serve`` runs the same server in the foreground. Paths under ``/_sandbox/`` are the
 sandbox's own: ``state``, ``journal``, ``faults`` (GET/POST/DELETE), ``expire`` (POST), ``env``
@@ -61,8 +61,9 @@ def emulator_targets() -> list[str]:
     return list(targets)
 
 
-def load_emulators(ctx: SandboxContext) -> list[Emulator]:
-    emulators = []
+def emulator_classes() -> list[type[Emulator]]:
+    """The emulator classes of ``emulator_targets()``, imported."""
+    classes = []
     for target in emulator_targets():
         module_name, _, class_name = target.partition(":")
         module = importlib.import_module(module_name)
@@ -72,12 +73,22 @@ def load_emulators(ctx: SandboxContext) -> list[Emulator]:
                 f"{target} is not a sandbox Emulator",
                 fix="fix the `emulators` of the adapter that names it",
             )
-        emulators.append(cls(ctx))
-    return emulators
+        classes.append(cls)
+    return classes
+
+
+def emulator_networks() -> tuple[str, ...]:
+    """The emulators' own names (``Emulator.network``): a network's, or a shared host's
+    (``google``: the OAuth hosts of YouTube and Meet), as fault rules and the journal say them."""
+    return tuple(dict.fromkeys(cls.network for cls in emulator_classes()))
+
+
+def load_emulators(ctx: SandboxContext) -> list[Emulator]:
+    return [cls(ctx) for cls in emulator_classes()]
 
 
 class Sandbox:
-    """All four networks' emulators, their shared state and the HTTP server serving them."""
+    """Every installed network's emulators, their shared state and the HTTP server serving them."""
 
     def __init__(
         self,
@@ -93,8 +104,6 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.journal = Journal()
         self.faults = FaultPlan(seed)
-        if faults:
-            self.faults.add(faults)
         self.audience = Audience(seed, epoch or self.clock.now(), profiles)
         self.ctx = SandboxContext(
             clock=self.clock,
@@ -106,6 +115,14 @@ class Sandbox:
         self.emulators = (
             load_emulators(self.ctx) if emulators is None else [cls(self.ctx) for cls in emulators]
         )
+        from cm_toolkit.workspace.networks import known_networks
+
+        # a rule may name any installed network, or an emulator's own name (``google``)
+        self.faults.networks = sorted(
+            {*known_networks(), *(emulator.network for emulator in self.emulators)}
+        )
+        if faults:
+            self.faults.add(faults)
         # A host may be served by several emulators (www.googleapis.com: YouTube and Calendar);
         # the first one with a matching route answers, the first one renders a 404.
         self._by_host: dict[str, list[Emulator]] = {}
@@ -251,7 +268,10 @@ class Sandbox:
             self.journal.record(entry)
             return SandboxResponse.json(404, {"error": f"the sandbox does not serve {host}"}), 0.0
         entry.route = found[0].name if found else None
-        fault = self.faults.pick(emulator.network, request.path, request.method)
+        fault = self.faults.pick(
+            emulator.network, request.path, request.method,
+            auth=emulator.is_auth_path(request.path),
+        )
         entry.fault = fault.value if fault else None
         delay = 0.0
         with self.ctx.lock:

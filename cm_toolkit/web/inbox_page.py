@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from cm_toolkit.clock import Clock
 from cm_toolkit.errors import InboxError
+from cm_toolkit.growth.charts import palette_for
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.display import install_filters
 from cm_toolkit.growth.interactivity import build_interactivity
@@ -93,12 +94,14 @@ class InboxPages:
             states=frozenset({state}) if state is not None else ACTIONABLE,
             network=network, channel_id=channel, before=before))
         groups: dict[int, dict[str, Any]] = {}
+        colours = palette_for(self.ledger, self.context)  # a channel's colour on every page
         for message in page.messages:
             group = groups.get(message.conversation_id)
             if group is None:
                 group = groups[message.conversation_id] = {
                     "id": message.conversation_id, "network": message.network,
                     "channel": self.context.name_of(message.channel_id),
+                    "colour": colours.get(message.channel_id),
                     "thread": page.threads.get(message.conversation_id, ""), "items": []}
             group["items"].append(self._item(message))
         chosen = {"network": network if network else "", "channel": channel or "",

@@ -18,27 +18,15 @@ from pydantic import BaseModel, ValidationError
 from cm_toolkit.errors import Problem, Severity
 from cm_toolkit.workspace.model_problems import problems_from_validation
 from cm_toolkit.workspace.models import ID_MAX_LENGTH, ChannelFile
-from cm_toolkit.workspace.networks import known_networks
+from cm_toolkit.workspace.networks import known_networks, network_aliases
 from cm_toolkit.workspace.schedule_checks import ID_PATTERN
 from cm_toolkit.workspace.secret_scan import find_pasted_secrets, hide_secrets
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 from cm_toolkit.workspace.yaml_source import PathElement, YamlDocument
 
 SettingsLookup = Callable[[str], "type[BaseModel] | None"]
-"""Returns the adapter settings model of a network ("x", "facebook"...), or None."""
+"""Returns the adapter settings model of a network (by its name), or None."""
 
-# Names people use for the networks, and the name cm-toolkit uses.
-NETWORK_ALIASES = {
-    "twitter": "x",
-    "fb": "facebook",
-    "facebook-page": "facebook",
-    "yt": "youtube",
-    "hangouts": "meet",
-    "google-meet": "meet",
-    "google_meet": "meet",
-    "googlemeet": "meet",
-    "linkedin-group": "manual",
-}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -75,7 +63,7 @@ def check_channel_file(
                     1,
                     1,
                     "a channel file must be a mapping of `key: value` lines",
-                    "start with `network: <facebook, x, linkedin, youtube, meet or manual>`",
+                    f"start with `network: NAME`, NAME one of {one_of(known_networks())}",
                 )
             ],
         )
@@ -107,7 +95,7 @@ def check_channel_file(
     network_name = network if isinstance(network, str) and network in names else None
     if isinstance(network, str) and network_name is None:
         skip.add(("network",))
-        alias = NETWORK_ALIASES.get(network.lower().strip())
+        alias = network_aliases().get(network.lower().strip())  # the adapters' `aliases`
         fix = (
             f"write `network: {alias}`"
             if alias

@@ -42,3 +42,32 @@ def live_title_problems(network: str, title: str) -> list[str]:
     except Exception:  # noqa: BLE001 - UnknownChannel, or a plugin that fails to import
         return []
     return [p.message for p in cls.live_problems(title, "") if p.part.value == "title"]
+
+
+def _classes() -> dict[str, Any]:
+    """network -> adapter class, for every installed network whose adapter imports, in the
+    registry's order (the built-ins as listed there, then the plugins')."""
+    registry = _registry()
+    found: dict[str, Any] = {}
+    for network in registry.registered():
+        try:
+            found[network] = registry.channel_class(network)
+        except Exception:  # noqa: BLE001, S112 - a plugin that fails to import: `cm check` says why
+            continue
+    return found
+
+
+@cache
+def network_aliases() -> dict[str, str]:
+    """Names people use for a network (its adapter's ``aliases``, lower case) -> its name."""
+    return {
+        alias.lower(): network
+        for network, cls in _classes().items()
+        for alias in getattr(cls, "aliases", ())
+    }
+
+
+def network_classes() -> dict[str, Any]:
+    """network -> adapter class of every installed network whose adapter imports (its facts:
+    ``starter``, ``capabilities``, ``secret_names``...)."""
+    return _classes()

@@ -5,6 +5,9 @@ recurring post and, when a live host (YouTube, Meet) is chosen, a live session w
 reminders. Its channel files carry their own ids (derived from the folder's name, so two
 workspaces differ), and the sandbox provisions them (``Sandbox.provision``). Secrets are
 environment variables named like the sample's, so ``cm sandbox env`` and the docs apply as is.
+
+What a network's channel file holds is its adapter's ``starter`` fact (``channels/facts.py``):
+any installed network that declares one is offered, a plugin's too.
 """
 
 from __future__ import annotations
@@ -15,15 +18,55 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cm_toolkit.errors import UsageError
+from cm_toolkit.workspace.networks import network_classes
 from cm_toolkit.workspace.suggestions import suggest_timezone
 
-TEXT_NETWORKS = ("x", "facebook", "linkedin", "manual")
-LIVE_HOSTS = ("youtube", "meet")
-NETWORKS = TEXT_NETWORKS + LIVE_HOSTS
-DEFAULT_NETWORKS = "x,facebook,linkedin"
+POSTS, LIVE = "text", "live"  # the capabilities that make a network post, or host a session
+
+
+@dataclass(frozen=True)
+class StarterNetwork:
+    """One network ``cm init`` can write a channel file for (its adapter's facts)."""
+
+    name: str
+    starter: Any  # channels.facts.Starter
+    capabilities: frozenset[str]
+    secrets: dict[str, str]  # secret name -> environment variable
+
+    @property
+    def posts(self) -> bool:
+        return POSTS in self.capabilities
+
+    @property
+    def hosts_live(self) -> bool:
+        return LIVE in self.capabilities
+
+
+def starter_networks() -> dict[str, StarterNetwork]:
+    """Every installed network whose adapter declares a ``starter``, in the registry's order."""
+    found = {}
+    for name, cls in network_classes().items():
+        starter = getattr(cls, "starter", None)
+        if starter is None:
+            continue
+        capabilities = frozenset(c.value for c in cls.capabilities)
+        if starter.secrets is not None:
+            secrets = dict(starter.secrets)
+        else:
+            refresh = cls.token_refresh.secrets if cls.token_refresh is not None else ()
+            names = dict.fromkeys([*cls.secret_names, *refresh])
+            secrets = {secret: f"CM_{name}_{secret}".upper().replace("-", "_") for secret in names}
+        found[name] = StarterNetwork(name, starter, capabilities, secrets)
+    return found
+
+
+def default_networks() -> str:
+    """``cm init``'s networks when ``--networks`` is not given (the starters marked default)."""
+    return ",".join(n for n, network in starter_networks().items() if network.starter.default)
 
 # the texts of the starter's templates, per language (others get English words and their own
 # dates and numbers, which Babel formats from defaults.language)
@@ -53,21 +96,23 @@ TEXTS: dict[str, dict[str, str]] = {
 class StarterOptions:
     timezone: str = "UTC"
     language: str = "en"
-    networks: tuple[str, ...] = ("x", "facebook", "linkedin")
+    networks: tuple[str, ...] = ()  # empty: default_networks()
 
 
 def parse_networks(text: str) -> tuple[str, ...]:
-    """``"x, facebook"`` -> ("x", "facebook"); an unknown name is a UsageError with a hint."""
+    """``"a, b"`` -> ("a", "b"); an unknown name is a UsageError with a hint."""
+    known = starter_networks()
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     for name in names:
-        if name not in NETWORKS:
-            close = difflib.get_close_matches(name, NETWORKS, n=1)
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
             hint = f"did you mean `{close[0]}`? " if close else ""
             raise UsageError(f"--networks: unknown network `{name}`",
-                             fix=f"{hint}choose among {', '.join(NETWORKS)}")
-    if not any(n in TEXT_NETWORKS for n in names):
+                             fix=f"{hint}choose among {', '.join(known)}")
+    if not any(known[n].posts for n in names):
         raise UsageError(f"--networks {text!r} has no network to post to",
-                         fix=f"add at least one of {', '.join(TEXT_NETWORKS)}")
+                         fix="add at least one of "
+                             + ", ".join(n for n, network in known.items() if network.posts))
     return names
 
 
@@ -96,10 +141,12 @@ def starter_files(folder: Path, options: StarterOptions, today: date) -> dict[st
     """Relative path -> text of every file ``cm init`` writes."""
     slug = _slug(folder)
     words = TEXTS.get(options.language, TEXTS["en"])
-    posting = [n for n in options.networks if n in TEXT_NETWORKS]
-    hosts = [n for n in options.networks if n in LIVE_HOSTS]
+    known = starter_networks()
+    chosen = options.networks or parse_networks(default_networks())
+    posting = [n for n in chosen if known[n].posts]
+    hosts = [n for n in chosen if known[n].hosts_live]
     first = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
-    files = {f"channels/{network}.yaml": _channel(network, slug) for network in options.networks}
+    files = {f"channels/{network}.yaml": _channel(known[network], slug) for network in chosen}
     files["templates/hello.j2"] = words["hello"] + "\n{{ link }}\n"
     files["templates/tip.j2"] = words["tip"] + "\n"
     campaigns = f"""campaigns:
@@ -157,47 +204,35 @@ growth:
     return files
 
 
-SECRETS: dict[str, dict[str, str]] = {
-    "x": {"access_token": "CM_X_ACCESS_TOKEN", "refresh_token": "CM_X_REFRESH_TOKEN",
-          "client_id": "CM_X_CLIENT_ID"},
-    "facebook": {"page_token": "CM_FACEBOOK_PAGE_TOKEN"},
-    "linkedin": {"access_token": "CM_LINKEDIN_ACCESS_TOKEN",
-                 "refresh_token": "CM_LINKEDIN_REFRESH_TOKEN",
-                 "client_id": "CM_LINKEDIN_CLIENT_ID",
-                 "client_secret": "CM_LINKEDIN_CLIENT_SECRET"},
-    "youtube": {"client_id": "CM_GOOGLE_CLIENT_ID", "client_secret": "CM_GOOGLE_CLIENT_SECRET",
-                "refresh_token": "CM_YOUTUBE_REFRESH_TOKEN"},
-    "meet": {"client_id": "CM_GOOGLE_CLIENT_ID", "client_secret": "CM_GOOGLE_CLIENT_SECRET",
-             "refresh_token": "CM_MEET_REFRESH_TOKEN"},
-    "manual": {},
-}
-"""Environment variables of each network's secrets: the sample's names (docs/channels.md)."""
-
-LABELS = {"x": "X", "facebook": "Facebook Page", "linkedin": "LinkedIn page",
-          "youtube": "YouTube", "meet": "Google Meet", "manual": "manual"}
+_PLACEHOLDER = re.compile(r"\{(slug|handle|digits|hex)(?::(\d+))?\}")
 
 
-def _account_ids(network: str, slug: str) -> dict[str, str]:
-    """Ids of the workspace's own (derived from the folder's name, so two workspaces differ)."""
-    return {
-        "x": {"username": slug},
-        "facebook": {"page_id": "10" + _digits(slug + "facebook", 13)},
-        "linkedin": {"organization": "urn:li:organization:" + _digits(slug + "linkedin", 8)},
-        "youtube": {"channel_id": ("UC" + hashlib.sha256((slug + "youtube").encode())
-                                   .hexdigest())[:24]},
-        "meet": {"calendar_id": "primary"},
-        "manual": {"url": "https://example.org/community"},
-    }[network]
+def _account_ids(network: StarterNetwork, slug: str) -> dict[str, str]:
+    """The starter's ``account`` with the workspace's own ids (derived from the folder's name,
+    so two workspaces differ; see ``channels.facts.Starter``)."""
+
+    def fill(match: re.Match[str]) -> str:
+        kind, count = match.group(1), int(match.group(2) or 0)
+        if kind == "slug":
+            return slug
+        if kind == "handle":
+            return slug.lower()
+        if kind == "digits":
+            return _digits(slug + network.name, count)
+        return hashlib.sha256((slug + network.name).encode()).hexdigest()[:count]
+
+    return {key: _PLACEHOLDER.sub(fill, value) for key, value in network.starter.account.items()}
 
 
-def _channel(network: str, slug: str) -> str:
-    lines = [f"network: {network}", f'name: "{slug} ({LABELS[network]})"', "account:"]
+def _channel(network: StarterNetwork, slug: str) -> str:
+    starter = network.starter
+    lines = [f"network: {network.name}", f'name: "{slug} ({starter.label})"', "account:"]
     lines += [f'  {key}: "{value}"' for key, value in _account_ids(network, slug).items()]
-    if SECRETS[network]:
+    if network.secrets:
         lines.append("secrets:")
-        lines += [f"  {key}: {{env: {name}}}" for key, name in SECRETS[network].items()]
-    else:  # manual: no publishing API
-        lines.insert(0, "# No publishing API: each post becomes a ready-to-paste task (`cm done`).")
+        lines += [f"  {key}: {{env: {name}}}" for key, name in network.secrets.items()]
+    if starter.note:
+        lines.insert(0, f"# {starter.note}")
     return "\n".join(lines) + "\n"
 
 

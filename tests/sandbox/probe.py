@@ -37,6 +37,7 @@ LIFETIME = timedelta(hours=1)
 class ProbeEmulator(Emulator):
     network = "probe"
     hosts = (HOST,)
+    auth_paths = r"^/token$"  # spared by fault rules unless a rule names it
 
     def seed_accounts(self) -> None:
         self.posts: list[dict[str, Any]] = []

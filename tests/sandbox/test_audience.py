@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cm_toolkit.sandbox.audience import Audience, Publication
+from cm_toolkit.sandbox.audience import Audience as _Audience
+from cm_toolkit.sandbox.audience import GrowthProfile, Publication
+from cm_toolkit.sandbox.facebook import FacebookEmulator
+from cm_toolkit.sandbox.google.youtube import YouTubeEmulator
+from cm_toolkit.sandbox.linkedin import LinkedInEmulator
+from cm_toolkit.sandbox.server import Sandbox
+from cm_toolkit.sandbox.x import XEmulator
 
 EPOCH = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
 DAYS = [EPOCH + timedelta(days=d, hours=3) for d in range(0, 120, 3)]
+# each emulator declares how its audience grows (``Emulator.growth``)
+PROFILES: dict[str, GrowthProfile] = {
+    cls.network: cls.growth
+    for cls in (XEmulator, FacebookEmulator, LinkedInEmulator, YouTubeEmulator)
+}
+
+
+def Audience(seed: int, epoch: datetime) -> _Audience:
+    return _Audience(seed, epoch, PROFILES)
 
 
 def _run(seed: int) -> dict[str, list[int]]:
@@ -106,3 +121,17 @@ def test_live_chat_is_a_burst_while_on_air() -> None:
     first_half = audience.live_chat("chat-1", start, end, start + timedelta(minutes=45))
     assert len(first_half) > len(whole) / 2  # denser at the start
     assert whole[: len(first_half)] == first_half
+
+
+def test_each_emulator_brings_its_growth_and_a_plugin_one_a_neutral_default() -> None:
+    sandbox = Sandbox(seed=1, epoch=EPOCH)
+    profiles = sandbox.audience.profiles
+    for emulator in sandbox.emulators:
+        assert emulator.network in profiles
+    assert profiles["x"] == XEmulator.growth
+    mastodon, bluesky = sandbox.emulator("mastodon"), sandbox.emulator("bluesky")
+    assert profiles["mastodon"] == type(mastodon).growth and profiles["mastodon"].base > 0
+    assert profiles["bluesky"] == type(bluesky).growth and profiles["bluesky"].base > 0
+    assert profiles["meet"].base == 0  # the Calendar emulator declares none: the neutral one
+    given = Sandbox(seed=1, epoch=EPOCH, profiles={"x": GrowthProfile(7, 0.0)})
+    assert given.audience.profiles["x"].base == 7  # a profile given to the sandbox wins

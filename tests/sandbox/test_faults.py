@@ -190,8 +190,8 @@ def test_spec_round_trip() -> None:
 @pytest.mark.parametrize(
     ("spec", "message", "fix"),
     [
-        ("x-429", "is not of the form NETWORK:KIND@WHEN", "x:429@0.1"),
-        ("myspace:500@once", "unknown network 'myspace'", "x, facebook"),
+        ("x-429", "is not of the form NETWORK:KIND@WHEN", "*:429@0.1"),
+        ("myspace:500@once", "unknown network 'myspace'", "facebook, google"),
         ("x:418@once", "unknown fault '418'", "drop-after-commit"),
         ("x:429@1.5", "probability 1.5 is not between 0 and 1", "0.05"),
         ("x:429@sometimes", "is not of the form", "once"),

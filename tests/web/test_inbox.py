@@ -21,6 +21,7 @@ from cm_toolkit.channels.pool import ChannelSource
 from cm_toolkit.cli import main
 from cm_toolkit.clock import ManualClock
 from cm_toolkit.errors import UsageError
+from cm_toolkit.growth.charts import palette_for
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.inbox import Faq
 from cm_toolkit.inbox.replies import ReplyService
@@ -109,6 +110,12 @@ def test_open_items_newest_first_grouped_with_suggestions_in_french(ledger: Ledg
     assert status == 200 and '<html lang="fr">' in page and "<h1>Messages</h1>" in page
     assert listed(page) == [first[1], later[0]]  # the closed one is not listed
     assert page.count('<section class="conversation') == 2
+    # each conversation wears its channel's colour, the one the charts give it (not a colour
+    # per network name: a plugin's network gets one too)
+    app = make(ledger)
+    colours = palette_for(app.views.ledger, app.views.context)
+    for channel in (FB, "x-mooc"):
+        assert f'style="border-left-color: {colours[channel]}"' in page
     assert 'data-faq="certificat"' in page and "Certificat" in page and "4.5" in page
     assert "nouveau" in page and "Page Facebook" in page
     assert "Lecture seule" in page  # no --allow-replies

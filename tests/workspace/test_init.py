@@ -131,3 +131,28 @@ def test_two_folders_get_different_ids() -> None:
     for name in ("channels/x.yaml", "channels/facebook.yaml", "channels/linkedin.yaml",
                  "channels/youtube.yaml"):
         assert one[name] != two[name]
+
+
+def test_init_with_mastodon_and_bluesky_checks_and_passes_the_sandbox_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """`cm init` writes what each adapter's ``starter`` fact says: any network declaring one."""
+    folder = tmp_path / "campus"
+    code, _out, err = run(capsys, "init", str(folder), "--networks", "mastodon,bluesky")
+    assert code == 0, err
+    assert _account(folder, "bluesky") == {"handle": "campus.bsky.social"}
+    assert _account(folder, "mastodon")["username"] == "Campus"
+    code, out, err = run(capsys, "check", "-w", str(folder))
+    assert code == 0 and "no problem" in out, out + err
+    code, out, err = run(capsys, "channels", "-w", str(folder), "--check", "--sandbox",
+                         sandbox.base_url, "--json")
+    checks = {row["id"]: row["check"] for row in json.loads(out)["channels"]}
+    assert code == 0 and set(checks) == {"mastodon", "bluesky"}, out + err
+    assert all(check["ok"] for check in checks.values()), checks
+
+
+def test_the_default_networks_are_the_starters_marked_default(tmp_path: Path) -> None:
+    files = starter_files(tmp_path / "club", StarterOptions(), date(2027, 1, 1))
+    assert [name for name in files if name.startswith("channels/")] == [
+        "channels/x.yaml", "channels/facebook.yaml", "channels/linkedin.yaml"]
+    assert "channels: [x, facebook, linkedin]" in files["schedules.yaml"]

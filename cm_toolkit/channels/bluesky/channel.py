@@ -45,7 +45,7 @@ from cm_toolkit.channels.base import (
 from cm_toolkit.channels.bluesky import text as rich
 from cm_toolkit.channels.bluesky.session import SESSION_SECRET, BlueskySession
 from cm_toolkit.channels.bluesky.wire import ENTRYWAY, NETWORK, Lost
-from cm_toolkit.channels.facts import AppPassword, Budget, LinkHandling, QuotaRule
+from cm_toolkit.channels.facts import AppPassword, Budget, LinkHandling, QuotaRule, Starter
 from cm_toolkit.errors import (
     ChannelError,
     OutcomeUnknown,
@@ -139,6 +139,7 @@ class BlueskyChannel(Channel):
                   window=timedelta(days=1)),
     )
     aliases: ClassVar[tuple[str, ...]] = ("bsky", "atproto")
+    starter: ClassVar[Starter | None] = Starter("Bluesky", {"handle": "{handle}.bsky.social"})
 
     def __init__(self, channel_id: str, settings: ChannelSettings, credentials: Credentials,
                  transport: Transport | None = None) -> None:

@@ -42,12 +42,13 @@ from cm_toolkit.channels.base import (
 from cm_toolkit.channels.facebook import inbox
 from cm_toolkit.channels.facebook.auth import GRAPH_VERSION, OAUTH
 from cm_toolkit.channels.facebook.wire import (
+    UNKNOWN_PATH,
     LastAnswer,
     facebook,
     graph_error,
     transport_error,
 )
-from cm_toolkit.channels.facts import Budget, NativeSchedule, OAuthProvider
+from cm_toolkit.channels.facts import Budget, NativeSchedule, OAuthProvider, Starter
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.clock import Clock, SystemClock
 from cm_toolkit.errors import AuthExpired, ChannelError, Problem, Rejected
@@ -98,6 +99,9 @@ class FacebookChannel(Channel):
     settings_model: ClassVar[type[ChannelSettings]] = FacebookSettings
     secret_names: ClassVar[tuple[str, ...]] = ("page_token",)
     display_name: ClassVar[str] = "Facebook Page"
+    aliases: ClassVar[tuple[str, ...]] = ("fb", "facebook-page")
+    starter: ClassVar[Starter | None] = Starter(
+        "Facebook Page", {"page_id": "10{digits:13}"}, default=True)
 
     def __init__(
         self,
@@ -160,7 +164,40 @@ class FacebookChannel(Channel):
 
     def _graph_error(self, exc: facebook.GraphAPIError, action: str) -> ChannelError:
         answer = getattr(self._last, "answer", None) or LastAnswer()
-        return graph_error(exc, action, answer, self.clock.now(), self._auth_fix())
+        error = graph_error(exc, action, answer, self.clock.now(), self._auth_fix())
+        if error.info.code == UNKNOWN_PATH and f"/{self.page.graph_version}/" in (
+            error.info.network_message or ""
+        ):  # Graph never released this version: the path itself is unknown
+            return Rejected(
+                f"channel {self.channel_id}: Graph has no API version "
+                f"{self.page.graph_version} (the `graph_version` of its channel file)",
+                fix=self._version_fix(),
+                network=self.network,
+                status=error.info.status,
+                code=error.info.code,
+                network_message=error.info.network_message,
+            )
+        return error
+
+    def _version_fix(self) -> str:
+        return (
+            f"set `graph_version: {GRAPH_VERSION}` under `options:` in "
+            f"channels/{self.channel_id}.yaml, or remove it ({GRAPH_VERSION} is the default)"
+        )
+
+    def _check_version(self) -> None:
+        """Graph answers a retired version's calls with its oldest one and says so in the
+        ``facebook-api-version`` header: the call works, not as the setting asks."""
+        answer = getattr(self._last, "answer", None) or LastAnswer()
+        lowered = {k.lower(): v for k, v in answer.headers.items()}
+        served = lowered.get("facebook-api-version")
+        if served and served != self.page.graph_version:
+            raise Rejected(
+                f"channel {self.channel_id}: Graph API version {self.page.graph_version} (the "
+                f"`graph_version` of its channel file) is retired; Graph answered as {served}",
+                fix=self._version_fix(),
+                network=self.network,
+            )
 
     def _transport_error(
         self, exc: requests.RequestException, action: str, creates: bool
@@ -354,6 +391,7 @@ class FacebookChannel(Channel):
             lambda g: g.get_object(self.page.page_id, fields="name,followers_count"),
             creates=False,
         )
+        self._check_version()
         return (
             f"Facebook Page “{data.get('name', '?')}” ({data.get('followers_count', 0)} followers)"
         )

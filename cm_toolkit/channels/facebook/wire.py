@@ -48,6 +48,7 @@ THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 AUTH_CODES = frozenset({102, 104, 190, 458, 459, 460, 463, 464, 467})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 TRANSIENT_CODES = frozenset({1, 2})
+UNKNOWN_PATH = "2500"  # "Unknown path components: /v99.0/...": also a version Graph never had
 DEFAULT_THROTTLE_WAIT = timedelta(hours=1)  # app/user limits are rolling one-hour windows
 
 

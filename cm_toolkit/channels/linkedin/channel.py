@@ -38,7 +38,7 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import Budget, OAuthProvider, TokenRefresh
+from cm_toolkit.channels.facts import Budget, OAuthProvider, Starter, TokenRefresh
 from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.linkedin import inbox
 from cm_toolkit.channels.linkedin.checks import IMAGE_TYPES, post_problems
@@ -89,6 +89,8 @@ class LinkedInChannel(Channel):
         client_env=("CM_LINKEDIN_CLIENT_ID", "CM_LINKEDIN_CLIENT_SECRET"),
     )
     display_name: ClassVar[str] = "LinkedIn Page"
+    starter: ClassVar[Starter | None] = Starter(
+        "LinkedIn page", {"organization": "urn:li:organization:{digits:8}"}, default=True)
     # 3,000 characters of commentary as sent (after escaping); 20 images per post (multiImage,
     # at least 2); 5 MB per image (LinkedIn's Images API documents only < 36,152,320 pixels).
     limits: ClassVar[Limits] = Limits(

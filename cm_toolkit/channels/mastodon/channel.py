@@ -42,7 +42,7 @@ from cm_toolkit.channels.base import (
     RenderedPost,
     Transport,
 )
-from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, QuotaRule
+from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, QuotaRule, Starter
 from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.mastodon.text import mastodon_length
 from cm_toolkit.channels.mastodon.wire import NETWORK, map_error
@@ -76,6 +76,8 @@ class MastodonChannel(Channel):
     network: ClassVar[Network] = "mastodon"
     display_name: ClassVar[str] = "Mastodon"
     aliases: ClassVar[tuple[str, ...]] = ("fediverse", "toot")
+    starter: ClassVar[Starter | None] = Starter(
+        "Mastodon", {"instance": "mastodon.social", "username": "{slug}"})
     settings_model: ClassVar[type[ChannelSettings]] = MastodonSettings
     secret_names: ClassVar[tuple[str, ...]] = ("access_token",)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({

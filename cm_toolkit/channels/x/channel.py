@@ -50,7 +50,14 @@ from cm_toolkit.channels.base import (
     ReplyResult,
     Transport,
 )
-from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, Pricing, QuotaRule
+from cm_toolkit.channels.facts import (
+    Budget,
+    LinkHandling,
+    OAuthProvider,
+    Pricing,
+    QuotaRule,
+    Starter,
+)
 from cm_toolkit.channels.http import session_for
 from cm_toolkit.channels.x import inbox
 from cm_toolkit.channels.x import text as x_text
@@ -150,6 +157,12 @@ class XChannel(Channel):
     settings_model: ClassVar[type[ChannelSettings]] = XSettings
     secret_names: ClassVar[tuple[str, ...]] = ("access_token",)
     display_name: ClassVar[str] = "X"
+    aliases: ClassVar[tuple[str, ...]] = ("twitter",)
+    starter: ClassVar[Starter | None] = Starter(
+        "X", {"username": "{slug}"}, default=True,
+        secrets={"access_token": "CM_X_ACCESS_TOKEN", "refresh_token": "CM_X_REFRESH_TOKEN",
+                 "client_id": "CM_X_CLIENT_ID"},
+    )
 
     def __init__(
         self,

@@ -97,12 +97,13 @@ class BlueskyEmulatorBase(Emulator):
     network: ClassVar[str] = NETWORK
     hosts: ClassVar[tuple[str, ...]] = ("bsky.social", PDS_HOST, "public.api.bsky.app",
                                         "api.bsky.app")
+    auth_paths: ClassVar[str] = r"/xrpc/com\.atproto\.server\.(createSession|refreshSession)$"
+    growth: ClassVar[GrowthProfile] = PROFILE
 
     def __init__(self, ctx: SandboxContext) -> None:
         self.accounts: dict[str, Account] = {}  # did -> account
         self.refresh_tokens: dict[str, tuple[str, datetime]] = {}  # jwt -> (did, expires)
         self.limit_state: dict[tuple[str, str], deque[tuple[datetime, int]]] = {}
-        ctx.audience.profiles.setdefault(NETWORK, PROFILE)  # this network's simulated growth
         super().__init__(ctx)
 
     # -- accounts ---------------------------------------------------------------------------

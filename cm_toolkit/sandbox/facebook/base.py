@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from cm_toolkit.sandbox.audience import GrowthProfile
 from cm_toolkit.sandbox.core import Emulator, SandboxContext, SandboxRequest, Token
 from cm_toolkit.sandbox.facebook.errors import (
     GraphCode,
@@ -33,7 +34,6 @@ from cm_toolkit.sandbox.facebook.state import (
 
 GRAPH_HOST = "graph.facebook.com"
 WWW_HOST = "www.facebook.com"
-DEFAULT_VERSION = "v24.0"
 
 # The sample workspace's Page (channels/facebook-page.yaml) and the sandbox's app and admin user.
 PAGE_ID = "104857600123456"
@@ -66,6 +66,9 @@ class Target:
 class GraphBase(Emulator):
     network: ClassVar[str] = "facebook"
     hosts: ClassVar[tuple[str, ...]] = (GRAPH_HOST, WWW_HOST, "facebook.com", "m.facebook.com")
+    auth_paths: ClassVar[str] = r"/oauth/access_token"
+    growth: ClassVar[GrowthProfile] = GrowthProfile(
+        8200, 0.004, {"visual": 60, "post": 25, "live": 40})
 
     # Rolling-window limits (instance attributes: tests lower them to meet each throttle).
     app_calls_per_hour = 10_000  # Graph: 200 x daily active users; the sandbox app has 50

@@ -30,7 +30,6 @@ from cm_toolkit.sandbox.core import (
 from cm_toolkit.sandbox.facebook.base import (
     APP_ID,
     APP_SECRET,
-    DEFAULT_VERSION,
     LONG_LIVED,
     PAGE_ID,
     PAGE_NAME,
@@ -55,6 +54,7 @@ from cm_toolkit.sandbox.facebook.state import (
     Window,
     usage_header,
 )
+from cm_toolkit.sandbox.facebook.versions import served_as, version_error
 from cm_toolkit.sandbox.facebook.writes import GraphWrites
 
 NODE = r"/(?P<node>(?!(?:oauth|dialog|v\d+\.\d+)(?:/|$))[^/]+)"
@@ -135,6 +135,11 @@ class FacebookEmulator(GraphOAuth, GraphWrites, GraphReads):
         self, request: SandboxRequest, found: tuple[Any, re.Match[str]] | None
     ) -> SandboxResponse:
         self.publish_due()
+        error = version_error(request.path)
+        if error is not None:  # Graph answers before looking at the token or the route
+            response = self.render_error(error, request)
+            response.headers = {**self.response_headers(request, None), **response.headers}
+            return response
         return super().dispatch(request, found)
 
     # -- tokens and usage -------------------------------------------------------------------
@@ -263,10 +268,9 @@ class FacebookEmulator(GraphOAuth, GraphWrites, GraphReads):
         return head if head in self.pages else PAGE_ID
 
     def response_headers(self, request: SandboxRequest, route_: Any) -> dict[str, str]:
-        match = _VERSION_IN_PATH.match(request.path)
         now = self.now()
         headers = {
-            "facebook-api-version": match.group(1) if match else DEFAULT_VERSION,
+            "facebook-api-version": served_as(request.path),
             "x-fb-trace-id": self.current_trace(request),
             "x-fb-rev": "1029384756",
             "x-app-usage": json.dumps(usage_header(self.app_window, now)),

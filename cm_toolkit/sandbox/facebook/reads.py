@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from cm_toolkit.sandbox.core import SandboxRequest, Token
 from cm_toolkit.sandbox.facebook.base import (
-    DEFAULT_VERSION,
     USER_NAME,
     GraphBase,
     Target,
@@ -30,6 +29,7 @@ from cm_toolkit.sandbox.facebook.state import (
     PostState,
     TokenKind,
 )
+from cm_toolkit.sandbox.facebook.versions import served_as
 
 PAGE_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
 USER_FIELDS = frozenset({"id", "name", "accounts", "first_name", "last_name"})
@@ -373,8 +373,7 @@ class GraphReads(GraphBase):
                 query.update(
                     {"limit": str(limit), "after": _cursor(end), "access_token": token.value}
                 )
-                version = request.path.split("/")[1]
-                version = version if version.startswith("v") else DEFAULT_VERSION
+                version = served_as(request.path)  # Graph's links name the version it used
                 paging["next"] = (
                     f"https://graph.facebook.com/{version}/{node}/{edge}?{urlencode(query)}"
                 )

@@ -69,6 +69,7 @@ def _oauth_error(status: int, error: str, description: str) -> ApiError:
 class GoogleOAuthEmulator(Emulator):
     network = "google"
     hosts = ("oauth2.googleapis.com", "accounts.google.com")
+    auth_paths = r"/token"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._codes: dict[str, _Grant] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cm_toolkit.sandbox.audience import GrowthProfile
 from cm_toolkit.sandbox.core import ApiError, SandboxContext, Token
 from cm_toolkit.sandbox.google.base import GoogleApiEmulator, google_error
 from cm_toolkit.sandbox.google.discovery import discovery
@@ -44,6 +45,7 @@ def page_offset(prefix: str, token: str | None, reason: str, domain: str) -> int
 class YouTubeBase(GoogleApiEmulator):
     network = "youtube"
     hosts = ("youtube.googleapis.com", "www.googleapis.com")
+    growth = GrowthProfile(2400, 0.004, {"live": 240, "video": 90})
 
     def __init__(self, ctx: SandboxContext) -> None:
         self.doc = discovery("youtube.v3.json")

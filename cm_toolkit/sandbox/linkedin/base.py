@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from cm_toolkit.sandbox.audience import GrowthProfile
 from cm_toolkit.sandbox.core import (
     ApiError,
     Emulator,
@@ -55,6 +56,10 @@ DAILY_LIMITS: dict[str, int] = {
 class LinkedInBase(Emulator):
     network: ClassVar[str] = "linkedin"
     hosts: ClassVar[tuple[str, ...]] = ("api.linkedin.com", "www.linkedin.com")
+    auth_paths: ClassVar[str] = r"/oauth/v2/accessToken"
+    # tuned so the sample season ends near LinkedIn x3 (docs/sandbox.md)
+    growth: ClassVar[GrowthProfile] = GrowthProfile(
+        1500, 0.0085, {"debate": 95, "post": 40, "article": 55})
 
     # Versions: LinkedIn keeps each monthly version active for about a year. The sandbox accepts
     # OLDEST_ACTIVE up to the sandbox clock's month (at least LATEST_RELEASED), and does not

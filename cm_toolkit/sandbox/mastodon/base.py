@@ -57,6 +57,9 @@ def token_for(acct: str) -> str:
 class MastodonEmulatorBase(Emulator):
     network: ClassVar[str] = "mastodon"
     hosts: ClassVar[tuple[str, ...]] = (SAMPLE_INSTANCE,)
+    auth_paths: ClassVar[str] = r"^/oauth/token$"
+    growth: ClassVar[GrowthProfile] = GrowthProfile(
+        1400, 0.011, {"post": 25, "article": 40, "live": 30})
 
     def __init__(self, ctx: SandboxContext) -> None:
         self.instances: dict[str, Instance] = {}
@@ -71,8 +74,6 @@ class MastodonEmulatorBase(Emulator):
     # -- instances, accounts, tokens ----------------------------------------------------------
 
     def seed_accounts(self) -> None:
-        self.ctx.audience.profiles.setdefault(
-            self.network, GrowthProfile(1400, 0.011, {"post": 25, "article": 40, "live": 30}))
         self._instance(SAMPLE_INSTANCE, "Campus numérique")
         self._open(SAMPLE_USERNAME, SAMPLE_INSTANCE, "Du Manager au Leader 2.0")
         self.ctx.signed_in[self.network] = f"{SAMPLE_USERNAME}@{SAMPLE_INSTANCE}"

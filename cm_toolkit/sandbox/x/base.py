@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote
 from oauthlib.oauth1.rfc5849 import signature as oauth1_signature
 from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header
 
+from cm_toolkit.sandbox.audience import GrowthProfile
 from cm_toolkit.sandbox.core import (
     ApiError,
     Emulator,
@@ -70,6 +71,10 @@ class XEmulatorBase(Emulator):
         "x.com",
         "twitter.com",
     )
+    auth_paths: ClassVar[str] = r"/2/oauth2/token"
+    # tuned with the other profiles so the sample season ends near X x2.5 (docs/sandbox.md)
+    growth: ClassVar[GrowthProfile] = GrowthProfile(
+        3100, 0.0078, {"article": 70, "post": 30, "live": 35})
 
     def __init__(self, ctx: SandboxContext) -> None:
         self.accounts: dict[str, XAccount] = {}  # id -> account
