@@ -56,3 +56,9 @@ def test_the_package_graph_has_no_cycle_but_the_known_ones() -> None:
 def test_the_engine_never_imports_the_sandbox() -> None:
     edges = _graph()
     assert not [package for package in ENGINE if "sandbox" in edges[package]]
+
+
+def test_what_senders_share_depends_on_nothing_of_ours() -> None:
+    """``sending/`` is shared by the scheduler and the inbox: an import from either (or anything
+    else of ours) would bring their cycle back."""
+    assert _graph()["sending"] == set()
