@@ -57,15 +57,18 @@ def publish(
         raise UsageError("cm publish needs --now", fix="the scheduled time is cm run's job")
     root = workspace.resolve()
     ledger = _open(root, database_url, LedgerAccess.CREATE)  # it applies the workspace first
-    try:
-        results = by_hand.publish_now(root=root, ledger=ledger, clock=SystemClock(), load=_load,
-                                      channels=connect(sandbox), post=post, channel=channel)
-    finally:
-        ledger.close()
-    for result in results:
+
+    def say(result: by_hand.SentNow) -> None:
         attempt = result.attempt
         console.print(f"#{attempt.delivery_id} {result.channel_id}: {attempt.step.value} "
                       f"{attempt.detail}", highlight=False)
+
+    try:
+        results = by_hand.publish_now(root=root, ledger=ledger, clock=SystemClock(), load=_load,
+                                      channels=connect(sandbox), post=post, channel=channel,
+                                      each=say)
+    finally:
+        ledger.close()
     if not all(result.sent for result in results):
         raise typer.Exit(1)
 

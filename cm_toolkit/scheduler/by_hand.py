@@ -39,11 +39,12 @@ class SentNow:
 
 
 def publish_now(*, root: Path, ledger: Ledger, clock: Clock, load: Callable[[Path], Workspace],
-                channels: ChannelsFactory, post: str,
-                channel: str | None = None) -> list[SentNow]:
+                channels: ChannelsFactory, post: str, channel: str | None = None,
+                each: Callable[[SentNow], None] = lambda _sent: None) -> list[SentNow]:
     """Send the next waiting delivery of ``post`` on each of its channels (only ``channel``'s
     when given), now, after applying the workspace. One that is not sent keeps the date it was
-    planned for. ``UsageError`` when nothing of the post is waiting."""
+    planned for. ``each`` hears every outcome as it comes (the CLI prints it). ``UsageError``
+    when nothing of the post is waiting."""
     host = WorkspaceHost(root=root, ledger=ledger, now=clock.now, load=load, channels=channels)
     host.reload()
     waiting: dict[str, int] = {}
@@ -69,6 +70,7 @@ def publish_now(*, root: Path, ledger: Ledger, clock: Clock, load: Callable[[Pat
         if not result.sent:  # it keeps the date it was planned for
             decisions.keep_planned_date(ledger, delivery_id, planned[delivery_id], clock.now())
         results.append(result)
+        each(result)
     # every outcome is recorded: the file has served (left behind if an error stopped us, so
     # that recovery can tell whether a request had left)
     sends.close()
