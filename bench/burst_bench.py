@@ -122,7 +122,7 @@ def main() -> int:
                 options=RunOptions(threads=args.threads, spacing=spacing,
                                    budgets={"x": budget}),
             )
-            runner.scheduler.add_listener(count, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+            runner.alarm_clock.scheduler.add_listener(count, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
             started, started_at = time.monotonic(), clock.now()
             runner.start()
             # pacing alone needs ceil(per account / budget) - 1 windows + the last batch

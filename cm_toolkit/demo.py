@@ -26,6 +26,7 @@ from cm_toolkit.errors import UsageError
 from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.metrics import growth_table
 from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.report_reads import state_counts
 from cm_toolkit.ledger.repository import Ledger
@@ -129,7 +130,7 @@ def run_demo(
         )
         runner = Runner(
             root=root, ledger=ledger, clock=clock, load=_load, channels=channels,
-            options=options, snapshot=Snapshotter(ledger),
+            options=options, snapshot=Snapshotter(ledger), side_job=InboxJob,
         )
         runner.start()
         try:

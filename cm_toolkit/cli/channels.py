@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cm_toolkit.channels.base import Capability, Transport
+from cm_toolkit.channels.base import Transport
 from cm_toolkit.channels.credentials import (
     ChannelCredentials,
     FileTokenStore,
@@ -37,7 +37,6 @@ from cm_toolkit.cli import (
 )
 from cm_toolkit.errors import CmError, UsageError
 from cm_toolkit.workspace.models import ChannelFile, Workspace
-from cm_toolkit.workspace.networks import network_capabilities
 from cm_toolkit.workspace.suggestions import did_you_mean, one_of
 
 SandboxOption = Annotated[
@@ -317,38 +316,14 @@ def done(
     database_url: DatabaseOption = None,
 ) -> None:
     """Mark a manual channel's task as published (you pasted it on the network)."""
-    from cm_toolkit.ledger import DeliveryState, EventKind, LedgerAccess, open_ledger
+    from cm_toolkit.ledger import LedgerAccess, open_ledger
+    from cm_toolkit.scheduler.by_hand import delivery_id_of, mark_done
 
-    # the task file says `cm done cm-delivery-42`; "task:cm-delivery-42" and "42" work too
-    text = delivery.removeprefix("task:").removeprefix("cm-delivery-")
-    if not text.isdigit():
-        raise UsageError(
-            f"{delivery!r} is not a delivery id",
-            fix="use the id the task file gives, e.g. `cm done cm-delivery-42` or `cm done 42`",
-        )
+    delivery_id_of(delivery)  # a wrong id is refused before the ledger is opened
     ledger = open_ledger(database_url, workspace, LedgerAccess.WRITE)
     try:
-        row = ledger.get(int(text))
-        if row is None:
-            raise UsageError(f"there is no delivery {text}", fix="see `cm status` for the ids")
-        if Capability.MANUAL.value not in network_capabilities(row.network):
-            raise UsageError(
-                f"delivery {text} is on {row.network} channel {row.channel_id}, which "
-                "publishes by itself",
-                fix="`cm done` is for manual channels",
-            )
-        if row.state is DeliveryState.PUBLISHED:
-            _say(f"delivery {text} ({row.channel_id}) was already marked published")
-            return
-        moved = ledger.transition(
-            row.id, DeliveryState.PUBLISHED, datetime.now(UTC), EventKind.RESOLVED,
-            {"by": "cm done"},
-        )
-        if not moved:
-            raise UsageError(
-                f"delivery {text} is {row.state.value}: it cannot be marked published",
-                fix="only a task handed to you (awaiting_done) can be marked done",
-            )
+        done_ = mark_done(ledger, delivery, datetime.now(UTC))
     finally:
         ledger.close()
-    _say(f"delivery {text} ({row.channel_id}) is published")
+    was = "was already marked" if done_.already else "is"
+    _say(f"delivery {done_.delivery_id} ({done_.channel_id}) {was} published")

@@ -96,8 +96,8 @@ def reply(
         recover_reply_orphans,
         replies_inflight_folder,
     )
-    from cm_toolkit.scheduler.inflight import InflightLog
-    from cm_toolkit.scheduler.worker import new_worker_id
+    from cm_toolkit.sending.inflight import InflightLog
+    from cm_toolkit.sending.worker import new_worker_id
 
     if (text is None) == (faq is None):
         raise UsageError("cm inbox reply needs exactly one of --text TEXT or --faq ID",

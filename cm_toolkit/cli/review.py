@@ -32,11 +32,7 @@ from cm_toolkit.ledger import decisions, reminders
 from cm_toolkit.ledger.engine import LedgerAccess, open_ledger
 from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.scheduler.inflight import InflightLog
-from cm_toolkit.scheduler.pacing import Pacer
-from cm_toolkit.scheduler.publisher import Publisher, Step
-from cm_toolkit.scheduler.runner import Runner
-from cm_toolkit.scheduler.worker import new_worker_id
+from cm_toolkit.scheduler import by_hand
 from cm_toolkit.workspace.loader import load_workspace
 
 DeliveryArg = Annotated[int, typer.Argument(help="Delivery id (cm review and cm status show them).")]
@@ -61,43 +57,19 @@ def publish(
         raise UsageError("cm publish needs --now", fix="the scheduled time is cm run's job")
     root = workspace.resolve()
     ledger = _open(root, database_url, LedgerAccess.CREATE)  # it applies the workspace first
-    clock = SystemClock()
+
+    def say(result: by_hand.SentNow) -> None:
+        attempt = result.attempt
+        console.print(f"#{attempt.delivery_id} {result.channel_id}: {attempt.step.value} "
+                      f"{attempt.detail}", highlight=False)
+
     try:
-        runner = Runner(root=root, ledger=ledger, clock=clock, load=_load,
-                        channels=connect(sandbox))
-        runner.reload()
-        waiting: dict[str, int] = {}
-        planned: dict[int, datetime] = {}
-        for row in decisions.deliveries_of(ledger, post, channel):
-            if row.state.value in ("planned", "retry_wait") and row.channel_id not in waiting:
-                planned[row.id] = row.due_at
-                decisions.publish_now(ledger, row, clock.now())
-                waiting[row.channel_id] = row.id
-        if not waiting:
-            raise UsageError(f"{post!r} has no delivery waiting to be sent",
-                             fix="cm status shows its deliveries; cm retry re-plans a failed one")
-        worker_id = new_worker_id()
-        # killed midway, the next cm run sends what had not left (scheduler/inflight.py)
-        sends = InflightLog(runner.inflight_folder, worker_id)
-        publisher = Publisher(
-            ledger=ledger, view=runner.current_view, channels=runner, clock=clock,
-            worker_id=worker_id, pacer=Pacer(timedelta(0), budgets={}),  # --now: no spacing
-            inflight=sends,
-        )
-        failed = False
-        for channel_id, delivery_id in waiting.items():
-            attempt = publisher.run(delivery_id)
-            sent = attempt.step in (Step.PUBLISHED, Step.AWAITING_DONE)
-            failed |= not sent
-            console.print(f"#{delivery_id} {channel_id}: {attempt.step.value} {attempt.detail}",
-                          highlight=False)
-            if not sent:  # it keeps the date it was planned for
-                decisions.keep_planned_date(ledger, delivery_id, planned[delivery_id],
-                                            clock.now())
-        sends.close()
+        results = by_hand.publish_now(root=root, ledger=ledger, clock=SystemClock(), load=_load,
+                                      channels=connect(sandbox), post=post, channel=channel,
+                                      each=say)
     finally:
         ledger.close()
-    if failed:
+    if not all(result.sent for result in results):
         raise typer.Exit(1)
 
 

@@ -34,6 +34,7 @@ from cm_toolkit.demo import DemoResult, run_demo
 from cm_toolkit.errors import AlreadyRunning, CmError, UsageError
 from cm_toolkit.growth.display import count, multiple
 from cm_toolkit.growth.snapshots import Snapshotter
+from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.faults import driver_message
 from cm_toolkit.scheduler.cluster import ClusterOptions, ClusterRunner
@@ -197,12 +198,12 @@ def run(
         runner = ClusterRunner(
             root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
             options=options, snapshot=Snapshotter(ledger),
-            cluster=ClusterOptions(concurrency=concurrency),
+            cluster=ClusterOptions(concurrency=concurrency),  # it starts the inbox's job itself
         )
     else:
         runner = Runner(
             root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
-            options=options, snapshot=Snapshotter(ledger),
+            options=options, snapshot=Snapshotter(ledger), side_job=InboxJob,
         )
     stop = threading.Event()
 

@@ -30,7 +30,7 @@ from cm_toolkit.inbox.replies import ReplyService, recover_reply_orphans
 from cm_toolkit.inbox.sync import InboxSync
 from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.repository import Ledger
-from cm_toolkit.scheduler.inflight import InflightLog
+from cm_toolkit.sending.inflight import InflightLog
 from cm_toolkit.workspace.models import Workspace
 
 log = logging.getLogger("cm.inbox")

@@ -34,10 +34,10 @@ from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.models import InboxMessage, InboxReply
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import DeliveryState
-from cm_toolkit.scheduler import inflight
-from cm_toolkit.scheduler.inflight import InflightLog
-from cm_toolkit.scheduler.retry import RetryPolicy
-from cm_toolkit.scheduler.worker import died_here
+from cm_toolkit.sending import inflight
+from cm_toolkit.sending.inflight import InflightLog
+from cm_toolkit.sending.retry import RetryPolicy
+from cm_toolkit.sending.worker import died_here
 
 log = logging.getLogger("cm.inbox")
 

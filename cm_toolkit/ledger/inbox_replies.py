@@ -233,7 +233,7 @@ class ReplyRows:
     def release_unsent_reply(self, reply_id: int, worker_id: str, now: datetime,
                              reason: str) -> bool:
         """``sending -> planned`` for a claim whose request provably never left (its worker
-        died before starting it: ``scheduler/inflight.py``). Compare-and-set on the claim."""
+        died before starting it: ``sending/inflight.py``). Compare-and-set on the claim."""
         _aware(now)
         with self.ledger.write_engine.begin() as connection:
             result = cast(CursorResult[Any], connection.execute(

@@ -2,8 +2,9 @@
 
 Every state change goes through a versioned compare-and-set ``UPDATE ... WHERE id = ? AND
 version = ?`` in a write transaction, and writes an ``events`` row in the same transaction.
-``claim`` is the correctness core: two workers (threads, processes, Celery hosts) calling it for
-one delivery never both win, on SQLite and on PostgreSQL.
+``claim`` is the correctness core: two workers (threads, processes, cluster hosts) calling it for
+one delivery never both win, on SQLite and on PostgreSQL. It is the only way into ``sending``:
+the publisher (``cm run``, ``cm publish --now``, every cluster worker) and the tests use it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("the ledger needs aware datetimes (UTC)")
 
 
+def _claimable_at(seen: DeliverySnapshot, now: datetime, early: timedelta) -> bool:
+    """``seen``'s state and times allow a claim at ``now`` (``Ledger.claim``)."""
+    if seen.state not in CLAIMABLE or (seen.next_attempt_at or seen.due_at) - early > now:
+        return False
+    # a retry may run to its own end (the publisher fails it past the grace window)
+    return (seen.state is not DeliveryState.PLANNED
+            or now <= seen.due_at + timedelta(seconds=seen.grace_seconds))
+
+
 class Ledger:
     """Sessions on the ledger database plus the delivery state machine.
 
@@ -81,82 +91,29 @@ class Ledger:
 
     # -- the publisher's side ------------------------------------------------------------------
 
-    def claim(
-        self,
-        delivery_id: int,
-        worker_id: str,
-        now: datetime,
-        lease: timedelta,
-        *,
-        expected_version: int | None = None,
-    ) -> bool:
-        """Take a due delivery for sending (-> ``sending``). True for exactly one caller.
-
-        The delivery must be ``planned`` (due, within its grace) or ``retry_wait`` (its next
-        attempt time reached). ``expected_version`` is the version the caller saw; without it
-        the current one is read first. The claim itself is one compare-and-set UPDATE.
-        A ``planned`` delivery past ``due_at + grace`` is not claimed: the caller marks it
-        ``missed`` (``transition(id, DeliveryState.MISSED, now, EventKind.MISSED)``).
-        """
-        _require_aware(now)
-        with self.reading() as session:
-            row = session.get(Delivery, delivery_id)
-            if row is None or row.state not in CLAIMABLE:
-                return False
-            if expected_version is not None and row.version != expected_version:
-                return False
-            if row.state is DeliveryState.PLANNED:
-                if row.due_at > now or now > row.due_at + timedelta(seconds=row.grace_seconds):
-                    return False
-            elif row.next_attempt_at is not None and row.next_attempt_at > now:
-                return False
-            version, source = row.version, row.state
-        with self.writing() as session:
-            result = cast(
-                CursorResult[Any],
-                session.execute(
-                    update(Delivery)
-                    .where(
-                        Delivery.id == delivery_id,
-                        Delivery.version == version,
-                        Delivery.state.in_(CLAIMABLE),
-                    )
-                    .values(
-                        state=DeliveryState.SENDING,
-                        claimed_by=worker_id,
-                        claimed_at=now,
-                        lease_until=now + lease,
-                        attempts=Delivery.attempts + 1,
-                        version=Delivery.version + 1,
-                        updated_at=now,
-                    )
-                    .execution_options(synchronize_session=False)
-                ),
-            )
-            if result.rowcount != 1:
-                return False
-            session.add(
-                Event(at=now, delivery_id=delivery_id, kind=EventKind.CLAIMED,
-                      from_state=source, to_state=DeliveryState.SENDING,
-                      detail={"worker": worker_id, "lease_until": (now + lease).isoformat()})
-            )
-            return True
-
     def snapshot(self, delivery_id: int) -> DeliverySnapshot | None:
         with self.engine.connect() as connection:
             row = connection.execute(SNAPSHOT, {"b_id": delivery_id}).one_or_none()
         return DeliverySnapshot(**row._mapping) if row is not None else None
 
-    def claim_seen(
-        self, seen: DeliverySnapshot, worker_id: str, now: datetime, lease: timedelta,
-        text: str | None = None,
+    def claim(
+        self, seen: DeliverySnapshot, worker_id: str, now: datetime, lease: timedelta, *,
+        text: str | None = None, early: timedelta = timedelta(0),
     ) -> bool:
-        """``claim`` for a caller that has just read ``seen`` and checked its times (the
-        publisher): the same compare-and-set UPDATE on (id, version, claimable state), without
-        reading the row again. True for exactly one caller. ``text``: the rendered text about
-        to be sent, kept with the claim (a crash mid-send leaves it for the review)."""
+        """Take a delivery the caller has just read (``snapshot``) for sending (-> ``sending``,
+        with a lease). True for exactly one caller, whoever else claims it at the same time.
+
+        ``seen`` must be claimable at ``now``: ``planned`` from ``due_at - early`` to the end of
+        its grace window, ``retry_wait`` from ``next_attempt_at - early``. ``early``: how long
+        before its instant a caller may claim (the publisher's ``prepare_ahead``; the request
+        itself still waits for the instant). A ``planned`` delivery past its grace is not
+        claimed: the caller marks it ``missed``. The claim itself is one compare-and-set UPDATE
+        on (id, version seen, claimable state) and its event, in one transaction: a crash
+        before its commit claimed nothing, one after it leaves ``sending`` for recovery.
+        ``text``: the rendered text about to be sent, kept with the claim (a crash mid-send
+        leaves it for the review)."""
         _require_aware(now)
-        if seen.state not in CLAIMABLE:
+        if not _claimable_at(seen, now, early):
             return False
         lease_until = now + lease
         with self.write_engine.begin() as connection:
@@ -226,7 +183,7 @@ class Ledger:
                        reason: str) -> DeliveryState | None:
         """``sending`` -> back to the state it was claimed from (``planned`` or
         ``retry_wait``), for a claim whose request provably never left: its worker died
-        before starting it (``scheduler/inflight.py``). Compare-and-set on the claim; the
+        before starting it (``sending/inflight.py``). Compare-and-set on the claim; the
         attempt it counted did not happen. None when the delivery is no longer that claim."""
         _require_aware(now)
         with self.writing() as session:

@@ -1,7 +1,7 @@
 """The publisher's ledger statements, built once, and the snapshot it reads before a claim.
 
 Building SQLAlchemy expressions costs more than running them on SQLite (about 1 ms a
-statement), and these run for every post sent (``Ledger.snapshot``, ``claim_seen``,
+statement), and these run for every post sent (``Ledger.snapshot``, ``claim``,
 ``record_outcome``).
 """
 

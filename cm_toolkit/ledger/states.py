@@ -11,7 +11,7 @@
        └──> cancelled   (removed from the workspace, or cancelled by a person)
 
     sending    -> planned | retry_wait (recovery only: its worker died before the request
-                  left, as its in-flight file shows; scheduler/inflight.py)
+                  left, as its in-flight file shows; sending/inflight.py)
     retry_wait -> sending | failed | cancelled | planned (apply: rescheduled)
     unknown    -> published (a person found it online) | planned (a person resends) | cancelled
     failed     -> planned (a person retries after fixing the cause) | cancelled

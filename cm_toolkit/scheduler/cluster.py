@@ -37,16 +37,17 @@ from sqlalchemy import text
 
 from cm_toolkit.errors import AlreadyRunning
 from cm_toolkit.inbox.autorun import InboxJob
+from cm_toolkit.ledger.run_lock import PostgresRunLock
 from cm_toolkit.ledger.workers import WorkerBook
 from cm_toolkit.planning import growth_snapshot_times
-from cm_toolkit.scheduler import inflight, queue
+from cm_toolkit.scheduler import queue
 from cm_toolkit.scheduler.cluster_plan import DeliveryPlanner, delivery_job
 from cm_toolkit.scheduler.global_pacing import PostgresPacer
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.publisher import Publisher, Step
-from cm_toolkit.scheduler.run_lock import PostgresRunLock
 from cm_toolkit.scheduler.runner import Runner
-from cm_toolkit.scheduler.worker import workspace_signature
+from cm_toolkit.scheduler.workspace_host import workspace_signature
+from cm_toolkit.sending import inflight
 
 log = logging.getLogger("cm.cluster")
 
@@ -91,7 +92,7 @@ class ClusterRunner(Runner):
         if queue.ensure_schema(self.ledger.engine):
             log.info("created Procrastinate's tables in the ledger's database")
         view = self.reload(apply=False)
-        try:  # before the first claim: see scheduler/inflight.py
+        try:  # before the first claim: see sending/inflight.py
             self._sends_log = inflight.InflightLog(self.inflight_folder, self.worker_id)
         except OSError as error:
             log.warning("no in-flight file (%s): a crash will leave its sends unknown", error)

@@ -11,7 +11,7 @@ The order of the steps is what makes a crash at any line safe:
 6. **claim**: one compare-and-set ``planned|retry_wait -> sending`` with a lease. From here a
    crash leaves ``sending``; at restart it becomes ``unknown`` (never re-sent automatically),
    unless this process's in-flight file shows its request had not started (then it waits
-   again: ``scheduler/inflight.py``).
+   again: ``sending/inflight.py``).
 7. call the adapter. ``OutcomeUnknown`` (no answer to a create call) -> ``unknown``; retryable
    errors -> ``retry_wait`` (not before the network's reset, within the grace window) else
    ``failed``; other errors -> ``failed`` with the network's words.
@@ -39,11 +39,11 @@ from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.ledger.states import CLAIMABLE, DeliveryState, EventKind
 from cm_toolkit.planning.models import DeliveryKind, PlannedDelivery
 from cm_toolkit.scheduler.content import WorkspaceView
-from cm_toolkit.scheduler.inflight import InflightLog
 from cm_toolkit.scheduler.live import LiveSessions
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Pacing
-from cm_toolkit.scheduler.retry import RetryPolicy
+from cm_toolkit.sending.inflight import InflightLog
+from cm_toolkit.sending.retry import RetryPolicy
 from cm_toolkit.templates.limits import RenderCancelled
 from cm_toolkit.workspace.models import Network
 
@@ -93,7 +93,7 @@ class Publisher:
         """``prepare_ahead``: how early a delivery may be read, rendered and claimed; the
         request itself still waits for its instant. With the database work done beforehand
         the request leaves on time (real clocks only: a replay clock may stand still).
-        ``inflight``: this process's record of requests started (``scheduler/inflight.py``),
+        ``inflight``: this process's record of requests started (``sending/inflight.py``),
         so that a crash before the request lets recovery send the delivery after all."""
         self.prepare_ahead = prepare_ahead
         self.inflight = inflight
@@ -155,8 +155,10 @@ class Publisher:
                 )
             return Attempt(delivery_id, Step.DEFERRED, wait, "pacing")
 
-        # the times were checked above on this very version: the claim is one compare-and-set
-        if not self.ledger.claim_seen(row, self.worker_id, now, self.lease, rendered_text):
+        # the times were checked above on this very version: the claim checks them again and
+        # is one compare-and-set on it
+        if not self.ledger.claim(row, self.worker_id, now, self.lease, text=rendered_text,
+                                 early=self.prepare_ahead):
             self.pacer.release(row.channel_id, now)
             return Attempt(delivery_id, Step.SKIPPED, detail="claimed by another worker")
 

@@ -1,7 +1,7 @@
 """Crash recovery at start: deliveries left ``sending`` by a dead process of this machine.
 
 Each goes back to waiting when that process's in-flight file proves its request never started
-(``scheduler/inflight.py``): it is then sent once, at the next alarm. Otherwise its request may
+(``sending/inflight.py``): it is then sent once, at the next alarm. Otherwise its request may
 have reached the network, and it becomes ``unknown`` now (rather than when its lease ends): a
 person checks the network and decides with ``cm resolve``; it is never re-sent automatically.
 A ``sending`` delivery of another machine's worker is left to its lease (``expire_leases``).
@@ -13,14 +13,12 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
-from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.schedule import sending_claims
 from cm_toolkit.ledger.states import DeliveryState, EventKind
-from cm_toolkit.scheduler import inflight
 from cm_toolkit.scheduler.notify import Notifier
-from cm_toolkit.scheduler.worker import died_here
+from cm_toolkit.sending import inflight
+from cm_toolkit.sending.worker import died_here
 
 log = logging.getLogger("cm.runner")
 
@@ -28,11 +26,7 @@ log = logging.getLogger("cm.runner")
 def recover_orphans(ledger: Ledger, worker_id: str, now: datetime, folder: Path,
                     notifier: Notifier | None) -> list[int]:
     """Settle the orphans of dead local workers; their ids, released or made unknown."""
-    with ledger.reading() as session:
-        rows = session.execute(
-            select(Delivery.id, Delivery.claimed_by).where(Delivery.state == DeliveryState.SENDING)
-        ).all()
-    orphans = [(delivery_id, str(claimed_by)) for delivery_id, claimed_by in rows
+    orphans = [(delivery_id, str(claimed_by)) for delivery_id, claimed_by in sending_claims(ledger)
                if claimed_by != worker_id and died_here(claimed_by)]
     started = {worker: inflight.started_ids(folder, worker)
                for worker in {worker for _, worker in orphans}}

@@ -21,8 +21,8 @@ from cm_toolkit.inbox.replies import (
 )
 from cm_toolkit.ledger.inbox import InboxLedger
 from cm_toolkit.ledger.states import MessageState
-from cm_toolkit.scheduler.inflight import InflightLog
-from cm_toolkit.scheduler.worker import new_worker_id
+from cm_toolkit.sending.inflight import InflightLog
+from cm_toolkit.sending.worker import new_worker_id
 
 ACTOR = "dashboard"
 STATE_ACTIONS = {"close": MessageState.CLOSED, "ignore": MessageState.IGNORED,

@@ -12,6 +12,7 @@ from cm_toolkit.ledger import DeliveryState, EventKind, Ledger
 from cm_toolkit.ledger import models as m
 from cm_toolkit.ledger.apply import apply, diff
 from cm_toolkit.planning import plan_workspace
+from tests.claiming import claim
 
 from .conftest import workspace
 
@@ -41,7 +42,7 @@ def states(ledger: Ledger) -> dict[tuple[str, str, int], DeliveryState]:
 def publish(ledger: Ledger, delivery_id: int) -> None:
     row = ledger.get(delivery_id)
     assert row is not None
-    assert ledger.claim(delivery_id, "w1", row.due_at, timedelta(minutes=5))
+    assert claim(ledger, delivery_id, "w1", row.due_at, timedelta(minutes=5))
     ledger.record_outcome(delivery_id, "w1", DeliveryState.PUBLISHED, row.due_at,
                           remote_id="123", rendered_text="sent")
 
@@ -145,7 +146,7 @@ def test_apply_refuses_when_the_scheduler_started_a_row(ledger: Ledger, tmp_path
     apply_workspace(ledger, tmp_path, [ONCE])
     pending = diff(plan_workspace(workspace(tmp_path, [{**ONCE, "template": "bye"}])), ledger)
     delivery_id = ids_by_key(ledger)[("once", "x-mooc", 1)]
-    assert ledger.claim(delivery_id, "w1", datetime(2027, 2, 1, 9, tzinfo=UTC),
+    assert claim(ledger, delivery_id, "w1", datetime(2027, 2, 1, 9, tzinfo=UTC),
                         timedelta(minutes=5))
     with pytest.raises(LedgerError, match="changed while the plan was being applied"):
         apply(pending, ledger, NOW)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from cm_toolkit.errors import LedgerError
 from cm_toolkit.ledger import ALLOWED_TRANSITIONS, DeliveryState, EventKind, Ledger
 from cm_toolkit.ledger.apply import apply, diff
 from cm_toolkit.planning import plan_workspace
+from tests.claiming import claim
 
 from .conftest import workspace
 
@@ -33,7 +35,7 @@ def test_two_concurrent_claimers_never_both_win(ledger: Ledger, tmp_path: Path) 
 
     def worker(name: str) -> list[int]:
         barrier.wait()  # both start together, then race on every delivery
-        return [i for i in ids if ledger.claim(i, name, DUE, LEASE)]
+        return [i for i in ids if claim(ledger, i, name, DUE, LEASE)]
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(worker, name) for name in ("a", "b")}
@@ -50,26 +52,35 @@ def test_claim_with_a_stale_version_loses(ledger: Ledger, tmp_path: Path) -> Non
     [delivery_id] = planned_ids(ledger, tmp_path)
     row = ledger.get(delivery_id)
     assert row is not None
-    assert not ledger.claim(delivery_id, "w", DUE, LEASE, expected_version=row.version + 1)
-    assert ledger.claim(delivery_id, "w", DUE, LEASE, expected_version=row.version)
-    assert not ledger.claim(delivery_id, "w2", DUE, LEASE)
+    seen = ledger.snapshot(delivery_id)
+    assert seen is not None and seen.version == row.version
+    assert not ledger.claim(replace(seen, version=row.version + 1), "w", DUE, LEASE)
+    assert ledger.claim(seen, "w", DUE, LEASE)
+    assert not ledger.claim(seen, "w2", DUE, LEASE)  # the same version, claimed meanwhile
+    assert not claim(ledger, delivery_id, "w2", DUE, LEASE)  # read again: it is sending
 
 
 def test_claim_only_when_due_and_within_grace(ledger: Ledger, tmp_path: Path) -> None:
-    [delivery_id] = planned_ids(ledger, tmp_path)  # default grace: 2 hours
-    assert not ledger.claim(delivery_id, "w", DUE - timedelta(seconds=1), LEASE)
-    assert not ledger.claim(delivery_id, "w", DUE + timedelta(hours=2, seconds=1), LEASE)
-    assert ledger.transition(delivery_id, S.MISSED, DUE + timedelta(hours=3), EventKind.MISSED)
-    assert not ledger.claim(delivery_id, "w", DUE, LEASE)
+    delivery_id, other = planned_ids(ledger, tmp_path, count=2)  # default grace: 2 hours
+    assert not claim(ledger, delivery_id, "w", DUE - timedelta(seconds=1), LEASE)
+    assert not claim(ledger, delivery_id, "w", DUE + timedelta(hours=2, seconds=1), LEASE)
+    seen = ledger.snapshot(delivery_id)
+    assert seen is not None  # early: the publisher's prepare-ahead, and not a hair more
+    early = timedelta(milliseconds=40)
+    assert not ledger.claim(seen, "w", DUE - early - timedelta(milliseconds=1), LEASE,
+                            early=early)
+    assert ledger.claim(seen, "w", DUE - early, LEASE, early=early)
+    assert ledger.transition(other, S.MISSED, DUE + timedelta(hours=3), EventKind.MISSED)
+    assert not claim(ledger, other, "w", DUE, LEASE)
 
 
 def test_outcome_and_retry_cycle(ledger: Ledger, tmp_path: Path) -> None:
     [delivery_id] = planned_ids(ledger, tmp_path)
-    assert ledger.claim(delivery_id, "w", DUE, LEASE)
+    assert claim(ledger, delivery_id, "w", DUE, LEASE)
     retry_at = DUE + timedelta(minutes=15)
     ledger.record_outcome(delivery_id, "w", S.RETRY_WAIT, DUE, error="429", retry_at=retry_at)
-    assert not ledger.claim(delivery_id, "w", retry_at - timedelta(seconds=1), LEASE)
-    assert ledger.claim(delivery_id, "w", retry_at, LEASE)
+    assert not claim(ledger, delivery_id, "w", retry_at - timedelta(seconds=1), LEASE)
+    assert claim(ledger, delivery_id, "w", retry_at, LEASE)
     ledger.record_outcome(delivery_id, "w", S.PUBLISHED, retry_at, remote_id="42",
                           remote_url="https://x.com/i/42", rendered_text="Bonjour")
     row = ledger.get(delivery_id)
@@ -86,7 +97,7 @@ def test_outcome_and_retry_cycle(ledger: Ledger, tmp_path: Path) -> None:
 def test_outcome_from_a_worker_without_the_claim_is_refused(ledger: Ledger,
                                                             tmp_path: Path) -> None:
     [delivery_id] = planned_ids(ledger, tmp_path)
-    assert ledger.claim(delivery_id, "w1", DUE, LEASE)
+    assert claim(ledger, delivery_id, "w1", DUE, LEASE)
     with pytest.raises(LedgerError, match="not being sent by w2"):
         ledger.record_outcome(delivery_id, "w2", S.PUBLISHED, DUE)
 
@@ -94,10 +105,10 @@ def test_outcome_from_a_worker_without_the_claim_is_refused(ledger: Ledger,
 def test_expired_lease_becomes_unknown_and_is_never_reclaimed(ledger: Ledger,
                                                               tmp_path: Path) -> None:
     [delivery_id] = planned_ids(ledger, tmp_path)
-    assert ledger.claim(delivery_id, "w1", DUE, LEASE)
+    assert claim(ledger, delivery_id, "w1", DUE, LEASE)
     assert ledger.expire_leases(DUE + LEASE - timedelta(seconds=1)) == []
     assert ledger.expire_leases(DUE + LEASE + timedelta(seconds=1)) == [delivery_id]
-    assert not ledger.claim(delivery_id, "w2", DUE + LEASE, LEASE)
+    assert not claim(ledger, delivery_id, "w2", DUE + LEASE, LEASE)
     with pytest.raises(LedgerError):
         ledger.record_outcome(delivery_id, "w1", S.PUBLISHED, DUE + LEASE)
     # a person decides to resend it
@@ -117,15 +128,16 @@ def test_transition_table_is_enforced(ledger: Ledger, tmp_path: Path) -> None:
 def test_times_are_utc_in_and_out_and_naive_is_refused(ledger: Ledger, tmp_path: Path) -> None:
     [delivery_id] = planned_ids(ledger, tmp_path)
     paris_due = DUE.astimezone(ZoneInfo("Europe/Paris"))
-    assert ledger.claim(delivery_id, "w", paris_due, LEASE)
+    assert claim(ledger, delivery_id, "w", paris_due, LEASE)
     row = ledger.get(delivery_id)
     assert row is not None and row.claimed_at == DUE and row.claimed_at.tzinfo is UTC
     with pytest.raises(ValueError, match="aware"):
-        ledger.claim(delivery_id, "w", DUE.replace(tzinfo=None), LEASE)
+        claim(ledger, delivery_id, "w", DUE.replace(tzinfo=None), LEASE)
 
 
-def test_claim_seen_concurrent_claimers_never_both_win(ledger: Ledger, tmp_path: Path) -> None:
-    """The publisher's fast path: every worker read the same snapshot; one wins each."""
+def test_concurrent_claimers_of_one_snapshot_never_both_win(ledger: Ledger,
+                                                            tmp_path: Path) -> None:
+    """As the publisher claims: every worker read the same snapshot; one wins each."""
     ids = planned_ids(ledger, tmp_path, count=30)
     seen = {i: ledger.snapshot(i) for i in ids}
     barrier = threading.Barrier(2)
@@ -136,7 +148,7 @@ def test_claim_seen_concurrent_claimers_never_both_win(ledger: Ledger, tmp_path:
         for i in ids:
             snapshot = seen[i]
             assert snapshot is not None
-            if ledger.claim_seen(snapshot, name, DUE, LEASE):
+            if ledger.claim(snapshot, name, DUE, LEASE):
                 won.append(i)
         return won
 
@@ -148,7 +160,8 @@ def test_claim_seen_concurrent_claimers_never_both_win(ledger: Ledger, tmp_path:
         events = [e.kind for e in ledger.events(delivery_id)]
         assert events.count(EventKind.CLAIMED) == 1
     # a snapshot taken before the claim is stale now: it never wins again
-    assert not ledger.claim_seen(seen[ids[0]], "w3", DUE, LEASE)  # type: ignore[arg-type]
+    stale = seen[ids[0]]
+    assert stale is not None and not ledger.claim(stale, "w3", DUE, LEASE)
 
 
 def test_record_outcome_is_refused_once_the_claim_was_taken_away(
@@ -156,7 +169,8 @@ def test_record_outcome_is_refused_once_the_claim_was_taken_away(
 ) -> None:
     [delivery_id] = planned_ids(ledger, tmp_path)
     snapshot = ledger.snapshot(delivery_id)
-    assert snapshot is not None and ledger.claim_seen(snapshot, "w1", DUE, LEASE, "Bonjour !")
+    assert snapshot is not None and ledger.claim(snapshot, "w1", DUE, LEASE,
+                                                          text="Bonjour !")
     assert ledger.expire_leases(DUE + LEASE + timedelta(seconds=1)) == [delivery_id]
     with pytest.raises(LedgerError, match="not being sent by w1"):
         ledger.record_outcome(delivery_id, "w1", DeliveryState.PUBLISHED, DUE + LEASE * 2)

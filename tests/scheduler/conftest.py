@@ -24,8 +24,8 @@ from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Attempt, Publisher
-from cm_toolkit.scheduler.retry import RetryPolicy
 from cm_toolkit.scheduler.runner import Runner
+from cm_toolkit.sending.retry import RetryPolicy
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace
 from tests.scheduler.workspace import write_schedules, write_workspace

@@ -14,6 +14,7 @@ import pytest
 from cm_toolkit.clock import SystemClock
 from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.runner import Runner, RunOptions
+from tests.claiming import claim
 from tests.scheduler.conftest import START, Rig, load
 from tests.scheduler.workspace import post
 
@@ -89,7 +90,7 @@ def test_the_runner_describes_the_delivery_and_reports_expired_leases(
     rig.apply([post("stuck", START, ["x-mooc"])])
     stuck = rig.row("stuck", "x-mooc").id
     # a worker on another host took it and vanished: its lease ends, the runner says so
-    assert rig.ledger.claim(stuck, "elsewhere/42/abcdef", START, timedelta(minutes=1))
+    assert claim(rig.ledger, stuck, "elsewhere/42/abcdef", START, timedelta(minutes=1))
     runner = Runner(root=rig.root, ledger=rig.ledger, clock=rig.clock, load=load,
                     channels=rig.channels, options=RunOptions(notify_url=receiver.url))
     runner.start()

@@ -8,7 +8,7 @@ from pathlib import Path
 from cm_toolkit.cli import main
 from cm_toolkit.ledger.states import DeliveryState, EventKind
 from cm_toolkit.scheduler.publisher import Step
-from cm_toolkit.scheduler.retry import RetryPolicy
+from cm_toolkit.sending.retry import RetryPolicy
 from tests.scheduler.conftest import START, Rig
 from tests.scheduler.workspace import live_session, post
 
@@ -114,7 +114,7 @@ def _assert_unknown_and_never_resent(
     runner = rig.runner
     assert runner is not None
     runner.sync_alarms()
-    assert row.id not in runner._alarms
+    assert row.id not in runner.alarm_clock.alarms
     assert len(rig.creates(network)) == 1
 
 

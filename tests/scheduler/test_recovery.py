@@ -1,4 +1,4 @@
-"""Crash recovery (``scheduler/recovery.py``, ``scheduler/inflight.py``), on SQLite and
+"""Crash recovery (``scheduler/recovery.py``, ``sending/inflight.py``), on SQLite and
 PostgreSQL: a real process claims deliveries, starts the request of one, and is SIGKILLed.
 At the next start the delivery whose request started is ``unknown``; the others go back to the
 state they were claimed from and are sent once. A file that cannot be trusted (another boot,
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from cm_toolkit.ledger import DeliveryState, EventKind, Ledger
-from cm_toolkit.scheduler import inflight
 from cm_toolkit.scheduler.recovery import recover_orphans
+from cm_toolkit.sending import inflight
+from tests.claiming import claim
 from tests.ledger.test_claim import DUE, LEASE, planned_ids
 from tests.ledger_fixtures import database_url, ledger  # noqa: F401 (fixtures)
 
@@ -28,15 +29,16 @@ import sys, time
 from datetime import datetime, timedelta
 from pathlib import Path
 from cm_toolkit.ledger import open_ledger
-from cm_toolkit.scheduler.inflight import InflightLog
-from cm_toolkit.scheduler.worker import new_worker_id
+from cm_toolkit.sending.inflight import InflightLog
+from cm_toolkit.sending.worker import new_worker_id
 url, root, now = sys.argv[1], Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
 ids = [int(i) for i in sys.argv[4:]]
 worker = new_worker_id()
 log = InflightLog(root / ".cm" / "inflight", worker)
 ledger = open_ledger(url, root)
 for delivery_id in ids:
-    assert ledger.claim(delivery_id, worker, now, timedelta(minutes=10)), delivery_id
+    seen = ledger.snapshot(delivery_id)
+    assert ledger.claim(seen, worker, now, timedelta(minutes=10)), delivery_id
 log.started(ids[0])
 print(worker, flush=True)
 time.sleep(120)
@@ -62,7 +64,7 @@ def three_orphans(ledger: Ledger, database_url: str, root: Path) -> tuple[list[i
     """Three deliveries claimed by a killed process: the first one's request had started;
     the third was claimed from retry_wait."""
     ids = planned_ids(ledger, root, count=3)
-    assert ledger.claim(ids[2], "earlier", DUE, LEASE)
+    assert claim(ledger, ids[2], "earlier", DUE, LEASE)
     ledger.record_outcome(ids[2], "earlier", S.RETRY_WAIT, DUE, error="429",
                           retry_at=DUE + timedelta(minutes=1))
     return ids, killed_claimer(database_url, root, ids)
@@ -89,7 +91,7 @@ def test_orphans_whose_request_never_started_wait_again_the_started_one_is_unkno
     assert [(e.from_state, e.to_state) for e in recovered] == [(S.SENDING, S.PLANNED)]
     assert not list(folder.glob("*.ids"))  # the dead worker's file is gone
     # released ones are claimable again: sent once, at their next alarm
-    assert ledger.claim(ids[1], "this/1/000000", NOW, LEASE)
+    assert claim(ledger, ids[1], "this/1/000000", NOW, LEASE)
 
 
 @pytest.mark.parametrize("damage", ["another boot", "cut short", "missing"])

@@ -1,4 +1,4 @@
-"""One ``cm run`` per ledger (``scheduler/run_lock.py``), on SQLite and on PostgreSQL: a second
+"""One ``cm run`` per ledger (``ledger/run_lock.py``), on SQLite and on PostgreSQL: a second
 runner is refused with the first one named; the lock goes with a killed process (a restarted
 copy starts at once); on PostgreSQL a lock lost with its connection is taken again, or the
 runner learns that another has it."""
@@ -15,15 +15,15 @@ import sqlalchemy as sa
 
 from cm_toolkit.errors import AlreadyRunning
 from cm_toolkit.ledger import Ledger, open_ledger
-from cm_toolkit.scheduler.run_lock import RunLock, take_run_lock
+from cm_toolkit.ledger.run_lock import RunLock, take_run_lock
 from tests.ledger_fixtures import POSTGRES_URL, database_url, ledger  # noqa: F401 (fixtures)
 
 HOLDER = """
 import sys, time
 from pathlib import Path
 from cm_toolkit.ledger import open_ledger
-from cm_toolkit.scheduler.run_lock import take_run_lock
-from cm_toolkit.scheduler.worker import new_worker_id
+from cm_toolkit.ledger.run_lock import take_run_lock
+from cm_toolkit.sending.worker import new_worker_id
 worker = new_worker_id()
 ledger = open_ledger(sys.argv[1], Path(sys.argv[2]))
 lock = take_run_lock(ledger.engine, worker)
@@ -132,7 +132,7 @@ def test_cm_run_refuses_to_start_beside_another(tmp_path: Path) -> None:
 
 def test_a_lock_file_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
     from cm_toolkit.errors import LedgerError
-    from cm_toolkit.scheduler.run_lock import FileRunLock
+    from cm_toolkit.ledger.run_lock import FileRunLock
 
     (tmp_path / "not-a-folder").write_text("")
     with pytest.raises(LedgerError) as refused:

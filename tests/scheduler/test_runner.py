@@ -26,6 +26,7 @@ from cm_toolkit.ledger.states import DeliveryState, EventKind
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.scheduler.runner import Runner, RunOptions
 from cm_toolkit.workspace.models import Workspace
+from tests.claiming import claim
 from tests.scheduler.conftest import CREATE_PATHS, load
 from tests.scheduler.workspace import post, write_schedules, write_workspace
 
@@ -133,7 +134,7 @@ def test_an_edited_workspace_is_reapplied_without_restart(
     write_schedules(live.root, [post("later", now() + timedelta(hours=1), ["x-mooc"])])
     runner = started()
     later_id = live.final("later", "x-mooc").id
-    assert runner._alarms[later_id] > now() + timedelta(minutes=59)
+    assert runner.alarm_clock.alarms[later_id] > now() + timedelta(minutes=59)
     time.sleep(0.05)  # a new mtime
     soon = now() + timedelta(seconds=1)
     write_schedules(live.root, [post("later", soon, ["x-mooc"]),
@@ -156,8 +157,8 @@ def test_a_send_orphaned_by_a_dead_process_becomes_unknown_at_start(live: Live,
     orphan = live.final("orphan", "x-mooc").id
     other = live.final("elsewhere", "facebook-page").id
     lease = timedelta(minutes=10)
-    assert live.ledger.claim(orphan, f"{host}/{dead.stdout.strip()}/dead00", now(), lease)
-    assert live.ledger.claim(other, "another-host/1/abcdef", now(), lease)
+    assert claim(live.ledger, orphan, f"{host}/{dead.stdout.strip()}/dead00", now(), lease)
+    assert claim(live.ledger, other, "another-host/1/abcdef", now(), lease)
     runner = started()
     row = live.final("orphan", "x-mooc")
     assert row.state is S.UNKNOWN and "stopped while sending" in (row.last_error or "")
@@ -165,7 +166,7 @@ def test_a_send_orphaned_by_a_dead_process_becomes_unknown_at_start(live: Live,
     # another host's send is not ours to judge: it stays 'sending' until its lease ends
     assert live.final("elsewhere", "facebook-page").state is S.SENDING
     runner.sync_alarms()  # one more pass over the ledger: neither gets an alarm to be sent again
-    assert orphan not in runner._alarms and other not in runner._alarms
+    assert orphan not in runner.alarm_clock.alarms and other not in runner.alarm_clock.alarms
     assert not live.creates("x") and not live.creates("facebook")
 
 

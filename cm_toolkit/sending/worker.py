@@ -1,13 +1,11 @@
-"""Who a runner is, and what it watches: its worker id (host/pid/random, written on every claim),
-whether the process behind a worker id still lives (orphan recovery), and the workspace
-files' signature (a change means: apply again, without a restart)."""
+"""Who a sending process is: its worker id (host/pid/random, written on every claim), and
+whether the process behind a worker id still lives (orphan recovery)."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
-from pathlib import Path
 
 
 def new_worker_id() -> str:
@@ -44,19 +42,3 @@ def died_here(worker_id: str | None) -> bool:
     """True for the worker id of a process of this machine that no longer runs."""
     pid = local_pid(worker_id)
     return pid is not None and not pid_alive(pid)
-
-
-def workspace_signature(root: Path) -> tuple[tuple[str, float, int], ...]:
-    """(path, mtime, size) of every workspace file: a change means re-apply."""
-    files = [root / "schedules.yaml"]
-    for folder in ("channels", "templates"):
-        if (root / folder).is_dir():
-            files.extend(sorted(p for p in (root / folder).rglob("*") if p.is_file()))
-    out = []
-    for path in files:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        out.append((str(path), stat.st_mtime, stat.st_size))
-    return tuple(out)

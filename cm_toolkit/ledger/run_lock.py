@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from cm_toolkit.errors import AlreadyRunning, LedgerError
-from cm_toolkit.scheduler.worker import host_and_pid, local_pid
+from cm_toolkit.sending.worker import host_and_pid, local_pid
 
 try:
     import fcntl
