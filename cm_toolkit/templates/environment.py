@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,8 +37,8 @@ from jinja2 import (
     nodes,
 )
 from jinja2.environment import TemplateModule
+from jinja2.runtime import Context, new_context
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer
@@ -157,6 +157,21 @@ class BoundedTemplate(Template):
     one render entry point of user templates (check, preview, run, demo, replies)."""
 
     environment: TemplateSandbox
+
+    def new_context(
+        self, vars: dict[str, Any] | None = None, shared: bool = False,
+        locals: Mapping[str, Any] | None = None,
+    ) -> Context:
+        # Jinja's own passes ``self.globals``, a ChainMap (the template's over the
+        # environment's), which every context copies and lists: twice per render and per
+        # ``{% import ... with context %}``. A plain dict of it, remade when either changes size.
+        maps = self.globals.maps  # type: ignore[attr-defined]
+        sizes = (len(maps[0]), len(maps[-1]))
+        flat = self.__dict__.get("_cm_globals")
+        if flat is None or flat[0] != sizes:
+            flat = self.__dict__["_cm_globals"] = (sizes, dict(self.globals))
+        return new_context(self.environment, self.name, self.blocks, vars, shared, flat[1],
+                           locals)
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         env = self.environment
