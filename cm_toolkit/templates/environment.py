@@ -37,8 +37,8 @@ from jinja2 import (
     nodes,
 )
 from jinja2.environment import TemplateModule
-from jinja2.runtime import Context, new_context
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer

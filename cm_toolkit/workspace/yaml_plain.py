@@ -213,7 +213,7 @@ def _marks(parser: Any, scalars: _PlainScalars) -> PositionNode:
     while True:
         event = get()
         kind = type(event)
-        start = event.start_mark if kind is not _DOC_END else None
+        start: Any = event.start_mark if kind is not _DOC_END else None
         if kind is _SCALAR:
             value = scalars.value(event.value) if event.implicit[0] else event.value
             node: PositionNode = None

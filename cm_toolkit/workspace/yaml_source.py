@@ -67,14 +67,14 @@ class YamlDocument:
         A path that goes further than the file (a missing key) stops at the deepest node that
         exists: a "missing field" problem then points at the mapping that lacks it.
 
-        A file libyaml read is placed with libyaml's marks (``yaml_plain.positions``: about 30
-        times faster than ruamel's tree, and a tenth of its memory), the same positions.
+        A file libyaml read is placed with libyaml's marks (``yaml_plain.positions``, many times
+        faster than ruamel's tree): the same positions, except an empty value's (ruamel's).
         """
         if self.parsed_tree is _UNREAD:
             marks = self._marks()
-            found = _position_in(marks, path, key) if marks is not None else None
-            if found is not None:
-                return found
+            placed = _position_in(marks, path, key) if marks is not None else None
+            if placed is not None:
+                return placed
         node = self.tree
         found: tuple[int, int] | None = _own_position(node) or (0, 0)
         for index, element in enumerate(path):

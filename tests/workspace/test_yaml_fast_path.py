@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from cm_toolkit.workspace.loader import read_workspace
 from cm_toolkit.workspace.yaml_plain import LIBYAML, plain_data
 from cm_toolkit.workspace.yaml_source import (
+    _UNREAD,
     PathElement,
     YamlDocument,
-    _UNREAD,
     _WorkspaceConstructor,
     read_yaml,
     to_plain,
