@@ -165,3 +165,84 @@ def _build(parser: Any, scalars: _PlainScalars) -> Any:
 
 _NO_KEY: Any = object()
 _KEY_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+# -- positions ---------------------------------------------------------------------------------
+#
+# A problem to place (``file:line:column``) needs where each key and value was written. ruamel's
+# round-trip tree keeps that, at ruamel's price (80 s and 1.8 GiB for 100,000 posts). libyaml's
+# events carry the same marks (0-based line and column of each scalar's, mapping's and
+# sequence's start): ``positions`` reads them in a second pass over the same text, keeping only
+# what ``YamlDocument.position`` asks ruamel's tree, in the same shape (a start is a ``Mark``):
+#
+# - a mapping: ``(start, {key: (key's start, value's start, value's node)})``;
+# - a sequence: ``(start, [(item's start, item's node)])``;
+# - a scalar: None (its position is its key's value or its item's).
+#
+# An empty scalar (``key:`` with nothing after it) has no mark: ruamel places it at the token
+# after it, or at the colon when a comment follows, which libyaml's events do not tell apart;
+# such a position is asked of ruamel's tree (``YamlDocument.position``).
+
+Mark = int | None  # line * MARK_LINE + column: one int, not a tuple of two (100,000s of them)
+MARK_LINE = 1 << 32
+PositionNode = tuple[Mark, Any] | None
+
+
+def positions(
+    text: str, constructor: type[RoundTripConstructor], to_plain: Callable[[Any], Any]
+) -> PositionNode:
+    """The positions of a file that ``plain_data`` read (None if libyaml cannot read it now)."""
+    if CParser is None:
+        return None
+    try:
+        return _marks(CParser(text), _PlainScalars(constructor, to_plain))
+    except Exception:  # noqa: BLE001 - plain_data read the same text: never expected
+        return None
+
+
+def _marks(parser: Any, scalars: _PlainScalars) -> PositionNode:
+    """``_build``'s loop, keeping marks instead of values (keys are typed the same way)."""
+    get = parser.get_event
+    get()  # the stream and document starts (``plain_data`` checked them)
+    get()
+    stack: list[tuple[Any, Any, Any]] = []
+    current: Any = None  # the open mapping's dict or sequence's list of the position tree
+    key: Any = _NO_KEY
+    key_mark: Mark = 0
+    root: PositionNode = None
+    while True:
+        event = get()
+        kind = type(event)
+        start: Any = event.start_mark if kind is not _DOC_END else None
+        if kind is _SCALAR:
+            value = scalars.value(event.value) if event.implicit[0] else event.value
+            node: PositionNode = None
+            if not event.value and not event.style and start.index == event.end_mark.index:
+                start = None  # an empty scalar (see above)
+        elif kind is _MAP_START or kind is _SEQ_START:
+            stack.append((current, key, key_mark))
+            current = {} if kind is _MAP_START else []
+            key = _NO_KEY
+            stack.append((start.line * MARK_LINE + start.column, None, None))
+            continue
+        elif kind is _MAP_END or kind is _SEQ_END:
+            own, _, _ = stack.pop()
+            node = (own, current)
+            value = None
+            current, key, key_mark = stack.pop()
+        elif kind is _DOC_END:
+            break
+        else:
+            return None
+        mark = node[0] if node is not None else (
+            start.line * MARK_LINE + start.column if start is not None else None)
+        if current is None:
+            root = node
+        elif type(current) is list:
+            current.append((mark, node))
+        elif key is _NO_KEY:
+            key, key_mark = value, mark
+        else:
+            current[key] = (key_mark, mark, node)
+            key = _NO_KEY
+    return root

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
@@ -24,7 +24,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from cm_toolkit.errors import Problem
-from cm_toolkit.workspace.yaml_plain import plain_data
+from cm_toolkit.workspace.yaml_plain import MARK_LINE, Mark, PositionNode, plain_data, positions
 
 PathElement = str | int
 Position = tuple[int | None, int | None]
@@ -41,6 +41,14 @@ class YamlDocument:
     data: Any
     parsed_tree: Any = field(default=_UNREAD, repr=False)  # ruamel's, once read (see ``tree``)
     text: str = ""  # the source, for what the tree does not keep (comments: secret_scan)
+    marks: Any = field(default=_UNREAD, repr=False)  # libyaml's positions, once read
+
+    def _marks(self) -> PositionNode:
+        """libyaml's positions of ``text`` (``yaml_plain.positions``), read on first use."""
+        if self.marks is _UNREAD:
+            object.__setattr__(self, "marks", positions(self.text, _WorkspaceConstructor,
+                                                        to_plain))
+        return cast(PositionNode, self.marks)
 
     @property
     def tree(self) -> Any:
@@ -58,7 +66,15 @@ class YamlDocument:
 
         A path that goes further than the file (a missing key) stops at the deepest node that
         exists: a "missing field" problem then points at the mapping that lacks it.
+
+        A file libyaml read is placed with libyaml's marks (``yaml_plain.positions``, many times
+        faster than ruamel's tree): the same positions, except an empty value's (ruamel's).
         """
+        if self.parsed_tree is _UNREAD:
+            marks = self._marks()
+            placed = _position_in(marks, path, key) if marks is not None else None
+            if placed is not None:
+                return placed
         node = self.tree
         found: tuple[int, int] | None = _own_position(node) or (0, 0)
         for index, element in enumerate(path):
@@ -88,6 +104,42 @@ class YamlDocument:
         if found is None:
             return (None, None)
         return (found[0] + 1, found[1] + 1)
+
+
+def _position_in(
+    marks: PositionNode, path: Sequence[PathElement], key: bool
+) -> Position | None:
+    """``YamlDocument.position`` walked in libyaml's marks: the same steps as in ruamel's tree.
+    None for an empty scalar's position (ruamel's tree places it)."""
+    node = marks
+    found: Mark = node[0] if node is not None else 0
+    for index, element in enumerate(path):
+        if node is None:
+            break
+        children = node[1]
+        if type(children) is dict:
+            try:
+                entry = children.get(element)
+            except TypeError:  # an unhashable key written by the user
+                break
+            if entry is None:
+                break
+            key_mark, value_mark, child = entry
+            if index == len(path) - 1 and key:
+                found = key_mark
+            else:
+                found = child[0] if child is not None else value_mark
+            node = child
+        elif isinstance(element, int):
+            if not 0 <= element < len(children):
+                break
+            found, node = children[element]
+        else:
+            break
+    if found is None:
+        return None
+    line, column = divmod(found, MARK_LINE)
+    return (line + 1, column + 1)
 
 
 def _has_key(node: CommentedMap, element: PathElement) -> bool:
