@@ -45,6 +45,7 @@ from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
 from cm_toolkit.scheduler.recovery import recover_orphans
 from cm_toolkit.scheduler.retry import RetryPolicy
 from cm_toolkit.scheduler.run_lock import RunLock, take_run_lock
+from cm_toolkit.scheduler.shutdown import Shutdown
 from cm_toolkit.scheduler.worker import new_worker_id, workspace_signature
 from cm_toolkit.workspace.models import Network, Workspace
 
@@ -67,7 +68,7 @@ class RunOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-class Runner:
+class Runner(Shutdown):
     def __init__(
         self,
         *,
@@ -182,19 +183,12 @@ class Runner:
         while it waits for them: a deadlock), so the runner first pauses, waits for its own
         jobs in flight, and only then shuts the scheduler down.
         """
-        self._stopping = True
-        self._stop_renders.set()  # a render in flight (a looping template) must not hold us
+        self._refuse_new_work()  # scheduler/shutdown.py
         if self.scheduler.running:
             self.scheduler.pause()
-            with self._inflight_done:
-                self._inflight_done.wait_for(lambda: self._inflight == 0, timeout)
+            self._wait_for_jobs(timeout)
             self.scheduler.shutdown(wait=True)
-        if self.notifier is not None:
-            self.notifier.close()
-        if self._sends_log is not None:  # every send is recorded: the file has served
-            self._sends_log.close()
-        if self.inbox is not None:
-            self.inbox.close()
+        self._close_services()
         if self._lock is not None:
             self._lock.release()
         log.info("cm run stopped")
