@@ -277,6 +277,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--quick", action="store_true", help="1,000 deliveries on 25 accounts")
+    parser.add_argument("--deliveries", type=int, help="instead of 10,000")
+    parser.add_argument("--accounts", type=int, help="instead of 125")
     parser.add_argument("--margin", type=float, default=75.0,
                         help="seconds from the start to the instant (the leader applies first)")
     parser.add_argument("--within", type=float, default=600.0,
@@ -287,8 +289,8 @@ def main() -> int:
     args = parser.parse_args()
     if not args.database_url:
         parser.error("a PostgreSQL database: --database-url or CM_BENCH_POSTGRES_URL")
-    args.deliveries = 1_000 if args.quick else 10_000
-    args.accounts = 25 if args.quick else 125
+    args.deliveries = args.deliveries or (1_000 if args.quick else 10_000)
+    args.accounts = args.accounts or (25 if args.quick else 125)
     print(f"{args.deliveries} deliveries due at one instant on {args.accounts} X accounts "
           f"({args.deliveries // args.accounts} each), spacing {SPACING:g} s; workers "
           f"{args.workers}; load average before: {os.getloadavg()[0]:.1f}")
