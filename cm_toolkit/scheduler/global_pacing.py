@@ -15,16 +15,13 @@ that account (two workers asking at once are served one after the other), so:
   delivery asks again: only sends that may have reached the network count.
 
 The slot granted is the instant the request may leave: the publisher holds the request until
-then on its own clock (``before_send``), which also moves a late departure after the other
-workers' slots and departures on the account (a request leaving late would otherwise reach the
-network too close to the next one). The completion-based check of the in-memory pacer stays per
-process (``Pacer.before_send``): it only matters while a request on the same account is still
-in flight here.
+then on its own clock (``before_send``). The completion-based check of the in-memory pacer stays
+per process (``Pacer.before_send``): it only matters while a request on the same account is
+still in flight here.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import zlib
 from dataclasses import dataclass
@@ -32,11 +29,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
 
 from cm_toolkit.scheduler.pacing import DEFAULT_BUDGETS, TOLERANCE, Budget, Pacer
-
-log = logging.getLogger("cm.pacing")
 
 _LOCK_SPACE = 0x7061  # "pa": first half of the advisory lock key; the account gives the second
 _KEEP = timedelta(minutes=10)  # rows this much older than every rule's window are deleted
@@ -142,51 +136,14 @@ class PostgresPacer:
                                    {"i": grant.slot_id})
 
     def before_send(self, channel_id: str, network: Any, now: datetime) -> datetime | None:
-        """The slot granted, while it is still ahead; this process's own completion check; and
-        the departures of the other workers' sends on the account.
-
-        A slot is an instant granted in advance, but a request can leave well after it under
-        load (its claim waits for the database, its thread for a core), while another worker's
-        next slot leaves on time: the two would reach the network closer than the spacing (the
-        cluster bench measured it). So the departure is checked too, under the account's lock:
-        a send whose instant falls within the spacing of another's granted slot or departure
-        goes after it, and its row takes the instant it leaves, which the others then see."""
+        """The slot granted, while it is still ahead; and this process's own completion check."""
         with self._lock:
             grant = self._granted.get(channel_id)
         until = grant.at if grant is not None and grant.at > now else None
         own = self._completions.before_send(channel_id, network, now)
         if own is not None and (until is None or own > until):
             until = own
-        if grant is None:
-            return until
-        try:
-            return self._depart(channel_id, network, now, until, grant)
-        except DBAPIError as error:
-            # the database is away (a restart): the claim is made and the request has not left;
-            # failing here would make the delivery unknown, so it leaves at its own slot
-            log.warning("%s: departure not checked against the other workers (%s)",
-                        channel_id, str(error.orig).splitlines()[0] if error.orig else error)
-            return until
-
-    def _depart(self, channel_id: str, network: Any, now: datetime, until: datetime | None,
-                grant: _Grant) -> datetime | None:
-        spacing, _budget = self._rules(channel_id, network)
-        leave = max(now, until or now)
-        with self.engine.begin() as connection:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
-                               {"space": _LOCK_SPACE,
-                                "key": zlib.crc32(channel_id.encode()) & 0x7FFFFFFF})
-            others = connection.scalars(
-                text("SELECT at FROM pacing_slots WHERE channel_id = :c AND granted "
-                     "AND id <> :i AND at > :since ORDER BY at"),
-                {"c": channel_id, "i": grant.slot_id, "since": leave - spacing}).all()
-            for at in others:  # in order: moving after one may meet the next
-                if leave - spacing < at < leave + spacing:
-                    leave = at + spacing
-            connection.execute(text("UPDATE pacing_slots SET at = :at WHERE id = :i"),
-                               {"at": leave, "i": grant.slot_id})
-        self._remember(channel_id, _Grant(grant.slot_id, leave))
-        return leave if leave > now else None
+        return until
 
     def sent(self, channel_id: str, at: datetime) -> None:
         self._completions.sent(channel_id, at)

@@ -59,28 +59,3 @@ def test_a_grant_whose_claim_was_lost_is_given_back(ledger: Ledger) -> None:  # 
     assert first.reserve("x-mooc", "x", T0, key=1) is None
     first.release("x-mooc", T0)  # another worker claimed the delivery: nothing sent here
     assert second.reserve("x-mooc", "x", T0 + timedelta(seconds=1), key=2) is None
-
-
-def test_a_send_leaving_late_goes_after_the_other_workers_next_one(ledger: Ledger  # noqa: F811
-                                                                   ) -> None:
-    """Granted ``T0`` on one worker, its request about to leave 9 s late (under load), while
-    the other worker's slot ``T0 + 10 s`` leaves on time: the late one goes after it, in either
-    order of their checks, so the network sees them a spacing apart."""
-    first, second = pacers(ledger)
-    assert first.reserve("x-mooc", "x", T0, key=1) is None
-    assert second.reserve("x-mooc", "x", T0 + timedelta(seconds=1), key=2) == T0 + SPACING
-    assert second.reserve("x-mooc", "x", T0 + SPACING, key=2) is None
-    assert first.before_send("x-mooc", "x", T0 + timedelta(seconds=9)) == T0 + 2 * SPACING
-    assert second.before_send("x-mooc", "x", T0 + SPACING) is None  # 10 s before the late one
-
-
-def test_the_on_time_send_checked_first_holds_back_the_late_one(ledger: Ledger  # noqa: F811
-                                                                 ) -> None:
-    first, second = pacers(ledger)
-    assert first.reserve("x-mooc", "x", T0, key=1) is None
-    assert second.reserve("x-mooc", "x", T0 + SPACING, key=2) is None
-    assert second.before_send("x-mooc", "x", T0 + SPACING) is None  # on time: it leaves
-    # the first one's request only now about to leave: after the second's, a spacing later
-    assert first.before_send("x-mooc", "x", T0 + timedelta(seconds=12)) == T0 + 2 * SPACING
-    # on time, nobody near: it leaves at once
-    assert first.before_send("x-other", "x", T0) is None
