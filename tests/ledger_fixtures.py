@@ -28,7 +28,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
-    admin = sa.create_engine(POSTGRES_URL)
+    # pre-ping: the schema is dropped on a fresh connection after a server restart (a test
+    # restarts it: tests/scheduler/test_cluster_restart.py)
+    admin = sa.create_engine(POSTGRES_URL, pool_pre_ping=True)
     schema = f"cm_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.begin() as connection:

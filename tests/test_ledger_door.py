@@ -14,8 +14,9 @@ BUILDERS = {"select", "insert", "update", "delete", "text"}
 
 # Packages whose SQL is still being moved into ledger/, with the reason; the list only shrinks.
 ALLOWED_PACKAGES = {
-    # the scheduler's statements and its claim move into ledger/ on their own branch (issue 13,
-    # "one claim implementation"); the lead empties this entry after merging it
+    # the cluster's PostgreSQL statements (cluster.py, cluster_plan.py, global_pacing.py,
+    # queue.py: Procrastinate jobs, leader, pacing slots) are still in scheduler/; the single
+    # process's statements and the claim are in ledger/ (schedule.py, live_hosts.py)
     "scheduler",
 }
 

@@ -134,8 +134,7 @@ class ClusterRunner(Runner):
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop fetching jobs, let the jobs in flight end (their sends recorded), step down."""
-        self._stopping = True
-        self._stop_renders.set()
+        self._refuse_new_work()  # scheduler/shutdown.py
         self._halt.set()
         if self._control is not None:
             self._control.join(timeout)
@@ -145,19 +144,13 @@ class ClusterRunner(Runner):
             except Exception:
                 log.warning("stopping the job queue's worker failed", exc_info=True)
             self._loop.call_soon_threadsafe(self._loop.stop)
-        with self._inflight_done:
-            self._inflight_done.wait_for(lambda: self._inflight == 0, timeout)
+        self._wait_for_jobs(timeout)
         self._step_down()
         try:
             self.book.stopped(self.worker_id, self.clock.now())
         except Exception:
             log.warning("could not mark this worker stopped", exc_info=True)
-        if self.notifier is not None:
-            self.notifier.close()
-        if self._sends_log is not None:
-            self._sends_log.close()
-        if self.inbox is not None:
-            self.inbox.close()
+        self._close_services()
         log.info("cm run stopped")
 
     # -- the Procrastinate worker ------------------------------------------------------------
@@ -179,12 +172,30 @@ class ClusterRunner(Runner):
 
     async def _start_serving(self) -> None:
         await self.app.connector.open_async()
+        self._serve()
+
+    def _serve(self) -> None:
+        """Run Procrastinate's worker (on the queue's loop) under this worker's name."""
         self._worker_run = asyncio.ensure_future(self.app.run_worker_async(
             queues=[queue.QUEUE], name=self.worker_id, concurrency=self.cluster.concurrency,
             install_signal_handlers=False, fetch_job_polling_interval=self.cluster.fetch_every,
             update_heartbeat_interval=self.cluster.beat, delete_jobs="always",
             stalled_worker_timeout=self.cluster.stalled,
         ))
+
+    async def _serve_again(self) -> None:
+        """Procrastinate's worker ends at the first database error of its fetch loop or its
+        heartbeat (a PostgreSQL restart): this process would go on beating but run no job.
+        Serve again, at each heartbeat until the server answers; the pool replaces the broken
+        connections, and jobs left ``doing`` by the ended run are closed by the leader as a
+        stalled worker's."""
+        run = self._worker_run
+        if run is None or not run.done() or self._halt.is_set():
+            return
+        error = None if run.cancelled() else run.exception()
+        log.warning("the job queue's worker stopped (%s): serving again",
+                    error or "no error")
+        self._serve()
 
     async def _stop_worker(self) -> None:
         """Procrastinate's graceful stop (cancelling its run: the jobs running end first),
@@ -195,6 +206,8 @@ class ClusterRunner(Runner):
                 await self._worker_run
             except asyncio.CancelledError:
                 pass
+            except Exception:  # it had ended by itself (see _serve_again): close anyway
+                log.warning("the job queue's worker had stopped with an error", exc_info=True)
         await self.app.connector.close_async()
 
     def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
@@ -257,6 +270,7 @@ class ClusterRunner(Runner):
         while not self._halt.wait(self.cluster.beat):
             elapsed += self.cluster.beat
             try:
+                self._run(self._serve_again())
                 self._lead()
                 self._beat()
                 if elapsed - last_plan >= self.options.resync_seconds:
@@ -281,11 +295,13 @@ class ClusterRunner(Runner):
         except AlreadyRunning:
             return
         self.is_leader.set()
-        self._beat()  # say so at once (cm status; the crash test measures failover by it)
         self._snapshot_at = None
         log.info("%s is the leader: it plans for the cluster", self.worker_id)
         self.reload(apply=True)  # the workspace as it is now, in the ledger
         self._resync_cluster()
+        # only now say so (cm status; the crash test measures failover by it): a leader is
+        # one that planned, not one killed in its first apply (one transaction, all lost)
+        self._beat()
 
     def _step_down(self) -> None:
         self.is_leader.clear()

@@ -41,6 +41,7 @@ from cm_toolkit.scheduler.notify import Notifier
 from cm_toolkit.scheduler.pacing import Budget, Pacer
 from cm_toolkit.scheduler.publisher import Attempt, Publisher, Step
 from cm_toolkit.scheduler.recovery import recover_orphans
+from cm_toolkit.scheduler.shutdown import Shutdown
 from cm_toolkit.scheduler.workspace_host import ChannelsFactory, Signature, WorkspaceHost
 from cm_toolkit.sending import inflight
 from cm_toolkit.sending.retry import RetryPolicy
@@ -83,7 +84,7 @@ class SideJobFactory(Protocol):
                  lease: timedelta) -> SideJob: ...
 
 
-class Runner:
+class Runner(Shutdown):
     def __init__(
         self,
         *,
@@ -193,19 +194,12 @@ class Runner:
         while it waits for them: a deadlock), so the runner first pauses, waits for its own
         jobs in flight, and only then shuts the scheduler down.
         """
-        self._stopping = True
-        self._stop_renders.set()  # a render in flight (a looping template) must not hold us
+        self._refuse_new_work()  # scheduler/shutdown.py
         if self.alarm_clock.running:
             self.alarm_clock.pause()
-            with self._inflight_done:
-                self._inflight_done.wait_for(lambda: self._inflight == 0, timeout)
+            self._wait_for_jobs(timeout)
             self.alarm_clock.shutdown()
-        if self.notifier is not None:
-            self.notifier.close()
-        if self._sends_log is not None:  # every send is recorded: the file has served
-            self._sends_log.close()
-        if self.inbox is not None:
-            self.inbox.close()
+        self._close_services()
         if self._lock is not None:
             self._lock.release()
         log.info("cm run stopped")

@@ -13,18 +13,20 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.models import Delivery, WorkerRecord
 from cm_toolkit.ledger.states import DeliveryState
-from tests.scheduler.crash import CrashRun
+from tests.scheduler.crash import NOT_FINISHED, CrashRun
 
 
 @dataclass
 class ClusterCrashRun(CrashRun):
     workers: int = 3
+    expected: int = 240  # deliveries the workspace plans: until applied, the run has not begun
     failovers: list[float] = field(default_factory=list)  # seconds from a kill to a new leader
     next_index: int = 0
 
@@ -48,7 +50,7 @@ class ClusterCrashRun(CrashRun):
         return process
 
     def wait_for_leader(self, processes: dict[int, subprocess.Popen[bytes]], since: float,
-                        within: float = 60.0) -> int:
+                        within: float = 120.0) -> int:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             pid = self.leader_pid(set(processes), since)
@@ -78,16 +80,71 @@ class ClusterCrashRun(CrashRun):
                 processes[replacement.pid] = replacement
                 self.wait_for_leader(processes, since)
                 self.failovers.append(time.monotonic() - killed)
-            deadline = time.monotonic() + self.finish_within
-            while self.unfinished() and time.monotonic() < deadline:
-                for process in processes.values():
-                    assert process.poll() is None, "a worker exited early"
-                time.sleep(0.5)
+            self.finish(processes)
         finally:
             for process in processes.values():
                 process.send_signal(signal.SIGTERM)
             codes = [process.wait(timeout=90) for process in processes.values()]
             self.exit_code = max(codes, default=0)
+
+    def finish(self, processes: dict[int, subprocess.Popen[bytes]]) -> None:
+        """Wait until no delivery waits or sends any more, judged by the ledger alone.
+
+        The bound is ``finish_within`` past the latest instant the ledger still waits for: a
+        post that failed twice is retried 30 s, then about 60 s later (the retry policy's
+        backoff), so a fixed window from the last kill can end before a retry is due (what
+        left one ``retry_wait`` in an earlier run); the ledger says how long to wait."""
+        deadline = time.monotonic() + self.finish_within
+        while self.unfinished():
+            for process in processes.values():
+                assert process.poll() is None, "a worker exited early"
+            latest = self.latest_wait()
+            if latest is not None:
+                ahead = (latest - datetime.now(UTC)).total_seconds()
+                deadline = max(deadline, time.monotonic() + ahead + self.finish_within)
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.5)
+
+    def unfinished(self) -> int:
+        """Deliveries waiting or sending, and those the ledger does not hold yet (a leader
+        killed in its first apply leaves an empty ledger, which is not a finished run)."""
+        return max(0, self.expected - self.count()) + super().unfinished()
+
+    def latest_wait(self) -> datetime | None:
+        """The latest instant a waiting delivery is due (its retry, or its post)."""
+        ledger = open_ledger(self.database_url, self.root)
+        try:
+            with ledger.reading() as session:
+                return session.scalar(select(func.max(func.coalesce(
+                    Delivery.next_attempt_at, Delivery.due_at))).where(
+                    Delivery.state.in_(NOT_FINISHED)))
+        finally:
+            ledger.close()
+
+    def leftovers(self) -> list[str]:
+        """Each delivery not finished, with its instant and the jobs the queue holds for it:
+        what to look at if the test ever fails with one."""
+        ledger = open_ledger(self.database_url, self.root)
+        try:
+            with ledger.reading() as session:
+                rows = session.execute(select(
+                    Delivery.id, Delivery.post_key, Delivery.state, Delivery.attempts,
+                    Delivery.next_attempt_at, Delivery.due_at).where(
+                    Delivery.state.in_(NOT_FINISHED))).all()
+                found = []
+                for delivery_id, post_key, state, attempts, retry_at, due_at in rows:
+                    jobs = session.execute(text(
+                        "SELECT id, status::text, scheduled_at FROM procrastinate_jobs "
+                        "WHERE queueing_lock = :lock ORDER BY id"),
+                        {"lock": f"delivery-{delivery_id}"}).all()
+                    found.append(f"{post_key} #{delivery_id} {state.value} after {attempts} "
+                                 f"attempt(s), due {due_at:%H:%M:%S}, retry "
+                                 f"{retry_at and f'{retry_at:%H:%M:%S}'}; jobs "
+                                 f"{[(j, st, f'{at:%H:%M:%S}' if at else None) for j, st, at in jobs]}")
+                return found
+        finally:
+            ledger.close()
 
     def senders(self) -> dict[str, int]:
         """Published deliveries per worker id (the ledger's ``claimed_by``)."""

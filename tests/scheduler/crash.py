@@ -180,11 +180,17 @@ class CrashRun:
                                     env=self.environment())
 
     def unfinished(self) -> int:
+        return self.count(*NOT_FINISHED)
+
+    def count(self, *states: DeliveryState) -> int:
+        """Deliveries in one of ``states`` (every delivery when none is given)."""
         ledger = open_ledger(self.database_url, self.root)
         try:
             with ledger.reading() as session:
-                return int(session.scalar(select(func.count()).select_from(Delivery).where(
-                    Delivery.state.in_(NOT_FINISHED))) or 0)
+                query = select(func.count()).select_from(Delivery)
+                if states:
+                    query = query.where(Delivery.state.in_(states))
+                return int(session.scalar(query) or 0)
         finally:
             ledger.close()
 
