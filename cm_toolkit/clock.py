@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Clock(Protocol):
@@ -28,6 +28,18 @@ class Clock(Protocol):
     def hold(self) -> AbstractContextManager[None]:
         """While held, a replay clock stands still (work in flight); real clocks ignore it."""
         ...
+
+
+@runtime_checkable
+class GatedClock(Protocol):
+    """A replay clock that waits for due work: it does not pass an instant ``gate``d until that
+    gate is released (the alarm clock gates each alarm's instant and releases it when the
+    alarm rings, under ``hold``). So a stalled machine makes a replay slower, never makes a
+    delivery miss its grace window."""
+
+    def gate(self, key: object, instant: datetime) -> None: ...
+
+    def release(self, key: object) -> None: ...
 
 
 class SystemClock:
@@ -103,11 +115,16 @@ class WarpClock:
     the replay's speed multiplies.
     """
 
+    # The longest a gate holds the clock (real seconds): an alarm that never rings (a bug, a
+    # stopped runner) slows a replay down by this much at most, and never freezes it.
+    GATE_LIMIT_SECONDS = 30.0
+
     def __init__(self, points: list[tuple[float, datetime]]) -> None:
         # (real seconds since creation, clock instant), increasing in both
         if len(points) < 2:
             raise ValueError("a warp clock needs at least two points")
         self._points = points
+        self._gates: dict[object, datetime] = {}  # key -> the instant it must not pass
         self._origin = time.monotonic()
         self._wall_origin = datetime.now(UTC)
         self._lock = threading.Lock()
@@ -129,16 +146,60 @@ class WarpClock:
                 if self._holds == 0:
                     self._paused += time.monotonic() - self._held_since
 
+    def _raw_elapsed(self) -> float:
+        """Real seconds of running (not held) time since creation, gates aside (lock held)."""
+        current = self._held_since if self._holds else time.monotonic()
+        return current - self._origin - self._paused
+
+    def _gate_excess(self, raw: float) -> float:
+        """Real seconds the earliest gate has been holding the clock at running time ``raw``
+        (lock held). A gate held longer than ``GATE_LIMIT_SECONDS`` is dropped and its wait
+        counted as paused time."""
+        while self._gates:
+            key, instant = min(self._gates.items(), key=lambda item: item[1])
+            over = raw - self._real_at(instant)
+            if over <= self.GATE_LIMIT_SECONDS:
+                return max(0.0, over)
+            del self._gates[key]
+            self._paused += self.GATE_LIMIT_SECONDS
+            raw -= self.GATE_LIMIT_SECONDS
+        return 0.0
+
+    def _running(self) -> tuple[float, float]:
+        """(real seconds of running time since creation, not held and not waiting at a gate;
+        the seconds waited at the gate now holding it) (lock held)."""
+        raw = self._raw_elapsed()
+        paused = self._paused
+        excess = self._gate_excess(raw)
+        raw -= self._paused - paused  # an expired gate's wait became paused time
+        return raw - excess, excess
+
     def _elapsed(self) -> float:
-        """Real seconds of running (not held) time since creation."""
         with self._lock:
-            current = self._held_since if self._holds else time.monotonic()
-            return current - self._origin - self._paused
+            return self._running()[0]
 
     def _pause_offset(self) -> float:
         with self._lock:
             held_now = time.monotonic() - self._held_since if self._holds else 0.0
-            return self._paused + held_now
+            return self._paused + held_now + self._running()[1]
+
+    def gate(self, key: object, instant: datetime) -> None:
+        """The clock does not pass ``instant`` until ``release(key)`` (at most
+        ``GATE_LIMIT_SECONDS`` of real time); an instant already passed sets no gate."""
+        with self._lock:
+            if self._real_at(instant) > self._running()[0]:
+                self._gates[key] = instant
+
+    def release(self, key: object) -> None:
+        with self._lock:
+            excess = self._running()[1]
+            instant = self._gates.pop(key, None)
+            if instant is None:
+                return
+            if not self._gates or instant <= min(self._gates.values()):
+                # it was the earliest: the time spent at it becomes paused time, so the clock
+                # goes on from where it stood (the later gates are not reached yet)
+                self._paused += excess
 
     @classmethod
     def around(
@@ -212,15 +273,17 @@ class WarpClock:
     def now(self) -> datetime:
         return self._at_real(self._elapsed())
 
-    def wall_time(self, instant: datetime) -> datetime:
+    def _real_at(self, instant: datetime) -> float:
+        """Real running seconds at which the clock shows ``instant`` (pauses aside)."""
         points = self._points
         if instant <= points[0][1]:
-            real = points[0][0] - (points[0][1] - instant).total_seconds()
-        else:
-            real = points[-1][0] + (instant - points[-1][1]).total_seconds()
-            for (r0, c0), (r1, c1) in pairwise(points):
-                if instant <= c1:
-                    real = r0 + (r1 - r0) * ((instant - c0) / (c1 - c0))
-                    break
+            return points[0][0] - (points[0][1] - instant).total_seconds()
+        for (r0, c0), (r1, c1) in pairwise(points):
+            if instant <= c1:
+                return r0 + (r1 - r0) * ((instant - c0) / (c1 - c0))
+        return points[-1][0] + (instant - points[-1][1]).total_seconds()
+
+    def wall_time(self, instant: datetime) -> datetime:
         # a millisecond late rather than a hair early: an alarm must find its instant reached
-        return self._wall_origin + timedelta(seconds=real + self._pause_offset() + 0.001)
+        return self._wall_origin + timedelta(
+            seconds=self._real_at(instant) + self._pause_offset() + 0.001)

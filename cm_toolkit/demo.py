@@ -132,7 +132,8 @@ def run_demo(
             root=root, ledger=ledger, clock=clock, load=_load, channels=channels,
             options=options, snapshot=Snapshotter(ledger), side_job=InboxJob,
         )
-        runner.start()
+        with clock.hold():  # the season waits for the start (apply, plan, alarms) however slow
+            runner.start()
         try:
             while (now := clock.now()) < season_end:
                 if progress is not None:

@@ -3,12 +3,11 @@
 It replays the sample season through the real scheduler, adapters and sandbox, so this test is
 also the "full run" whose whole output is scanned for the sandbox's secrets.
 
-The replay runs on a warp clock that races between due instants: on a busy machine a CPU stall
-while it races can carry a delivery past its grace window, and the scheduler then marks it
-``missed`` (as ``cm run`` would after a stopped laptop). That is a correct outcome, so these tests
-read the ledger's outcome of each delivery rather than expect every one to be published: none
-lost, each sent one claimed and given its network id, a missed one never claimed and missed for
-its grace window.
+The replay runs on a warp clock that races between due instants but waits at each alarm's
+instant until the alarm has rung (``clock.py: GatedClock``), and stands still while the runner
+starts: a CPU stall on a busy machine makes the replay slower, never carries a delivery past its
+grace window. So every delivery is published (or handed to a person), whatever the load, and
+the same seed gives the same result.
 """
 
 from __future__ import annotations
@@ -77,19 +76,17 @@ def test_the_season_is_replayed_and_every_delivery_reaches_a_final_state(
     states = _states(root)
     # 131 deliveries in the sample season: none left waiting, none lost
     assert sum(states.values()) == 131
-    assert set(states) <= {"published", "awaiting_done", "missed"}, states
+    assert set(states) == {"published", "awaiting_done"}, states
     with sqlite3.connect(root / ".cm" / "demo" / "cm.db") as db:
         rows = db.execute("select id, network, state, remote_id, last_error from deliveries"
                           ).fetchall()
     claims = _claims(root)
     for delivery_id, network, state, remote_id, error in rows:
-        if state == "missed":  # a stall carried it past its grace: never claimed, never sent
-            assert str(delivery_id) not in claims and "grace window" in (error or ""), error
-        else:  # claimed (once, unless a network asked to retry) and the network's id recorded
-            assert claims.get(str(delivery_id), 0) >= 1 and remote_id, (delivery_id, state)
+        # claimed (once, unless a network asked to retry) and the network's id recorded
+        assert claims.get(str(delivery_id), 0) >= 1 and remote_id, (delivery_id, state, error)
     # the LinkedIn group is a manual channel: its posts are tasks for a person
     manual = [state for _, network, state, _, _ in rows if network == "manual"]
-    assert len(manual) == 15 and set(manual) <= {"awaiting_done", "missed"}
+    assert manual == ["awaiting_done"] * 15
     assert states.get("published", 0) > 0
     assert "Follower growth (multiples since" in output
     assert "Deliveries per network and state" in output
@@ -201,10 +198,5 @@ def test_same_seed_same_result(
     assert len(_summary(first)) >= 10  # six networks' states and four channels' growth
     before, after = _outcomes(first_root), _outcomes(second_root)
     assert before.keys() == after.keys()
-    differ = {key for key in before if before[key][0] != after[key][0]}
-    # a stall may make one run miss what the other sent (the audience then differs too: it
-    # answers what was published); anything else differing is a defect
-    assert all({before[key][0], after[key][0]} <= {"missed", "published", "awaiting_done"}
-               and "missed" in {before[key][0], after[key][0]} for key in differ), differ
-    if not differ:  # the same seed and the same publications: the same result
-        assert _summary(first) == _summary(second)
+    assert {key: before[key][0] for key in before} == {key: after[key][0] for key in after}
+    assert _summary(first) == _summary(second)  # the same seed: the same result

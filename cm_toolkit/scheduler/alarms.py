@@ -17,7 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from cm_toolkit.clock import Clock
+from cm_toolkit.clock import Clock, GatedClock
 
 
 class AlarmClock:
@@ -28,6 +28,8 @@ class AlarmClock:
         then waits for the instant). ``stopping``: no alarm is set once it says True (APScheduler
         shutting down must not be given new jobs; the next start rebuilds them)."""
         self.clock = clock
+        # a replay clock waits at each alarm's instant until it rings (clock.py: GatedClock)
+        self._gates = clock if isinstance(clock, GatedClock) else None
         self._ring = ring
         self.ahead = ahead
         self._stopping = stopping
@@ -76,17 +78,25 @@ class AlarmClock:
         if self._stopping():
             return
         self.alarms[delivery_id] = at
+        if self._gates is not None:
+            self._gates.gate(delivery_id, at)
         self.scheduler.add_job(
             self._ring, "date", run_date=self.clock.wall_time(at - self.ahead),
             args=[delivery_id], id=f"d{delivery_id}", replace_existing=True,
         )
 
     def rang(self, delivery_id: int) -> None:
-        """The delivery's alarm rang: it has none until ``set`` or ``sync`` gives it one."""
+        """The delivery's alarm rang: it has none until ``set`` or ``sync`` gives it one. The
+        runner calls it holding the clock, so a replay clock stands still from the gate to
+        the claim."""
         self.alarms.pop(delivery_id, None)
+        if self._gates is not None:
+            self._gates.release(delivery_id)
 
     def cancel(self, delivery_id: int) -> None:
         self.alarms.pop(delivery_id, None)
+        if self._gates is not None:
+            self._gates.release(delivery_id)
         self._ledger_at.pop(delivery_id, None)
         try:
             self.scheduler.remove_job(f"d{delivery_id}")
