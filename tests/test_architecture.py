@@ -62,3 +62,10 @@ def test_what_senders_share_depends_on_nothing_of_ours() -> None:
     """``sending/`` is shared by the scheduler and the inbox: an import from either (or anything
     else of ours) would bring their cycle back."""
     assert _graph()["sending"] == set()
+
+
+def test_the_scheduler_never_imports_the_inbox() -> None:
+    """The inbox's job runs beside the publishing, single process or cluster, but is given by
+    the composition root (``cli/scheduler.py``, ``demo.py``: ``side_job=``): an import from
+    ``scheduler/`` would tie the publishing to the inbox."""
+    assert "inbox" not in _graph()["scheduler"]

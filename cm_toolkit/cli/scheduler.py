@@ -197,8 +197,8 @@ def run(
     if cluster:
         runner = ClusterRunner(
             root=root, ledger=ledger, clock=SystemClock(), load=_load, channels=channels,
-            options=options, snapshot=Snapshotter(ledger),
-            cluster=ClusterOptions(concurrency=concurrency),  # it starts the inbox's job itself
+            options=options, snapshot=Snapshotter(ledger), side_job=InboxJob,
+            cluster=ClusterOptions(concurrency=concurrency),
         )
     else:
         runner = Runner(

@@ -25,7 +25,6 @@ import logging
 import os
 import socket
 import threading
-import zlib
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,10 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import text
-
 from cm_toolkit.errors import AlreadyRunning
-from cm_toolkit.inbox.autorun import InboxJob
+from cm_toolkit.ledger.cluster_jobs import machine_turn
 from cm_toolkit.ledger.run_lock import PostgresRunLock
 from cm_toolkit.ledger.workers import WorkerBook
 from cm_toolkit.planning import growth_snapshot_times
@@ -52,7 +49,6 @@ from cm_toolkit.sending import inflight
 log = logging.getLogger("cm.cluster")
 
 T = TypeVar("T")
-_RECOVERY_SPACE = 0x6372  # "cr": advisory lock key space of orphan recovery, per machine
 
 
 @dataclass
@@ -111,11 +107,7 @@ class ClusterRunner(Runner):
             inflight=self._sends_log,
         )
         self._recover_here()
-        self.inbox = InboxJob(ledger=self.ledger, channels=self, clock=self.clock,
-                              workspace=lambda: self.current_view().workspace,
-                              worker_id=self.worker_id, folder=self.inflight_folder / "replies",
-                              lease=self.options.lease)
-        self.inbox.recover()
+        self._start_side_job()  # the inbox's job, given by cli/scheduler.py
         self._warm_up()
         self.planner = DeliveryPlanner(
             self.ledger.write_engine, self._defer, lead=self.cluster.lead,
@@ -351,16 +343,6 @@ class ClusterRunner(Runner):
     def _recover_here(self) -> None:
         """Orphans of dead processes of this machine, by one worker of this machine at a time
         (two would race: one releasing a delivery while the other calls it unknown)."""
-        key = zlib.crc32(f"cm recovery {socket.gethostname()}".encode()) & 0x7FFFFFFF
-        with self.ledger.engine.connect() as connection:
-            taken = connection.execute(text("SELECT pg_try_advisory_lock(:s, :k)"),
-                                       {"s": _RECOVERY_SPACE, "k": key}).scalar_one()
-            connection.commit()
-            if not taken:
-                return
-            try:
+        with machine_turn(self.ledger.engine, socket.gethostname()) as mine:
+            if mine:
                 self.recover_orphans()
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:s, :k)"),
-                                   {"s": _RECOVERY_SPACE, "k": key})
-                connection.commit()

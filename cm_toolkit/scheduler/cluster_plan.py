@@ -13,6 +13,8 @@ Each tick, the leader (``scheduler/cluster.py``) reads the deliveries waiting (`
 
 A job carries its delivery's ledger instant (``at``); a job a worker deferred again for pacing
 keeps it, so the leader does not mistake a paced job for a stale one.
+
+The statements (the planning read, closing and cancelling jobs) are ``ledger/cluster_jobs.py``'s.
 """
 
 from __future__ import annotations
@@ -23,41 +25,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from cm_toolkit.ledger.states import CLAIMABLE
+from cm_toolkit.ledger.cluster_jobs import analyze_queue, cancel_jobs, close_stalled_and_read_due
 from cm_toolkit.scheduler import queue
 
 log = logging.getLogger("cm.cluster")
-
-WAITING = [state.value for state in CLAIMABLE]
-
-_DUE = text("""
-SELECT d.id, COALESCE(d.next_attempt_at, d.due_at) AS at,
-       j.id AS job_id, j.status::text AS job_status, j.args->>'at' AS job_at
-  FROM deliveries d
-  LEFT JOIN procrastinate_jobs j
-    ON j.queueing_lock = 'delivery-' || d.id::text AND j.status IN ('todo', 'doing')
- WHERE d.state = ANY(:waiting) AND COALESCE(d.next_attempt_at, d.due_at) <= :until
-""")
-
-_CLOSE_STALLED = text("""
-SELECT procrastinate_finish_job_v1(j.id, 'failed', false)
-  FROM procrastinate_jobs j
-  LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
- WHERE j.status = 'doing'
-   AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :stalled))
-""")
-
-_CANCEL = text("SELECT procrastinate_cancel_job_v1(:id, false, false)")
 
 ANALYZE_AFTER = 500
 """Jobs deferred in one tick from which the leader refreshes the tables' statistics at once.
 PostgreSQL's autovacuum analyzes a table only after a while (and late on a loaded server);
 until then its planner takes freshly filled tables for nearly empty ones and chooses nested
 loops: with 10,000 deliveries due at one instant the bench saw Procrastinate's job fetch take
-7 s and this module's query over a minute (0.13 sends a second), 14 a second once analyzed."""
-_ANALYZE = text("ANALYZE deliveries, procrastinate_jobs, pacing_slots")
+7 s and the planning read (``close_stalled_and_read_due``) over a minute (0.13 sends a second), 14 a second once analyzed."""
 
 
 def delivery_job(delivery_id: int, at: datetime, lead: timedelta) -> Any:
@@ -88,17 +68,15 @@ class DeliveryPlanner:
 
     def tick(self, now: datetime) -> PlanTick:
         result = PlanTick()
-        with self.engine.begin() as connection:
-            result.closed_stalled = len(connection.execute(
-                _CLOSE_STALLED, {"stalled": self.stalled_seconds}).all())
-            rows = connection.execute(
-                _DUE, {"waiting": WAITING, "until": now + self.horizon}).all()
-        jobs: dict[int, list[tuple[int, str, str | None]]] = {}
+        result.closed_stalled, rows = close_stalled_and_read_due(
+            self.engine, stalled_seconds=self.stalled_seconds, until=now + self.horizon)
+        jobs: dict[int, list[tuple[int, str | None, str | None]]] = {}
         due: dict[int, datetime] = {}
-        for delivery_id, at, job_id, status, job_at in rows:
-            due[delivery_id] = at
-            if job_id is not None:
-                jobs.setdefault(delivery_id, []).append((job_id, status, job_at))
+        for row in rows:
+            due[row.delivery_id] = row.at
+            if row.job_id is not None:
+                jobs.setdefault(row.delivery_id, []).append((row.job_id, row.job_status,
+                                                             row.job_at))
         new = []
         stale: list[int] = []
         for delivery_id, at in due.items():
@@ -108,16 +86,13 @@ class DeliveryPlanner:
             stale.extend(job_id for job_id, _, _ in held)
             new.append(delivery_job(delivery_id, at, self.lead))
         if stale:
-            with self.engine.begin() as connection:
-                for job_id in stale:
-                    connection.execute(_CANCEL, {"id": job_id})
+            cancel_jobs(self.engine, stale)
             result.replaced = len(stale)
         if new:
             self.defer(new)
             result.deferred = len(new)
             if len(new) >= ANALYZE_AFTER:
-                with self.engine.begin() as connection:
-                    connection.execute(_ANALYZE)
+                analyze_queue(self.engine)
         if result.deferred or result.closed_stalled:
             log.info("planned %d delivery job(s) (%d replaced), closed %d stalled job(s)",
                      result.deferred, result.replaced, result.closed_stalled)

@@ -4,9 +4,10 @@ The budgets are the adapters' (``Channel.budget``), as for the in-memory pacer.
 
 The in-memory ``Pacer`` (``scheduler/pacing.py``) counts the sends of one process. In a cluster
 several processes publish on one account, so the count lives in the ledger's ``pacing_slots``
-table: one row per send granted, and one per place in the queue handed to a delivery told to
-wait. ``reserve`` reads and writes one account's rows under a transaction-level advisory lock on
-that account (two workers asking at once are served one after the other), so:
+table (its statements: ``ledger/pacing_slots.py``): one row per send granted, and one per place
+in the queue handed to a delivery told to wait. ``reserve`` reads and writes one account's rows
+under a transaction-level advisory lock on that account (two workers asking at once are served
+one after the other), so:
 
 - two sends on one account are granted at least ``spacing`` apart, and never more than the
   budget in any window, whichever workers send them;
@@ -25,17 +26,16 @@ still in flight here.
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from cm_toolkit.ledger.pacing_slots import account_slots, delete_slot
 from cm_toolkit.scheduler.pacing import TOLERANCE, Budget, Budgets, Pacer
 
-_LOCK_SPACE = 0x7061  # "pa": first half of the advisory lock key; the account gives the second
 _KEEP = timedelta(minutes=10)  # rows this much older than every rule's window are deleted
 
 
@@ -76,44 +76,25 @@ class PostgresPacer:
         spacing, budget = self._rules(channel_id, network)
         window = budget.window if budget is not None else timedelta(0)
         tolerance = min(spacing / 4, TOLERANCE)
-        with self.engine.begin() as connection:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
-                               {"space": _LOCK_SPACE,
-                                "key": zlib.crc32(channel_id.encode()) & 0x7FFFFFFF})
-            connection.execute(
-                text("DELETE FROM pacing_slots WHERE channel_id = :c AND at < :old"),
-                {"c": channel_id, "old": now - max(window, spacing) - _KEEP})
-            attempt = None if key is None else connection.execute(
-                text("SELECT attempts FROM deliveries WHERE id = :d"), {"d": key}).scalar()
-            if attempt is not None:
+        with account_slots(self.engine, channel_id) as slots:
+            slots.forget_before(now - max(window, spacing) - _KEEP)
+            attempt = None if key is None else slots.attempts_of(key)
+            if key is not None and attempt is not None:
                 # a slot granted to this delivery at its current attempt never led to a send
                 # (its worker died before the claim, or recovery gave the claim back): free it
-                connection.execute(
-                    text("DELETE FROM pacing_slots WHERE channel_id = :c AND delivery_id = :d "
-                         "AND granted AND attempt = :a"),
-                    {"c": channel_id, "d": key, "a": attempt})
-            rows = connection.execute(
-                text("SELECT id, delivery_id, at, granted FROM pacing_slots "
-                     "WHERE channel_id = :c AND at > :since ORDER BY at, id"),
-                {"c": channel_id, "since": now - max(window, spacing)},
-            ).all()
+                slots.free_unsent(key, attempt)
+            rows = slots.since(now - max(window, spacing))
             mine = next((row for row in rows if key is not None and row.delivery_id == key
                          and not row.granted), None)
             if mine is not None:  # its place in the queue, kept since it was told to wait
                 if mine.at > now + tolerance:
                     return mine.at
-                connection.execute(
-                    text("UPDATE pacing_slots SET granted = true, attempt = :a WHERE id = :i"),
-                    {"i": mine.id, "a": attempt})
+                slots.grant(mine.id, attempt)
                 self._remember(channel_id, _Grant(mine.id, mine.at))
                 return None
             earliest = Pacer._earliest([row.at for row in rows], spacing, budget, now)
             granted = earliest <= now + tolerance
-            slot_id = connection.execute(
-                text("INSERT INTO pacing_slots (channel_id, delivery_id, attempt, at, granted) "
-                     "VALUES (:c, :d, :a, :at, :g) RETURNING id"),
-                {"c": channel_id, "d": key, "a": attempt, "at": earliest, "g": granted},
-            ).scalar_one()
+            slot_id = slots.add(key, attempt, earliest, granted)
         if not granted:
             return earliest
         self._remember(channel_id, _Grant(slot_id, earliest))
@@ -128,9 +109,7 @@ class PostgresPacer:
         with self._lock:
             grant = self._granted.pop(channel_id, None)
         if grant is not None:
-            with self.engine.begin() as connection:
-                connection.execute(text("DELETE FROM pacing_slots WHERE id = :i"),
-                                   {"i": grant.slot_id})
+            delete_slot(self.engine, grant.slot_id)
 
     def before_send(self, channel_id: str, network: Any, now: datetime) -> datetime | None:
         """The slot granted, while it is still ahead; and this process's own completion check."""

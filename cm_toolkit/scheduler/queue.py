@@ -13,24 +13,24 @@ Jobs (the task names are stable: a queue outlives a release):
 - ``cm.inbox``: one inbox tick (syncs, auto answers, replies); lock ``inbox`` (one at a time).
 
 Procrastinate's tables live beside the ledger's (same schema, its own ``procrastinate_*`` names)
-and are created by ``cm run`` on its first start (``ensure_schema``), under an advisory lock so
-that workers starting together create them once.
+and are created by ``cm run`` on its first start (``ensure_schema``; the statements are
+``ledger/cluster_jobs.py``'s), under an advisory lock so that workers starting together create
+them once.
 """
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+
+from cm_toolkit.ledger.cluster_jobs import create_queue_tables
 
 DELIVER = "cm.deliver"
 SNAPSHOT = "cm.snapshot"
 INBOX = "cm.inbox"
 QUEUE = "cm"
-
-_SCHEMA_LOCK = zlib.crc32(b"cm procrastinate schema") & 0x7FFFFFFF
 
 
 def delivery_lock(delivery_id: int) -> str:
@@ -51,14 +51,7 @@ def ensure_schema(engine: Engine) -> bool:
     serialises them, and the second finds the tables."""
     from procrastinate.schema import SchemaManager
 
-    with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-        exists = connection.execute(
-            text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar_one()
-        if exists:
-            return False
-        connection.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
-        return True
+    return create_queue_tables(engine, SchemaManager.get_schema)
 
 
 def make_app(engine: Engine, pool_size: int) -> Any:

@@ -170,12 +170,7 @@ class Runner(Shutdown):
             inflight=self._sends_log,
         )
         self.recover_orphans()
-        if self._side_job is not None:
-            self.inbox = self._side_job(
-                ledger=self.ledger, channels=self, clock=self.clock,
-                workspace=lambda: self.current_view().workspace, worker_id=self.worker_id,
-                folder=self.inflight_folder / "replies", lease=self.options.lease)
-            self.inbox.recover()
+        self._start_side_job()
         self._warm_up()
         self.alarm_clock.start()
         self.sync_alarms()
@@ -186,6 +181,15 @@ class Runner(Shutdown):
                 self.alarm_clock.at(at, self._inbox_live, f"live-chat-{at.isoformat()}")
         self._plan_next_snapshot()
         log.info("cm run started as %s on %s", self.worker_id, self.ledger.url)
+
+    def _start_side_job(self) -> None:
+        """Make the side job given by the composition root, and let it recover its orphans."""
+        if self._side_job is not None:
+            self.inbox = self._side_job(
+                ledger=self.ledger, channels=self, clock=self.clock,
+                workspace=lambda: self.current_view().workspace, worker_id=self.worker_id,
+                folder=self.inflight_folder / "replies", lease=self.options.lease)
+            self.inbox.recover()
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop the alarms and wait for sends in flight to be recorded.
