@@ -32,7 +32,7 @@ from tests.scheduler.workspace import post, write_schedules, write_workspace
 S = DeliveryState
 
 
-def wait_for(condition: Callable[[], Any], within: float = 20.0, what: str = "") -> Any:
+def wait_for(condition: Callable[[], Any], within: float = 120.0, what: str = "") -> Any:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         found = condition()
