@@ -36,13 +36,8 @@ demo: $(STAMP)
 	$(BIN)/cm check
 	$(BIN)/cm demo
 
-# Two pytest workers (pytest-xdist), each test file on one worker (its module fixtures run
-# once): the crash tests and the sandbox round trips wait on processes and sockets, and the
-# other worker uses that time. Every test keeps its files in tmp_path, its server on a free port
-# and its PostgreSQL schema to itself, so the workers share nothing. PYTEST_ARGS='-n 0' runs
-# the suite in one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m mypy
 	$(BIN)/ruff check cm_toolkit bench tests
 
