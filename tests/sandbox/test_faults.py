@@ -14,6 +14,7 @@ from cm_toolkit.sandbox.core import epoch_seconds
 from cm_toolkit.sandbox.faults import FaultKind, FaultPlan, parse_faults
 from cm_toolkit.sandbox.server import Sandbox
 from tests.sandbox.probe import ACCESS, REFRESH, START, Probe, running_probe
+from tests.waiting import faulted
 
 URL = "https://api.probe.test"
 
@@ -89,6 +90,7 @@ def test_timeout_processes_then_answers_too_late(p: Probe) -> None:
     p.sandbox.faults.add("*:timeout@once")
     with pytest.raises(requests.ReadTimeout):
         p.http.post(f"{URL}/posts", json={"text": "slow"}, timeout=0.2)
+    faulted(p.sandbox)  # processed (the client may give up before the server reads it)
     assert [p["text"] for p in _posts(p.sandbox)] == ["slow"]  # the post exists
 
 
@@ -98,6 +100,7 @@ def test_timeout_never_answers_whatever_the_client_waits(p: Probe) -> None:
     p.sandbox.faults.add("*:timeout@once")
     with pytest.raises(requests.ReadTimeout):
         p.http.post(f"{URL}/posts", json={"text": "held"}, timeout=0.2)
+    faulted(p.sandbox)  # processed, then held
     p.sandbox.faults.release_held()
     assert [p["text"] for p in _posts(p.sandbox)] == ["held"]  # processed: the post exists
     (entry,) = p.sandbox.journal.entries(method="POST", path="/posts")

@@ -194,8 +194,11 @@ class CrashRun:
         finally:
             ledger.close()
 
-    def ready(self, index: int, process: subprocess.Popen[bytes], within: float = 60.0) -> bool:
-        """Wait until run ``index`` says it started (its alarms are set: it publishes)."""
+    def ready(self, index: int, process: subprocess.Popen[bytes], within: float = 180.0) -> bool:
+        """Wait until run ``index`` says it started (its alarms are set: it publishes).
+
+        ``within`` is a cap, not a margin: the wait ends at the line. A start takes about 2 s on
+        an idle machine and was seen taking 50 s on a shared one (load 20)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline and process.poll() is None:
             if "cm run started" in self.stderr(index):

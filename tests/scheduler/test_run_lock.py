@@ -73,7 +73,7 @@ def test_the_lock_goes_with_a_killed_process(
     finally:
         child.kill()  # SIGKILL: no clean-up of its own
         child.communicate(timeout=10)  # reaped, its pipes closed
-    take_within(ledger, "test/1/cccccc", 10.0).release()
+    take_within(ledger, "test/1/cccccc", 60.0).release()
 
 
 # PostgreSQL only: a SQLite lock is a file lock, it has no connection to lose
@@ -99,7 +99,7 @@ def test_a_lock_lost_with_its_connection_is_taken_again_unless_another_has_it(
         with pytest.raises(AlreadyRunning):
             take_run_lock(ledger.engine, "host-b/2/bbbbbb")
         cut("host-a/1/aaaaaa")
-        other = take_within(ledger, "host-b/2/bbbbbb", 10.0)
+        other = take_within(ledger, "host-b/2/bbbbbb", 60.0)
         assert not lock.verify()  # another runner has it now: this one must stop
         other.release()
         lock.release()

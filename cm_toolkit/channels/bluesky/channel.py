@@ -21,11 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-from atproto_client import models
-from atproto_client.models.utils import get_response_model
 from atproto_core.uri import AtUri
 from pydantic import Field
 
@@ -54,6 +52,9 @@ from cm_toolkit.errors import (
     Rejected,
     TransientError,
 )
+
+if TYPE_CHECKING:  # the SDK is imported when a post is made: see wire.py
+    from atproto_client import models
 
 T = TypeVar("T")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -184,6 +185,8 @@ class BlueskyChannel(Channel):
         return [Problem(self.channel_id, None, None, message, fix) for message, fix in found]
 
     def publish(self, post: RenderedPost) -> PublishResult:
+        from atproto_client import models
+
         problems = self.validate(post)
         if problems:
             raise Rejected(f"channel {self.channel_id}: " + "; ".join(p.message for p in problems),
@@ -227,6 +230,8 @@ class BlueskyChannel(Channel):
         key: there -> published; absent after a lost answer -> sent once more with the same key
         (which cannot make a second post). A lost answer that cannot be settled is
         ``OutcomeUnknown`` naming the key; a 5xx stays a retryable ``TransientError``."""
+        from atproto_client import models
+
         for attempt in (1, 2):
             try:
                 made = self.session.call("publishing a post", lambda: (
@@ -255,6 +260,8 @@ class BlueskyChannel(Channel):
 
     def _read(self, key: str, text: str) -> models.ComAtprotoRepoStrongRef.Main | None:
         """The record at ``key`` when it is ours (same text), None when there is none."""
+        from atproto_client import models
+
         try:
             got = self.session.call("looking up the post", lambda: (
                 self.session.client.app.bsky.feed.post.get(self.session.did, key)))
@@ -278,6 +285,8 @@ class BlueskyChannel(Channel):
         )
 
     def _facets(self, text: str) -> list[models.AppBskyRichtextFacet.Main]:
+        from atproto_client import models
+
         facets: list[models.AppBskyRichtextFacet.Main] = []
         features: list[tuple[rich.Span, Any]] = [
             (span, models.AppBskyRichtextFacet.Link(uri=span.value)) for span in rich.links(text)
@@ -305,6 +314,8 @@ class BlueskyChannel(Channel):
             return None
 
     def _embed(self, post: RenderedPost) -> Any:
+        from atproto_client import models
+
         if post.media:
             return models.AppBskyEmbedImages.Main(images=[self._image(m) for m in post.media])
         if post.link:
@@ -316,6 +327,9 @@ class BlueskyChannel(Channel):
         return None
 
     def _image(self, media: Media) -> models.AppBskyEmbedImages.Image:
+        from atproto_client import models
+        from atproto_client.models.utils import get_response_model
+
         data = media.read_bytes()
         client = self.session.client
         # The SDK's upload_blob hands the bytes to httpx as ``data=``, deprecated there (a

@@ -11,10 +11,9 @@ the call again; a refresh JWT that is itself expired or revoked -> ``createSessi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from atproto_client.client.session import Session, SessionEvent
 from atproto_core.exceptions import AtProtocolError
 
 from cm_toolkit.channels.base import Credentials, Transport
@@ -28,6 +27,9 @@ from cm_toolkit.channels.bluesky.wire import (
     xrpc_error,
 )
 from cm_toolkit.errors import AuthExpired
+
+if TYPE_CHECKING:  # imported when used: atproto_client is slow to import (wire.py)
+    from atproto_client.client.session import Session, SessionEvent
 
 T = TypeVar("T")
 SESSION_SECRET = "session"
@@ -71,6 +73,8 @@ class BlueskySession:
         return self._did
 
     def _keep(self, event: SessionEvent, session: Session) -> None:
+        from atproto_client.client.session import SessionEvent
+
         self._did = session.did
         if event is not SessionEvent.IMPORT:  # an imported session is the stored one already
             self.credentials.update({SESSION_SECRET: session.export()})
@@ -94,6 +98,8 @@ class BlueskySession:
 
     def _refresh(self) -> None:
         """A new session from the refresh JWT; a spent one falls back to the app password."""
+        from atproto_client.client.session import Session
+
         current = decode(self._client.export_session_string())
         assert current is not None
         try:
@@ -132,6 +138,8 @@ class BlueskySession:
 
 def decode(value: str | None) -> Session | None:
     """The session of a stored string; None for none or a string that is not one."""
+    from atproto_client.client.session import Session
+
     try:
         return Session.decode(value) if value else None
     except ValueError:  # an old or hand-edited store: sign in again

@@ -18,16 +18,18 @@ XRPC errors (``{"error": "Name", "message": "..."}``) by status:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from atproto_client import Client
-from atproto_client import exceptions as atx
-from atproto_client.models.common import XrpcError
-from atproto_client.request import Request
 
 from cm_toolkit.channels.base import Transport
 from cm_toolkit.errors import AuthExpired, ChannelError, RateLimited, Rejected, TransientError
+
+# The SDK is imported by the functions that use it, not here: importing ``atproto_client`` takes
+# a second or more (it builds the whole async and sync API), and every ``cm`` command that loads
+# a workspace with a Bluesky channel imports this module (its settings), most never calling it.
+if TYPE_CHECKING:
+    from atproto_client import Client
 
 NETWORK = "bluesky"
 ENTRYWAY = "https://bsky.social"
@@ -39,6 +41,9 @@ class Lost(Exception):
 
 def make_client(service: str, transport: Transport) -> Client:
     """The SDK's client for ``service``, sending through ``transport`` with its timeout."""
+    from atproto_client import Client
+    from atproto_client.request import Request
+
     kwargs: dict[str, Any] = {"timeout": transport.timeout}
     if transport.httpx_transport is not None:
         kwargs["transport"] = transport.httpx_transport
@@ -47,6 +52,8 @@ def make_client(service: str, transport: Transport) -> Client:
 
 def xrpc_error(exc: BaseException) -> tuple[int | None, str | None, str | None]:
     """(status, XRPC error name, message) of a failed call; (None, None, None) without answer."""
+    from atproto_client.models.common import XrpcError
+
     response = getattr(exc, "response", None)
     if response is None:
         return None, None, None
@@ -62,6 +69,8 @@ def is_expired_token(exc: BaseException) -> bool:
 
 def sent_without_answer(exc: BaseException) -> bool:
     """True when the request may have reached the server and no answer came back."""
+    from atproto_client import exceptions as atx
+
     if isinstance(exc, atx.RequestErrorBase) and exc.response is not None:
         return False
     if _connect_failed(exc):
@@ -82,6 +91,8 @@ def _connect_failed(exc: BaseException) -> bool:
 
 def map_error(exc: BaseException, channel_id: str, what: str) -> ChannelError:
     """Our error for a failed call (a lost create is handled before this, see ``Lost``)."""
+    from atproto_client import exceptions as atx
+
     where = f"channel {channel_id}: {what}"
     status, name, said = xrpc_error(exc)
     info: dict[str, Any] = {"network": NETWORK, "status": status, "code": name,

@@ -25,9 +25,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from mastodon import Mastodon, MastodonError
 from pydantic import Field
 
 from cm_toolkit.channels.base import (
@@ -49,6 +48,9 @@ from cm_toolkit.channels.mastodon.wire import NETWORK, map_error
 from cm_toolkit.channels.x.text import split_thread as x_split_thread
 from cm_toolkit.errors import ChannelError, OutcomeUnknown, PartiallyPublished, Problem, Rejected
 from cm_toolkit.workspace.models import Network
+
+if TYPE_CHECKING:
+    from mastodon import Mastodon
 
 T = TypeVar("T")
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/avif")
@@ -144,6 +146,8 @@ class MastodonChannel(Channel):
     @property
     def client(self) -> Mastodon:
         if self._client is None:
+            from mastodon import Mastodon  # imported when used: see mastodon/wire.py
+
             self._session = session_for(self.transport)
             self._client = Mastodon(
                 access_token=self.credentials.get("access_token"),
@@ -158,6 +162,8 @@ class MastodonChannel(Channel):
         return self._client
 
     def _call(self, what: str, call: Callable[[], T], *, creates: bool = False) -> T:
+        from mastodon import MastodonError
+
         try:
             return call()
         except MastodonError as exc:
@@ -168,6 +174,8 @@ class MastodonChannel(Channel):
     def register_app(cls, instance: str, redirect_uri: str, transport: Transport | None = None,
                      name: str = "cm-toolkit") -> tuple[str, str]:
         """Register cm-toolkit on ``instance`` (``POST /api/v1/apps``): (client id, secret)."""
+        from mastodon import Mastodon, MastodonError
+
         assert cls.oauth is not None
         try:
             client_id, secret = Mastodon.create_app(

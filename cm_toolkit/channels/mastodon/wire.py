@@ -14,16 +14,9 @@ adapter's ``TimedSession`` (``X-RateLimit-Reset``, an ISO 8601 time).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import requests
-from mastodon import (
-    MastodonAPIError,
-    MastodonError,
-    MastodonNetworkError,
-    MastodonRatelimitError,
-    MastodonServerError,
-    MastodonUnauthorizedError,
-)
 
 from cm_toolkit.channels.x.wire import before_sending
 from cm_toolkit.errors import (
@@ -35,12 +28,23 @@ from cm_toolkit.errors import (
     TransientError,
 )
 
+if TYPE_CHECKING:  # Mastodon.py is imported when used: it takes a second to import (x/wire.py)
+    from mastodon import MastodonError
+
 NETWORK = "mastodon"
 
 
 def map_error(exc: MastodonError, channel_id: str, what: str, *, creates: bool,
               last: requests.Response | None) -> ChannelError:
     """Our error for a failed call; ``creates``: the call creates a status (no answer: unknown)."""
+    from mastodon import (
+        MastodonAPIError,
+        MastodonNetworkError,
+        MastodonRatelimitError,
+        MastodonServerError,
+        MastodonUnauthorizedError,
+    )
+
     where = f"channel {channel_id}: {what}"
     if isinstance(exc, MastodonRatelimitError):
         return RateLimited(f"{where}: the instance's rate limit is reached",

@@ -28,7 +28,6 @@ from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
-import tweepy
 from pydantic import Field
 
 from cm_toolkit.channels.base import (
@@ -186,6 +185,8 @@ class XChannel(Channel):
     @property
     def client(self) -> Any:
         if self._client is None:
+            import tweepy  # imported when used: see x/wire.py
+
             get = self.credentials.get
             if self._user_auth:
                 client = tweepy.Client(
@@ -203,6 +204,8 @@ class XChannel(Channel):
 
     def _call(self, what: str, call: Callable[[], T], *, creates: bool = False) -> T:
         """Run one SDK call: refresh the token once on a 401, map every failure to our errors."""
+        import tweepy
+
         refreshed = False
         while True:
             try:
@@ -324,6 +327,8 @@ class XChannel(Channel):
 
     def _raw_auth(self) -> dict[str, Any]:
         """Authentication for calls tweepy has no method for, as tweepy does it."""
+        import tweepy
+
         client = self.client
         if self._user_auth:
             handler = tweepy.OAuth1UserHandler(

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-import tweepy
 
 from cm_toolkit.errors import (
     AuthExpired,
@@ -17,9 +16,15 @@ from cm_toolkit.errors import (
     TransientError,
 )
 
+# tweepy is imported by the functions that use it: at the top, every `cm` process loading a
+# workspace with an X channel paid for it (with the other SDKs, a second or more per process),
+# most never calling X.
+
 
 def map_error(exc: Exception, channel_id: str, what: str, *, creates: bool) -> ChannelError:
     """Our error for a failed call; ``creates``: the call creates a post (no answer: unknown)."""
+    import tweepy
+
     where = f"channel {channel_id}: {what}"
     if isinstance(exc, tweepy.HTTPException):
         status = exc.response.status_code
@@ -60,6 +65,8 @@ def map_error(exc: Exception, channel_id: str, what: str, *, creates: bool) -> C
 
 def raise_for_status(response: requests.Response) -> None:
     """tweepy's status mapping, for the calls made on its session directly."""
+    import tweepy
+
     if response.status_code < 300:
         return
     mapped = {
