@@ -99,10 +99,12 @@ def analyze_queue(engine: Engine) -> None:
 
 @contextmanager
 def machine_turn(engine: Engine, host: str) -> Iterator[bool]:
-    """This machine's orphan-recovery lock (a session advisory lock keyed by ``host``), if no
-    other process holds it: yields True while held (released on leaving), False if taken."""
-    key = zlib.crc32(f"cm recovery {host}".encode()) & 0x7FFFFFFF
+    """This machine's orphan-recovery lock for this ledger (a session advisory lock keyed by
+    ``host`` and the ledger's schema: two ledgers on one server do not wait on each other), if
+    no other process holds it: yields True while held (released on leaving), False if taken."""
     with engine.connect() as connection:
+        key = connection.execute(text("SELECT hashtext(:h || ' ' || current_schema())"),
+                                 {"h": f"cm recovery {host}"}).scalar_one()
         taken = connection.execute(text("SELECT pg_try_advisory_lock(:s, :k)"),
                                    {"s": _RECOVERY_SPACE, "k": key}).scalar_one()
         connection.commit()

@@ -20,6 +20,7 @@ from cm_toolkit.ledger.cluster_jobs import (
     create_queue_tables,
     machine_turn,
 )
+from tests.ledger_fixtures import POSTGRES_URL
 
 from .test_claim import DUE, planned_ids
 
@@ -82,3 +83,15 @@ def test_one_worker_per_machine_recovers_at_a_time(ledger: Ledger) -> None:
         assert (first, second, elsewhere) == (True, False, True)
     with machine_turn(ledger.engine, "host-a") as again:  # given back on leaving
         assert again is True
+
+
+def test_two_ledgers_on_one_server_recover_independently(ledger: Ledger) -> None:
+    """The lock is per machine and per ledger: another workspace's ledger (another schema on
+    the same server) recovering on this machine does not make this one wait."""
+    other = sa.create_engine(POSTGRES_URL)  # the server's default schema: another ledger
+    try:
+        with (machine_turn(ledger.engine, "host-a") as mine,
+              machine_turn(other, "host-a") as theirs):
+            assert (mine, theirs) == (True, True)
+    finally:
+        other.dispose()
