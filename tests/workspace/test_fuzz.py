@@ -113,7 +113,7 @@ def broken_file(draw: st.DrawFn) -> tuple[str, bytes]:
     return target, _dump(mutated).encode("utf-8")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(broken=broken_file(), as_json=st.booleans())
 def test_cm_check_never_crashes(broken: tuple[str, bytes], as_json: bool) -> None:
     target, content = broken

@@ -214,7 +214,7 @@ def test_plain_scalars_take_ruamel_s_yaml_1_2_types() -> None:
     assert data["d"] == "post-1" and data["e"] is None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(broken=broken_file())
 def test_any_broken_file_reads_the_same_both_ways(broken: tuple[str, bytes]) -> None:
     target, content = broken
