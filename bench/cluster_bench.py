@@ -82,6 +82,7 @@ class Result:
     states: Counter[str]
     instant: datetime
     ready_after: float  # seconds from T until the last worker said it started (< 0: before)
+    ready_in: float  # seconds from the workers' start until the last said it started (the apply)
     profile: str = ""
 
 
@@ -137,6 +138,7 @@ def _run(args: argparse.Namespace, workers: int, profile: bool, folder: Path,
     env = {k: v for k, v in os.environ.items() if not k.startswith("CM_")}
     env.update(fallback_env(args.accounts), CM_TOKEN_DIR=str(folder / "tokens"))
     processes = []
+    started = time.monotonic()
     for index in range(workers):
         with (folder / f"worker-{index}.err").open("wb") as err:
             processes.append(subprocess.Popen(
@@ -150,6 +152,7 @@ def _run(args: argparse.Namespace, workers: int, profile: bool, folder: Path,
             assert all(p.poll() is None for p in processes), "a worker exited at start"
             time.sleep(0.2)
         ready_after = (datetime.now(UTC) - instant).total_seconds()
+        ready_in = time.monotonic() - started
         if profile:
             while datetime.now(UTC) < instant:
                 time.sleep(0.05)
@@ -186,7 +189,7 @@ def _run(args: argparse.Namespace, workers: int, profile: bool, folder: Path,
             arrivals[call["text"].rsplit(" on ", 1)[-1]].append(
                 datetime.fromisoformat(call["at"]))
     summary = summarise_profile(folder / "profile.txt") if profile else ""
-    return Result(workers, arrivals, statuses, states, instant, ready_after, summary)
+    return Result(workers, arrivals, statuses, states, instant, ready_after, ready_in, summary)
 
 
 # -- figures --------------------------------------------------------------------------------
@@ -243,27 +246,38 @@ def summarise_profile(path: Path) -> str:
     return "\n".join(lines)
 
 
+HEADER = ["workers", "published", "throughput /s", "last post after T", "lateness median",
+          "lateness p99", "min gap s", f"gaps < {SPACING:g} s", f"max in 15 min (X: {X_LIMIT})",
+          "ready before T"]
+
+
+def row(result: Result, deliveries: int) -> tuple[list[str], bool]:
+    """One run's line of the table, and whether it published everything within the rules."""
+    late = sorted((at - result.instant).total_seconds()
+                  for values in result.arrivals.values() for at in values)
+    published = len(late)
+    smallest, close, largest = pacing(result.arrivals)
+    last = late[-1] if late else float("nan")
+    line = [
+        str(result.workers), f"{published}/{deliveries}",
+        f"{published / last:.1f}" if late else "-", f"{last:.1f} s",
+        f"{percentile(late, 0.5):.1f} s" if late else "-",
+        f"{percentile(late, 0.99):.1f} s" if late else "-",
+        f"{smallest:.3f}", str(close), str(largest),
+        "yes" if result.ready_after <= 0 else f"NO (+{result.ready_after:.1f} s)"]
+    return line, published == deliveries and close == 0 and largest <= X_LIMIT
+
+
 def report(results: list[Result], deliveries: int) -> bool:
-    rows = [["workers", "published", "throughput /s", "last post after T", "lateness median",
-             "lateness p99", "min gap s", f"gaps < {SPACING:g} s", f"max in 15 min (X: {X_LIMIT})",
-             "ready before T"]]
+    rows = [HEADER]
     ok = True
     for result in results:
-        late = sorted((at - result.instant).total_seconds()
-                      for values in result.arrivals.values() for at in values)
-        published = len(late)
-        smallest, close, largest = pacing(result.arrivals)
-        last = late[-1] if late else float("nan")
-        rows.append([
-            str(result.workers), f"{published}/{deliveries}",
-            f"{published / last:.1f}" if late else "-", f"{last:.1f} s",
-            f"{percentile(late, 0.5):.1f} s" if late else "-",
-            f"{percentile(late, 0.99):.1f} s" if late else "-",
-            f"{smallest:.3f}", str(close), str(largest),
-            "yes" if result.ready_after <= 0 else f"NO (+{result.ready_after:.1f} s)"])
-        ok = ok and published == deliveries and close == 0 and largest <= X_LIMIT
+        line, good = row(result, deliveries)
+        rows.append(line)
+        ok = ok and good
         print(f"{result.workers} worker(s): ledger {dict(result.states)}; sandbox answers "
-              f"{dict(result.statuses)}")
+              f"{dict(result.statuses)}; all started (the leader applied) "
+              f"{result.ready_in:.1f} s after launch")
     print(table(rows))
     for result in results:
         if result.profile:
@@ -296,8 +310,14 @@ def main() -> int:
           f"{args.workers}; load average before: {os.getloadavg()[0]:.1f}")
     results = []
     for workers in args.workers:
+        # the machine may be shared: its load when each run starts, beside the run's figures
+        print(f"  {workers} worker(s): starting; load average {os.getloadavg()[0]:.1f}",
+              flush=True)
         results.append(run_once(args, workers, args.profile and workers == 1))
-        print(f"  {workers} worker(s) done; load average {os.getloadavg()[0]:.1f}", flush=True)
+        # each run's line at once: a long run stopped later still leaves the finished ones
+        print(f"  {workers} worker(s) done; load average {os.getloadavg()[0]:.1f}; "
+              f"{' | '.join(row(results[-1], args.deliveries)[0])}; started "
+              f"{results[-1].ready_in:.1f} s after launch", flush=True)
     return 0 if report(results, args.deliveries) else 1
 
 

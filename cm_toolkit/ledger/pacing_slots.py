@@ -63,11 +63,12 @@ class AccountSlots:
         ).all()
         return [Slot(row.id, row.delivery_id, row.at, row.granted) for row in rows]
 
-    def grant(self, slot_id: int, attempt: int | None) -> None:
-        """A place kept in the queue becomes a send granted, at this attempt."""
+    def place(self, slot_id: int, attempt: int | None, at: datetime, granted: bool) -> None:
+        """A place kept in the queue moves to ``at``, this attempt's, and becomes a send
+        granted when ``granted``."""
         self._connection.execute(
-            text("UPDATE pacing_slots SET granted = true, attempt = :a WHERE id = :i"),
-            {"i": slot_id, "a": attempt})
+            text("UPDATE pacing_slots SET granted = :g, attempt = :a, at = :at WHERE id = :i"),
+            {"i": slot_id, "a": attempt, "at": at, "g": granted})
 
     def add(self, delivery_id: int | None, attempt: int | None, at: datetime,
             granted: bool) -> int:

@@ -13,6 +13,8 @@ one after the other), so:
   budget in any window, whichever workers send them;
 - a delivery told to wait gets the next free place (successive slots, not all the same instant:
   a backlog of k posts on one account wakes about k times), and keeps it when it comes back;
+  one that comes back after its place (its job fetched late) is spaced from the sends granted
+  meanwhile, not granted the past place at once (two workers would send together);
 - a slot granted to a delivery that has made no attempt since (the ledger's ``attempts``: its
   worker was killed before the claim, or recovery gave the claim back) is freed when the
   delivery asks again: only sends that may have reached the network count.
@@ -89,8 +91,16 @@ class PostgresPacer:
             if mine is not None:  # its place in the queue, kept since it was told to wait
                 if mine.at > now + tolerance:
                     return mine.at
-                slots.grant(mine.id, attempt)
-                self._remember(channel_id, _Grant(mine.id, mine.at))
+                # a job fetched late (a backlog: seconds) finds its place past: it leaves now,
+                # so it is spaced from the sends granted meanwhile, and its slot says when
+                # it leaves; else late places on one account were all granted at once
+                at = Pacer._earliest([row.at for row in rows if row.granted], spacing, budget,
+                                     max(mine.at, now))
+                granted = at <= now + tolerance
+                slots.place(mine.id, attempt, at, granted)
+                if not granted:
+                    return at
+                self._remember(channel_id, _Grant(mine.id, at))
                 return None
             earliest = Pacer._earliest([row.at for row in rows], spacing, budget, now)
             granted = earliest <= now + tolerance

@@ -41,6 +41,23 @@ def test_two_workers_keep_one_account_spaced(ledger: Ledger) -> None:  # noqa: F
     assert first.before_send("x-mooc", "x", T0 + SPACING) is None
 
 
+def test_places_come_back_late_are_spaced_from_each_other(ledger: Ledger) -> None:  # noqa: F811
+    """Jobs fetched late (a backlog) find their kept places past: they are not all granted
+    at the instant they come back, each is spaced from the send granted before it. With a
+    budget (X's) the places stay in the window the pacer reads."""
+    first, second = pacers(ledger, Budget(100, timedelta(minutes=15)))
+    assert first.reserve("x-mooc", "x", T0, key=1) is None
+    assert second.reserve("x-mooc", "x", T0, key=2) == T0 + SPACING
+    assert first.reserve("x-mooc", "x", T0, key=3) == T0 + 2 * SPACING
+    late = T0 + 5 * SPACING  # both come back long after their places, on two workers
+    assert second.reserve("x-mooc", "x", late, key=2) is None  # leaves now
+    assert second.before_send("x-mooc", "x", late) is None
+    assert first.reserve("x-mooc", "x", late, key=3) == late + SPACING  # not with it
+    assert first.reserve("x-mooc", "x", late + SPACING, key=3) is None
+    # a new delivery queues after both
+    assert second.reserve("x-mooc", "x", late + SPACING, key=4) == late + 2 * SPACING
+
+
 def test_the_budget_holds_across_workers(ledger: Ledger) -> None:  # noqa: F811
     budget = Budget(3, timedelta(minutes=1))
     first, second = pacers(ledger, budget)
