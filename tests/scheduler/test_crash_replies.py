@@ -150,13 +150,13 @@ def _messages(root: Path, url: str, sandbox: Sandbox, clock: ManualClock) -> lis
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # a hang detector: a loaded machine is slow, not hung
 def test_killing_replies_never_answers_twice_and_loses_nothing(tmp_path: Path) -> None:
     _judge_replies(tmp_path, f"sqlite:///{tmp_path / 'cm.db'}", 21)
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # a hang detector: a loaded machine is slow, not hung
 @pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
