@@ -54,7 +54,9 @@ class Capability(enum.Enum):
 class Limits:
     """What a network accepts. ``text_max`` is in the network's own unit (X: weighted length).
     ``duplicates_refused``: a post whose text repeats an earlier one of the account is refused
-    (``cm check`` warns when a plan would send one)."""
+    (``cm check`` warns when a plan would send one). ``media_bytes_by_type``: (MIME type, bytes)
+    for the types a network takes up to another size than ``media_bytes_max`` (X: GIFs 15 MB,
+    other images 5 MB)."""
 
     text_max: int
     text_unit: str = "characters"  # of text_max, as said to users: "weighted characters"...
@@ -63,6 +65,11 @@ class Limits:
     media_bytes_max: int | None = None
     media_types: tuple[str, ...] = ()
     duplicates_refused: bool = False
+    media_bytes_by_type: tuple[tuple[str, int], ...] = ()
+
+    def media_bytes_max_for(self, mime_type: str | None) -> int | None:
+        """The largest file of ``mime_type`` the network takes (None: not checked)."""
+        return dict(self.media_bytes_by_type).get(mime_type or "", self.media_bytes_max)
 
 
 @dataclass(frozen=True)
