@@ -124,3 +124,17 @@ def test_followers_and_engagement_come_from_the_instance(env: Env) -> None:
     env.channel.delete(result.remote_id)
     env.channel.delete(result.remote_id)  # already gone: nothing to do
     assert env.sandbox.state()["networks"]["mastodon"]["statuses"] == []
+
+
+def test_a_lost_create_is_sent_once_more_under_the_same_key(env: Env) -> None:
+    """How Mastodon settles a lost answer (the contract's ``settles_lost_creates``): the same
+    Idempotency-Key again, which the instance answers with the status it already made."""
+    env.channel.publish(RenderedPost(text="Échauffement", idempotency_key="cm-delivery-50"))
+    env.sandbox.journal.clear()
+    env.sandbox.faults.add("mastodon:drop-after-commit@once/api/v1/statuses")
+    result = env.channel.publish(RenderedPost(text="Perdue ?", idempotency_key="cm-delivery-51"))
+    first, second = env.sandbox.journal.entries(path="/api/v1/statuses")
+    assert first.fault == "drop-after-commit" and second.status == 200
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"] == "cm-delivery-51"
+    statuses = env.sandbox.state()["networks"]["mastodon"]["statuses"]
+    assert [s["id"] for s in statuses if s["text"] == "Perdue ?"] == [result.remote_id]
