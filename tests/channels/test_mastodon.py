@@ -79,8 +79,7 @@ def test_the_instance_limit_is_read_from_the_instance(env: Env) -> None:
     with pytest.raises(Rejected, match="more than the 500"):
         env.channel.publish(RenderedPost(text=text))
     assert env.creates() == []  # refused before anything was sent
-    emulator = env.sandbox.emulator("mastodon")
-    assert isinstance(emulator, MastodonEmulator)
+    emulator = env.sandbox.emulator_of(MastodonEmulator)
     emulator.instances[SAMPLE_INSTANCE].max_characters = 1000
     fresh = MastodonChannel(env.channel.channel_id, env.channel.settings,
                             env.channel.credentials, env.sandbox.transport(5))

@@ -59,3 +59,15 @@ def test_property_mastodon_parts_fit_and_keep_every_word(words: list[str]) -> No
     parts = MastodonChannel.split_thread(text, 100)
     assert all(mastodon_length(p) <= 100 for p in parts)
     assert " ".join(_unnumbered(parts)).split() == text.split()
+
+
+def test_bluesky_cuts_by_graphemes_with_the_same_splitter() -> None:
+    """Bluesky's parts: 300 graphemes (a flag is one), a huge word cut between graphemes."""
+    from cm_toolkit.channels.bluesky.text import grapheme_length as bluesky_graphemes
+    from cm_toolkit.channels.bluesky.text import split_thread as bluesky_split
+
+    text = "Première phrase du fil. " * 20 + "🇫🇷" * 700
+    parts = bluesky_split(text, 300)
+    assert all(bluesky_graphemes(p) <= 300 for p in parts)
+    assert parts[0].rsplit(" ", 1)[0].endswith("du fil.")  # cut after a sentence
+    assert "".join(_unnumbered(parts)).replace(" ", "") == text.replace(" ", "")

@@ -26,6 +26,7 @@ from cm_toolkit.errors import (
 from cm_toolkit.sandbox.clock import ManualClock
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.sandbox.transport import SandboxAdapter
+from cm_toolkit.sandbox.x import XEmulator
 from cm_toolkit.sandbox.x.base import MOOC_USER_ID
 from tests.sandbox.test_x import OAUTH1, png
 from tests.sandbox.test_x_gif import GIF, big_gif
@@ -115,7 +116,7 @@ def test_publish_images_uploads_over_the_client_session_then_attaches(
     assert alt.json_body()["metadata"] == {"alt_text": {"text": "Visuel 0"}}
     sent = env.creates()[0].json_body()
     assert len(sent["media"]["media_ids"]) == 2
-    tweet = env.sandbox.emulator("x").tweets[result.remote_id]  # type: ignore[attr-defined]
+    tweet = env.sandbox.emulator_of(XEmulator).tweets[result.remote_id]
     assert len(tweet.media_keys) == 2
 
 
@@ -335,7 +336,7 @@ def test_a_gif_alone_is_uploaded_as_tweet_gif_and_posted(
     result = env.channel().publish(post)
     [body] = _uploads(env)
     assert 'name="media_category"' in body and "tweet_gif" in body and "tweet_image" not in body
-    tweet = env.sandbox.emulator("x").tweets[result.remote_id]  # type: ignore[attr-defined]
+    tweet = env.sandbox.emulator_of(XEmulator).tweets[result.remote_id]
     assert len(tweet.media_keys) == 1
 
 
@@ -347,7 +348,7 @@ def test_a_gif_over_5_mb_is_published_and_one_over_15_mb_refused_before_upload(
     gif.write_bytes(big_gif(6))
     post = RenderedPost(text="Le module 2 en grand", media=(Media(gif, "image/gif"),))
     result = env.channel().publish(post)
-    tweet = env.sandbox.emulator("x").tweets[result.remote_id]  # type: ignore[attr-defined]
+    tweet = env.sandbox.emulator_of(XEmulator).tweets[result.remote_id]
     assert len(tweet.media_keys) == 1 and len(_uploads(env)) == 1
     gif.write_bytes(big_gif(15) + b"\x00")
     [problem] = env.channel().validate(post)

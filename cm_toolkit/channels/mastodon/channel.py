@@ -243,10 +243,8 @@ class MastodonChannel(Channel):
 
     def publish(self, post: RenderedPost) -> PublishResult:
         limits = self.instance_limits()
-        problems = self.validate(post, limits)
-        if problems:
-            raise Rejected(f"channel {self.channel_id}: " + "; ".join(p.message for p in problems),
-                           network=NETWORK, fix=problems[0].fix)
+        Rejected.raise_for(self.validate(post, limits), network=NETWORK,
+                           prefix=f"channel {self.channel_id}: ")
         media_ids = [self._upload(media) for media in post.media]  # nothing is online yet
         key = post.idempotency_key or f"cm-{uuid.uuid4()}"
         parts = self.parts(post, limits)

@@ -257,13 +257,7 @@ class XChannel(Channel):
         return [Problem(self.channel_id, None, None, message, fix) for message, fix in found]
 
     def publish(self, post: RenderedPost) -> PublishResult:
-        problems = self.validate(post)
-        if problems:
-            raise Rejected(
-                f"channel {self.channel_id}: " + "; ".join(p.message for p in problems),
-                network="x",
-                fix=problems[0].fix,
-            )
+        Rejected.raise_for(self.validate(post), network="x", prefix=f"channel {self.channel_id}: ")
         media_ids = [self._upload(media) for media in post.media]  # nothing is online yet
         ids: list[str] = []
         for index, text in enumerate(self.parts(post)):
