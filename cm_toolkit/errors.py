@@ -207,6 +207,14 @@ class AuthExpired(ChannelError):
 class Rejected(ChannelError):
     """The network refused the content for good (duplicate, too long, invalid media...)."""
 
+    @classmethod
+    def raise_for(cls, problems: list[Problem], *, network: str, prefix: str = "") -> None:
+        """Refuse what an adapter's own ``validate`` found, before anything is sent: every
+        problem in the message, the first one's fix. Nothing when ``problems`` is empty."""
+        if problems:
+            raise cls(prefix + "; ".join(p.message for p in problems), network=network,
+                      fix=problems[0].fix)
+
 
 class OutcomeUnknown(ChannelError):
     """A create call was sent and no answer came back: it may or may not have been published."""

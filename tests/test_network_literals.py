@@ -24,7 +24,8 @@ NOT_A_NETWORK = frozenset({
     ("growth/charts.py", "x"),  # Plotly's horizontal axis key
     ("growth/wording.py", "x"),  # the "x2.5" of a growth multiple
     ("inbox/faq_text.py", "x"),  # an English plural ending ("boxes")
-    ("channels/base.py", "manual"),  # Capability.MANUAL and MessageKind.MANUAL values
+    ("channels/base.py", "manual"),  # Capability.MANUAL
+    ("channels/conversations.py", "manual"),  # MessageKind.MANUAL
 })
 
 

@@ -21,11 +21,7 @@ if TYPE_CHECKING:
 def refuse_invalid(channel: Channel, request: ReplyRequest, prefix: str = "") -> None:
     """Raise ``Rejected`` (every problem, the first one's fix) when ``validate_reply`` finds
     any: an adapter's ``reply`` never sends what the network would refuse."""
-    problems = channel.validate_reply(request)
-    if problems:
-        raise Rejected(prefix + "; ".join(p.message for p in problems),
-                       network=channel.network,
-                       fix=problems[0].fix)
+    Rejected.raise_for(channel.validate_reply(request), network=channel.network, prefix=prefix)
 
 
 @contextmanager

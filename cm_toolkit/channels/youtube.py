@@ -245,11 +245,7 @@ class YouTubeChannel(Channel):
         return problems
 
     def publish(self, post: RenderedPost) -> PublishResult:
-        problems = self.validate(post)
-        if problems:
-            raise Rejected(
-                "; ".join(p.message for p in problems), network="youtube", fix=problems[0].fix
-            )
+        Rejected.raise_for(self.validate(post), network="youtube")
         settings = self.youtube_settings
         body = {
             "snippet": {

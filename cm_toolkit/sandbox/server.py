@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from cm_toolkit.errors import SandboxError
@@ -46,6 +46,8 @@ from cm_toolkit.sandbox.journal import Journal, JournalEntry, body_text, mask_he
 HOLD = math.inf
 """The delay of a held ``timeout`` answer (``FaultPlan.hold``): it never comes."""
 
+
+E = TypeVar("E", bound=Emulator)
 
 def emulator_targets() -> list[str]:
     """The emulators of every installed network ("module:Class"), as their adapters declare
@@ -203,6 +205,13 @@ class Sandbox:
             if emulator.network == network:
                 return emulator
         raise SandboxError(f"no emulator for {network!r}")
+
+    def emulator_of(self, cls: type[E]) -> E:
+        """The running emulator of class ``cls``, typed: tests reach its state without a cast."""
+        for emulator in self.emulators:
+            if isinstance(emulator, cls):
+                return emulator
+        raise SandboxError(f"no {cls.__name__} in this sandbox")
 
     def state(self) -> dict[str, Any]:
         with self.ctx.lock:

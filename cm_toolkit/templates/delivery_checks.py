@@ -206,10 +206,11 @@ class _Checker:
                          "put the file in the workspace (e.g. assets/) or fix the path")
                 continue
             found.append(Media(self.probe.root / item, kind or "application/octet-stream"))
-            if rules.media_bytes_max is not None and size > rules.media_bytes_max:
+            bytes_max = rules.media_bytes_max(kind)
+            if bytes_max is not None and size > bytes_max:
                 self.add(f"big:{item}", file, line,
                          f"{item} is {size / 1024**2:.1f} MB, more than the "
-                         f"{rules.media_bytes_max / 1024**2:.0f} MB {self.network} accepts",
+                         f"{bytes_max / 1024**2:.0f} MB {self.network} accepts",
                          "use a smaller file")
             if rules.media_types and kind is not None and kind not in rules.media_types:
                 self.add(f"type:{item}", file, line,

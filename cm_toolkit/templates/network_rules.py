@@ -45,9 +45,9 @@ class NetworkRules:
     def media_max(self) -> int | None:  # None: not checked
         return self.channel.limits.media_max if self.channel else None
 
-    @property
-    def media_bytes_max(self) -> int | None:
-        return self.channel.limits.media_bytes_max if self.channel else None
+    def media_bytes_max(self, mime_type: str | None) -> int | None:
+        """The largest file of that type the network takes (X: a GIF 15 MB, an image 5 MB)."""
+        return self.channel.limits.media_bytes_max_for(mime_type) if self.channel else None
 
     @property
     def media_types(self) -> tuple[str, ...]:  # empty: any type

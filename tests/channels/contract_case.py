@@ -24,12 +24,11 @@ class ChannelCase:
     duplicate_rejected: bool = True  # publishing the same text twice gives Rejected
     extra: dict[str, object] = field(default_factory=dict)
     reply_path: str | None = None  # regex of a reply's create call, with CONVERSATIONS
-    # the adapter sends a create that got no answer once more under the same idempotency key,
-    # which the network answers with what the first one created (Mastodon's Idempotency-Key):
-    # a lost answer is then a success with one post, not OutcomeUnknown
-    replays_creates: bool = False
     delete_path: str | None = None  # regex of the delete call when it is not an HTTP DELETE
-    # a create sent again cannot make a second post (a record key, an Idempotency-Key): the
-    # adapter settles a lost answer itself, so the post is published once, not "unknown"
-    idempotent_creates: bool = False
+    # a create sent again cannot make a second post (Mastodon's Idempotency-Key, Bluesky's
+    # record key), so the adapter settles a lost answer itself, by sending the create once more
+    # (Mastodon) or reading the record back first (Bluesky): the post is published once, not
+    # "unknown"; only when the settling goes unanswered too is it OutcomeUnknown. How each
+    # settles is its own test's business (tests/channels/test_mastodon.py, test_bluesky.py).
+    settles_lost_creates: bool = False
     auth_fix: str | None = None  # what an AuthExpired's fix names (default: `cm auth CHANNEL`)

@@ -79,8 +79,7 @@ def test_the_instance_limit_is_read_from_the_instance(env: Env) -> None:
     with pytest.raises(Rejected, match="more than the 500"):
         env.channel.publish(RenderedPost(text=text))
     assert env.creates() == []  # refused before anything was sent
-    emulator = env.sandbox.emulator("mastodon")
-    assert isinstance(emulator, MastodonEmulator)
+    emulator = env.sandbox.emulator_of(MastodonEmulator)
     emulator.instances[SAMPLE_INSTANCE].max_characters = 1000
     fresh = MastodonChannel(env.channel.channel_id, env.channel.settings,
                             env.channel.credentials, env.sandbox.transport(5))
@@ -124,3 +123,17 @@ def test_followers_and_engagement_come_from_the_instance(env: Env) -> None:
     env.channel.delete(result.remote_id)
     env.channel.delete(result.remote_id)  # already gone: nothing to do
     assert env.sandbox.state()["networks"]["mastodon"]["statuses"] == []
+
+
+def test_a_lost_create_is_sent_once_more_under_the_same_key(env: Env) -> None:
+    """How Mastodon settles a lost answer (the contract's ``settles_lost_creates``): the same
+    Idempotency-Key again, which the instance answers with the status it already made."""
+    env.channel.publish(RenderedPost(text="Échauffement", idempotency_key="cm-delivery-50"))
+    env.sandbox.journal.clear()
+    env.sandbox.faults.add("mastodon:drop-after-commit@once/api/v1/statuses")
+    result = env.channel.publish(RenderedPost(text="Perdue ?", idempotency_key="cm-delivery-51"))
+    first, second = env.sandbox.journal.entries(path="/api/v1/statuses")
+    assert first.fault == "drop-after-commit" and second.status == 200
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"] == "cm-delivery-51"
+    statuses = env.sandbox.state()["networks"]["mastodon"]["statuses"]
+    assert [s["id"] for s in statuses if s["text"] == "Perdue ?"] == [result.remote_id]

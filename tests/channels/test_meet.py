@@ -12,7 +12,7 @@ from cm_toolkit.channels.base import LiveSessionRequest, MemoryCredentials, Rend
 from cm_toolkit.channels.meet import MeetChannel, MeetSettings, event_id_for
 from cm_toolkit.errors import AuthExpired, OutcomeUnknown, RateLimited, TransientError
 from cm_toolkit.sandbox.clock import ManualClock
-from cm_toolkit.sandbox.google.calendar import OWNER
+from cm_toolkit.sandbox.google.calendar import OWNER, CalendarEmulator
 from cm_toolkit.sandbox.server import Sandbox
 from tests.waiting import faulted
 
@@ -101,7 +101,7 @@ def test_schedule_live_twice_gives_the_same_event(sandbox: Sandbox, channel: Mee
 
 
 def test_a_pending_conference_is_awaited(sandbox: Sandbox, channel: MeetChannel) -> None:
-    sandbox.emulator("meet").pending_fraction = 1.0  # type: ignore[attr-defined]
+    sandbox.emulator_of(CalendarEmulator).pending_fraction = 1.0
     result = channel.schedule_live(SESSION)
     assert result.url.startswith("https://meet.google.com/")
     methods = [e.method for e in sandbox.journal.entries(network="meet")]

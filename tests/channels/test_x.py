@@ -26,9 +26,10 @@ from cm_toolkit.errors import (
 from cm_toolkit.sandbox.clock import ManualClock
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.sandbox.transport import SandboxAdapter
+from cm_toolkit.sandbox.x import XEmulator
 from cm_toolkit.sandbox.x.base import MOOC_USER_ID
 from tests.sandbox.test_x import OAUTH1, png
-from tests.sandbox.test_x_gif import GIF
+from tests.sandbox.test_x_gif import GIF, big_gif
 from tests.waiting import faulted
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -115,7 +116,7 @@ def test_publish_images_uploads_over_the_client_session_then_attaches(
     assert alt.json_body()["metadata"] == {"alt_text": {"text": "Visuel 0"}}
     sent = env.creates()[0].json_body()
     assert len(sent["media"]["media_ids"]) == 2
-    tweet = env.sandbox.emulator("x").tweets[result.remote_id]  # type: ignore[attr-defined]
+    tweet = env.sandbox.emulator_of(XEmulator).tweets[result.remote_id]
     assert len(tweet.media_keys) == 2
 
 
@@ -335,8 +336,26 @@ def test_a_gif_alone_is_uploaded_as_tweet_gif_and_posted(
     result = env.channel().publish(post)
     [body] = _uploads(env)
     assert 'name="media_category"' in body and "tweet_gif" in body and "tweet_image" not in body
-    tweet = env.sandbox.emulator("x").tweets[result.remote_id]  # type: ignore[attr-defined]
+    tweet = env.sandbox.emulator_of(XEmulator).tweets[result.remote_id]
     assert len(tweet.media_keys) == 1
+
+
+def test_a_gif_over_5_mb_is_published_and_one_over_15_mb_refused_before_upload(
+    env: Env, tmp_path: Path
+) -> None:
+    """X takes animated GIFs up to 15 MB, other images up to 5 MB (API_FACTS.md)."""
+    gif = tmp_path / "gros.gif"
+    gif.write_bytes(big_gif(6))
+    post = RenderedPost(text="Le module 2 en grand", media=(Media(gif, "image/gif"),))
+    result = env.channel().publish(post)
+    tweet = env.sandbox.emulator_of(XEmulator).tweets[result.remote_id]
+    assert len(tweet.media_keys) == 1 and len(_uploads(env)) == 1
+    gif.write_bytes(big_gif(15) + b"\x00")
+    [problem] = env.channel().validate(post)
+    assert problem.message == "gros.gif is 15.0 MB, X takes GIFs up to 15 MB"
+    with pytest.raises(Rejected):
+        env.channel().publish(post)
+    assert len(_uploads(env)) == 1  # the second one never left
 
 
 def test_images_stay_tweet_image(env: Env, files: dict[str, Path]) -> None:

@@ -20,7 +20,7 @@ from cm_toolkit.errors import (
     TransientError,
 )
 from cm_toolkit.sandbox.clock import ManualClock
-from cm_toolkit.sandbox.google.youtube import CHANNEL_ID, three_significant
+from cm_toolkit.sandbox.google.youtube import CHANNEL_ID, YouTubeEmulator, three_significant
 from cm_toolkit.sandbox.server import Sandbox
 from tests.channels.cases.youtube import tiny_video
 from tests.channels.youtube_fixtures import (  # noqa: F401 (fixtures)
@@ -219,7 +219,7 @@ def test_rate_limit_resets_from_googles_date(sandbox: Sandbox, channel: YouTubeC
 def test_quota_exceeded_waits_for_midnight_pacific(
     sandbox: Sandbox, channel: YouTubeChannel, post: RenderedPost
 ) -> None:
-    sandbox.emulator("youtube").quota.daily_uploads = 0  # type: ignore[attr-defined]
+    sandbox.emulator_of(YouTubeEmulator).quota.daily_uploads = 0
     with pytest.raises(RateLimited) as caught:
         channel.publish(post)
     assert caught.value.reset_at == datetime(2027, 12, 2, 8, 0, tzinfo=UTC)  # 00:00 PST

@@ -19,6 +19,7 @@ from cm_toolkit.channels.base import (
 from cm_toolkit.channels.youtube import YouTubeChannel
 from cm_toolkit.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, TransientError
 from cm_toolkit.sandbox.clock import ManualClock
+from cm_toolkit.sandbox.google.youtube import YouTubeEmulator
 from cm_toolkit.sandbox.server import Sandbox
 from tests.channels.cases.youtube import tiny_video
 from tests.channels.youtube_fixtures import (  # noqa: F401 (fixtures)
@@ -31,7 +32,7 @@ from tests.channels.youtube_fixtures import (  # noqa: F401 (fixtures)
 
 
 def units(sandbox: Sandbox) -> int:
-    return int(sandbox.emulator("youtube").quota.used)  # type: ignore[attr-defined]
+    return int(sandbox.emulator_of(YouTubeEmulator).quota.used)
 
 
 def uploaded(
@@ -139,7 +140,7 @@ def test_errors_are_mapped(
     with pytest.raises(OutcomeUnknown):
         channel.reply(ReplyRequest("Merci", first.remote_id, first.kind, video))
     assert len(sandbox.journal.entries(method="POST", path=r"/youtube/v3/comments")) == 1
-    sandbox.emulator("youtube").quota.daily_units = units(sandbox)  # type: ignore[attr-defined]
+    sandbox.emulator_of(YouTubeEmulator).quota.daily_units = units(sandbox)
     with pytest.raises(RateLimited) as quota:
         channel.conversations(query)
     assert "quota" in (quota.value.info.network_message or "")

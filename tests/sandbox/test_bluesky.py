@@ -46,9 +46,7 @@ class Env:
 
     @property
     def emulator(self) -> BlueskyEmulator:
-        found = self.sandbox.emulator("bluesky")
-        assert isinstance(found, BlueskyEmulator)
-        return found
+        return self.sandbox.emulator_of(BlueskyEmulator)
 
 
 @pytest.fixture

@@ -43,9 +43,7 @@ class Env:
 
     @property
     def emulator(self) -> FacebookEmulator:
-        emulator = self.sandbox.emulator("facebook")
-        assert isinstance(emulator, FacebookEmulator)
-        return emulator
+        return self.sandbox.emulator_of(FacebookEmulator)
 
     def error(self, call: object) -> dict[str, object]:
         with pytest.raises(facebook.GraphAPIError) as caught:

@@ -77,9 +77,7 @@ class Env:
 
     @property
     def x(self) -> XEmulator:
-        emulator = self.sandbox.emulator("x")
-        assert isinstance(emulator, XEmulator)
-        return emulator
+        return self.sandbox.emulator_of(XEmulator)
 
 
 @pytest.fixture

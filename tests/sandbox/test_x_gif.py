@@ -69,3 +69,24 @@ def test_one_gif_alone_and_four_images_are_posted(env: Env) -> None:
               for n in range(4)]
     assert _create(session, "Quatre images", images).status_code == 201
     assert len(env.x.tweets) == 2
+
+
+def big_gif(megabytes: float) -> bytes:
+    """A GIF of about ``megabytes`` MB (X sniffs the header; the padding is past its trailer)."""
+    return GIF + b"\x00" * (int(megabytes * 1024 * 1024) - len(GIF))
+
+
+def test_a_gif_may_weigh_15_mb_where_an_image_stops_at_5(env: Env) -> None:
+    """X's caps: images 5 MB, animated GIFs (``tweet_gif``) 15 MB (API_FACTS.md)."""
+    session = env.session()
+    gif = _upload(session, "anime.gif", big_gif(6), "image/gif", "tweet_gif")
+    assert _create(session, "Un gros GIF", [gif]).status_code == 201
+    too_big = session.post(f"{API}/2/media/upload",
+                           files={"media": ("anime.gif", big_gif(15) + b"\x00", "image/gif")},
+                           data={"media_category": "tweet_gif"})
+    assert too_big.status_code == 400 and "File size exceeds 15728640 bytes." in too_big.text
+    image = session.post(f"{API}/2/media/upload",
+                         files={"media": ("visuel.png", png() + b"\x00" * 5 * 1024 * 1024,
+                                          "image/png")},
+                         data={"media_category": "tweet_image"})
+    assert image.status_code == 400 and "File size exceeds 5242880 bytes." in image.text

@@ -89,3 +89,22 @@ def test_cm_preview_shows_the_same_problem(
     [problem] = payload["deliveries"][0]["problems"]
     assert (problem["file"], problem["line"]) == ("schedules.yaml", 8)
     assert "and a GIF cannot share its post" in problem["message"]
+
+
+def test_a_gif_may_weigh_15_mb_an_image_5(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """X takes animated GIFs up to 15 MB and other images up to 5 MB (API_FACTS.md)."""
+    root = _workspace(tmp_path / "gif", "[assets/anime.gif]")
+    padding = b"\x00" * (6 * 1024 * 1024)
+    (root / "assets" / "anime.gif").write_bytes(GIF + padding)
+    code, out = _check(root, capsys)
+    assert code == 0, out
+    (root / "assets" / "anime.gif").write_bytes(GIF + padding * 3)
+    code, out = _check(root, capsys)
+    assert code == 1 and "assets/anime.gif is 18.0 MB, more than the 15 MB x accepts" in out, out
+    root = _workspace(tmp_path / "png", "[assets/visuel.png]")
+    image = root / "assets" / "visuel.png"
+    image.write_bytes(image.read_bytes() + padding)
+    code, out = _check(root, capsys)
+    assert code == 1 and "more than the 5 MB x accepts" in out, out

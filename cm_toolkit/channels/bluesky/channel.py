@@ -187,10 +187,8 @@ class BlueskyChannel(Channel):
     def publish(self, post: RenderedPost) -> PublishResult:
         from atproto_client import models
 
-        problems = self.validate(post)
-        if problems:
-            raise Rejected(f"channel {self.channel_id}: " + "; ".join(p.message for p in problems),
-                           network=NETWORK, fix=problems[0].fix)
+        Rejected.raise_for(self.validate(post), network=NETWORK,
+                           prefix=f"channel {self.channel_id}: ")
         embed = self._embed(post)  # blobs first: nothing is online yet
         texts = self.parts(post)
         refs: list[models.ComAtprotoRepoStrongRef.Main] = []

@@ -5,6 +5,7 @@
   an emoji with its skin tone or a flag is one.
 - Links, mentions and hashtags are not found by the network: the client sends facets
   (``app.bsky.richtext.facet``) whose ``byteStart``/``byteEnd`` count bytes of the UTF-8 text.
+- A thread's parts are cut by ``channels/thread_split.py`` with the grapheme count.
 - A record key of a post must be a TID (the lexicon's ``"key": "tid"``): 13 characters of
   base32-sortable, the first one of ``234567abcdefghij``.
 """
@@ -16,6 +17,8 @@ import re
 from dataclasses import dataclass
 
 import regex
+
+from cm_toolkit.channels import thread_split
 
 TEXT_MAX_GRAPHEMES = 300
 TEXT_MAX_BYTES = 3000
@@ -92,37 +95,7 @@ def record_key(*parts: str) -> str:
 
 
 def split_thread(text: str, limit: int = TEXT_MAX_GRAPHEMES) -> list[str]:
-    """``text`` as thread parts of at most ``limit`` graphemes, numbered ``" 1/3"`` at the end.
-
-    Cut between paragraphs and lines first, then between words; a text that fits is one part,
-    unnumbered. A URL is never cut (it is one word)."""
-    text = text.strip()
-    if grapheme_length(text) <= limit:
-        return [text]
-    total_guess = 2
-    while True:
-        room = limit - len(f" {total_guess}/{total_guess}")
-        parts = _pack(text, room)
-        if len(str(len(parts))) <= len(str(total_guess)):
-            return [f"{part} {i}/{len(parts)}" for i, part in enumerate(parts, start=1)]
-        total_guess = len(parts)
-
-
-def _pack(text: str, room: int) -> list[str]:
-    parts: list[str] = []
-    current = ""
-    for word in re.split(r"(?<=\s)(?=\S)", text):
-        candidate = current + word
-        if grapheme_length(candidate.rstrip()) <= room:
-            current = candidate
-            continue
-        if current.strip():
-            parts.append(current.strip())
-        current = word
-        while grapheme_length(current.rstrip()) > room:  # one huge word: cut between graphemes
-            clusters = _GRAPHEME.findall(current)
-            parts.append("".join(clusters[:room]))
-            current = "".join(clusters[room:])
-    if current.strip():
-        parts.append(current.strip())
-    return parts
+    """``text`` as thread parts of at most ``limit`` graphemes, numbered ``" 1/3"`` at the end
+    (``channels/thread_split.py``, the splitter every network shares: between lines, then
+    after sentences, then between words, a huge word between graphemes; a URL is one word)."""
+    return thread_split.split_thread(text, limit, grapheme_length)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from cm_toolkit.channels.base import Transport
+from cm_toolkit.channels.request_fate import never_left
 from cm_toolkit.errors import AuthExpired, ChannelError, RateLimited, Rejected, TransientError
 
 # The SDK is imported by the functions that use it, not here: importing ``atproto_client`` takes
@@ -73,20 +74,9 @@ def sent_without_answer(exc: BaseException) -> bool:
 
     if isinstance(exc, atx.RequestErrorBase) and exc.response is not None:
         return False
-    if _connect_failed(exc):
+    if never_left(exc):
         return False
     return isinstance(exc, (atx.NetworkError, httpx.TransportError))
-
-
-def _connect_failed(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    item: BaseException | None = exc
-    while item is not None and id(item) not in seen:
-        seen.add(id(item))
-        if isinstance(item, (httpx.ConnectError, httpx.ConnectTimeout)):
-            return True
-        item = item.__cause__ or item.__context__
-    return False
 
 
 def map_error(exc: BaseException, channel_id: str, what: str) -> ChannelError:

@@ -298,13 +298,7 @@ class FacebookChannel(Channel):
         return post.text
 
     def publish(self, post: RenderedPost) -> PublishResult:
-        problems = self.validate(post)
-        if problems:
-            raise Rejected(
-                "; ".join(p.message for p in problems),
-                network="facebook",
-                fix=problems[0].fix,
-            )
+        Rejected.raise_for(self.validate(post), network="facebook")
         page_id = self.page.page_id
         message = self._message(post)
         args = {"published": "true"}

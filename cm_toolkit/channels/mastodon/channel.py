@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import Field
 
+from cm_toolkit.channels import thread_split
 from cm_toolkit.channels.base import (
     Capability,
     Channel,
@@ -45,7 +46,6 @@ from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, Quota
 from cm_toolkit.channels.http import TimedSession, session_for
 from cm_toolkit.channels.mastodon.text import mastodon_length
 from cm_toolkit.channels.mastodon.wire import NETWORK, map_error
-from cm_toolkit.channels.x.text import split_thread as x_split_thread
 from cm_toolkit.errors import ChannelError, OutcomeUnknown, PartiallyPublished, Problem, Rejected
 from cm_toolkit.workspace.models import Network
 
@@ -102,8 +102,7 @@ class MastodonChannel(Channel):
 
     @classmethod
     def split_thread(cls, text: str, limit: int) -> list[str]:
-        # split by X's weights, never below Mastodon's count: every part fits here too
-        return x_split_thread(text, limit)
+        return thread_split.split_thread(text, limit, mastodon_length)
 
     # 300 requests / 5 min per account; a post spends at most 6 (instance, 4 uploads, status)
     budget = Budget(limit=50, window=timedelta(minutes=5), margin=5)
@@ -244,10 +243,8 @@ class MastodonChannel(Channel):
 
     def publish(self, post: RenderedPost) -> PublishResult:
         limits = self.instance_limits()
-        problems = self.validate(post, limits)
-        if problems:
-            raise Rejected(f"channel {self.channel_id}: " + "; ".join(p.message for p in problems),
-                           network=NETWORK, fix=problems[0].fix)
+        Rejected.raise_for(self.validate(post, limits), network=NETWORK,
+                           prefix=f"channel {self.channel_id}: ")
         media_ids = [self._upload(media) for media in post.media]  # nothing is online yet
         key = post.idempotency_key or f"cm-{uuid.uuid4()}"
         parts = self.parts(post, limits)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from cm_toolkit.channels.x.wire import before_sending
+from cm_toolkit.channels.request_fate import never_left
 from cm_toolkit.errors import (
     AuthExpired,
     ChannelError,
@@ -61,7 +61,7 @@ def map_error(exc: MastodonError, channel_id: str, what: str, *, creates: bool,
                                   status=status, network_message=said)
         return Rejected(f"{where}: the instance refused it ({status}): {said}", network=NETWORK,
                         status=status, network_message=said)
-    if isinstance(exc, MastodonNetworkError) and not before_sending(exc):
+    if isinstance(exc, MastodonNetworkError) and not never_left(exc):
         if creates:
             return OutcomeUnknown(
                 f"{where}: the request was sent but no answer came back ({_cause(exc)})",

@@ -77,6 +77,7 @@ API = "https://api.x.com"
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 GIF_TYPE = "image/gif"  # uploaded as a GIF (``tweet_gif``): alone in its post
+GIF_MAX_BYTES = 15 * 1024 * 1024  # an animated GIF (``tweet_gif``) may be larger (API_FACTS.md)
 
 
 class XSettings(ChannelSettings):
@@ -138,6 +139,7 @@ class XChannel(Channel):
     limits: ClassVar[Limits] = Limits(
         text_max=TEXT_MAX, text_unit="weighted characters", media_max=4,
         media_bytes_max=IMAGE_MAX_BYTES, media_types=IMAGE_TYPES,
+        media_bytes_by_type=((GIF_TYPE, GIF_MAX_BYTES),),
         duplicates_refused=True,  # 403 "duplicate content", permanent (API_FACTS.md)
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -255,13 +257,7 @@ class XChannel(Channel):
         return [Problem(self.channel_id, None, None, message, fix) for message, fix in found]
 
     def publish(self, post: RenderedPost) -> PublishResult:
-        problems = self.validate(post)
-        if problems:
-            raise Rejected(
-                f"channel {self.channel_id}: " + "; ".join(p.message for p in problems),
-                network="x",
-                fix=problems[0].fix,
-            )
+        Rejected.raise_for(self.validate(post), network="x", prefix=f"channel {self.channel_id}: ")
         media_ids = [self._upload(media) for media in post.media]  # nothing is online yet
         ids: list[str] = []
         for index, text in enumerate(self.parts(post)):
@@ -466,13 +462,12 @@ def _media_problems(media: Media) -> list[tuple[str, str]]:
         size = media.path.stat().st_size
     except OSError:
         return [(f"image {media.path} cannot be read", "check the media path in the post")]
-    if size > IMAGE_MAX_BYTES:
-        return [
-            (
-                f"{media.path.name} is {size / 1024 / 1024:.1f} MB, X takes images up to 5 MB",
-                "compress or resize it",
-            )
-        ]
+    limit = XChannel.limits.media_bytes_max_for(media.mime_type) or IMAGE_MAX_BYTES
+    if size > limit:
+        kind = "GIFs" if media.mime_type == GIF_TYPE else "images"
+        said = f"X takes {kind} up to {limit // 1024 // 1024} MB"
+        return [(f"{media.path.name} is {size / 1024 / 1024:.1f} MB, {said}",
+                 "compress or resize it")]
     return []
 
 

@@ -7,7 +7,8 @@ Pure functions (text in, text or number out), so that ``XChannel`` (its ``text_l
 - ``x_weighted_length(text)``: X's weighted length (twitter-text rules: URLs count 23, Latin
   code points 1, CJK and emoji 2, NFC-normalised first).
 - ``contains_url(text)``: X sees a URL in the text (a post with one costs more).
-- ``split_thread(text, limit=280)``: a thread, parts numbered ``1/3`` ..., each within the limit.
+- ``split_thread(text, limit=280)``: a thread, parts numbered ``1/3`` ..., each within the limit
+  (the network-neutral cutting of ``channels/thread_split.py``, with X's length and word cut).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from twitter_text.config import config as _twitter_text_config
 from twitter_text.extract_emojis import extract_emojis_with_indices
 from twitter_text.extract_urls import extract_urls_with_indices
 from twitter_text.get_character_weight import get_character_weight
+
+from cm_toolkit.channels import thread_split
 
 TEXT_MAX = 280
 URL_WEIGHT = 23
@@ -83,80 +86,6 @@ def contains_url(text: str) -> bool:
     words = _WORD_AND_SPACE.findall(text)
     return any(_word_facts(word, index == 0)[1]
                for index, word in enumerate(words) if "." in word)
-
-
-# Where a thread may be cut, best first: between paragraphs/lines, after a sentence, between words.
-_BREAKS = (
-    re.compile(r"\n\s*"),
-    re.compile(r"(?<=[.!?…:;])\s+"),
-    re.compile(r"\s+"),
-)
-
-
-def _segments(text: str, pattern: re.Pattern[str]) -> list[str]:
-    """Pieces of ``text`` cut after each match of ``pattern``; each piece keeps its separator."""
-    pieces: list[str] = []
-    start = 0
-    for match in pattern.finditer(text):
-        if match.end() > start:
-            pieces.append(text[start : match.end()])
-            start = match.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return [p for p in pieces if p.strip()]
-
-
-class _Weights:
-    """Weighted lengths of thread pieces, each measured once.
-
-    Measuring is slow (twitter-text runs its URL and emoji expressions over the whole text), and
-    pieces always end at whitespace, where neither a URL nor an emoji can continue: so the
-    weight of pieces put together is the sum of their weights.
-    """
-
-    def __init__(self) -> None:
-        self._cache: dict[str, int] = {}
-
-    def __call__(self, text: str) -> int:
-        if text not in self._cache:
-            self._cache[text] = x_weighted_length(text)
-        return self._cache[text]
-
-
-def _pack(pieces: list[str], budget: int, level: int, weigh: _Weights) -> list[str]:
-    """Greedy packing of ``pieces`` into parts whose weighted length stays within ``budget``;
-    a piece too long on its own is cut at the next finer kind of break."""
-    parts: list[str] = []
-    current = ""
-    current_weight = 0  # weight of ``current`` with its trailing whitespace
-    for piece in pieces:
-        stripped = piece.rstrip()
-        if current and current_weight + weigh(stripped) <= budget:
-            current += piece
-            current_weight += weigh(piece)
-            continue
-        if current.strip():
-            parts.append(current.rstrip())
-        current, current_weight = "", 0
-        if weigh(stripped) <= budget:
-            current, current_weight = piece, weigh(piece)
-            continue
-        sub = _cut_finer(piece, budget, level, weigh)
-        parts.extend(sub[:-1])
-        current = sub[-1] + (" " if piece[-1:].isspace() else "")
-        current_weight = weigh(current)
-    if current.strip():
-        parts.append(current.rstrip())
-    return parts
-
-
-def _cut_finer(piece: str, budget: int, level: int, weigh: _Weights) -> list[str]:
-    """Cut a piece too long on its own at the first finer kind of break it contains."""
-    for finer_level in range(level + 1, len(_BREAKS)):
-        finer = _segments(piece, _BREAKS[finer_level])
-        if len(finer) > 1:
-            return _pack(finer, budget, finer_level, weigh)
-    return _cut_characters(piece.rstrip(), budget)
 
 
 # Small: split_thread packs the same huge word again when its first guess of the part count had
@@ -254,28 +183,7 @@ def _close_part(word: str, start: int, end: int, budget: int, parts: list[str]) 
 def split_thread(text: str, limit: int = TEXT_MAX) -> list[str]:
     """Split ``text`` into an X thread: each part within ``limit`` weighted characters.
 
-    A text that fits is returned as one part, unnumbered. Otherwise parts are greedily filled,
-    cut between lines first, then after sentences, then between words (then, for one huge word,
-    between characters), and numbered ``" 1/3"``, ``" 2/3"``... at their end; the numbering is
-    counted in the limit.
+    ``channels/thread_split.py`` cuts and numbers the parts by X's weighted length; one huge
+    word is cut by ``_cut_characters`` (twitter-text's units: a URL or an emoji stays whole).
     """
-    if limit < 20:
-        raise ValueError("a thread part needs a limit of at least 20 characters")
-    text = unicodedata.normalize("NFC", text).strip()
-    if x_weighted_length(text) <= limit:
-        return [text]
-    weigh = _Weights()
-    count_guess, margin = 2, 0
-    while True:
-        suffix_weight = len(f" {count_guess}/{count_guess}")
-        parts = _pack(_segments(text, _BREAKS[0]), limit - suffix_weight - margin, 0, weigh)
-        if len(str(len(parts))) > len(str(count_guess)):
-            count_guess = len(parts)
-            continue
-        total = len(parts)
-        numbered = [f"{part} {i}/{total}" for i, part in enumerate(parts, start=1)]
-        # The sum of piece weights is exact in practice; the final check makes it a guarantee.
-        over = max(x_weighted_length(part) for part in numbered) - limit
-        if over <= 0:
-            return numbered
-        margin += over
+    return thread_split.split_thread(text, limit, x_weighted_length, _cut_characters)

@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 
+from cm_toolkit.channels.request_fate import never_left
 from cm_toolkit.errors import (
     AuthExpired,
     ChannelError,
@@ -50,7 +51,7 @@ def map_error(exc: Exception, channel_id: str, what: str, *, creates: bool) -> C
         if status >= 500:
             return TransientError(f"{where}: X answered {status}", **info)
         return Rejected(f"{where}: X refused it ({status}): {said}", **info)
-    if isinstance(exc, requests.ConnectTimeout) or before_sending(exc):
+    if never_left(exc):  # nothing reached X: safe to try again
         return TransientError(
             f"{where}: X could not be reached ({type(exc).__name__})", network="x"
         )
@@ -89,22 +90,3 @@ def json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def before_sending(exc: BaseException) -> bool:
-    """True when the connection failed before the request left (refused, unresolvable)."""
-    import urllib3.exceptions as u3
-
-    seen: set[int] = set()
-    pending: list[Any] = [exc]
-    while pending:
-        item = pending.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, (u3.NewConnectionError, u3.ConnectTimeoutError)):
-            return True
-        if isinstance(item, BaseException):
-            pending.extend([item.__cause__, item.__context__, *item.args])
-            pending.append(getattr(item, "reason", None))
-    return False

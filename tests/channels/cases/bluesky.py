@@ -52,6 +52,6 @@ def case(sandbox: Sandbox) -> ChannelCase:
                                  idempotency_key="cm-delivery-contract-thread"),
         duplicate_rejected=False,  # Bluesky takes the same text twice (a new record each time)
         delete_path=r"/xrpc/com\.atproto\.repo\.deleteRecord",
-        idempotent_creates=True,
+        settles_lost_creates=True,
         auth_fix="app password",
     )

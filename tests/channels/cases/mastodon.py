@@ -47,5 +47,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
         ),
         thread_post=RenderedPost(text=THREAD_TEXT, thread=True),
         duplicate_rejected=False,  # Mastodon takes the same text twice
-        replays_creates=True,
+        settles_lost_creates=True,
     )

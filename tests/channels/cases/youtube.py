@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cm_toolkit.channels.base import Media, MemoryCredentials, RenderedPost
 from cm_toolkit.channels.youtube import YouTubeChannel, YouTubeSettings
+from cm_toolkit.sandbox.google.youtube import YouTubeEmulator
 from cm_toolkit.sandbox.journal import JournalEntry
 from cm_toolkit.sandbox.server import Sandbox
 from tests.channels.contract_case import ChannelCase
@@ -38,7 +39,7 @@ def _description(entry: JournalEntry) -> str:
 
 def case(sandbox: Sandbox) -> ChannelCase:
     env = sandbox.env()
-    sandbox.emulator("youtube").round_subscribers = False  # type: ignore[attr-defined]
+    sandbox.emulator_of(YouTubeEmulator).round_subscribers = False
     channel = YouTubeChannel(
         "youtube",
         YouTubeSettings(channel_id=CHANNEL_ID),
