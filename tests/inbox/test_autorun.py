@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from cm_toolkit.inbox import load_faq
 from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.inbox.sync import InboxSync, SourceReport
 from cm_toolkit.ledger.inbox import InboxFilter, InboxLedger
@@ -175,3 +177,36 @@ def test_live_instants_fall_inside_the_sessions_to_come(rig: Rig) -> None:
     assert instants == [start + timedelta(minutes=m) for m in (1, 11, 21, 31, 41, 51)]
     assert job(rig, "testhost/1/abc").live_instants(start + timedelta(minutes=45)) == [
         start + timedelta(minutes=51)]
+
+
+def test_no_auto_answer_in_a_live_chat_that_has_ended(rig: Rig) -> None:
+    """The chat's questions are answered by FAQ while the session is on air; once it has
+    ended, YouTube refuses any message in it (403 liveChatEnded): no reply is even requested,
+    so the demo and `cm review` show no failed auto answer."""
+    (rig.root / "faq.yaml").write_text(
+        (Path(__file__).parents[2] / "faq.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    start = START + timedelta(days=2)
+    runner = rig.apply(sessions=[live_session("live-1", start)])  # 1 h, created a day before
+    rig.clock.set(start - timedelta(days=1))
+    assert rig.run("live-1/live", "youtube").step is Step.PUBLISHED
+    sync = InboxSync(inbox=InboxLedger(rig.ledger), channels=runner, clock=rig.clock,
+                     workspace=runner.current_view().workspace,
+                     faq=load_faq(rig.root))
+    rig.clock.set(start + timedelta(minutes=59))
+    [report] = sync.sync(channel_ids=frozenset({"youtube"}), sources=frozenset({"live_chat"}))
+    assert report.new > 0
+    with rig.ledger.reading() as session:
+        chat = list(session.scalars(select(InboxMessage).where(
+            InboxMessage.source == "live_chat")))
+    auto_able = [m for m in chat
+                 if any(len(s) > 3 and s[3] for s in (m.suggestions or {}).get("faq", [])[:1])]
+    assert auto_able, "some chat lines match an `auto` FAQ entry: the job would answer them"
+    rig.clock.set(start + timedelta(minutes=70))  # the chat has ended
+    late = job(rig, "testhost/1/abc")
+    late.recover()
+    late.tick()
+    late.close()
+    with rig.ledger.reading() as session:
+        answered = session.scalars(select(InboxReply.message_id)).all()
+    assert not set(answered) & {m.id for m in chat}
+    assert not rig.sandbox.journal.entries(method="POST", path=r"/youtube/v3/liveChat/messages")
