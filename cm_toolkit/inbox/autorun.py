@@ -114,12 +114,16 @@ class InboxJob:
         InboxSync(inbox=self.inbox, channels=self.channels, clock=self.clock,
                   workspace=workspace, faq=faq).sync(only_due=True)
         replies = self.service(faq)
-        if settings.auto_answers and faq is not None:
-            self.auto_answer(replies)
-        for reply_id in self.inbox.expire_reply_leases(self.clock.now()):
-            log.warning("reply %s -> unknown (its worker stopped while sending)", reply_id)
-        for reply_id in self.inbox.replies_waiting(self.clock.now()):
-            replies.send(reply_id)
+        # The syncs let a replay clock run (their instant does not matter); replies do not: on
+        # `cm demo`'s clock a token lives a few real milliseconds and a chat ends in a second,
+        # so a reply sent while the clock runs fails where it would succeed in real time.
+        with self.clock.hold():
+            if settings.auto_answers and faq is not None:
+                self.auto_answer(replies)
+            for reply_id in self.inbox.expire_reply_leases(self.clock.now()):
+                log.warning("reply %s -> unknown (its worker stopped while sending)", reply_id)
+            for reply_id in self.inbox.replies_waiting(self.clock.now()):
+                replies.send(reply_id)
         now = self.clock.now()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
             count = self.inbox.purge(now - settings.retention, now)
