@@ -311,8 +311,12 @@ class AuthorizationFlow:
             words = (
                 error.get("message") if isinstance(error, dict) else body.get("error_description")
             ) or (error if isinstance(error, str) else None) or body.get("message")
+            # the network's own words ("the authorization code was invalid": expired, used
+            # twice) say more than the HTTP status; bounded, they are an error text, not data
+            said = f": {str(words)[:200]}" if words else ""
             raise ChannelError(
-                f"{what or f'{network} refused the token request'} (HTTP {response.status_code})",
+                f"{what or f'{network} refused the token request'} (HTTP {response.status_code}"
+                f"{said})",
                 network=network,
                 status=response.status_code,
                 network_message=str(words) if words else None,

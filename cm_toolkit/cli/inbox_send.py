@@ -55,8 +55,12 @@ def sync(
              "units": r.units, "cost_usd": round(r.cost_usd, 4), "error": r.error,
              "warning": r.warning, "skipped": r.skipped} for r in reports]))
     else:
-        if not reports:
-            console.print("No channel of this workspace reads conversations.")
+        if not reports:  # e.g. --network mastodon: its adapter publishes but reads nothing
+            chosen = ", ".join(sorted([*networks, *channels]))
+            console.print(
+                "No channel of this workspace" + (f" ({chosen})" if chosen else "")
+                + " reads conversations: log what people say there with "
+                "cm inbox add CHANNEL (docs/inbox.md).", highlight=False, markup=False)
         for r in reports:
             line = f"{r.channel_id} {r.source}: "
             if r.skipped:

@@ -20,7 +20,7 @@ from cm_toolkit.errors import UsageError
 from cm_toolkit.sandbox.clock import Clock, ScaledClock, SystemClock
 
 sandbox_app = typer.Typer(
-    help="The sandbox: local emulators of X, Facebook, LinkedIn and Google (docs/sandbox.md).",
+    help="The sandbox: local emulators of every installed network (docs/sandbox.md).",
     no_args_is_help=True,
 )
 app.add_typer(sandbox_app, name="sandbox")

@@ -291,7 +291,9 @@ def demo(
             share = (now - start) / (end - start)
             console.print(f"  season day {now:%Y-%m-%d}  ({share:.0%})", highlight=False)
 
-    console.print(f"Replaying the season of {root} against the sandbox (about {seconds:.0f} s)...")
+    # the clock stands still while requests are in flight: the replay lasts longer (--help)
+    console.print(f"Replaying the season of {root} against the sandbox ({seconds:.0f} s of "
+                  "compressed clock, plus the time its requests take)...")
     result = run_demo(root, seconds=seconds, seed=seed, progress=progress,
                       report=_activity_report())
     _print_demo(result)

@@ -36,6 +36,8 @@ class GrowthContext:
     names: dict[str, str] = field(default_factory=dict)
     title: str = "cm-toolkit"
     language: str = "en"  # defaults.language: the words, numbers and dates of pages and report
+    # channel id -> network: the Inbox page's network filter offers the workspace's networks
+    networks: dict[str, str] = field(default_factory=dict)
 
     def name_of(self, channel_id: str) -> str:
         return self.names.get(channel_id, channel_id)
@@ -55,6 +57,7 @@ class GrowthContext:
         if reference is None and ledger is not None:
             reference = earliest_due(ledger)
         names = {cid: (c.name or cid) for cid, c in workspace.channels.items()}
+        networks = {cid: str(c.network) for cid, c in workspace.channels.items()}
         courses = schedules.variables.get("course")
         return cls(
             zone=ZoneInfo(schedules.timezone),
@@ -63,6 +66,7 @@ class GrowthContext:
             names=names,
             title=str(courses) if courses else workspace.root.name,
             language=schedules.defaults.language,
+            networks=networks,
         )
 
     @classmethod
@@ -78,7 +82,7 @@ class GrowthContext:
         if reference is None:
             return self
         return GrowthContext(self.zone, reference.astimezone(UTC), self.snapshot_interval,
-                             self.names, self.title, self.language)
+                             self.names, self.title, self.language, self.networks)
 
 
 def _cadence_interval(workspace: Workspace) -> timedelta:

@@ -38,7 +38,8 @@ class WorkspaceHints:
         bare = GrowthContext.bare(ledger, self.reference)
         return GrowthContext(
             zone=self.zone or bare.zone, reference=bare.reference, names=dict(self.names),
-            title=self.title or root.name, language=self.language or bare.language)
+            title=self.title or root.name, language=self.language or bare.language,
+            networks=dict(self.networks))
 
 
 def read_hints(root: Path) -> WorkspaceHints:

@@ -6,7 +6,8 @@ One ``tick`` (the runner calls it every resync, one at a time):
    is on air, at ``inbox.live_chat`` or the network's own interval);
 2. auto answers (``inbox.auto_answers``): each new message without a reply whose best FAQ
    suggestion is marked ``auto`` gets ``ReplyService.request(..., auto=True)``; the ledger
-   refuses a second reply to a message, so it happens once, even across restarts;
+   refuses a second reply to a message, so it happens once, even across restarts; a live
+   chat's message only while its chat is on air (an ended chat refuses it: 403 liveChatEnded);
 3. send the replies waiting (planned, or retry_wait whose time came: a ``cm inbox resolve
    --resend``, a throttled reply, a ``cm inbox reply`` killed before its request left);
 4. replies whose lease ended -> ``unknown``; once a day, retention (``inbox.retention``).
@@ -27,9 +28,11 @@ from cm_toolkit.clock import Clock
 from cm_toolkit.errors import CmError
 from cm_toolkit.inbox import Faq, load_faq
 from cm_toolkit.inbox.replies import ReplyService, recover_reply_orphans
-from cm_toolkit.inbox.sync import InboxSync
+from cm_toolkit.inbox.sync import LIVE_CHAT, InboxSync
 from cm_toolkit.ledger.inbox import InboxLedger
+from cm_toolkit.ledger.models import InboxMessage
 from cm_toolkit.ledger.repository import Ledger
+from cm_toolkit.ledger.sync_reads import live_chat_on_air
 from cm_toolkit.sending.inflight import InflightLog
 from cm_toolkit.workspace.models import Workspace
 
@@ -111,12 +114,16 @@ class InboxJob:
         InboxSync(inbox=self.inbox, channels=self.channels, clock=self.clock,
                   workspace=workspace, faq=faq).sync(only_due=True)
         replies = self.service(faq)
-        if settings.auto_answers and faq is not None:
-            self.auto_answer(replies)
-        for reply_id in self.inbox.expire_reply_leases(self.clock.now()):
-            log.warning("reply %s -> unknown (its worker stopped while sending)", reply_id)
-        for reply_id in self.inbox.replies_waiting(self.clock.now()):
-            replies.send(reply_id)
+        # The syncs let a replay clock run (their instant does not matter); replies do not: on
+        # `cm demo`'s clock a token lives a few real milliseconds and a chat ends in a second,
+        # so a reply sent while the clock runs fails where it would succeed in real time.
+        with self.clock.hold():
+            if settings.auto_answers and faq is not None:
+                self.auto_answer(replies)
+            for reply_id in self.inbox.expire_reply_leases(self.clock.now()):
+                log.warning("reply %s -> unknown (its worker stopped while sending)", reply_id)
+            for reply_id in self.inbox.replies_waiting(self.clock.now()):
+                replies.send(reply_id)
         now = self.clock.now()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
             count = self.inbox.purge(now - settings.retention, now)
@@ -127,10 +134,13 @@ class InboxJob:
     def auto_answer(self, replies: ReplyService) -> list[int]:
         """Request an auto answer for each new message whose best suggestion allows it."""
         requested = []
-        for message in self.inbox.unanswered_since(self.clock.now() - AUTO_LOOKBACK):
+        now = self.clock.now()
+        for message in self.inbox.unanswered_since(now - AUTO_LOOKBACK):
             found = (message.suggestions or {}).get("faq") or []
             if not found or message.id in self._auto_refused:
                 continue
+            if message.source == LIVE_CHAT and not self.chat_on_air(message, now):
+                continue  # its chat ended: the answer would fail; people answer elsewhere
             best = found[0]
             if len(best) < 4 or not best[3]:
                 continue
@@ -144,3 +154,10 @@ class InboxJob:
             log.info("message %s: auto answer %s with faq %s", message.id, reply_id, best[0])
             requested.append(reply_id)
         return requested
+
+    def chat_on_air(self, message: InboxMessage, now: datetime) -> bool:
+        """Whether the live chat a message was written in is still on air."""
+        on_air = live_chat_on_air(self.inbox.ledger, message.channel_id, now)
+        conversation = self.inbox.conversation(message.conversation_id)
+        return on_air is not None and conversation is not None \
+            and conversation.thread_remote_id == on_air[0]

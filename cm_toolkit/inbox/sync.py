@@ -32,7 +32,7 @@ from cm_toolkit.inbox import Faq
 from cm_toolkit.inbox.faq_text import guess_language
 from cm_toolkit.inbox.faq_text import is_question as faq_is_question
 from cm_toolkit.ledger.inbox import Annotation, InboxLedger, ReadCost
-from cm_toolkit.ledger.sync_reads import recent_published, sessions_started
+from cm_toolkit.ledger.sync_reads import live_chat_on_air, recent_published
 from cm_toolkit.workspace.models import Network, Workspace
 
 log = logging.getLogger("cm.inbox")
@@ -221,12 +221,7 @@ class InboxSync:
 
     def live_chat_on_air(self, channel_id: str, now: datetime) -> tuple[str, str] | None:
         """(chat id, session id) of a live session hosted on the channel and on air now."""
-        for hosted in sessions_started(self.inbox.ledger, channel_id, now, timedelta(days=2)):
-            details = hosted.details or {}
-            chat = details.get("live_chat_id") or details.get("liveChatId")
-            if chat and now < hosted.start + timedelta(seconds=hosted.duration_seconds):
-                return str(chat), hosted.session_id
-        return None
+        return live_chat_on_air(self.inbox.ledger, channel_id, now)
 
     # -- what reading costs ------------------------------------------------------------------
 

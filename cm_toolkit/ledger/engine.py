@@ -119,6 +119,16 @@ def _read_only_sqlite(database: Path, busy_timeout_ms: int) -> Any:
     return connect
 
 
+def _no_ledger_fix(database: Path) -> str:
+    """After `make demo`, `cm status` (or inbox, review...) finds no ledger: the demo's is
+    beside it, and saying so is the step a new user is looking for."""
+    demo = database.parent / "demo" / "cm.db"
+    if database.name != "cm.db" or not demo.is_file():
+        return NO_LEDGER_FIX
+    return (f"{NO_LEDGER_FIX}; to read the last `cm demo`'s season, add --database-url "
+            f"sqlite:///{demo.absolute()}")
+
+
 def _sqlite_file(database: Path, access: LedgerAccess) -> None:
     """Refuse what must not become a ledger; create the folder when a ledger may be created."""
     if database.is_dir():
@@ -134,7 +144,8 @@ def _sqlite_file(database: Path, access: LedgerAccess) -> None:
             )
         return
     if access is not LedgerAccess.CREATE:
-        raise NoLedger(f"there is no ledger at {database.absolute()}", fix=NO_LEDGER_FIX)
+        raise NoLedger(f"there is no ledger at {database.absolute()}",
+                       fix=_no_ledger_fix(database))
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

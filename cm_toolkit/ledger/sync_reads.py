@@ -46,3 +46,15 @@ def sessions_started(ledger: Ledger, channel_id: str, now: datetime,
                    LiveSession.start > now - within)).all()
     return [HostedSession(str(ident), start, seconds, details)
             for ident, start, seconds, details in rows]
+
+
+def live_chat_on_air(ledger: Ledger, channel_id: str, now: datetime) -> tuple[str, str] | None:
+    """(chat id, session id) of a live session hosted on the channel and on air now: its
+    chat is read (``inbox/sync.py``) and answered automatically (``inbox/autorun.py``) only
+    then, because YouTube refuses a message in a chat that has ended (403 liveChatEnded)."""
+    for hosted in sessions_started(ledger, channel_id, now, timedelta(days=2)):
+        details = hosted.details or {}
+        chat = details.get("live_chat_id") or details.get("liveChatId")
+        if chat and now < hosted.start + timedelta(seconds=hosted.duration_seconds):
+            return str(chat), hosted.session_id
+    return None

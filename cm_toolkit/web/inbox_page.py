@@ -111,7 +111,7 @@ class InboxPages:
             older = "/inbox?" + urlencode(
                 [(k, v) for k, v in chosen.items() if v] + [("before", page.next.text())])
         return self._render("inbox.html.j2", groups=list(groups.values()), chosen=chosen,
-                            networks=list(known_networks()), channels=self._channels(),
+                            networks=self._networks(), channels=self._channels(),
                             states=[s.value for s in MessageState], older=older,
                             paged=before is not None)
 
@@ -220,6 +220,11 @@ class InboxPages:
 
     def _channels(self) -> list[str]:
         return sorted(self.context.names)
+
+    def _networks(self) -> list[str]:
+        """The filter's networks: the workspace's (not every installed one: a plugin the
+        workspace does not use means nothing here); every known one without a workspace."""
+        return sorted(set(self.context.networks.values())) or list(known_networks())
 
     def _item(self, message: InboxMessage) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ from cm_toolkit.workspace.channel_checks import (
     check_channel_file,
     registry_lookup,
 )
+from cm_toolkit.workspace.misplaced_items import item_lines, misplaced_items
 from cm_toolkit.workspace.model_problems import problems_from_validation
 from cm_toolkit.workspace.models import ChannelFile, Schedules, Workspace
 from cm_toolkit.workspace.paths import OUTSIDE_FIX, WorkspacePaths
@@ -223,16 +224,19 @@ def _check_schedules(
     problems, flagged = find_pasted_secrets(document, channel_file=False)
     zone, found = check_timezone(document)
     problems += found
+    misplaced, moved = misplaced_items(document)  # a session under posts: one problem, not 9
+    problems += misplaced
     schedules: Schedules | None = None
     try:
         schedules = Schedules.model_validate(document.data, context=_context(zone))
     except ValidationError as error:
         problems += problems_from_validation(
-            error, document, Schedules, view.describe_schedules, skip=flagged,
+            error, document, Schedules, view.describe_schedules, skip=[*flagged, *moved],
             examples=refs.examples(),
         )
-    problems += check_references(document, refs)
-    problems += check_time_rules(document, zone, now)
+    noise = item_lines(document, moved)
+    problems += [p for p in check_references(document, refs) + check_time_rules(document, zone, now)
+                 if p.file != document.file or p.line not in noise]
     return schedules, hide_secrets(problems, document, flagged)
 
 

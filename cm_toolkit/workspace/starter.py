@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cm_toolkit.errors import UsageError
-from cm_toolkit.workspace.networks import network_classes
+from cm_toolkit.workspace.networks import network_aliases, network_classes
 from cm_toolkit.workspace.suggestions import suggest_timezone
 
 POSTS, LIVE = "text", "live"  # the capabilities that make a network post, or host a session
@@ -105,7 +105,8 @@ def parse_networks(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     for name in names:
         if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=1)
+            alias = network_aliases().get(name)  # the adapters' `aliases`: twitter -> x
+            close = [alias] if alias in known else difflib.get_close_matches(name, list(known), n=1)
             hint = f"did you mean `{close[0]}`? " if close else ""
             raise UsageError(f"--networks: unknown network `{name}`",
                              fix=f"{hint}choose among {', '.join(known)}")

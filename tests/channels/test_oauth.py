@@ -131,6 +131,17 @@ def test_a_refusal_is_reported_with_the_network_words(sandbox: Sandbox) -> None:
     assert caught.value.info.network_message == "The user denied access"
 
 
+def test_a_refused_code_exchange_says_the_networks_words(sandbox: Sandbox) -> None:
+    """`cm auth` prints the network's reason, not only "HTTP 400 — check the client id"."""
+    flow = AuthorizationFlow("x-mooc", provider_for("x"), _client(sandbox, "x"),
+                             transport=sandbox.transport(timeout=5))
+    with pytest.raises(ChannelError) as caught:
+        flow.exchange("x-sandbox-code-never-issued", "http://127.0.0.1:1/callback", "v" * 43)
+    assert str(caught.value).startswith(
+        "x refused the token request (HTTP 400: Value passed for the authorization code was "
+        "invalid.) — check the app's client id")
+
+
 def test_a_wrong_client_is_refused_by_the_network(sandbox: Sandbox) -> None:
     transport = sandbox.transport(timeout=5)
     client = ClientCredentials("not-a-client", "nope")

@@ -5,18 +5,23 @@ read budget, live chat read only while a session is on air."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from cm_toolkit.clock import ManualClock
+from cm_toolkit.inbox import load_faq
 from cm_toolkit.inbox.autorun import InboxJob
 from cm_toolkit.inbox.sync import InboxSync, SourceReport
 from cm_toolkit.ledger.inbox import InboxFilter, InboxLedger
 from cm_toolkit.ledger.models import Conversation, InboxMessage, InboxRead, InboxReply
 from cm_toolkit.ledger.states import DeliveryState, MessageState
 from cm_toolkit.scheduler.publisher import Step
-from tests.scheduler.conftest import START, Rig
+from tests.scheduler.conftest import START, Rig, rig_on
 from tests.scheduler.workspace import live_session, post, write_schedules
 
 FB = "facebook-page"
@@ -175,3 +180,99 @@ def test_live_instants_fall_inside_the_sessions_to_come(rig: Rig) -> None:
     assert instants == [start + timedelta(minutes=m) for m in (1, 11, 21, 31, 41, 51)]
     assert job(rig, "testhost/1/abc").live_instants(start + timedelta(minutes=45)) == [
         start + timedelta(minutes=51)]
+
+
+def test_no_auto_answer_in_a_live_chat_that_has_ended(rig: Rig) -> None:
+    """The chat's questions are answered by FAQ while the session is on air; once it has
+    ended, YouTube refuses any message in it (403 liveChatEnded): no reply is even requested,
+    so the demo and `cm review` show no failed auto answer."""
+    (rig.root / "faq.yaml").write_text(
+        (Path(__file__).parents[2] / "faq.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    start = START + timedelta(days=2)
+    runner = rig.apply(sessions=[live_session("live-1", start)])  # 1 h, created a day before
+    rig.clock.set(start - timedelta(days=1))
+    assert rig.run("live-1/live", "youtube").step is Step.PUBLISHED
+    sync = InboxSync(inbox=InboxLedger(rig.ledger), channels=runner, clock=rig.clock,
+                     workspace=runner.current_view().workspace,
+                     faq=load_faq(rig.root))
+    rig.clock.set(start + timedelta(minutes=59))
+    [report] = sync.sync(channel_ids=frozenset({"youtube"}), sources=frozenset({"live_chat"}))
+    assert report.new > 0
+    with rig.ledger.reading() as session:
+        chat = list(session.scalars(select(InboxMessage).where(
+            InboxMessage.source == "live_chat")))
+    auto_able = [m for m in chat
+                 if any(len(s) > 3 and s[3] for s in (m.suggestions or {}).get("faq", [])[:1])]
+    assert auto_able, "some chat lines match an `auto` FAQ entry: the job would answer them"
+    rig.clock.set(start + timedelta(minutes=70))  # the chat has ended
+    late = job(rig, "testhost/1/abc")
+    late.recover()
+    late.tick()
+    late.close()
+    with rig.ledger.reading() as session:
+        answered = session.scalars(select(InboxReply.message_id)).all()
+    assert not set(answered) & {m.id for m in chat}
+    assert not rig.sandbox.journal.entries(method="POST", path=r"/youtube/v3/liveChat/messages")
+
+
+class RacingClock(ManualClock):
+    """`cm demo`'s replay clock on a loaded machine: while ``racing``, every reading outside a
+    ``hold`` is three hours later, longer than an X token lives (two hours)."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self.racing = False
+        self.holders: set[object] = set()  # set.add / discard: atomic across threads
+
+    def now(self) -> datetime:
+        if self.racing and not self.holders:
+            self.advance(timedelta(hours=3))
+        return super().now()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        holder = object()
+        self.holders.add(holder)
+        try:
+            yield
+        finally:
+            self.holders.discard(holder)
+
+
+@pytest.fixture
+def racing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    yield from rig_on(RacingClock(START), tmp_path, monkeypatch)
+
+
+def test_replies_are_sent_while_a_replay_clock_stands_still(racing: Rig) -> None:
+    """The syncs let a replay clock run; the replies hold it, else a token refreshed for a
+    reply has expired by the time the reply is sent (the demo's 'X refused the credentials')."""
+    rig, clock = racing, racing.clock
+    assert isinstance(clock, RacingClock)
+    (rig.root / "faq.yaml").write_text(
+        (Path(__file__).parents[2] / "faq.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    runner = rig.apply([post("p1", START + timedelta(minutes=1), ["x-mooc"])])
+    text = (rig.root / "schedules.yaml").read_text(encoding="utf-8")
+    slow = "inbox:\n  sync: {x: 7d, facebook: 7d, linkedin: 7d, youtube: 7d}\n"  # none due
+    (rig.root / "schedules.yaml").write_text(text + slow, encoding="utf-8")
+    runner.reload()
+    clock.advance(timedelta(minutes=1))
+    assert rig.run("p1", "x-mooc").step is Step.PUBLISHED
+    clock.advance(timedelta(hours=20))
+    reports = InboxSync(inbox=InboxLedger(rig.ledger), channels=runner, clock=clock,
+                        workspace=runner.current_view().workspace,
+                        faq=load_faq(rig.root)).sync()
+    assert all(r.error is None for r in reports) and sum(r.new for r in reports) > 0
+    with rig.ledger.reading() as session:
+        auto_able = [m.id for m in session.scalars(select(InboxMessage))
+                     if any(len(s) > 3 and s[3] for s in (m.suggestions or {}).get("faq", [])[:1])]
+    assert auto_able, "some messages match an `auto` FAQ entry"
+    clock.racing = True
+    racer = job(rig, "testhost/1/abc")
+    racer.recover()
+    racer.tick()  # syncs not due (7 days): it sends the auto answers
+    racer.close()
+    clock.racing = False
+    sent = auto_replies(rig)
+    assert sent, "the audience asked what the FAQ answers: some auto answers"
+    assert {(r.state, r.last_error) for r in sent} == {(DeliveryState.PUBLISHED, None)}

@@ -147,6 +147,14 @@ def test_manual_channel_add_import_export_and_purge(cm: Cli, tmp_path: Path) -> 
     assert kept["text"] == "Quel est le rôle du manager 2.0 ?"
 
 
+def test_sync_of_a_network_without_an_inbox_says_how_to_log_its_messages(cm: Cli) -> None:
+    code, out, err = cm("inbox", "sync", "--network", "manual", sandbox=True)
+    assert code == 0, err
+    assert " ".join(out.split()) == (
+        "No channel of this workspace (manual) reads conversations: log what people say there "
+        "with cm inbox add CHANNEL (docs/inbox.md).")
+
+
 def test_times_are_shown_in_the_workspace_zone_or_utc(cm: Cli) -> None:
     messages = synced(cm)
     schedules = cm.root / "schedules.yaml"

@@ -68,6 +68,21 @@ def test_a_reader_refuses_a_ledger_that_does_not_exist(
     assert not (sample / ".cm" / "cm.db").exists()
 
 
+def test_after_a_demo_a_missing_ledger_points_at_the_demos(
+        sample: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    """`make demo`, then `cm status`: the workspace has no ledger yet, the demo's is beside it."""
+    code, _, err = _run(capsys, "status", "-w", str(sample))
+    assert code == 1 and "cm demo" not in err
+    demo = sample / ".cm" / "demo" / "cm.db"
+    demo.parent.mkdir(parents=True)
+    demo.write_bytes(b"")
+    code, _, err = _run(capsys, "status", "-w", str(sample))
+    assert code == 1 and "cm apply" in err
+    assert _squash(f"to read the last `cm demo`'s season, add --database-url sqlite:///{demo}") \
+        in _squash(err)
+    assert not (sample / ".cm" / "cm.db").exists()
+
+
 def test_writers_other_than_apply_refuse_a_missing_ledger(
         sample: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     for command in (("cancel", "news", "--yes"), ("retry", "1"), ("done", "1"),

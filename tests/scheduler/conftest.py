@@ -112,12 +112,16 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    yield from rig_on(ManualClock(START), tmp_path, monkeypatch)
+
+
+def rig_on(clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    """The rig on a given clock (a subclass of ManualClock that behaves otherwise)."""
     # tokens written by a refresh go to tmp_path, never to the user's token folder
     monkeypatch.setenv("CM_TOKEN_DIR", str(tmp_path / "tokens"))
     for name in ("CM_X_ACCESS_TOKEN", "CM_FACEBOOK_PAGE_TOKEN", "CM_LINKEDIN_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     root = write_workspace(tmp_path / "ws")
-    clock = ManualClock(START)
     with Sandbox(seed=2027, clock=clock, epoch=START).running() as sandbox:
         ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}", root)
         try:

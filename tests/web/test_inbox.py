@@ -35,6 +35,7 @@ from cm_toolkit.scheduler.runner import Runner
 from cm_toolkit.web.app import Dashboard
 from cm_toolkit.web.inbox_actions import InboxActions
 from cm_toolkit.workspace.models import Network
+from cm_toolkit.workspace.networks import known_networks
 from tests.scheduler.conftest import START, Rig, rig  # noqa: F401 (the rig fixture)
 from tests.scheduler.workspace import post
 
@@ -410,3 +411,20 @@ def test_interactivity_metrics_computed_in_the_background_once_a_minute(
     assert received_total(stale, "facebook") == 2
     assert received_total(computed(), "facebook") == 3
     assert 'href="/inbox/metrics"' in call(app, "/inbox")[2]
+
+
+def test_the_network_filter_offers_the_workspaces_networks(ledger: Ledger) -> None:
+    """Not every installed network (a plugin, Meet...): the ones the workspace's channels use;
+    every known one when the dashboard has no workspace to say."""
+    store(ledger, FB, "facebook", [message(1)])
+    clock = ManualClock(T0 + timedelta(days=2))
+
+    def offered(context: GrowthContext) -> list[str]:
+        page = call(Dashboard(ledger, context, clock), "/inbox")[2]
+        select = re.search(r'<select[^>]*name="network".*?</select>', page, re.DOTALL)
+        assert select is not None
+        return re.findall(r'<option value="([^"]+)"', select.group(0))
+
+    assert offered(GrowthContext(reference=T0, names={FB: "Page", "x-mooc": "X"},
+                                 networks={FB: "facebook", "x-mooc": "x"})) == ["facebook", "x"]
+    assert offered(GrowthContext(reference=T0)) == sorted(known_networks())

@@ -119,6 +119,8 @@ def test_init_refuses_a_workspace_and_wrong_options(
     assert code == 2 and "America/New_York" in err, err
     code, _out, err = run(capsys, "init", str(tmp_path / "c"), "--networks", "x,facebok")
     assert code == 2 and "did you mean `facebook`" in err, err
+    code, _out, err = run(capsys, "init", str(tmp_path / "c"), "--networks", "twitter")
+    assert code == 2 and "did you mean `x`" in err, err  # the adapter's alias, not a spelling
     code, _out, err = run(capsys, "init", str(tmp_path / "d"), "--language", "zz-notone")
     assert code == 2 and "--language" in err, err
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
