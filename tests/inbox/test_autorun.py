@@ -175,3 +175,35 @@ def test_live_instants_fall_inside_the_sessions_to_come(rig: Rig) -> None:
     assert instants == [start + timedelta(minutes=m) for m in (1, 11, 21, 31, 41, 51)]
     assert job(rig, "testhost/1/abc").live_instants(start + timedelta(minutes=45)) == [
         start + timedelta(minutes=51)]
+
+
+def test_a_tick_stops_at_its_next_step_when_cm_run_stops(rig: Rig) -> None:
+    """SIGTERM during a long read (many sources, a slow network) must not wait for the whole
+    sync: the tick reads no further page and sends no reply once the job is stopped; the
+    next start goes on where the cursors say."""
+    commented(rig)
+    runner = rig.runner
+    assert runner is not None
+
+    def reads() -> int:
+        return len([e for e in rig.sandbox.journal.entries(method="GET") if e.status])
+
+    before = reads()
+    stopped = job(rig, "testhost/1/abc")
+    stopped.recover()
+    stopped.stop()  # cm run's shutdown, as it begins
+    stopped.tick()
+    assert reads() == before and auto_replies(rig) == []
+    stopped.close()
+    # a sync stopped after its first page reads no second one
+    sync = InboxSync(inbox=InboxLedger(rig.ledger), channels=runner, clock=rig.clock,
+                     workspace=runner.current_view().workspace,
+                     stopping=lambda: reads() > before)
+    reports = sync.sync()
+    assert sum(r.pages for r in reports) == 1
+    # started again: the job reads as usual, from the sources the stopped sync left
+    again = job(rig, "testhost/2/def")
+    again.recover()
+    again.tick()
+    assert reads() > before + 1
+    again.close()
