@@ -15,7 +15,9 @@ from the post's text): throughput (posts from ``T`` to the last arrival), latene
 ``T``: median, p99) and budget adherence per account: the workspace's spacing (0.5 s) between two
 posts of one account, and X's 100 posts per 15 minutes per account. ``--profile`` samples the
 1-worker run's process with py-spy (``pip install py-spy``) while it sends and prints where its
-time goes. Exit status 1: a delivery not published, or a pacing rule broken.
+time goes. The inbox's X reads are off (``x_read_budget_usd: 0``) unless ``--inbox``: they
+would share the sandbox's process with the sends being measured. Exit status 1: a delivery not
+published, or a pacing rule broken.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def _run(args: argparse.Namespace, workers: int, profile: bool, folder: Path,
     root = folder / "workspace"
     instant = (datetime.now(UTC) + timedelta(seconds=args.margin)).replace(microsecond=0)
     dues = [Due(f"p{i:05d}", i % args.accounts, instant) for i in range(args.deliveries)]
-    write_workspace(root, args.accounts, dues, spacing="PT0.5S")
+    write_workspace(root, args.accounts, dues, spacing="PT0.5S", inbox_reads=args.inbox)
     journal = folder / "journal.json"
     sandbox = subprocess.Popen(
         [sys.executable, __file__, "--serve-sandbox", str(args.accounts), str(journal)],
@@ -297,6 +299,8 @@ def main() -> int:
                         help="seconds from the start to the instant (the leader applies first)")
     parser.add_argument("--within", type=float, default=600.0,
                         help="seconds after the instant to wait for the last delivery")
+    parser.add_argument("--inbox", action="store_true",
+                        help="let cm run's inbox job read X meanwhile (off: the publishing alone)")
     parser.add_argument("--profile", action="store_true", help="py-spy on the 1-worker run")
     parser.add_argument("--profile-seconds", type=int, default=30)
     parser.add_argument("--database-url", default=os.environ.get("CM_BENCH_POSTGRES_URL"))

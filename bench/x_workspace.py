@@ -79,8 +79,11 @@ class Due:
 
 
 def write_workspace(
-    root: Path, accounts: int, dues: Sequence[Due], *, spacing: str, grace: str = "1h"
+    root: Path, accounts: int, dues: Sequence[Due], *, spacing: str, grace: str = "1h",
+    inbox_reads: bool = True,
 ) -> None:
+    """``inbox_reads=False``: ``cm run``'s inbox job reads nothing on X (its read budget is 0),
+    so that a publishing bench measures the publishing alone."""
     (root / "channels").mkdir(parents=True)
     (root / "templates").mkdir()
     (root / "templates" / "bench.j2").write_text(TEMPLATE, encoding="utf-8")
@@ -109,6 +112,8 @@ def write_workspace(
         lines += [f"      - id: {due.post_id}", "        template: bench",
                   f"        at: '{due.at.isoformat()}'",
                   f"        channels:\n          - {channel_id(due.account)}"]
+    if not inbox_reads:
+        lines += ["inbox:", "  x_read_budget_usd: 0"]
     (root / "schedules.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -19,6 +19,7 @@ At start, ``recover`` settles the replies left ``sending`` by dead processes of 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,12 @@ class InboxJob:
         self._faq: tuple[Workspace, Faq | None] | None = None
         self._auto_refused: set[int] = set()  # tried once in this process: not every tick
         self._purged_at: datetime | None = None
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """``cm run`` is stopping: a tick in progress ends at its next step (between two pages
+        read, two replies sent); the replies left ``planned`` go at the next start."""
+        self._stop.set()
 
     def recover(self) -> None:
         """Before the first claim: orphans of dead processes, then this process's file."""
@@ -112,7 +119,9 @@ class InboxJob:
         settings = workspace.schedules.inbox
         faq = self.faq(workspace)
         InboxSync(inbox=self.inbox, channels=self.channels, clock=self.clock,
-                  workspace=workspace, faq=faq).sync(only_due=True)
+                  workspace=workspace, faq=faq, stopping=self._stop.is_set).sync(only_due=True)
+        if self._stop.is_set():
+            return
         replies = self.service(faq)
         # The syncs let a replay clock run (their instant does not matter); replies do not: on
         # `cm demo`'s clock a token lives a few real milliseconds and a chat ends in a second,
@@ -123,6 +132,8 @@ class InboxJob:
             for reply_id in self.inbox.expire_reply_leases(self.clock.now()):
                 log.warning("reply %s -> unknown (its worker stopped while sending)", reply_id)
             for reply_id in self.inbox.replies_waiting(self.clock.now()):
+                if self._stop.is_set():
+                    return
                 replies.send(reply_id)
         now = self.clock.now()
         if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:

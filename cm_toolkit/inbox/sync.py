@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -87,8 +88,12 @@ def month_start(now: datetime) -> datetime:
 
 class InboxSync:
     def __init__(self, *, inbox: InboxLedger, channels: ChannelSource, clock: Clock,
-                 workspace: Workspace, faq: Faq | None = None, max_pages: int = MAX_PAGES) -> None:
+                 workspace: Workspace, faq: Faq | None = None, max_pages: int = MAX_PAGES,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self.inbox = inbox
+        # ``cm run`` is stopping: no further page is read (a read of many sources on a slow
+        # network must not hold SIGTERM for minutes); the cursor kept says where to go on
+        self.stopping = stopping
         self.channels = channels
         self.clock = clock
         self.workspace = workspace
@@ -121,6 +126,8 @@ class InboxSync:
             for source in facts.sources:
                 if sources and source not in sources:
                     continue
+                if self.stopping():
+                    return reports
                 reports.append(self.sync_source(channel_id, network, facts, source,
                                                 only_due=only_due))
         return reports
@@ -157,7 +164,7 @@ class InboxSync:
         posts = self.published_posts(channel_id)
         since = now - min(FIRST_SYNC, self.settings.retention)
         try:
-            while report.pages < self.max_pages:
+            while report.pages < self.max_pages and not self.stopping():
                 query = ConversationQuery(source=source, cursor=cursor, since=since,
                                           post_remote_ids=posts, live_chat_id=live_chat_id)
                 warning = self._over_budget(network, facts, source, query)

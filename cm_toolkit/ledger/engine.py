@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration (tests/ledger/test_migrations.py checks it against Alembic's head):
 a ledger already there opens without importing Alembic, a third of a second per command."""
 SQLITE_BUSY_TIMEOUT_MS = 15_000

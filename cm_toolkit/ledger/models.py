@@ -387,3 +387,7 @@ class PacingSlot(Base):
     attempt: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime]
     granted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a granted send's request left at ``left_at`` and was answered (or failed) at ``done_at``:
+    # the next request on the account waits for that answer plus the spacing (0006)
+    left_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]

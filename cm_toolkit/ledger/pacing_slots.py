@@ -70,6 +70,23 @@ class AccountSlots:
             text("UPDATE pacing_slots SET granted = :g, attempt = :a, at = :at WHERE id = :i"),
             {"i": slot_id, "a": attempt, "at": at, "g": granted})
 
+    def departures(self, since: datetime, but: int | None) -> list[Departure]:
+        """The requests on the account that left after ``since``, except slot ``but``'s."""
+        rows = self._connection.execute(
+            # a slot without a delivery row counts as sending: the cap alone ends its wait
+            text("SELECT s.left_at, s.done_at, COALESCE(d.state = 'sending', TRUE) AS sending "
+                 "FROM pacing_slots s LEFT JOIN deliveries d ON d.id = s.delivery_id "
+                 "WHERE s.channel_id = :c AND s.granted AND s.left_at > :since "
+                 "AND s.id <> :but"),
+            {"c": self.channel_id, "since": since, "but": -1 if but is None else but},
+        ).all()
+        return [Departure(row.left_at, row.done_at, bool(row.sending)) for row in rows]
+
+    def leave(self, slot_id: int, at: datetime) -> None:
+        """The granted send's request leaves at ``at``."""
+        self._connection.execute(
+            text("UPDATE pacing_slots SET left_at = :at WHERE id = :i"), {"i": slot_id, "at": at})
+
     def add(self, delivery_id: int | None, attempt: int | None, at: datetime,
             granted: bool) -> int:
         """A new slot (a send granted, or a place in the queue); its id."""
@@ -81,6 +98,17 @@ class AccountSlots:
         return slot_id
 
 
+@dataclass(frozen=True)
+class Departure:
+    """A granted send whose request left: ``done_at`` None while no answer is recorded;
+    ``sending`` whether its delivery is still being sent (not settled by its worker or by
+    recovery)."""
+
+    left_at: datetime
+    done_at: datetime | None
+    sending: bool
+
+
 @contextmanager
 def account_slots(engine: Engine, channel_id: str) -> Iterator[AccountSlots]:
     """One transaction on ``channel_id``'s slots, under its advisory lock (released at commit)."""
@@ -89,6 +117,16 @@ def account_slots(engine: Engine, channel_id: str) -> Iterator[AccountSlots]:
                            {"space": _LOCK_SPACE,
                             "key": zlib.crc32(channel_id.encode()) & 0x7FFFFFFF})
         yield AccountSlots(connection, channel_id)
+
+
+def answered(engine: Engine, slot_id: int, at: datetime) -> None:
+    """The granted send's request ended (answered or not) at ``at``: the next one on the account
+    is spaced from here, and the budget counts it from here (``at`` moves to the answer)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE pacing_slots SET done_at = :at, "
+                 "at = CASE WHEN at < :at THEN :at ELSE at END WHERE id = :i"),
+            {"i": slot_id, "at": at})
 
 
 def delete_slot(engine: Engine, slot_id: int) -> None:

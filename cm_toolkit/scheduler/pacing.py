@@ -58,12 +58,12 @@ class Pacing(Protocol):
     def reserve(self, channel_id: str, network: Network, now: datetime,
                 key: int | None = None) -> datetime | None: ...
 
-    def release(self, channel_id: str, at: datetime) -> None: ...
+    def release(self, channel_id: str, at: datetime, key: int | None = None) -> None: ...
 
-    def before_send(self, channel_id: str, network: Network,
-                    now: datetime) -> datetime | None: ...
+    def before_send(self, channel_id: str, network: Network, now: datetime,
+                    key: int | None = None) -> datetime | None: ...
 
-    def sent(self, channel_id: str, at: datetime) -> None: ...
+    def sent(self, channel_id: str, at: datetime, key: int | None = None) -> None: ...
 
 
 TOLERANCE = timedelta(milliseconds=250)
@@ -146,7 +146,7 @@ class Pacer:
             slots[key] = earliest
             return earliest
 
-    def release(self, channel_id: str, at: datetime) -> None:
+    def release(self, channel_id: str, at: datetime, key: int | None = None) -> None:
         """Forget a reservation made at ``at`` that did not lead to a send (claim lost)."""
         with self._lock:
             sends = self._sends[channel_id]
@@ -156,8 +156,9 @@ class Pacer:
                     del sends[index]
                     return
 
-    def before_send(self, channel_id: str, network: Network, now: datetime) -> datetime | None:
-        """None when a request may leave now; else the instant it may (a short wait).
+    def before_send(self, channel_id: str, network: Network, now: datetime,
+                    key: int | None = None) -> datetime | None:
+        """None when a request may leave now; else the instant to ask again (a short wait).
 
         ``reserve`` grants a send at the instant the publisher asked, but the request leaves
         after the claim, which can wait for the database under load: two posts granted
@@ -172,7 +173,7 @@ class Pacer:
             earliest = self._earliest(done, spacing, budget, now)
             return earliest if earliest > now else None
 
-    def sent(self, channel_id: str, at: datetime) -> None:
+    def sent(self, channel_id: str, at: datetime, key: int | None = None) -> None:
         """A request on ``channel_id`` ended (answered or not) at ``at``."""
         with self._lock:
             self._done[channel_id].append(at)

@@ -159,7 +159,7 @@ class Publisher:
         # is one compare-and-set on it
         if not self.ledger.claim(row, self.worker_id, now, self.lease, text=rendered_text,
                                  early=self.prepare_ahead):
-            self.pacer.release(row.channel_id, now)
+            self.pacer.release(row.channel_id, now, delivery_id)
             return Attempt(delivery_id, Step.SKIPPED, detail="claimed by another worker")
 
         # --- claimed: from here on, a crash leaves 'sending' -> 'unknown' at restart ---------
@@ -173,7 +173,7 @@ class Publisher:
             with self.channels.using(row.channel_id) as channel:
                 manual = Capability.MANUAL in channel.capabilities
                 self._wait_until(when)
-                self._wait_turn(row.channel_id, planned.network)
+                self._wait_turn(row.channel_id, planned.network, delivery_id)
                 if self.inflight is not None:  # from here the request may reach the network
                     self.inflight.started(delivery_id)
                 try:
@@ -186,7 +186,7 @@ class Publisher:
                         published = channel.publish(post)
                         remote_id, remote_url = published.remote_id, published.url
                 finally:
-                    self.pacer.sent(row.channel_id, self.clock.now())
+                    self.pacer.sent(row.channel_id, self.clock.now(), delivery_id)
         except OutcomeUnknown as error:
             return self._record(delivery_id, DeliveryState.UNKNOWN, error=str(error),
                                 rendered_text=rendered_text)
@@ -224,15 +224,23 @@ class Publisher:
         if early > 0:
             time.sleep(early)
 
-    def _wait_turn(self, channel_id: str, network: Network) -> None:
+    def _wait_turn(self, channel_id: str, network: Network, delivery_id: int) -> None:
         """Hold the request until spacing and budget allow it where the network counts them.
 
         The wait is the lag of the previous request behind its own slot (milliseconds under
-        load, none otherwise): ``reserve`` already moved the alarm for anything longer.
+        load, none otherwise): ``reserve`` already moved the alarm for anything longer. In a
+        cluster it includes another worker's request on the account still waiting for its
+        answer. The pacer is asked again after each wait, until it says go (which records the
+        request as leaving); a clock that stood still through the wait (a test's manual clock)
+        ends it.
         """
-        now = self.clock.now()
-        until = self.pacer.before_send(channel_id, network, now)
-        if until is not None:
+        asked: datetime | None = None
+        while True:
+            now = self.clock.now()
+            until = self.pacer.before_send(channel_id, network, now, delivery_id)
+            if until is None or (asked is not None and until <= asked):
+                return
+            asked = until
             wait = self.clock.wall_time(until) - self.clock.wall_time(now)
             time.sleep(max(wait.total_seconds(), 0.0))
 

@@ -2,8 +2,9 @@
 (``cluster.py``) share, in the order that keeps every send recorded.
 
 1. refuse new work: jobs that start from now on do nothing (their alarm or queue job is
-   rebuilt from the ledger at the next start, or by the cluster's leader), and a render in
-   flight (a looping template) ends at once;
+   rebuilt from the ledger at the next start, or by the cluster's leader), a render in
+   flight (a looping template) ends at once, and the inbox's tick in flight ends at its next
+   step (between two pages read or two replies sent);
 2. (each stops its own alarm source: APScheduler, or the Procrastinate worker)
 3. wait for the jobs in flight: each records its send's outcome in the ledger;
 4. close what the sends used: the webhook notifier (its last messages), the in-flight file
@@ -22,6 +23,8 @@ from cm_toolkit.sending.inflight import InflightLog
 class Closes(Protocol):
     """The side job beside the publishing (the inbox's: ``inbox/autorun.InboxJob``)."""
 
+    def stop(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -39,6 +42,8 @@ class Shutdown:
     def _refuse_new_work(self) -> None:
         self._stopping = True
         self._stop_renders.set()
+        if self.inbox is not None:
+            self.inbox.stop()
 
     def _wait_for_jobs(self, timeout: float) -> bool:
         """True when every job in flight ended within ``timeout`` seconds."""

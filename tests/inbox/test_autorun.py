@@ -276,3 +276,35 @@ def test_replies_are_sent_while_a_replay_clock_stands_still(racing: Rig) -> None
     sent = auto_replies(rig)
     assert sent, "the audience asked what the FAQ answers: some auto answers"
     assert {(r.state, r.last_error) for r in sent} == {(DeliveryState.PUBLISHED, None)}
+
+
+def test_a_tick_stops_at_its_next_step_when_cm_run_stops(rig: Rig) -> None:
+    """SIGTERM during a long read (many sources, a slow network) must not wait for the whole
+    sync: the tick reads no further page and sends no reply once the job is stopped; the
+    next start goes on where the cursors say."""
+    commented(rig)
+    runner = rig.runner
+    assert runner is not None
+
+    def reads() -> int:
+        return len([e for e in rig.sandbox.journal.entries(method="GET") if e.status])
+
+    before = reads()
+    stopped = job(rig, "testhost/1/abc")
+    stopped.recover()
+    stopped.stop()  # cm run's shutdown, as it begins
+    stopped.tick()
+    assert reads() == before and auto_replies(rig) == []
+    stopped.close()
+    # a sync stopped after its first page reads no second one
+    sync = InboxSync(inbox=InboxLedger(rig.ledger), channels=runner, clock=rig.clock,
+                     workspace=runner.current_view().workspace,
+                     stopping=lambda: reads() > before)
+    reports = sync.sync()
+    assert sum(r.pages for r in reports) == 1
+    # started again: the job reads as usual, from the sources the stopped sync left
+    again = job(rig, "testhost/2/def")
+    again.recover()
+    again.tick()
+    assert reads() > before + 1
+    again.close()

@@ -40,7 +40,7 @@ def test_the_comparison_sees_a_difference(ledger: Ledger) -> None:
 def test_schema_is_at_head(ledger: Ledger) -> None:
     head = ScriptDirectory.from_config(migration_config()).get_current_head()
     with ledger.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == head == "0006"
     # open_ledger skips Alembic when the ledger is at HEAD_REVISION: it must be the real head
     assert HEAD_REVISION == head
 
