@@ -13,6 +13,7 @@ is a usage error (exit 2) before the command runs and creates nothing.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -240,6 +241,11 @@ def entry() -> None:
     except OSError as error:
         _silence_stdout()
         code = report_os_error(error) if code == 0 else code
+    # The command is done. The interpreter's last collection would walk every object still held
+    # in a reference cycle only to free memory the exit frees anyway: after ``cm check`` of
+    # 100,000 posts, the whole plan (kept by the frames of an exception a library caught during
+    # the check), about 1 s. Frozen objects are left out of it (atexit handlers still run).
+    gc.freeze()
     sys.exit(code)
 
 

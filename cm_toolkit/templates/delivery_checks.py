@@ -261,11 +261,13 @@ class _Checker:
 
 
 def check_content(
-    rules: NetworkRules, content: RenderedContent, where: Where, probe: MediaProbe
+    rules: NetworkRules, content: RenderedContent, where: Where, probe: MediaProbe,
+    sent: str | None = None,
 ) -> ContentCheck:
-    """Check one rendered delivery against ``rules``; count the posts it becomes."""
+    """Check one rendered delivery against ``rules``; count the posts it becomes. ``sent``:
+    its ``sent_text``, when the caller has it already."""
     checker = _Checker(rules, content, where, probe)
-    parts = checker.text(sent_text(rules, content))
+    parts = checker.text(sent_text(rules, content) if sent is None else sent)
     media = checker.media()
     checker.link()
     checker.network_rules(media)

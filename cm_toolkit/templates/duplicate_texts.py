@@ -35,12 +35,14 @@ class DuplicateTexts:
         self._refusers: dict[str, str] = {}  # channel id -> the network's display name
 
     def add(self, rules: NetworkRules, content: RenderedContent,
-            delivery: PlannedDelivery) -> None:
+            delivery: PlannedDelivery, sent: str | None = None) -> None:
+        """``sent``: the content's ``sent_text``, when the caller has it already."""
         if not rules.duplicates_refused:
             return
         # a link attached apart from the text (Facebook, LinkedIn) makes two posts differ
         link = content.link if rules.link_handling is LinkHandling.ATTACHED else None
-        key = (delivery.channel_id, sent_text(rules, content), link)
+        text = sent_text(rules, content) if sent is None else sent
+        key = (delivery.channel_id, text, link)
         self._seen.setdefault(key, []).append(delivery)
         self._refusers[delivery.channel_id] = rules.display_name
 

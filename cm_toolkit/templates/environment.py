@@ -27,6 +27,7 @@ import functools
 import time
 from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
+from types import CodeType
 from typing import Any, cast
 
 from jinja2 import (
@@ -44,7 +45,7 @@ from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
-from cm_toolkit.templates import guards
+from cm_toolkit.templates import guards, module_pool
 from cm_toolkit.templates.limits import (
     RenderLimits,
     current_budget,
@@ -157,6 +158,27 @@ class BoundedTemplate(Template):
     one render entry point of user templates (check, preview, run, demo, replies)."""
 
     environment: TemplateSandbox
+    lent_modules: list[module_pool.Lent] | None = None  # a pure macro file's (module_pool)
+
+    @classmethod
+    def from_code(cls, environment: Any, code: CodeType, globals: Any, uptodate: Any = None
+                  ) -> Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        if environment.cm_pure_codes.pop(code, False):
+            template.lent_modules = []  # type: ignore[attr-defined]
+        return template
+
+    def make_module(self, vars: dict[str, Any] | None = None, shared: bool = False,
+                    locals: Mapping[str, Any] | None = None) -> TemplateModule:
+        if shared and self.lent_modules is not None:  # ``import ... with context``
+            def make(parent: dict[str, Any]) -> module_pool.Lent:
+                context = self.new_context(parent, True)
+                return TemplateModule(self, context), context
+
+            module = module_pool.lend_module(self.lent_modules, make, vars, locals)
+            if module is not None:
+                return module
+        return super().make_module(vars, shared, locals)
 
     def new_context(
         self, vars: dict[str, Any] | None = None, shared: bool = False,
@@ -200,6 +222,18 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         super().__init__(*args, finalize=self._finalize, **kwargs)
         self.filters = guards.GuardedFilters(self.filters)
         self.globals["lipsum"] = guards.bounded_lipsum
+        self.cm_pure_codes: dict[CodeType, bool] = {}  # compiled -> BoundedTemplate.from_code
+
+    # Jinja's ``compile`` calls these two in a row: the tree, then the code made of it.
+    def _generate(self, source: nodes.Template, name: str | None, filename: str | None,
+                  defer_init: bool = False) -> str:
+        module_pool.generating(source)
+        return super()._generate(source, name, filename, defer_init)
+
+    def _compile(self, source: str, filename: str) -> CodeType:
+        code = super()._compile(source, filename)
+        module_pool.compiled(self.cm_pure_codes, code)
+        return code
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # Jinja's one parsing hook: checking the tree here covers get_template, imports,

@@ -83,6 +83,12 @@ class RenderBudget:
         self.cancel = cancel
         self.deadline = clock() + limits.seconds
         self.built = 0  # characters (or items) of every value built so far
+        self.lent: list[tuple[list[Any], Any]] = []  # (pool, item): ``lend``
+
+    def lend(self, pool: list[Any], item: Any) -> None:
+        """``item``, taken from ``pool``, is this render's: it goes back to ``pool`` when the
+        render ends without an error (``module_pool``: imported macro modules)."""
+        self.lent.append((pool, item))
 
     # -- time --------------------------------------------------------------------------------
 
@@ -135,11 +141,16 @@ def current_budget() -> RenderBudget:
     return _current.get() or _STATIC
 
 
+def running_budget() -> RenderBudget | None:
+    """The budget of the render running in this thread, None outside a render."""
+    return _current.get()
+
+
 class render_budget:
     """Open a budget for one render, unless one is already open in this thread (a render's
     options and body share one). A plain class: it is entered for every render."""
 
-    __slots__ = ("cancel", "clock", "limits", "token")
+    __slots__ = ("budget", "cancel", "clock", "limits", "token")
 
     def __init__(
         self, limits: RenderLimits, clock: Callable[[], float] = time.monotonic,
@@ -147,18 +158,23 @@ class render_budget:
     ) -> None:
         self.limits, self.clock, self.cancel = limits, clock, cancel
         self.token: Token[RenderBudget | None] | None = None
+        self.budget: RenderBudget | None = None
 
     def __enter__(self) -> RenderBudget:
         running = _current.get()
         if running is not None:
             return running
-        budget = RenderBudget(self.limits, self.clock, self.cancel)
+        budget = self.budget = RenderBudget(self.limits, self.clock, self.cancel)
         self.token = _current.set(budget)
         return budget
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, error: object, *exc: object) -> None:
         if self.token is not None:
             _current.reset(self.token)
+            assert self.budget is not None
+            if error is None:  # what a failed render borrowed may be left half-changed: dropped
+                for pool, item in self.budget.lent:
+                    pool.append(item)
 
 
 # ---------------------------------------------------------------------------------------------

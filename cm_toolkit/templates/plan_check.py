@@ -119,11 +119,11 @@ class Findings:
         return found
 
 
-def text_digest(rules: NetworkRules, content: RenderedContent) -> str:
-    """What a person reads of a delivery, hashed: the text as sent, its title, description and
-    link. Equal digests, same words."""
-    parts = (sent_text(rules, content), content.title or "", content.description or "",
-             content.link or "")
+def text_digest(rules: NetworkRules, content: RenderedContent, sent: str | None = None) -> str:
+    """What a person reads of a delivery, hashed: the text as sent (``sent``, when known:
+    ``sent_text``), its title, description and link. Equal digests, same words."""
+    parts = (sent_text(rules, content) if sent is None else sent, content.title or "",
+             content.description or "", content.link or "")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
@@ -200,7 +200,7 @@ class _PlanRun:
         # ``PlanRenderer.varies``); a text that repeats is checked once.
         same_text = not self.renderer.varies(network, template)
         rendered: RenderedContent | TemplateError | None = None
-        last: tuple[RenderedContent, ContentCheck, str] | None = None
+        last: tuple[RenderedContent, ContentCheck, str, str] | None = None
         for delivery in items:
             if rendered is None or not same_text:
                 try:
@@ -212,15 +212,16 @@ class _PlanRun:
                     self.findings.add_problem(problem, delivery)
                 continue  # never sent: not counted in the quotas
             if last is not None and last[0] == rendered:
-                checked, digest = last[1], last[2]
+                checked, digest, sent = last[1], last[2], last[3]
             else:
-                checked = check_content(rules, rendered, where, self.probe)
-                digest = text_digest(rules, rendered)
-                last = (rendered, checked, digest)
+                sent = sent_text(rules, rendered)  # once for the three below
+                checked = check_content(rules, rendered, where, self.probe, sent)
+                digest = text_digest(rules, rendered, sent)
+                last = (rendered, checked, digest, sent)
             self.texts[delivery.key] = digest
             for finding in checked.findings:
                 self.findings.add(finding, delivery)
-            self.duplicates.add(rules, rendered, delivery)
+            self.duplicates.add(rules, rendered, delivery, sent)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, network, SendKind.POST,
                                    checked.posts, checked.posts_with_url, delivery))
 

@@ -97,9 +97,12 @@ def check_time_rules(
     for session in view.sessions(data):
         problems += _check_session_times(document, session, zone, now, starts)
     campaigns = {campaign.path: campaign for campaign in view.campaigns(data)}
+    # read once per campaign, not once per post (a campaign may hold 100,000 posts)
+    campaign_starts = {path: _instant(campaign.data.get("start"), zone)
+                       for path, campaign in campaigns.items()}
     for post in view.posts(data):
         campaign = campaigns[post.path[:2]]
-        start = _instant(campaign.data.get("start"), zone)
+        start = campaign_starts[campaign.path]
         problems += _check_post_rule(document, post, zone, now, starts, start)
         if post.data.get("every") is not None and start is not None:
             until = post.data.get("until")
