@@ -18,7 +18,7 @@ def _number(kind: type, low: float, high: float, what: str) -> Callable[[str], f
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is not between {low:,} and {high:,}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     parse.__name__ = what  # argparse names the type in its message
     return parse
