@@ -28,6 +28,7 @@ from cm_toolkit.errors import Problem, TemplateError
 from cm_toolkit.inbox.faq_file import FAQ_FILE, AnswerSource, FaqEntryModel, FaqFile
 from cm_toolkit.templates.context import CampaignInfo, ChannelInfo, PostInfo, RenderContext
 from cm_toolkit.templates.environment import template_file_name
+from cm_toolkit.templates.failures import RenderLimitError
 from cm_toolkit.templates.limits import RenderLimits
 from cm_toolkit.templates.render import TemplateRenderer
 from cm_toolkit.workspace.models import Network, UtmDefaults
@@ -156,9 +157,12 @@ class AnswerRenderer:
         # only in .j2 files, so its line is read here from the original traceback.
         inner = problem.line if problem.file == FAQ_FILE else self._failed_line(exc)
         line = source.line + (inner or 1) - 1
-        return TemplateError(
+        placed = type(exc)(
             Problem(FAQ_FILE, line, None, problem.message, problem.fix, problem.severity)
         )
+        if isinstance(exc, RenderLimitError):  # a time-out stays one: cm check says it once
+            placed.timed_out = exc.timed_out  # type: ignore[attr-defined]
+        return placed
 
     def _failed_line(self, exc: BaseException) -> int | None:
         cause = exc.__cause__ or exc.__context__

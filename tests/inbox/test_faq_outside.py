@@ -10,6 +10,7 @@ import pytest
 
 from cm_toolkit.errors import TemplateError, WorkspaceError
 from cm_toolkit.inbox.faq import FaqBook
+from cm_toolkit.templates.failures import RenderLimitError
 
 from .test_faq_file import ONE_ENTRY, workspace
 
@@ -48,3 +49,16 @@ def test_an_answer_including_an_absolute_path_is_refused_at_its_faq_line(tmp_pat
     text = str(caught.value)
     assert text.startswith("faq.yaml:10:"), text
     assert "is not a name in templates/" in text and "root:" not in text
+
+
+def test_an_answer_that_never_ends_is_a_time_out_under_the_workspace_s_limits(
+        tmp_path: Path) -> None:
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    faq = ONE_ENTRY.replace('en: "Hi! See {{ course_url }}attestation"', f'en: "{loop}"')
+    schedules = "version: 1\ntimezone: UTC\ntemplate_limits: {seconds: 0.1}\ncampaigns: []\n"
+    book = FaqBook.load(workspace(tmp_path, faq, schedules))
+    with pytest.raises(RenderLimitError) as caught:
+        book.render("certificat", network="facebook", language="en")
+    # a time-out stays one once placed in faq.yaml: cm check reports it once, not per network
+    assert caught.value.timed_out
+    assert str(caught.value).startswith("faq.yaml:10: this template ran longer than 0.1 s")
