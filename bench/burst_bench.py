@@ -32,8 +32,8 @@ from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from bench_args import positive_int, positive_seconds
 from x_workspace import (
     Due,
     channels_factory,
@@ -79,12 +79,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="500 deliveries on 25 accounts, budget 8 per 5 s")
-    parser.add_argument("--deliveries", type=int)
-    parser.add_argument("--accounts", type=int)
-    parser.add_argument("--spacing", type=float, default=0.5, help="seconds")
-    parser.add_argument("--budget", type=int, help="posts per window per account (20)")
-    parser.add_argument("--window", type=float, help="budget window, seconds (15)")
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--deliveries", type=positive_int)
+    parser.add_argument("--accounts", type=positive_int)
+    parser.add_argument("--spacing", type=positive_seconds, default=0.5, help="seconds")
+    parser.add_argument("--budget", type=positive_int, help="posts per window per account (20)")
+    parser.add_argument("--window", type=positive_seconds, help="budget window, seconds (15)")
+    parser.add_argument("--threads", type=positive_int, default=8)
     args = parser.parse_args()
     deliveries = args.deliveries or (500 if args.quick else 10_000)
     accounts = args.accounts or (25 if args.quick else 125)

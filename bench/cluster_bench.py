@@ -38,8 +38,8 @@ from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import sqlalchemy as sa
+from bench_args import positive_int, positive_seconds
 from x_workspace import Due, fallback_env, percentile, sandbox_for, scratch, table, write_workspace
 
 from cm_toolkit.ledger.engine import open_ledger
@@ -291,18 +291,18 @@ def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--serve-sandbox":
         return serve_sandbox(int(sys.argv[2]), Path(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--workers", type=positive_int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--quick", action="store_true", help="1,000 deliveries on 25 accounts")
-    parser.add_argument("--deliveries", type=int, help="instead of 10,000")
-    parser.add_argument("--accounts", type=int, help="instead of 125")
-    parser.add_argument("--margin", type=float, default=75.0,
+    parser.add_argument("--deliveries", type=positive_int, help="instead of 10,000")
+    parser.add_argument("--accounts", type=positive_int, help="instead of 125")
+    parser.add_argument("--margin", type=positive_seconds, default=75.0,
                         help="seconds from the start to the instant (the leader applies first)")
-    parser.add_argument("--within", type=float, default=600.0,
+    parser.add_argument("--within", type=positive_seconds, default=600.0,
                         help="seconds after the instant to wait for the last delivery")
     parser.add_argument("--inbox", action="store_true",
                         help="let cm run's inbox job read X meanwhile (off: the publishing alone)")
     parser.add_argument("--profile", action="store_true", help="py-spy on the 1-worker run")
-    parser.add_argument("--profile-seconds", type=int, default=30)
+    parser.add_argument("--profile-seconds", type=positive_int, default=30)
     parser.add_argument("--database-url", default=os.environ.get("CM_BENCH_POSTGRES_URL"))
     args = parser.parse_args()
     if not args.database_url:

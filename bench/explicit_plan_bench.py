@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from bench_args import positive_int
 from plan_check_bench import POSTING_CHANNELS, TARGET_BYTES, TARGET_SECONDS, run_check
 from plan_check_bench import write_workspace as write_sample_workspace
 
@@ -100,7 +100,7 @@ def run_plan(root: Path) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--posts", type=positive_int, nargs="+", default=[100_000])
     parser.add_argument("--plan", action="store_true", help="time cm plan --json too")
     parser.add_argument("--keep", type=Path, help="write the (last) workspace here and keep it")
     parser.add_argument("--error", action="store_true",

@@ -30,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench_args import positive_int
 
 from cm_toolkit.inbox.faq import FaqBook
 
@@ -99,8 +100,8 @@ def messages(rng: random.Random, topics: list[list[str]], count: int) -> list[tu
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--entries", type=int, default=500)
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--entries", type=positive_int, default=500)
+    parser.add_argument("--messages", type=positive_int, default=2000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", type=Path, default=None, help="write the workspace here")
     args = parser.parse_args()

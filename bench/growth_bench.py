@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench_args import positive_int
 
 from cm_toolkit.clock import ManualClock
 from cm_toolkit.growth.context import GrowthContext
@@ -149,9 +150,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--channels", type=int, default=1000)
-    parser.add_argument("--posts", type=int, default=30)
-    parser.add_argument("--requests", type=int, default=25)
+    parser.add_argument("--channels", type=positive_int, default=1000)
+    parser.add_argument("--posts", type=positive_int, default=30)
+    parser.add_argument("--requests", type=positive_int, default=25)
     parser.add_argument("--keep", type=Path, default=None)
     options = parser.parse_args()
     folder = options.keep or Path(tempfile.mkdtemp(prefix="cm-growth-bench-"))

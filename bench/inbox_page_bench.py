@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
+from bench_args import positive_int
 from sqlalchemy import Table, insert, text
 
 from cm_toolkit.clock import ManualClock
@@ -171,8 +171,8 @@ def query_plans(ledger: Ledger) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--messages", type=positive_int, default=1_000_000)
+    parser.add_argument("--requests", type=positive_int, default=50)
     parser.add_argument("--keep", type=Path, default=None)
     options = parser.parse_args()
     folder = options.keep or Path(tempfile.mkdtemp(prefix="cm-inbox-bench-"))

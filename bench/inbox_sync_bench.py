@@ -35,6 +35,9 @@ from cm_toolkit.ledger.inbox import Annotation, InboxFilter, InboxLedger, ReadCo
 from cm_toolkit.ledger.models import Conversation, InboxMessage
 from cm_toolkit.ledger.states import MessageState
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_args import count_or_zero, positive_int
+
 START = datetime(2027, 1, 4, 8, tzinfo=UTC)
 PAGE = 100
 NETWORKS = [("facebook-page", "facebook"), ("x-mooc", "x"),
@@ -105,8 +108,8 @@ def timed(run: object, times: int = 20) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--listing", type=int, default=0, help="grow to N messages and time it")
+    parser.add_argument("--messages", type=positive_int, default=100_000)
+    parser.add_argument("--listing", type=count_or_zero, default=0, help="grow to N messages and time it")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

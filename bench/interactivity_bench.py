@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench_args import positive_int
 
 from cm_toolkit.growth.interactivity import build_interactivity, summary_lines
 from cm_toolkit.ledger import open_ledger
@@ -116,8 +117,8 @@ def _insert(ledger: Ledger, rows: list[dict[str, object]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--messages", type=positive_int, default=1_000_000)
+    parser.add_argument("--runs", type=positive_int, default=3)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--keep", type=Path, default=None, help="SQLite: the ledger's folder")
     parser.add_argument("--reuse", action="store_true", help="with --keep: do not fill again")

@@ -36,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from bench_args import positive_int, positive_seconds
 from x_workspace import (
     Due,
     channels_factory,
@@ -72,10 +72,10 @@ def log_like_cm_run(log_file: Path) -> logging.Handler:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="250 deliveries over 10 s")
-    parser.add_argument("--deliveries", type=int)
-    parser.add_argument("--accounts", type=int)
-    parser.add_argument("--spread", type=float, help="seconds the due instants cover")
-    parser.add_argument("--threads", type=int, default=8, help="RunOptions.threads")
+    parser.add_argument("--deliveries", type=positive_int)
+    parser.add_argument("--accounts", type=positive_int)
+    parser.add_argument("--spread", type=positive_seconds, help="seconds the due instants cover")
+    parser.add_argument("--threads", type=positive_int, default=8, help="RunOptions.threads")
     args = parser.parse_args()
     deliveries = args.deliveries or (250 if args.quick else 10_000)
     accounts = args.accounts or (25 if args.quick else 125)

@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import requests
 import tweepy
+from bench_args import positive_int
 from x_workspace import (
     Due,
     channel_id,
@@ -222,8 +222,8 @@ def rows_for(label: str, cm: list[float], direct: list[float], cm_name: str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 posts each way")
-    parser.add_argument("--posts", type=int, help="measured posts each way, each measure")
-    parser.add_argument("--accounts", type=int, default=125)
+    parser.add_argument("--posts", type=positive_int, help="measured posts each way, each measure")
+    parser.add_argument("--accounts", type=positive_int, default=125)
     parser.add_argument("--profile", action="store_true", help="cProfile the work measure")
     args = parser.parse_args()
     posts = args.posts or (300 if args.quick else 2_000)

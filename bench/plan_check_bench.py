@@ -31,6 +31,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_args import positive_int
+
 REPO = Path(__file__).resolve().parents[1]
 POSTING_CHANNELS = ("facebook-page", "x-mooc", "linkedin-page", "linkedin-group")
 TARGET_SECONDS = 15.0
@@ -160,7 +163,7 @@ def run_check(root: Path) -> tuple[int, float, float, int, dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=100_000)
+    parser.add_argument("--deliveries", type=positive_int, default=100_000)
     parser.add_argument("--keep", type=Path, help="write the workspace here and keep it")
     parser.add_argument("--varying-only", action="store_true",
                         help="every post's text changes with each occurrence (worst case)")

@@ -19,9 +19,13 @@ import argparse
 import random
 import sys
 import time
+from pathlib import Path
 
 from cm_toolkit.channels.x.text import TEXT_MAX as X_TEXT_MAX
 from cm_toolkit.channels.x.text import split_thread, x_weighted_length
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_args import positive_int, positive_seconds
 
 WORDS = ("le", "leader", "équipe", "confiance", "management", "à", "distance", "feedback",
          "apprenants", "semaine", "module", "collaboratif", "vous", "nous", "réussite", "63")
@@ -59,8 +63,8 @@ def check(text: str, parts: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 20_000, 40_000, 250_000])
-    parser.add_argument("--target", type=float, default=2.0,
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[10_000, 20_000, 40_000, 250_000])
+    parser.add_argument("--target", type=positive_seconds, default=2.0,
                         help="seconds allowed per 10,000 characters")
     args = parser.parse_args(argv)
     failed = False

@@ -35,8 +35,10 @@ from cm_toolkit.inbox.faq_text import (
     synonym_table,
     terms,
 )
+from cm_toolkit.templates.delivery import render_limits
 from cm_toolkit.templates.failures import did_you_mean
-from cm_toolkit.workspace.models import UtmDefaults, Workspace
+from cm_toolkit.templates.limits import RenderLimits
+from cm_toolkit.workspace.models import TemplateLimits, UtmDefaults, Workspace
 from cm_toolkit.workspace.networks import known_networks
 from cm_toolkit.workspace.yaml_source import read_yaml
 
@@ -106,10 +108,10 @@ class FaqBook:
         a reason to refuse the FAQ). ``clock`` gives the instant answers are rendered at.
         """
         root = Path(workspace_root)
-        faq, problems = read_faq_file(root)
+        settings = settings_of(workspace) if workspace is not None else read_settings(root)
+        faq, problems = read_faq_file(root, settings.allowed_paths)
         if problems:
             raise WorkspaceError(problems)
-        settings = settings_of(workspace) if workspace is not None else read_settings(root)
         return cls(root, faq, settings, clock)
 
     # -- suggestions --------------------------------------------------------------------------
@@ -215,6 +217,8 @@ def settings_of(workspace: Workspace) -> WorkspaceSettings:
         timezone=ZoneInfo(schedules.timezone),
         variables=dict(schedules.variables),
         utm=schedules.defaults.utm,
+        allowed_paths=tuple(schedules.allowed_paths),
+        limits=render_limits(workspace),
     )
 
 
@@ -236,9 +240,17 @@ def read_settings(root: Path) -> WorkspaceSettings:
     except ValidationError:
         utm = UtmDefaults()
     variables = data.get("variables")
+    allowed = data.get("allowed_paths")
+    try:
+        limits = TemplateLimits.model_validate(data.get("template_limits") or {})
+    except ValidationError:
+        limits = TemplateLimits()
     return WorkspaceSettings(
         language=language if isinstance(language, str) and language else "en",
         timezone=zone,
         variables=dict(variables) if isinstance(variables, dict) else {},
         utm=utm,
+        allowed_paths=tuple(p for p in allowed if isinstance(p, str))
+        if isinstance(allowed, list) else (),
+        limits=RenderLimits(seconds=limits.seconds, characters=limits.characters),
     )

@@ -28,20 +28,26 @@ from cm_toolkit.errors import Problem, TemplateError
 from cm_toolkit.inbox.faq_file import FAQ_FILE, AnswerSource, FaqEntryModel, FaqFile
 from cm_toolkit.templates.context import CampaignInfo, ChannelInfo, PostInfo, RenderContext
 from cm_toolkit.templates.environment import template_file_name
+from cm_toolkit.templates.failures import RenderLimitError
+from cm_toolkit.templates.limits import RenderLimits
 from cm_toolkit.templates.render import TemplateRenderer
 from cm_toolkit.workspace.models import Network, UtmDefaults
+from cm_toolkit.workspace.paths import OutsideWorkspace
 
 INLINE_PREFIX = "<faq>/"
 
 
 @dataclass(frozen=True)
 class WorkspaceSettings:
-    """What an answer needs from schedules.yaml: language, time zone, variables, UTM."""
+    """What an answer needs from schedules.yaml: language, time zone, variables, UTM, and the
+    bounds posts have (``allowed_paths``, ``template_limits``)."""
 
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     variables: dict[str, Any] = field(default_factory=dict)
     utm: UtmDefaults = field(default_factory=UtmDefaults)
+    allowed_paths: tuple[str, ...] = ()
+    limits: RenderLimits = field(default_factory=RenderLimits)
 
 
 class InlineAnswers(BaseLoader):
@@ -67,7 +73,8 @@ class AnswerRenderer:
         self.root = root
         self.faq = faq
         self.settings = settings
-        self.renderer = TemplateRenderer(root, settings.language, settings.timezone, settings.utm)
+        self.renderer = TemplateRenderer(root, settings.language, settings.timezone, settings.utm,
+                                         settings.limits, settings.allowed_paths)
         self.faq_path = root / FAQ_FILE
         self._inline = InlineAnswers(self.faq_path)
         self._where: dict[str, AnswerSource] = {}
@@ -135,7 +142,12 @@ class AnswerRenderer:
     def _placed(self, exc: TemplateError, name: str, network: Network) -> TemplateError:
         """A failure in an in-memory answer, moved to its line in faq.yaml."""
         problem = exc.problem
-        if problem.file != FAQ_FILE and not problem.file.startswith("templates/" + INLINE_PREFIX):
+        # an {% include '/etc/passwd' %} of the answer itself: the loader named the file it
+        # refused; the line to fix is the answer's
+        cause = exc.__cause__ or exc.__context__
+        unplaced = isinstance(cause, OutsideWorkspace) and cause.problem is problem
+        if problem.file != FAQ_FILE and not problem.file.startswith("templates/" + INLINE_PREFIX) \
+                and not unplaced:
             return exc  # in a real file (an included partial ...): already placed
         variant = template_file_name(name, network)
         source = self._where.get(variant) or self._where.get(template_file_name(name))
@@ -145,9 +157,12 @@ class AnswerRenderer:
         # only in .j2 files, so its line is read here from the original traceback.
         inner = problem.line if problem.file == FAQ_FILE else self._failed_line(exc)
         line = source.line + (inner or 1) - 1
-        return TemplateError(
+        placed = type(exc)(
             Problem(FAQ_FILE, line, None, problem.message, problem.fix, problem.severity)
         )
+        if isinstance(exc, RenderLimitError):  # a time-out stays one: cm check says it once
+            placed.timed_out = exc.timed_out  # type: ignore[attr-defined]
+        return placed
 
     def _failed_line(self, exc: BaseException) -> int | None:
         cause = exc.__cause__ or exc.__context__

@@ -14,6 +14,7 @@ from pathlib import Path
 from cm_toolkit.errors import CmError, Problem, TemplateError, WorkspaceError
 from cm_toolkit.inbox.faq import FaqBook
 from cm_toolkit.inbox.faq_file import FAQ_FILE
+from cm_toolkit.templates.failures import RenderLimitError
 from cm_toolkit.templates.network_rules import rules_for
 from cm_toolkit.workspace.models import Network, Workspace
 
@@ -47,12 +48,16 @@ def faq_problems(root: Path, workspace: Workspace | None) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
     for faq_id in book.ids:
+        out_of_time = False
         for network in networks:
             limit, unit = reply_limit(network)
             for language in book.languages(faq_id):
+                if out_of_time:  # it would run out of time again on each network: once is enough
+                    break
                 try:
                     text = book.render(faq_id, network=network, language=language or None)
                 except TemplateError as exc:
+                    out_of_time = isinstance(exc, RenderLimitError) and exc.timed_out
                     if str(exc.problem) not in seen:  # one failure, not one per network
                         seen.add(str(exc.problem))
                         problems.append(exc.problem)

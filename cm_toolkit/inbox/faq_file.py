@@ -39,6 +39,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from cm_toolkit.errors import Problem
 from cm_toolkit.workspace.model_problems import problems_from_validation
 from cm_toolkit.workspace.networks import known_networks
+from cm_toolkit.workspace.paths import WorkspacePaths
 from cm_toolkit.workspace.yaml_source import PathElement, YamlDocument, read_yaml
 
 FAQ_FILE = "faq.yaml"
@@ -122,11 +123,19 @@ def _describe(data: Any, path: Sequence[PathElement]) -> tuple[str, int]:
     return "", 0
 
 
-def read_faq_file(root: Path) -> tuple[FaqFile | None, list[Problem]]:
-    """Parse and validate ``root/faq.yaml``. No file: (None, []). Problems are never raised."""
+def read_faq_file(
+    root: Path, allowed_paths: tuple[str, ...] = ()
+) -> tuple[FaqFile | None, list[Problem]]:
+    """Parse and validate ``root/faq.yaml``. No file: (None, []). Problems are never raised.
+
+    A faq.yaml that is a link leading outside the workspace (and its ``allowed_paths``) is
+    refused unread: its answers would be published."""
     path = root / FAQ_FILE
     if not path.exists():
         return None, []
+    refused = WorkspacePaths.of(root, allowed_paths).refusal(path, FAQ_FILE)
+    if refused is not None:
+        return None, [refused]
     document, problems = read_yaml(path, FAQ_FILE)
     if document is None:
         return None, problems

@@ -205,8 +205,12 @@ def create_ledger_engine(
 def _cannot_open(url: URL, exc: Exception) -> LedgerError:
     shown = url.render_as_string(hide_password=True)
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    if any(word in reason.lower() for word in ("locked", "full", "readonly", "read-only")):
-        return explain(exc, shown)
+    if any(word in reason.lower() for word in ("locked", "full", "readonly", "read-only",
+                                                "disk i/o", "unable to open")):
+        explained = explain(exc, shown)
+        if not explained.message.startswith(("the ledger's database failed",
+                                             "cannot open the ledger file")):
+            return explained  # a cause was found; else the message below says more
     if url.get_backend_name() == "postgresql":
         fix = (
             f"is PostgreSQL running at {url.host or 'localhost'}:{url.port or 5432}, and does "
@@ -304,6 +308,7 @@ def open_ledger(
         database_url or default_database_url(workspace_root), workspace_root, access,
         busy_timeout_ms=busy_timeout_ms,
     )
+    created = _new_sqlite_file(engine, access)
     try:
         if access is LedgerAccess.CREATE:
             upgrade(engine)
@@ -314,8 +319,32 @@ def open_ledger(
         raise
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         engine.dispose()
+        _remove_if_empty(created)
         raise _cannot_open(engine.url, exc) from None
     if access is LedgerAccess.READ:
         return Ledger(engine, engine)  # a write fails in the database: read-only
     write_engine = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
     return Ledger(engine, write_engine)
+
+
+def _new_sqlite_file(engine: Engine, access: LedgerAccess) -> Path | None:
+    """The SQLite file this command is about to create, if it creates one."""
+    database = engine.url.database
+    if access is not LedgerAccess.CREATE or engine.dialect.name != "sqlite" or \
+            database in (None, "", ":memory:") or Path(database or "").exists():
+        return None
+    return Path(database or "")
+
+
+def _remove_if_empty(created: Path | None) -> None:
+    """A ledger this command created and could not write a page to (a full disk) is removed, so
+    that the next command does not meet a 0-byte file it must refuse (nothing is in it)."""
+    if created is None:
+        return
+    try:
+        if created.exists() and created.stat().st_size == 0:
+            for path in (created, created.with_name(created.name + "-wal"),
+                         created.with_name(created.name + "-shm")):
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -9,7 +9,10 @@ The CLI calls it in its one error handler; ``open_ledger`` calls it when opening
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -54,6 +57,42 @@ CAUSES = (
 )
 """Tried in order: the first whose needle is in the driver's message names the cause."""
 
+FULL_DISK = CAUSES[1]
+NEARLY_FULL = 1 << 20  # bytes: SQLite needs a few pages and its 32 KB shared-memory file
+
+
+def sqlite_folder(where: str | None) -> Path | None:
+    """The folder of a SQLite file ledger, from its URL as shown (``sqlite:////a/cm.db``)."""
+    prefix = "sqlite:///"
+    if not where or not where.startswith(prefix) or where == prefix:
+        return None
+    return Path(where[len(prefix):].split("?", 1)[0]).parent
+
+
+def _file_cause(reason: str, where: str | None) -> Cause | None:
+    """What SQLite's vague "disk I/O error" or "unable to open database file" means for a file
+    ledger: a full disk (it creates its -wal and -shm files first) or a folder this user cannot
+    write to."""
+    lowered = reason.lower()
+    if "disk i/o error" not in lowered and "unable to open database file" not in lowered:
+        return None
+    folder = sqlite_folder(where)
+    if folder is None or not folder.is_dir():
+        return None
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if free is not None and free < NEARLY_FULL:
+        return Cause((), f"the disk under the ledger is full ({free:,} bytes free in {folder}): "
+                     "this command's change was not written (the ledger is intact)", FULL_DISK.fix)
+    if "unable to open" in lowered and not os.access(folder, os.W_OK):
+        return Cause((), f"the folder {folder} is not writable for this user, and SQLite writes "
+                     "its journal files beside the ledger",
+                     f"make {folder} writable for this user (or run the command as its owner), "
+                     "or pass --database-url")
+    return None
+
 
 def driver_message(error: BaseException) -> str:
     """The driver's first line, without SQLAlchemy's SQL and parameters (they hold user text)."""
@@ -69,8 +108,9 @@ def explain(error: BaseException, url: str | None = None) -> LedgerError:
     reason = driver_message(error)
     where = url or getattr(error, URL_ATTRIBUTE, None)
     lowered = reason.lower()
-    for cause in CAUSES:
-        if any(needle in lowered for needle in cause.needles):
+    found = _file_cause(reason, where)
+    for cause in (found,) if found is not None else CAUSES:
+        if found is not None or any(needle in lowered for needle in cause.needles):
             message = cause.what + (f" ({where})" if where else "") + f": {reason}"
             return LedgerError(message, fix=cause.fix)
     return LedgerError(

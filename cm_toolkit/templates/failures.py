@@ -19,7 +19,12 @@ from jinja2.utils import missing
 
 from cm_toolkit.errors import Problem, TemplateError
 from cm_toolkit.templates.context import HostLinks
-from cm_toolkit.templates.environment import TEMPLATE_SUFFIX, UndefinedVariable, UnsafeTemplate
+from cm_toolkit.templates.environment import (
+    TEMPLATE_SUFFIX,
+    TemplateTooLarge,
+    UndefinedVariable,
+    UnsafeTemplate,
+)
 from cm_toolkit.templates.filters import FilterError
 from cm_toolkit.templates.limits import LIMITS_FIX, RenderLimitExceeded
 from cm_toolkit.workspace.paths import OutsideWorkspace
@@ -28,6 +33,17 @@ SECURITY_FIX = (
     "templates may only use the documented names and filters; remove the access to Python "
     "internals (see docs/templates.md, 'Safety')"
 )
+
+
+TOO_LARGE_FIX = (
+    "a post template has a few hundred parts: look for text pasted many times over, or move "
+    "what is shared into partials (limits: docs/templates.md, 'Limits')"
+)
+RECURSION_FIX = (
+    "a macro that calls itself, or a file that includes, imports or extends itself, must stop: "
+    "call it again only under an {% if %} that becomes false"
+)
+NESTING_FIX = "split the expression or the blocks into smaller ones ({% set %} a part first)"
 
 
 class RenderLimitError(TemplateError):
@@ -149,6 +165,10 @@ def to_template_error(
             Problem(display_path(exc.filename, workspace_root), exc.lineno, None, exc.message or
                     "refused: the template reaches for Python internals", SECURITY_FIX)
         )
+    if isinstance(exc, TemplateTooLarge):
+        return RenderLimitError(Problem(display_path(exc.filename, workspace_root) if
+                                        exc.filename else default_file, exc.lineno, None,
+                                        exc.message or "too long", TOO_LARGE_FIX))
     if isinstance(exc, TemplateSyntaxError):
         file = display_path(exc.filename, workspace_root)
         message = exc.message or "syntax error"
@@ -172,8 +192,19 @@ def to_template_error(
         error = RenderLimitError(Problem(file, line, None, str(exc), LIMITS_FIX))
         error.timed_out = exc.timed_out
         return error
-    if isinstance(exc, OverflowError) and "sandbox" in str(exc).lower():
-        return TemplateError(Problem(file, line, None, f"refused: {exc}", SECURITY_FIX))
+    if isinstance(exc, OverflowError) and "range" in str(exc).lower():
+        # Jinja's sandbox refusing range(N) over MAX_RANGE: a limit met, not an attack
+        return RenderLimitError(Problem(file, line, None,
+                                        "refused: a range() of more than 100,000 numbers",
+                                        LIMITS_FIX))
+    if isinstance(exc, RecursionError):
+        if file_name is None:  # while reading the file: brackets or blocks nested too deeply
+            return TemplateError(Problem(file, None, None,
+                                         "the template nests brackets or blocks too deeply to "
+                                         "be read", NESTING_FIX))
+        return RenderLimitError(Problem(file, line, None,
+                                        "a macro or a template calls itself without end",
+                                        RECURSION_FIX))
     if isinstance(exc, SecurityError):
         return TemplateError(
             Problem(file, line, None, f"refused: {exc}".replace("refused: refused: ", "refused: "),

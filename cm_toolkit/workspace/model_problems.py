@@ -37,6 +37,9 @@ FIELD_EXAMPLES = {
     "title": '"Live Q&A, week 1"',
     "name": '"Season 1"',
     "link": "https://example.org/course",
+    "instance": "mastodon.social",
+    "handle": "name.bsky.social",
+    "language": "fr",
 }
 
 _TYPE_WANTED = {
@@ -187,6 +190,15 @@ def _problem(
             f"{subject} {reason} (got {_shown(value)})",
             _fix_for(loc, value, kind, examples, item.get("ctx", {}).get("error")),
         )
+    if kind == "string_pattern_mismatch":
+        # the pattern itself (a regular expression) means nothing to the person who wrote it
+        return Problem(
+            document.file,
+            line,
+            column,
+            f"{subject} is {_shown(value)}, which is not of the form this field takes",
+            _fix_for(loc, value, kind, examples),
+        )
     wanted = _TYPE_WANTED.get(kind)
     if wanted is None:
         return Problem(
@@ -237,6 +249,8 @@ def _fix_for(loc: tuple[PathElement, ...], value: Any, kind: str, examples: Mapp
         return f"for example `{field}: {example}`"
     if kind == "string_type":
         return f'write text; quote it if it holds ": " or starts with a symbol (`{field}: "..."`)'
+    if kind == "string_pattern_mismatch":
+        return f"see what `{field}` takes in the channel's page of docs/channels/ (or docs/workspace.md)"
     return "correct the value"
 
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 import sqlite3
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -252,3 +256,59 @@ def test_the_json_log_names_the_cause_and_the_file_keeps_the_traceback(tmp_path:
     assert "test_faults.py" in in_file["traceback"]
     assert in_file["traceback"].endswith("OperationalError: no such table: nowhere")
     assert "learner" not in json.dumps(in_file)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 3 MB disk (tmpfs; root only): the full-disk faults as a user meets them."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)],
+            check=False, capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as stream:
+        try:
+            while True:
+                stream.write(b"\0" * 65536)
+                stream.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_empty_ledger_behind(
+        sample: Path, tiny_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    root = tiny_disk / "ws"
+    shutil.copytree(sample, root)
+    filler = _fill(tiny_disk)
+    code, _, err = _run(capsys, "apply", "-w", str(root))
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "the disk under the ledger is full" in err and "free space" in err
+    # the ledger this apply began is gone: the next command is not met by a 0-byte file
+    assert not (root / ".cm" / "cm.db").exists()
+    filler.unlink()
+    assert _run(capsys, "apply", "-w", str(root))[0] == 0
+
+
+def test_disk_io_error_on_a_full_disk_names_the_full_disk(
+        sample: Path, tiny_disk: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    root = tiny_disk / "ws"
+    shutil.copytree(sample, root)
+    assert _run(capsys, "apply", "-w", str(root))[0] == 0
+    schedules = root / "schedules.yaml"
+    moved = schedules.read_text("utf-8").replace('at: "2027-02-08 10:00"', 'at: "2027-02-08 11:00"')
+    schedules.write_text(moved, encoding="utf-8")  # a change for apply to write
+    filler = _fill(tiny_disk)
+    code, _, err = _run(capsys, "apply", "-w", str(root))
+    filler.unlink()
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "the disk under the ledger is full" in err and "free space" in err

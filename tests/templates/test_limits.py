@@ -179,3 +179,49 @@ def test_a_cancelled_render_stops_at_once_and_is_not_a_template_problem(
     worker.join(timeout=20)
     assert not worker.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], RenderCancelled)
+
+
+# Found by the recheck of issue 15: each took gigabytes or minutes, or gave the wrong fix.
+LIMITS_MET = [
+    "{{ ('a'.encode('ascii') * 1000000000) | length }}",  # bytes: 1 GB before the refusal
+    "{{ 'a'.encode() * 900000000 }}",
+    "{{ 9 ** 999999 }}",
+    "{% for i in range(0, 10 ** 18) %}{% endfor %}",
+    "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",  # a macro that calls itself forever
+    "{% include 't.j2' %}",  # a file that includes itself
+]
+
+
+@pytest.mark.parametrize("expression", LIMITS_MET)
+def test_a_limit_met_is_refused_at_its_line_with_the_limits_fix(
+    workspace_with: Build, expression: str
+) -> None:
+    renderer = workspace_with({"t.j2": "Bonjour\n" + expression})
+    error, peak = refused(renderer)
+    assert peak < 64 * MB, f"{peak / MB:.0f} MB for {expression}"
+    assert (error.problem.file, error.problem.line) == ("templates/t.j2", 2), str(error)
+    assert "Python internals" not in error.problem.fix, str(error)
+    assert "itself" in error.problem.fix or "'Limits'" in error.problem.fix, str(error)
+
+
+@pytest.mark.parametrize("source", [
+    "{{ course }} {{ course }}\n" * 50_000,  # 1.25 MB: minutes and gigabytes to compile
+    "{{a}}" * 150_000,  # under 1 MB, but 450,000 parts
+])
+def test_a_template_too_long_to_compile_is_refused_before_it_is_compiled(
+    workspace_with: Build, source: str
+) -> None:
+    renderer = workspace_with({"t.j2": source})
+    error, peak = refused(renderer)
+    assert peak < 64 * MB, f"{peak / MB:.0f} MB"
+    assert error.problem.file == "templates/t.j2"
+    assert "this template" in error.problem.message and (
+        "characters long" in error.problem.message or "parts" in error.problem.message)
+    assert "partials" in error.problem.fix
+
+
+def test_brackets_nested_too_deeply_are_one_problem_with_a_fix(workspace_with: Build) -> None:
+    renderer = workspace_with({"t.j2": "{{ " + "(" * 50_000 + "1" + ")" * 50_000 + " }}"})
+    error, _peak = refused(renderer)
+    assert error.problem.file == "templates/t.j2"
+    assert "too deeply" in error.problem.message and "RecursionError" not in str(error)
