@@ -225,3 +225,18 @@ def test_brackets_nested_too_deeply_are_one_problem_with_a_fix(workspace_with: B
     error, _peak = refused(renderer)
     assert error.problem.file == "templates/t.j2"
     assert "too deeply" in error.problem.message and "RecursionError" not in str(error)
+
+
+def test_the_time_limit_counts_the_renders_cpu_not_a_slow_machine() -> None:
+    """A render descheduled (a busy machine) or waiting is not a loop: past its limit on the
+    wall but not in CPU, it goes on; a render that computes is stopped."""
+    import time
+
+    from cm_toolkit.templates.limits import RenderBudget, RenderTimeout
+
+    budget = RenderBudget(RenderLimits(seconds=0.2))
+    time.sleep(0.3)  # the wall passes the limit; this thread used no CPU meanwhile
+    budget.tick()  # not refused
+    with pytest.raises(RenderTimeout, match="ran longer than 0.2 s"):
+        while True:  # computing: stopped once 0.2 s of CPU are used (or 2 s of wall)
+            budget.tick()
