@@ -4,11 +4,11 @@ Tests that need a server (PostgreSQL) or a browser (Chromium) skip with a visibl
 machine without it. On CI, ``CM_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns those skips into
 failures, so a broken service can never make the suite green by skipping.
 
-Every test sees one terminal width, 80 columns (a test that wants wider output sets ``COLUMNS``
-itself), whether pytest runs in a terminal, in a pipe or in a pytest-xdist worker (whose
-environment says ``COLUMNS=80`` from the start). The variable is dropped here, before any test
-imports ``cm_toolkit.cli``: a Rich console made while ``COLUMNS`` is set keeps that width for
-good, and would ignore the width a test sets later.
+Every test starts without ``COLUMNS`` (a test that wants a width sets it), whether pytest runs
+in a terminal, in a pipe or in a pytest-xdist worker (whose environment says ``COLUMNS=80`` from
+the start): ``cm`` then writes piped output at its wide ``PIPED_WIDTH``, as the tests expect. The
+variable is dropped here, before any test imports ``cm_toolkit.cli``: a Rich console made while
+``COLUMNS`` is set keeps that width for good, and would ignore the width a test sets later.
 """
 
 from __future__ import annotations
@@ -19,17 +19,9 @@ from collections.abc import Generator
 import pytest
 
 SERVICE_WORDS = ("postgresql", "chromium", "browser")
-TEST_COLUMNS = "80"
 
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
-
-
-@pytest.fixture(autouse=True)
-def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The width every console measures, in this process and in the ``cm`` processes a test
-    starts (a fixture of the test that sets ``COLUMNS`` runs after this one and wins)."""
-    monkeypatch.setenv("COLUMNS", TEST_COLUMNS)
 
 
 @pytest.fixture(autouse=True)
