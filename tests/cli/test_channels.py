@@ -211,8 +211,11 @@ def test_auth_signs_bluesky_in_with_an_app_password_once(
     ("channels",), ("growth", "snapshot"), ("sandbox", "env"), ("publish", "x", "--now"),
 ])
 def test_an_unreachable_sandbox_is_the_same_clear_error_everywhere(
-    capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+    capsys: pytest.CaptureFixture[str], command: tuple[str, ...], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the ledger in tmp_path, not the repository's .cm/ (another test process may use it)
+    monkeypatch.setenv("CM_DATABASE_URL", f"sqlite:///{tmp_path / 'cm.db'}")
     workspace = () if command[0] == "sandbox" else ("--workspace", str(ROOT))
     code, _, err = run(capsys, *command, *workspace, "--sandbox", "http://127.0.0.1:9")
     assert code == 1, err

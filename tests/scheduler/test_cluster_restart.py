@@ -8,7 +8,8 @@ doubled).
 The restart breaks every other test using the same server at that instant, so the test runs
 only under ``.ci/run`` (``CM_REQUIRE_SERVICES=1``), and on a machine where this process may
 restart the local server that ``CM_TEST_POSTGRES_URL`` names; elsewhere it skips with the
-reason.
+reason. It is marked ``alone``: ``make test`` leaves it out of the parallel run and runs it in a
+pytest process of its own afterwards (in an xdist worker it skips, ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def _wait(condition: str, check: Callable[[], bool], within: float = 180.0) -> N
     raise AssertionError(f"not within {within} s: {condition}")
 
 
+@pytest.mark.alone
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize(
