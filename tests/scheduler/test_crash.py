@@ -120,8 +120,11 @@ def _crash(tmp_path: Path, faults: str, seed: int,
         crash.run()
         calls = create_calls(running.journal.entries())
         sign_ins = running.journal.entries(path=r"/xrpc/com\.atproto\.server\.createSession")
-    if not faults:  # the session is stored and reused across every restart, never re-made
-        assert len(sign_ins) == 1, [e.status for e in sign_ins]
+    if not faults:  # the session is stored and reused across the restarts, not re-made at each:
+        # a SIGKILL can land between createSession's answer and the session written to the
+        # token store (milliseconds; seen once in CI), so one more sign-in is allowed, never
+        # one per restart (there are 20 or more)
+        assert 1 <= len(sign_ins) <= 2, [e.status for e in sign_ins]
     outcomes = crash.outcomes()
     assert len(outcomes) == len(texts) == 240
     return check_exactly_once(outcomes, calls), describe(outcomes, calls), crash
