@@ -146,20 +146,25 @@ class Publisher:
                 log.info("delivery %s: render stopped, cm run is stopping", delivery_id)
                 return Attempt(delivery_id, Step.SKIPPED, detail="cm run is stopping")
 
-        wait = self.pacer.reserve(row.channel_id, planned.network, max(now, when), delivery_id)
-        if wait is not None:
-            if wait > deadline:
-                return self._missed(
-                    delivery_id, row.state, now,
-                    "spacing and network budget left no slot inside its grace window",
-                )
-            return Attempt(delivery_id, Step.DEFERRED, wait, "pacing")
+        # a delivery whose text cannot be made sends nothing: it takes no slot from the
+        # account's next posts (a burst of broken ones would leave the good ones missed)
+        if problem is None:
+            wait = self.pacer.reserve(row.channel_id, planned.network, max(now, when),
+                                      delivery_id)
+            if wait is not None:
+                if wait > deadline:
+                    return self._missed(
+                        delivery_id, row.state, now,
+                        "spacing and network budget left no slot inside its grace window",
+                    )
+                return Attempt(delivery_id, Step.DEFERRED, wait, "pacing")
 
         # the times were checked above on this very version: the claim checks them again and
         # is one compare-and-set on it
         if not self.ledger.claim(row, self.worker_id, now, self.lease, text=rendered_text,
                                  early=self.prepare_ahead):
-            self.pacer.release(row.channel_id, now, delivery_id)
+            if problem is None:
+                self.pacer.release(row.channel_id, now, delivery_id)
             return Attempt(delivery_id, Step.SKIPPED, detail="claimed by another worker")
 
         # --- claimed: from here on, a crash leaves 'sending' -> 'unknown' at restart ---------

@@ -23,6 +23,7 @@ from cm_toolkit.ledger.engine import open_ledger
 from cm_toolkit.ledger.models import Delivery
 from cm_toolkit.ledger.states import DeliveryState
 from cm_toolkit.sandbox.server import Sandbox
+from cm_toolkit.scheduler.pacing import Pacer
 from cm_toolkit.scheduler.publisher import Step
 from tests.scheduler.conftest import CREATE_PATHS, START, Rig
 from tests.scheduler.workspace import post, write_workspace
@@ -43,6 +44,20 @@ def test_a_looping_template_fails_its_delivery_at_its_line_and_sends_nothing(rig
     assert row.state is S.FAILED
     assert (row.last_error or "").startswith("templates/loop.j2:2: this template ran longer than 2 s")
     assert not rig.creates("x")
+
+
+def test_a_delivery_that_cannot_be_rendered_takes_no_slot_from_the_next(rig: Rig) -> None:
+    """A broken post fails without sending: the account's next post, due at the same
+    instant, goes at once instead of waiting out a spacing nobody used."""
+    (rig.root / "templates" / "loop.j2").write_text(LOOP, encoding="utf-8")
+    runner = rig.apply([post("broken", DUE, ["x-mooc"], template="loop"),
+                        post("fine", DUE, ["x-mooc"])], spacing=timedelta(minutes=5))
+    runner.current_view().renderer.env.clock = SteppedClock(0.01)
+    publisher = rig.publisher(pacer=Pacer(timedelta(minutes=5), budgets={}))
+    rig.clock.set(DUE)
+    assert rig.run("broken", "x-mooc", publisher).step is Step.FAILED
+    assert rig.run("fine", "x-mooc", publisher).step is Step.PUBLISHED
+    assert len(rig.creates("x")) == 1
 
 
 def test_a_render_stopped_by_cm_run_stopping_claims_nothing(rig: Rig) -> None:
