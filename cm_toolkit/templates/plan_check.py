@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.cores import processes, split_work
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKey, DeliveryKind, Plan, PlannedDelivery
@@ -47,7 +48,6 @@ from cm_toolkit.templates.expiring_tokens import expiring_tokens
 from cm_toolkit.templates.live_checks import reminders_before_creation
 from cm_toolkit.templates.network_rules import NetworkRules, rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
-from cm_toolkit.templates.plan_split import processes, split_work
 from cm_toolkit.templates.quotas import Send, SendKind, check_quotas, inbox_polling
 from cm_toolkit.templates.render import RenderedContent
 from cm_toolkit.templates.schedule_lines import ScheduleLines
@@ -164,7 +164,7 @@ class Failed:
 
 # What the check found for one delivery: (text_digest, findings, (text as sent, attached link)
 # on a network that refuses duplicates or None, posts it makes, of them with a URL). A tuple:
-# 100,000 of them are pickled across processes (``plan_split``).
+# 100,000 of them are pickled across processes (``cm_toolkit.cores``).
 Checked = tuple[str, tuple[Finding, ...], tuple[str, str | None] | None, int, int]
 GroupOutcome = Failed | list[Checked | Failed]
 PER_PROCESS = 10_000  # deliveries a process is given at least: below, one process is faster
@@ -212,7 +212,7 @@ class _PlanRun:
 
     def outcome_of(self, items: list[PlannedDelivery]) -> GroupOutcome:
         """Render and check the occurrences of one (post, channel); changes nothing in the run
-        (``apply`` does), so that groups can be checked in other processes (``plan_split``)."""
+        (``apply`` does), so that groups can be checked in other processes (``cm_toolkit.cores``)."""
         try:
             template, context_at = occurrence_contexts(self.workspace, items, self.session_links)
         except TemplateError as error:
@@ -274,7 +274,7 @@ class _PlanRun:
 
     def check_groups(self, groups: list[list[PlannedDelivery]]) -> None:
         """Check every (post, channel) group, on several cores when there are many posts
-        (``plan_split``); the outcomes are applied in the groups' order either way, so the
+        (``cm_toolkit.cores``); the outcomes are applied in the groups' order either way, so the
         result is the same."""
         posts = [index for index, items in enumerate(groups)
                  if items[0].kind is not DeliveryKind.LIVE_SETUP]

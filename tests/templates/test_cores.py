@@ -1,4 +1,4 @@
-"""The plan check on several cores (``templates/plan_split.py``): the children's results come
+"""The plan check on several cores (``cm_toolkit/cores.py``): the children's results come
 back in order, a failed child costs only time, no child outlives the check, and a plan checked
 in 2 or 3 processes gives exactly what one process gives (problems, summary, digests)."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from cm_toolkit.cores import ENV, processes, run_beside, split_work
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.templates.plan_check import PlanCheck, check_plan
-from cm_toolkit.templates.plan_split import ENV, processes, split_work
 from cm_toolkit.workspace.loader import load_workspace
 
 from .conftest import REPO_ROOT
@@ -80,6 +80,13 @@ def _slow_in_a_child(chunk: Sequence[int]) -> list[int]:
 def test_when_this_process_fails_its_children_are_killed_and_waited_for() -> None:
     with pytest.raises(KeyError):
         split_work(_slow_in_a_child, [[0], [1], [2]])
+    assert _no_children_left()
+
+
+def test_run_beside_runs_the_second_task_in_a_child_only_when_asked() -> None:
+    here, beside = run_beside(os.getpid, lambda: (os.getpid(), [1, 2]), fork=True)
+    assert here == PARENT and beside[0] != PARENT and beside[1] == [1, 2]
+    assert run_beside(os.getpid, os.getpid, fork=False) == (PARENT, PARENT)
     assert _no_children_left()
 
 

@@ -1,7 +1,8 @@
-"""Run the plan check's rendering on several cores: ``split_work``.
+"""Use several cores for a large check: ``split_work`` and ``run_beside``.
 
 Rendering and checking 100,000 explicit posts is most of ``cm check``'s time, and every post is
-independent of the others. ``split_work(work, chunks)`` runs ``work(chunk)`` for each chunk:
+independent of the others (``templates/plan_check``); reading ``schedules.yaml`` runs checks that
+need only the parsed file (``workspace/loader``). ``split_work(work, chunks)`` runs ``work(chunk)`` for each chunk:
 the first in this process, the others each in a child made with ``fork`` (it starts with this
 process's memory: the workspace, the plan and the compiled templates, nothing to send), which
 sends back its result pickled through a pipe. The results come back in chunk order, so the
@@ -23,10 +24,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 ENV = "CM_CHECK_PROCESSES"
 MAX_PROCESSES = 4  # beyond, the serial part (reading, planning) dominates anyway
@@ -114,3 +116,15 @@ def _kill(pid: int, reader: int | None) -> None:
             os.close(reader)
         except OSError:
             pass
+
+
+def run_beside(here: Callable[[], R], beside: Callable[[], S], *, fork: bool) -> tuple[R, S]:
+    """``(here(), beside())``; with ``fork``, ``beside`` runs in a child meanwhile."""
+    if not fork:
+        return here(), beside()
+    first, second = split_work(_call_each, [[here], [beside]])
+    return cast(R, first[0]), cast(S, second[0])
+
+
+def _call_each(tasks: Sequence[Callable[[], object]]) -> list[object]:
+    return [task() for task in tasks]
