@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cm_toolkit.errors import Problem, WorkspaceError
-from cm_toolkit.planning.fingerprint import canonical_content, canonical_fingerprint
+from cm_toolkit.planning.fingerprint import canonical, canonical_content, canonical_fingerprint
 from cm_toolkit.planning.models import (
     DeliveryKind,
     Plan,
@@ -50,6 +50,9 @@ SCHEDULES_FILE = "schedules.yaml"
 """A recurring post expanding past this is almost surely a mistake (e.g. every minute)."""
 
 
+_CANONICAL_PARTS = frozenset({"variables", "utm"})  # of a post's content, as _plan_post makes it
+
+
 def plan_workspace(workspace: Workspace) -> Plan:
     """Expand every campaign of ``workspace``. Raises ``WorkspaceError`` listing all problems."""
     return _Planner(workspace).run()
@@ -67,7 +70,9 @@ class _Planner:
         self.deliveries: list[PlannedDelivery] = []
         self.items: list[PlannedItem] = []
         self.sessions: dict[str, tuple[Campaign, LiveSession]] = {}
-        self.utm = self.schedules.defaults.utm.model_dump()  # once, not once per post
+        self.canonical_utm = canonical(self.schedules.defaults.utm.model_dump())  # once
+        # Per campaign (and live session): its variables made canonical, shared by its posts.
+        self.bases: dict[tuple[int, int], dict[str, Any]] = {}
         try:
             self.tz = ZoneInfo(self.schedules.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -142,10 +147,10 @@ class _Planner:
         grace: timedelta,
         content: dict[str, Any],
     ) -> None:
-        """One delivery per (occurrence, due_at) of ``times``. The content never depends on the
-        time: it is made canonical and fingerprinted once for all the occurrences (a recurring
-        post has thousands; doing it per occurrence dominated the planning time)."""
-        content = canonical_content({"kind": item.kind, "network": network, **content})
+        """One delivery per (occurrence, due_at) of ``times``; ``content`` is canonical
+        (``canonical_content``) and starts with the kind and network. The content never depends
+        on the time: it is fingerprinted once for all the occurrences (a recurring post has
+        thousands; doing it per occurrence dominated the planning time)."""
         digest = canonical_fingerprint(content)
         for occurrence, due_at in times:
             self.deliveries.append(
@@ -183,7 +188,8 @@ class _Planner:
             self._add(
                 item=setup, channel_id=channel_id, network=network,
                 times=[(1, start - session.create_before)], grace=session.create_before,
-                content={"session": session_content},
+                content=canonical_content(
+                    {"kind": setup.kind, "network": network, "session": session_content}),
             )
         for index, announcement in enumerate(session.announcements):
             item = PlannedItem(announcement_key(session.id, index), DeliveryKind.ANNOUNCEMENT,
@@ -204,9 +210,10 @@ class _Planner:
                 self._add(
                     item=item, channel_id=channel_id, network=network,
                     times=[(1, shift(start, offset, self.tz))], grace=self.schedules.defaults.grace,
-                    content=self._post_content(
-                        announcement.template, variables, None, [], False, session_content
-                    ),
+                    content=canonical_content({
+                        "kind": item.kind, "network": network, **self._post_content(
+                            announcement.template, variables, None, [], False, session_content)
+                    }),
                 )
         return PlannedSession(session.id, campaign.id, session.title, session.description,
                               start, session.duration, tuple(hosts))
@@ -230,9 +237,19 @@ class _Planner:
             "media": media,
             "thread": thread,
             "language": defaults.language,
-            "utm": self.utm,
+            "utm": self.canonical_utm,
             "session": session_content,
         }
+
+    def _canonical_base(self, campaign: Campaign, session: LiveSession | None) -> dict[str, Any]:
+        """``_base_variables`` made canonical, once per campaign and session: 100,000 posts of
+        one campaign would make its variables canonical again for each. (Their keys are text:
+        merging canonical variables gives the canonical merged ones.)"""
+        key = (id(campaign), id(session))  # both live as long as the planner
+        base = self.bases.get(key)
+        if base is None:
+            base = self.bases[key] = canonical_content(self._base_variables(campaign, session))
+        return base
 
     def _post_times(self, campaign: Campaign, post: Post) -> list[tuple[int, datetime]]:
         rules = [name for name in ("at", "every", "session") if getattr(post, name) is not None]
@@ -305,6 +322,7 @@ class _Planner:
         self.items.append(item)
         grace = post.grace if post.grace is not None else self.schedules.defaults.grace
         session_content = self._session_content(session) if session is not None else None
+        own_variables = canonical_content(post.variables)
         for channel_id in post.channels:
             network = self._network(channel_id, f"post {post.id!r}")
             if network is None:
@@ -312,16 +330,20 @@ class _Planner:
             override = self._override(post, channel_id, network)
             if override is not None and override.skip:
                 continue
-            variables = self._base_variables(campaign, session)
-            variables.update(post.variables)
+            variables = dict(self._canonical_base(campaign, session))
+            variables.update(own_variables)
             template, link, media = post.template, post.link, list(post.media)
             if override is not None:
-                variables.update(override.variables)
+                variables.update(canonical_content(override.variables))
                 template = override.template or template
                 link = override.link if override.link is not None else link
                 media = list(override.media) if override.media is not None else media
-            content = self._post_content(template, variables, link, media, post.thread,
-                                         session_content)
+            # canonical_content({"kind": ..., "network": ..., **_post_content(...)}), without
+            # making the variables and utm canonical again (they are).
+            content = {"kind": canonical(item.kind), "network": canonical(network)}
+            for name, value in self._post_content(template, variables, link, media, post.thread,
+                                                  session_content).items():
+                content[name] = value if name in _CANONICAL_PARTS else canonical(value)
             self._add(item=item, channel_id=channel_id, network=network, times=times,
                       grace=grace, content=content)
 

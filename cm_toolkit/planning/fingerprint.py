@@ -17,7 +17,7 @@ from typing import Any
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     """JSON-ready form; the same value always gives the same text (keys sorted by json.dumps)."""
     kind = type(value)
     # The exact types a schedule is made of first (a plan of 100,000 posts makes every post's
@@ -25,15 +25,15 @@ def _canonical(value: Any) -> Any:
     if kind in _PLAIN:
         return value
     if kind is dict:
-        return {str(key): _canonical(item) for key, item in value.items()}
+        return {str(key): canonical(item) for key, item in value.items()}
     if kind is list:
-        return [_canonical(item) for item in value]
+        return [canonical(item) for item in value]
     if isinstance(value, Mapping):
-        return {str(key): _canonical(item) for key, item in value.items()}
+        return {str(key): canonical(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_canonical(item) for item in value]
+        return [canonical(item) for item in value]
     if isinstance(value, (set, frozenset)):
-        return sorted((_canonical(item) for item in value), key=repr)
+        return sorted((canonical(item) for item in value), key=repr)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (date, time)):
@@ -41,7 +41,7 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, timedelta):
         return {"seconds": value.total_seconds()}
     if isinstance(value, enum.Enum):
-        return _canonical(value.value)
+        return canonical(value.value)
     if isinstance(value, PurePath):
         return value.as_posix()
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -51,7 +51,7 @@ def _canonical(value: Any) -> Any:
 
 
 def canonical_content(content: Mapping[str, Any]) -> dict[str, Any]:
-    result = _canonical(content)
+    result = canonical(content)
     assert isinstance(result, dict)
     return result
 
@@ -61,7 +61,11 @@ def fingerprint(content: Mapping[str, Any]) -> str:
     return canonical_fingerprint(canonical_content(content))
 
 
-def canonical_fingerprint(canonical: dict[str, Any]) -> str:
+# json.dumps with options builds an encoder per call: a third of its time on a post's content.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def canonical_fingerprint(content: dict[str, Any]) -> str:
     """``fingerprint`` of what ``canonical_content`` returned (not made canonical again)."""
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    text = _ENCODER.encode(content)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -159,7 +159,8 @@ def _check_template(
 
 
 def _check_media(
-    document: YamlDocument, part: view.Part, key: str, refs: References, label: str
+    document: YamlDocument, part: view.Part, key: str, refs: References,
+    label: str | None = None,  # default: the part's, made only for a problem
 ) -> list[Problem]:
     problems = []
     for path, media in part.texts(key):
@@ -168,7 +169,7 @@ def _check_media(
                 problem(
                     document,
                     path,
-                    f"{label}: media must be a file of the workspace, not a link",
+                    f"{label or part.label}: media must be a file of the workspace, not a link",
                     "download it into the workspace (e.g. media/) and write its path",
                 )
             )
@@ -176,7 +177,7 @@ def _check_media(
         target = refs.root / media
         refused = (refs.paths or WorkspacePaths.of(refs.root)).refusal(target, media)
         if refused is not None:  # never opened, not even looked at
-            problems.append(problem(document, path, f"{label}: media file {refused.message}",
+            problems.append(problem(document, path, f"{label or part.label}: media file {refused.message}",
                                     refused.fix))
             continue
         if target.is_file():
@@ -186,7 +187,7 @@ def _check_media(
             media, siblings, otherwise="check the path: it is relative to the workspace folder"
         )
         problems.append(
-            problem(document, path, f"{label}: media file `{media}` does not exist", fix)
+            problem(document, path, f"{label or part.label}: media file `{media}` does not exist", fix)
         )
     return problems
 
@@ -230,7 +231,7 @@ def _check_post(
             )
         )
     problems += _check_template(document, post, refs)
-    problems += _check_media(document, post, "media", refs, post.label)
+    problems += _check_media(document, post, "media", refs)
     session = post.text("session")
     if session is not None and session not in session_ids:
         fix = did_you_mean(

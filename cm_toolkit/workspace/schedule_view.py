@@ -8,7 +8,6 @@ and everything else was already reported by pydantic.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from cm_toolkit.workspace.yaml_source import PathElement
@@ -16,13 +15,32 @@ from cm_toolkit.workspace.yaml_source import PathElement
 Path_ = tuple[PathElement, ...]
 
 
-@dataclass(frozen=True)
 class Part:
-    """A mapping of the schedule (campaign, post, live session, announcement) and its path."""
+    """A mapping of the schedule (campaign, post, live session, announcement) and its path.
 
-    path: Path_
-    data: dict[str, Any]
-    label: str  # 'post "teaser"'
+    Its ``label`` ('post "teaser"') is made when first asked, from its ``kind`` and ``owner``:
+    only a problem asks for it, and the checks walk 100,000 posts several times."""
+
+    __slots__ = ("_kind", "_label", "_owner", "data", "path")
+
+    def __init__(self, path: Path_, data: dict[str, Any], label: str | None = None, *,
+                 kind: str = "", owner: Part | None = None) -> None:
+        self.path = path
+        self.data = data
+        self._label = label
+        self._kind = kind  # "campaign", "post", "live session", "announcement"
+        self._owner = owner  # the campaign of a post or session, the session of an announcement
+
+    @property
+    def label(self) -> str:
+        if self._label is None:
+            index = int(self.path[-1])
+            owner = self._owner.label if self._owner is not None else None
+            if self._kind == "announcement":
+                self._label = f"announcement #{index + 1} of {owner}"
+            else:
+                self._label = _label(self._kind, self.data, index, owner)
+        return self._label
 
     def text(self, key: str) -> str | None:
         value = self.data.get(key)
@@ -58,24 +76,24 @@ def _label(kind: str, item: dict[str, Any], index: int, owner: str | None) -> st
 
 def campaigns(data: Any) -> Iterator[Part]:
     for path, item in _mappings(data, "campaigns", ()):
-        yield Part(path, item, _label("campaign", item, int(path[-1]), None))
+        yield Part(path, item, kind="campaign")
 
 
 def posts(data: Any) -> Iterator[Part]:
     for campaign in campaigns(data):
         for path, item in _mappings(campaign.data, "posts", campaign.path):
-            yield Part(path, item, _label("post", item, int(path[-1]), campaign.label))
+            yield Part(path, item, kind="post", owner=campaign)
 
 
 def sessions(data: Any) -> Iterator[Part]:
     for campaign in campaigns(data):
         for path, item in _mappings(campaign.data, "live_sessions", campaign.path):
-            yield Part(path, item, _label("live session", item, int(path[-1]), campaign.label))
+            yield Part(path, item, kind="live session", owner=campaign)
 
 
 def announcements(session: Part) -> Iterator[Part]:
     for path, item in _mappings(session.data, "announcements", session.path):
-        yield Part(path, item, f"announcement #{int(path[-1]) + 1} of {session.label}")
+        yield Part(path, item, kind="announcement", owner=session)
 
 
 def describe_schedules(data: Any, path: Sequence[PathElement]) -> tuple[str, int]:

@@ -56,12 +56,17 @@ _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 # What every shape above needs, or 32 characters for a random key: a value without any of them is
 # no secret.
 _NEEDED = tuple(needed for _, _, needed in _KNOWN_SHAPES)
+_ANY_NEEDED = re.compile("|".join(re.escape(needed) for needed in _NEEDED))  # one search, not 6
 
 
 def secret_kind(value: str) -> str | None:
     """What kind of secret ``value`` looks like, or None. Used on every string of the files."""
-    if len(value) < 32 and not any(needed in value for needed in _NEEDED):
-        return None
+    if len(value) < 32:
+        for needed in _NEEDED:  # a loop, not any(...): no generator for a million values
+            if needed in value:
+                break
+        else:
+            return None
     for pattern, kind, needed in _KNOWN_SHAPES:
         if needed in value and pattern.search(value):
             return kind
@@ -148,17 +153,8 @@ def find_pasted_secrets(
         elif _is_literal(section):
             refuse(("secrets",), "`secrets` holds a value written in the file")
 
-    for path, key, value in _walk(data, ()):
-        if flagged and any(path[:size] in flagged for size in range(len(path) + 1)):
-            continue
-        if key is not None and _is_literal(value) and is_secret_key(key):
-            refuse(path, f"`{key}` holds a secret written in the file")
-            continue
-        if isinstance(value, str):
-            kind = secret_kind(value)
-            if kind is not None:
-                name = f"`{key}`" if key is not None else "a value"
-                refuse(path, f"{name} looks like {kind} pasted into the file")
+    for path, what in _pasted(data, frozenset(flagged)):
+        refuse(path, what)
     problems += find_secrets_in_text(
         document.file, document.text, comments_only=True,
         skip_lines=frozenset(p.line for p in problems if p.line is not None))
@@ -239,3 +235,80 @@ def _walk(
         elif isinstance(node, list):
             stack.extend(((*path, index), key, node[index])
                          for index in range(len(node) - 1, -1, -1))
+
+
+
+
+_Children = Iterator[tuple[Any, Any]]
+
+
+def _pasted(
+    data: Any, skipped: frozenset[tuple[PathElement, ...]]
+) -> Iterator[tuple[tuple[PathElement, ...], str]]:
+    """(path, what) of each value of ``data`` that holds a pasted secret, parents first, in file
+    order, with nothing under a path of ``skipped`` or under a value refused.
+
+    What a loop over ``_walk`` would find, without its cost: ``_walk`` makes a path tuple and a
+    step for each of the million values of a plan of 100,000 posts, nearly all short strings
+    under harmless keys. Here each value is judged where it is met among its parent's children:
+    only entering a container, or a secret found, makes a path."""
+    if () in skipped:
+        return
+    names: dict[str, bool] = {}  # is_secret_key of each key name: a few names, a million times
+
+    def secret_name(key: Any) -> bool:
+        if type(key) is not str:
+            return key is not None and is_secret_key(key)
+        known = names.get(key)
+        if known is None:
+            known = names[key] = is_secret_key(key)
+        return known
+
+    what = _judged(None, False, data)
+    if what is not None:
+        yield (), what
+        return
+    # The open containers: path, nearest mapping key, a mapping?, what is left of its children.
+    stack: list[tuple[tuple[PathElement, ...], Any, bool, _Children]] = []
+    if isinstance(data, (dict, list)):
+        stack.append(_opened((), None, data))
+    while stack:
+        path, nearest, is_map, children = stack[-1]
+        for element, value in children:
+            if skipped and (*path, element) in skipped:
+                continue
+            key = element if is_map else nearest
+            secret = names.get(key) if type(key) is str else None
+            if secret is None:
+                secret = secret_name(key)
+            if isinstance(value, str) and not secret and len(value) < 32 and (
+                    _ANY_NEEDED.search(value) is None):
+                continue  # what secret_kind answers at once, without the call
+            what = _judged(key, secret, value)
+            if what is not None:
+                yield (*path, element), what
+            elif isinstance(value, (dict, list)):
+                stack.append(_opened((*path, element), key, value))
+                break  # its values come before its next siblings
+        else:
+            stack.pop()
+
+
+def _opened(
+    path: tuple[PathElement, ...], key: Any, node: dict[Any, Any] | list[Any]
+) -> tuple[tuple[PathElement, ...], Any, bool, _Children]:
+    if isinstance(node, dict):
+        return path, key, True, iter(node.items())
+    return path, key, False, enumerate(node)
+
+
+def _judged(key: Any, secret_name: bool, value: Any) -> str | None:
+    """Why ``value`` (under ``key``, whose name is a secret's when ``secret_name``) is refused."""
+    if key is not None and secret_name and _is_literal(value):
+        return f"`{key}` holds a secret written in the file"
+    if isinstance(value, str):
+        kind = secret_kind(value)
+        if kind is not None:
+            name = f"`{key}`" if key is not None else "a value"
+            return f"{name} looks like {kind} pasted into the file"
+    return None

@@ -7,6 +7,7 @@ A post has exactly one time rule: ``at`` (an instant), ``every`` (a cron recurre
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -168,10 +169,14 @@ def _check_nonzero(document: YamlDocument, part: view.Part, key: str) -> list[Pr
     ]
 
 
+def _label_of(part: view.Part) -> Callable[[], str]:
+    return lambda: part.label
+
+
 def _past(
     document: YamlDocument,
     path: view.Path_,
-    label: str,
+    label: Callable[[], str],  # called only for a problem (see view.Part)
     when: datetime,
     now: datetime | None,
     *,
@@ -186,7 +191,7 @@ def _past(
             document.file,
             line,
             column,
-            f"{label} is due {when:%Y-%m-%d %H:%M %Z}, which has passed",
+            f"{label()} is due {when:%Y-%m-%d %H:%M %Z}, which has passed",
             "it will not be published: change its time if it still should be",
             Severity.WARNING,
             post_key=post_key,
@@ -218,7 +223,7 @@ def _check_session_times(
     if start is not None and ident is not None:
         starts.setdefault(ident, start)
     if start is not None:
-        problems += _past(document, (*session.path, "start"), session.label, start, now,
+        problems += _past(document, (*session.path, "start"), _label_of(session), start, now,
                           session_id=ident)
     for step in view.announcements(session):
         if "before" in step.data and "after" in step.data:
@@ -235,7 +240,7 @@ def _check_session_times(
         if start is not None and offset is not None and now is not None and start >= now:
             # A past session already has its warning: only steps of future ones get one.
             key = announcement_key(ident, int(step.path[-1])) if ident is not None else None
-            problems += _past(document, step.path, step.label, start + offset, now,
+            problems += _past(document, step.path, _label_of(step), start + offset, now,
                               post_key=key)
     return problems
 
@@ -261,7 +266,7 @@ def _check_post_rule(
     starts: dict[str, datetime],
     campaign_start: datetime | None,
 ) -> list[Problem]:
-    data, label = post.data, post.label
+    data = post.data  # post.label is made only for a problem (see view.Part)
     rules = [rule for rule in _RULES if data.get(rule) is not None]
     problems: list[Problem] = []
     if not rules:
@@ -269,7 +274,7 @@ def _check_post_rule(
             problem(
                 document,
                 post.path,
-                f"{label} has no time rule",
+                f"{post.label} has no time rule",
                 "add one of at:, every: or session:",
             )
         )
@@ -278,7 +283,7 @@ def _check_post_rule(
             problem(
                 document,
                 (*post.path, rules[1]),
-                f"{label} has several time rules ({', '.join(rules)})",
+                f"{post.label} has several time rules ({', '.join(rules)})",
                 "keep only one of at:, every: or session:",
                 key=True,
             )
@@ -288,7 +293,7 @@ def _check_post_rule(
     problems += _companions(document, post, "session", ("before", "after"), rule)
     if data.get("skip") and data.get("every") is None:
         problems.append(problem(document, (*post.path, "skip"),
-                                f"{label}: `skip` only goes with `every`",
+                                f"{post.label}: `skip` only goes with `every`",
                                 "remove `skip:` or make the post recurring (every:)", key=True))
     count = data.get("count")
     if isinstance(count, int) and not isinstance(count, bool) and count < 1:
@@ -296,7 +301,7 @@ def _check_post_rule(
             problem(
                 document,
                 (*post.path, "count"),
-                f"{label}: `count` must be at least 1",
+                f"{post.label}: `count` must be at least 1",
                 "write `count: 1` or more",
             )
         )
@@ -306,14 +311,14 @@ def _check_post_rule(
                 problem(
                     document,
                     (*post.path, "at"),
-                    f"{label} is due at midnight (no time of day given)",
+                    f"{post.label} is due at midnight (no time of day given)",
                     "add the time, e.g. `at: 2027-01-14 18:00`",
                     severity=Severity.WARNING,
                 )
             )
         when = _instant(data["at"], zone)
         if when is not None:
-            problems += _past(document, (*post.path, "at"), label, when, now,
+            problems += _past(document, (*post.path, "at"), _label_of(post), when, now,
                               post_key=post.text("id"))
     elif rule == "every" and isinstance(data["every"], str):
         reason = cron_problem(data["every"], zone)
@@ -322,7 +327,7 @@ def _check_post_rule(
                 problem(
                     document,
                     (*post.path, "every"),
-                    f"{label}: `every` is not a valid cron expression ({reason})",
+                    f"{post.label}: `every` is not a valid cron expression ({reason})",
                     CRON_FIX,
                 )
             )
@@ -330,7 +335,8 @@ def _check_post_rule(
         # an until before the campaign's start is an error of its own (recurrence_checks)
         if until is not None and (campaign_start is None or until >= campaign_start):
             problems += _past(
-                document, (*post.path, "until"), f"the last repetition of {label}", until, now,
+                document, (*post.path, "until"), lambda: f"the last repetition of {post.label}",
+                until, now,
                 post_key=post.text("id"),
             )
     elif rule == "session":
@@ -341,7 +347,7 @@ def _check_post_rule(
             problems += _past(
                 document,
                 post.path,
-                f"{label} ({format_duration(abs(offset))} "
+                lambda: f"{post.label} ({format_duration(abs(offset))} "
                 f"{'before' if offset < timedelta(0) else 'after'} the session)",
                 when,
                 now,
@@ -355,13 +361,12 @@ def _companions(
 ) -> list[Problem]:
     """``until``/``count`` go with ``every`` (one of the two); ``before``/``after``, ``session``."""
     present = [key for key in keys if post.data.get(key) is not None]
-    label = post.label
     if post.data.get(owner) is None:
         return [
             problem(
                 document,
                 (*post.path, key),
-                f"{label}: `{key}` only goes with `{owner}`",
+                f"{post.label}: `{key}` only goes with `{owner}`",
                 f"remove `{key}:` or add `{owner}:`",
                 key=True,
             )
@@ -374,7 +379,7 @@ def _companions(
             problem(
                 document,
                 (*post.path, keys[1]),
-                f"{label} has both `{keys[0]}` and `{keys[1]}`",
+                f"{post.label} has both `{keys[0]}` and `{keys[1]}`",
                 "keep one of them",
                 key=True,
             )
@@ -384,7 +389,7 @@ def _companions(
             problem(
                 document,
                 (*post.path, "every"),
-                f"{label}: `every` needs an end",
+                f"{post.label}: `every` needs an end",
                 "add `until: <date and time>` or `count: <number of times>`",
                 key=True,
             )

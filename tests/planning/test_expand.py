@@ -260,3 +260,44 @@ def test_whole_day_offsets_keep_the_local_time_across_dst() -> None:
     mixed = shift(start, -timedelta(days=1, hours=2), paris)
     assert mixed == datetime(2027, 3, 31, 14, 0, tzinfo=UTC)
     assert shift(start, timedelta(days=1), paris) == datetime(2027, 4, 2, 16, 0, tzinfo=UTC)
+
+
+def test_content_is_the_canonical_merge_of_workspace_campaign_post_and_override(
+    workspace_of: Any,
+) -> None:
+    # The planner makes the campaign's variables canonical once for all its posts: the content
+    # and its fingerprint must stay those of the whole merge made canonical at once.
+    from cm_toolkit.planning.fingerprint import canonical_content, fingerprint
+
+    ws = workspace_of({
+        **one_campaign(
+            [{"id": "p", "template": "t", "at": datetime(2027, 5, 1, 9),
+              "channels": ["x-mooc", "linkedin-page"], "link": "https://example.org",
+              "variables": {"b": {"z": [1, {"y": 2}]}, "a": "post"},
+              "overrides": {"linkedin": {"variables": {"c": [3], "a": "override"}}}},
+             {"id": "q", "template": "t", "at": datetime(2027, 5, 2, 9),
+              "channels": ["x-mooc"]}],
+            variables={"a": "campaign", "tags": ["x", "y"]},
+        ),
+        "variables": {"w": {"n": 1}, "a": "workspace"},
+    })
+    plan = plan_workspace(ws)
+    utm = ws.schedules.defaults.utm.model_dump()
+    expected = {
+        ("p", "x-mooc"): {"w": {"n": 1}, "a": "post", "tags": ["x", "y"],
+                          "b": {"z": [1, {"y": 2}]}},
+        ("p", "linkedin-page"): {"w": {"n": 1}, "a": "override", "tags": ["x", "y"],
+                                 "b": {"z": [1, {"y": 2}]}, "c": [3]},
+        ("q", "x-mooc"): {"w": {"n": 1}, "a": "campaign", "tags": ["x", "y"]},
+    }
+    assert {(d.post_id, d.channel_id) for d in plan.deliveries} == set(expected)
+    for d in plan.deliveries:
+        raw = {"kind": d.kind, "network": d.network, "template": "t",
+               "variables": expected[d.post_id, d.channel_id],
+               "link": "https://example.org" if d.post_id == "p" else None, "media": [],
+               "thread": False, "language": ws.schedules.defaults.language, "utm": utm,
+               "session": None}
+        assert d.content == canonical_content(raw)
+        assert list(d.content) == list(raw) and list(d.content["variables"]) == list(
+            expected[d.post_id, d.channel_id])
+        assert d.fingerprint == fingerprint(raw)

@@ -302,3 +302,34 @@ def test_an_x_bearer_token_needs_its_real_shape() -> None:
     assert secret_kind("A" * 10_000_000) is None  # was taken for a token
     assert secret_kind("A" * 10_000_000 + "b1") is None
     assert secret_kind("A" * 30) is None
+
+
+def test_secrets_deep_in_lists_and_after_containers_are_all_found_in_order(
+    workspace: Path,
+) -> None:
+    # The scan judges short strings without a call and enters only containers: what it skips
+    # must be what secret_kind would pass, at any depth, and the order must stay the file's.
+    write(
+        workspace,
+        "schedules.yaml",
+        f"""
+        timezone: Europe/Paris
+        variables:
+          nested:
+            - plain
+            - [short, "ftp://u:pw@h", {{deep: [ya29.x]}}]
+            - {{pageToken: [a, b], ok: yes}}
+          tokens: [x1, [x2]]
+          after: "{FACEBOOK_TOKEN}"
+          9: {RANDOM_KEY}
+    """,
+    )
+    found = problems(workspace)
+    assert [(p.line, p.column, p.message) for p in found] == [
+        (5, 15, "`nested` looks like a URL with a password (user:password@) pasted into the file"),
+        (5, 39, "`deep` looks like a Google access token pasted into the file"),
+        (6, 19, "`pageToken` holds a secret written in the file"),
+        (7, 11, "`tokens` holds a secret written in the file"),
+        (8, 10, "`after` looks like a Facebook access token pasted into the file"),
+        (9, 6, "`9` looks like a long random key pasted into the file"),
+    ]
