@@ -22,6 +22,8 @@ be pasted from anywhere:
    spends about 0.1 ms and 10 KB per part, so an 8 MB file of ``{{ name }}`` lines took minutes
    and 7 GB in ``cm check``.
 
+Layers 1 and 4 live in ``templates/compile_checks.py``.
+
 ``StrictUndefined`` turns every missing variable into an error (no silent blanks in a post).
 """
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from types import CodeType
 from typing import Any, cast
@@ -38,19 +40,25 @@ from jinja2 import (
     ChoiceLoader,
     StrictUndefined,
     Template,
-    TemplateSyntaxError,
     nodes,
 )
 from jinja2.environment import TemplateModule
 from jinja2.exceptions import UndefinedError
-from jinja2.lexer import Token, TokenStream
+from jinja2.lexer import TokenStream
 from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
-from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from cm_toolkit.templates import guards, module_pool
+from cm_toolkit.templates.compile_checks import (
+    MAX_TEMPLATE_CHARACTERS,
+    Instrument,
+    TemplateTooLarge,
+    UnsafeTemplate,
+    counted_tokens,
+    unsafe_nodes,
+)
 from cm_toolkit.templates.limits import (
     RenderLimitExceeded,
     RenderLimits,
@@ -69,32 +77,7 @@ TEMPLATE_SUFFIX = ".j2"
 # Results of * bigger than this are refused (a post is a few thousand characters).
 MAX_SEQUENCE_RESULT = 100_000
 MAX_POWER_EXPONENT = 100
-# A template file: the longest post is 100,000 characters, and an ordinary template has a few
-# hundred parts (texts, tags, names, values, operators); a file of 20,000 parts compiles in
-# about 2 s and 200 MB (measured with Jinja 3.1 on the 2-core machine).
-MAX_TEMPLATE_CHARACTERS = 1_000_000
-MAX_TEMPLATE_TOKENS = 20_000
 MAX_INT_BITS = 100_000  # ~30,000 digits: far beyond any count or date, far below a slow multiply
-
-
-class UnsafeTemplate(TemplateSyntaxError):
-    """A template reaches for Python internals; refused when compiled, never executed."""
-
-
-class TemplateTooLarge(TemplateSyntaxError):
-    """A template file too long to compile (``MAX_TEMPLATE_CHARACTERS``,
-    ``MAX_TEMPLATE_TOKENS``); refused before Jinja compiles it."""
-
-
-def _counted(stream: TokenStream, name: str | None, filename: str | None) -> Iterator[Token]:
-    """The tokens of ``stream``, refused past ``MAX_TEMPLATE_TOKENS`` as the parser reads them
-    (before any is compiled)."""
-    for count, token in enumerate(stream, 1):
-        if count > MAX_TEMPLATE_TOKENS:
-            raise TemplateTooLarge(
-                f"this template has more than {MAX_TEMPLATE_TOKENS:,} parts (texts, tags, names, "
-                "values): too long to compile", token.lineno, name, filename)
-        yield token
 
 
 class UndefinedVariable(UndefinedError):
@@ -125,59 +108,7 @@ class StrictUndefinedVariable(StrictUndefined):
         super().__init__(hint, obj, name, exc=exc)
 
 
-def _unsafe_nodes(tree: nodes.Template) -> Iterator[tuple[str, int]]:
-    """(name, line) of every private/dunder attribute a template asks for by a literal name."""
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
-        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
-            yield node.attr, node.lineno
-        elif (
-            isinstance(node, nodes.Getitem)
-            and isinstance(node.arg, nodes.Const)
-            and isinstance(node.arg.value, str)
-            and node.arg.value.startswith("_")
-        ):
-            yield node.arg.value, node.lineno
-        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
-            first = node.args[0]
-            if isinstance(first, nodes.Const) and str(first.value).startswith("_"):
-                yield str(first.value), node.lineno
-
-
 _NUMBERS = frozenset({int, float})
-
-
-class _Instrument(NodeTransformer):
-    """Rewrites a parsed template so that its loops and ``~`` report to the render's budget:
-    ``{% for x in items %}`` iterates ``environment.cm_loop(items)`` (a tick per item) and
-    ``a ~ b`` is ``environment.cm_join([a, b])`` (sized before it is joined). The names are
-    environment attributes: a template cannot name them itself."""
-
-    def __init__(self, environment: TemplateSandbox) -> None:
-        self.environment = environment
-
-    def _call(self, hook: str, argument: nodes.Node, lineno: int) -> nodes.Call:
-        call = nodes.Call(nodes.EnvironmentAttribute(hook), [argument], [], None, None)
-        call.set_lineno(lineno)
-        call.set_environment(self.environment)
-        return call
-
-    def visit_For(self, node: nodes.For) -> nodes.Node:
-        self.generic_visit(node)
-        node.iter = self._call("cm_loop", node.iter, node.lineno)
-        return node
-
-    def _built(self, node: nodes.Expr) -> nodes.Node:
-        self.generic_visit(node)
-        if getattr(node, "ctx", "load") != "load":  # {% for a, b in ... %}: a target
-            return node
-        return self._call("cm_built", node, node.lineno)
-
-    visit_List = visit_Tuple = visit_Dict = _built  # NodeTransformer dispatches on these names
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        self.generic_visit(node)
-        items = nodes.List(list(node.nodes))
-        return self._call("cm_join", items, node.lineno)
 
 
 class BoundedTemplate(Template):
@@ -271,13 +202,13 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                 f"this template is {len(source):,} characters long, more than the "
                 f"{MAX_TEMPLATE_CHARACTERS:,} a template may have", 1, name, filename)
         stream = super()._tokenize(source, name, filename, state)
-        return TokenStream(_counted(stream, name, filename), name, filename)
+        return TokenStream(counted_tokens(stream, name, filename), name, filename)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # Jinja's one parsing hook: checking the tree here covers get_template, imports,
         # includes and from_string alike.
         tree = super()._parse(source, name, filename)
-        found = sorted(set(_unsafe_nodes(tree)), key=lambda f: (f[1], source.find(f[0])))
+        found = sorted(set(unsafe_nodes(tree)), key=lambda f: (f[1], source.find(f[0])))
         if found:
             listed = ", ".join(dict.fromkeys(repr(attribute) for attribute, _ in found))
             raise UnsafeTemplate(
@@ -286,7 +217,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                 name,
                 filename,
             )
-        instrumented = _Instrument(self).visit(tree)
+        instrumented = Instrument(self).visit(tree)
         assert isinstance(instrumented, nodes.Template)
         return instrumented
 
