@@ -38,13 +38,16 @@ demo: $(STAMP)
 
 # pytest on two workers (pytest-xdist), each test file on one worker (its module fixtures run
 # once): much of the suite waits on processes, sockets and the database, and the other worker
-# uses that time. Every test keeps its files in tmp_path, its servers on free ports and its
-# PostgreSQL schema to itself, so the workers share nothing. The tests marked `alone` (one
-# restarts the PostgreSQL server the others use) run afterwards in a process of their own
-# (exit status 5: none selected, e.g. under PYTEST_ARGS=tests/web). PYTEST_ARGS='-n 0' runs the
-# first part in one process.
+# uses that time. Files go to the workers in collection order (--no-loadscope-reorder), which
+# tests/conftest.py starts with the files that hold a `slow` test: the crash runs (minutes
+# each, one file each) run side by side first, and the short files fill in around them. Every
+# test keeps its files in tmp_path, its servers on free ports and its PostgreSQL schema to
+# itself, so the workers share nothing. The tests marked `alone` (one restarts the PostgreSQL
+# server the others use) run afterwards in a process of their own (exit status 5: none
+# selected, e.g. under PYTEST_ARGS=tests/web). PYTEST_ARGS='-n 0' runs the first part in one
+# process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m 'not alone' $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m 'not alone' $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(BIN)/python -m mypy
 	$(BIN)/ruff check cm_toolkit bench tests

@@ -45,3 +45,13 @@ def pytest_runtest_makereport(
     if any(word in reason.lower() for word in SERVICE_WORDS):
         report.outcome = "failed"
         report.longrepr = f"CM_REQUIRE_SERVICES is set but a service test skipped: {reason}"
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected: an `alone` test does not count here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files with a ``slow`` test run first; the rest keep their order. ``make test``'s two
+    workers take whole files in collection order (``--dist loadfile --no-loadscope-reorder``):
+    a crash test (minutes) started near the end would finish alone while the other worker
+    idles; started first, they run side by side and the short files fill in around them."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: same order otherwise
