@@ -108,6 +108,7 @@ class MediaProbe:
     paths: WorkspacePaths | None = None  # default: the root alone
     _seen: dict[str, tuple[bool, int, str | None]] = field(default_factory=dict)
     _outside: dict[str, Problem | None] = field(default_factory=dict)
+    _media: dict[str, Media] = field(default_factory=dict)
 
     def outside(self, item: str) -> Problem | None:
         """Why ``item`` may not be used (it leads outside the workspace), or None."""
@@ -123,6 +124,15 @@ class MediaProbe:
             size = path.stat().st_size if exists else 0
             self._seen[item] = (exists, size, mimetypes.guess_type(path.name)[0])
         return self._seen[item]
+
+    def media(self, item: str) -> Media:
+        """The ``Media`` an adapter would receive for ``item`` (a file found): one object per
+        path for the whole plan (a ``Path`` per delivery cost more than the checks)."""
+        found = self._media.get(item)
+        if found is None:
+            kind = self(item)[2]
+            found = self._media[item] = Media(self.root / item, kind or "application/octet-stream")
+        return found
 
 
 def as_post(content: RenderedContent, media: tuple[Media, ...] = ()) -> RenderedPost:
@@ -205,7 +215,7 @@ class _Checker:
                 self.add(f"missing:{item}", file, line, f"media file {item} not found",
                          "put the file in the workspace (e.g. assets/) or fix the path")
                 continue
-            found.append(Media(self.probe.root / item, kind or "application/octet-stream"))
+            found.append(self.probe.media(item))
             bytes_max = rules.media_bytes_max(kind)
             if bytes_max is not None and size > bytes_max:
                 self.add(f"big:{item}", file, line,
