@@ -99,6 +99,25 @@ class Where:
         )
 
 
+class Wheres:
+    """``Where.of`` remembered for a whole plan: it depends only on the delivery's channel
+    (and network), the template, and whether the post gives the media, which a plan's
+    deliveries share (one ``Where`` per post of 100,000 explicit posts cost as much as a check).
+    """
+
+    def __init__(self, workspace: Workspace, renderer: TemplateRenderer) -> None:
+        self.workspace, self.renderer = workspace, renderer
+        self._known: dict[tuple[str, str, str, bool], Where] = {}
+
+    def of(self, delivery: PlannedDelivery, template: str) -> Where:
+        key = (delivery.channel_id, delivery.network, template,
+               bool(delivery.content.get("media")))
+        where = self._known.get(key)
+        if where is None:
+            where = self._known[key] = Where.of(self.workspace, self.renderer, delivery, template)
+        return where
+
+
 @dataclass
 class MediaProbe:
     """Size and type of each media file, read once per path for the whole plan. A path that
@@ -143,7 +162,7 @@ def as_post(content: RenderedContent, media: tuple[Media, ...] = ()) -> Rendered
 
 def sent_text(rules: NetworkRules, content: RenderedContent) -> str:
     """The text the network receives (before ``wire_text``): the adapter's ``compose``."""
-    return rules.compose(as_post(content))
+    return rules.compose(as_post(content)) if rules.composes else content.text
 
 
 class _Checker:
@@ -252,6 +271,8 @@ class _Checker:
     def network_rules(self, media: list[Media]) -> None:
         """The network's own rules (``plan_problems``), each where its part is written."""
         content = self.content
+        if not self.rules.has_plan_problems:
+            return  # Channel.plan_problems: none (a RenderedPost per delivery costs)
         for problem in self.rules.plan_problems(as_post(content, tuple(media))):
             file, line = self.place(problem)
             self.add(problem.key, file, line, problem.message, problem.fix)

@@ -38,7 +38,7 @@ from cm_toolkit.templates.delivery_checks import (
     ContentCheck,
     Finding,
     MediaProbe,
-    Where,
+    Wheres,
     check_content,
     sent_text,
 )
@@ -162,6 +162,7 @@ class _PlanRun:
         self._lines: ScheduleLines | None = None
         self.renderer = PlanRenderer.for_workspace(workspace)
         self.probe = MediaProbe(workspace.root, self.renderer.paths)
+        self.wheres = Wheres(workspace, self.renderer)
         self.findings = Findings(self.tz, self.lines)
         self.duplicates = DuplicateTexts()
         self.texts: dict[DeliveryKey, str] = {}
@@ -195,7 +196,7 @@ class _PlanRun:
                     self.findings.add_problem(problem, delivery)
             return
         rules = rules_for(network)
-        where = Where.of(self.workspace, self.renderer, first, template)
+        where = self.wheres.of(first, template)
         # A template that cannot vary between occurrences is rendered once (see
         # ``PlanRenderer.varies``); a text that repeats is checked once.
         same_text = not self.renderer.varies(network, template)
