@@ -210,20 +210,24 @@ class _Checker:
     def media(self) -> list[Media]:
         """Media checks; returns the files found, with their types (for ``plan_problems``)."""
         rules, media = self.rules, self.content.media
+        media_max = rules.media_max
+        if not media and (media_max is None or media_max >= 0):
+            return []  # nothing to count or look at (most posts of a plan)
         file, line, whose = self.media_place()
         found: list[Media] = []
-        if rules.media_max is not None and len(media) > rules.media_max:
-            if rules.media_max == 0:
+        media_types = rules.media_types
+        if media_max is not None and len(media) > media_max:
+            if media_max == 0:
                 self.add("media-ignored", file, line,
                          f"{self.network} posts carry no media; {len(media)} will be ignored",
                          "remove media for this channel (overrides: {channel: {media: []}})",
                          Severity.WARNING)
             else:
                 self.add("media-count", file, line,
-                         f"{len(media)} media, more than the {rules.media_max} "
+                         f"{len(media)} media, more than the {media_max} "
                          f"{self.network} accepts", f"keep fewer files in {whose}, or "
                          "override media for this channel")
-        for item in () if rules.media_max == 0 else media:  # ignored ones: unchecked
+        for item in () if media_max == 0 else media:  # ignored ones: unchecked
             refused = self.probe.outside(item)
             if refused is not None:
                 self.add(f"outside:{item}", file, line, f"media file {refused.message}",
@@ -241,10 +245,10 @@ class _Checker:
                          f"{item} is {size / 1024**2:.1f} MB, more than the "
                          f"{bytes_max / 1024**2:.0f} MB {self.network} accepts",
                          "use a smaller file")
-            if rules.media_types and kind is not None and kind not in rules.media_types:
+            if media_types and kind is not None and kind not in media_types:
                 self.add(f"type:{item}", file, line,
                          f"{item} is {kind}, which {self.network} does not take "
-                         f"({', '.join(rules.media_types)})", "convert the file")
+                         f"({', '.join(media_types)})", "convert the file")
         return found
 
     def link(self) -> None:

@@ -44,7 +44,8 @@ class DuplicateTexts:
         text = sent_text(rules, content) if sent is None else sent
         key = (delivery.channel_id, text, link)
         self._seen.setdefault(key, []).append(delivery)
-        self._refusers[delivery.channel_id] = rules.display_name
+        if delivery.channel_id not in self._refusers:  # a channel has one network, one name
+            self._refusers[delivery.channel_id] = rules.display_name
 
     def problems(self, locate: Locate, zone: tzinfo) -> list[Problem]:
         found = []
