@@ -25,6 +25,15 @@ from cm_toolkit.ledger.engine import LedgerAccess
 from cm_toolkit.ledger.states import DeliveryState
 
 
+def _read_networks() -> str:
+    """The networks whose adapters read conversations (their class data, plugins included)."""
+    from cm_toolkit.channels.base import Capability
+    from cm_toolkit.channels.registry import list_networks
+
+    return ", ".join(sorted(info.network for info in list_networks()
+                            if Capability.CONVERSATIONS in info.capabilities))
+
+
 @inbox_app.command("sync")
 def sync(
     network: Annotated[list[str], typer.Option(
@@ -55,12 +64,13 @@ def sync(
              "units": r.units, "cost_usd": round(r.cost_usd, 4), "error": r.error,
              "warning": r.warning, "skipped": r.skipped} for r in reports]))
     else:
-        if not reports:  # e.g. --network mastodon: its adapter publishes but reads nothing
+        if not reports:  # e.g. --network meet: its adapter publishes but reads nothing
             chosen = ", ".join(sorted([*networks, *channels]))
             console.print(
                 "No channel of this workspace" + (f" ({chosen})" if chosen else "")
-                + " reads conversations: log what people say there with "
-                "cm inbox add CHANNEL (docs/inbox.md).", highlight=False, markup=False)
+                + f" reads conversations (the networks read: {_read_networks()}): log what "
+                "people say there with cm inbox add CHANNEL (docs/inbox.md).",
+                highlight=False, markup=False)
         for r in reports:
             line = f"{r.channel_id} {r.source}: "
             if r.skipped:

@@ -273,7 +273,7 @@ def demo(
     workspace: WorkspaceOption = Path("."),
     seconds: Annotated[float, seconds_option(
         "Real seconds of compressed season; the clock also stands still while requests "
-        "are in flight (about 15 s more).", minimum=1, maximum=3600)] = 25.0,
+        "are in flight (15 s more, or longer on a busy machine).", minimum=1, maximum=3600)] = 25.0,
     seed: Annotated[int, typer.Option(help="Sandbox seed: same seed, same result.")] = 2027,
 ) -> None:
     """Replay the workspace's season against the local sandbox on a compressed clock.

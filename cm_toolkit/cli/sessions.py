@@ -98,3 +98,16 @@ def sessions_command(
         table.add_row("", "", "reminders", reminders or "not applied", "")
         table.add_section()
     console.print(table)
+    if database_url is None and not has_ledger(loaded.root, None):
+        console.print(_no_ledger_note(loaded.root), highlight=False)
+
+
+def _no_ledger_note(root: Path) -> str:
+    """Every state reads "not applied" without a ledger: say why, and where the demo's is
+    (after `make demo`, the season a new user has just watched is there)."""
+    note = "No ledger yet (.cm/cm.db): the states are the workspace's until `cm apply`"
+    demo = root / ".cm" / "demo" / "cm.db"
+    if demo.is_file():  # no full stop after the URL: it would be copied with it
+        return f"{note}; to see the last `cm demo`'s season, add --database-url " \
+               f"sqlite:///{demo.absolute()}"
+    return note + "."

@@ -82,8 +82,8 @@ def init(
         "default: x, facebook, linkedin); a live host (youtube, meet) adds a live "
         "session.")] = "",
 ) -> None:
-    """Write a small working workspace (schedules.yaml, channels/, templates/) that passes
-    `cm check` and rehearses with `cm demo` at once, with its own account ids."""
+    """Write a small working workspace (schedules.yaml, channels/, templates/, faq.yaml) that
+    passes `cm check` and rehearses with `cm demo` at once, with its own account ids."""
     from babel import Locale, UnknownLocaleError
 
     try:

@@ -172,7 +172,9 @@ class InboxSync:
                     report.warning = warning
                     log.warning("%s %s: %s", channel_id, source, warning)
                     break
-                with self.channels.using(channel_id) as channel:
+                # a replay clock stands still during one page's calls: a session refreshed
+                # for the read is not already expired when the read is sent again
+                with self.channels.using(channel_id) as channel, self.clock.hold():
                     page = channel.conversations(query)
                 cursor = self._store(report, facts, page, live_chat_id, session_id,
                                      stored_cursor=cursor)

@@ -42,10 +42,14 @@ class DuplicateTexts:
         # a link attached apart from the text (Facebook, LinkedIn) makes two posts differ
         link = content.link if rules.link_handling is LinkHandling.ATTACHED else None
         text = sent_text(rules, content) if sent is None else sent
-        key = (delivery.channel_id, text, link)
-        self._seen.setdefault(key, []).append(delivery)
-        if delivery.channel_id not in self._refusers:  # a channel has one network, one name
-            self._refusers[delivery.channel_id] = rules.display_name
+        self.add_sent(delivery, text, link, rules.display_name)
+
+    def add_sent(self, delivery: PlannedDelivery, text: str, link: str | None,
+                 network: str) -> None:
+        """``delivery`` sends ``text`` (as sent) with ``link`` attached apart (or None) on a
+        network that refuses duplicates (named ``network``)."""
+        self._seen.setdefault((delivery.channel_id, text, link), []).append(delivery)
+        self._refusers[delivery.channel_id] = network
 
     def problems(self, locate: Locate, zone: tzinfo) -> list[Problem]:
         found = []

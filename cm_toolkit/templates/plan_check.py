@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cm_toolkit.channels.facts import LinkHandling
+from cm_toolkit.cores import processes, split_work
 from cm_toolkit.errors import Problem, Severity, TemplateError, WorkspaceError
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.planning.models import DeliveryKey, DeliveryKind, Plan, PlannedDelivery
@@ -35,7 +37,6 @@ from cm_toolkit.templates import plan_heap
 from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
-    ContentCheck,
     Finding,
     MediaProbe,
     Wheres,
@@ -154,6 +155,32 @@ def _groups_of(workspace: Workspace) -> dict[str, str]:
     return groups
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A delivery (or all of a post's) that could not be rendered: its problems."""
+
+    problems: tuple[Problem, ...]
+
+
+# What the check found for one delivery: (text_digest, findings, (text as sent, attached link)
+# on a network that refuses duplicates or None, posts it makes, of them with a URL). A tuple:
+# 100,000 of them are pickled across processes (``cm_toolkit.cores``).
+Checked = tuple[str, tuple[Finding, ...], tuple[str, str | None] | None, int, int]
+GroupOutcome = Failed | list[Checked | Failed]
+PER_PROCESS = 10_000  # deliveries a process is given at least: below, one process is faster
+
+
+def _chunks(indices: list[int], sizes: list[int], count: int) -> list[list[int]]:
+    """``indices`` cut into ``count`` runs (in order) of about the same total size."""
+    total = sum(sizes)
+    chunks: list[list[int]] = [[] for _ in range(count)]
+    done = 0
+    for index, size in zip(indices, sizes, strict=True):
+        chunks[min(count - 1, done * count // max(1, total))].append(index)
+        done += size
+    return [chunk for chunk in chunks if chunk]
+
+
 class _PlanRun:
     def __init__(self, workspace: Workspace, session_links: SessionLinks | None) -> None:
         self.workspace = workspace
@@ -184,47 +211,90 @@ class _PlanRun:
             self.sends.append(Send(delivery.due_at, delivery.channel_id, delivery.network,
                                    SendKind.LIVE_SETUP, ref=delivery))
 
-    def posts_of(self, items: list[PlannedDelivery]) -> None:
-        first = items[0]
-        network = first.network
-        self.by_network[network] = self.by_network.get(network, 0) + len(items)
+    def outcome_of(self, items: list[PlannedDelivery]) -> GroupOutcome:
+        """Render and check the occurrences of one (post, channel); changes nothing in the run
+        (``apply`` does), so that groups can be checked in other processes (``cm_toolkit.cores``)."""
         try:
             template, context_at = occurrence_contexts(self.workspace, items, self.session_links)
         except TemplateError as error:
-            for delivery in items:
-                for problem in error.problems:
-                    self.findings.add_problem(problem, delivery)
-            return
-        rules = rules_for(network)
+            return Failed(tuple(error.problems))
+        first = items[0]
+        rules = rules_for(first.network)
         where = self.wheres.of(first, template)
         # A template that cannot vary between occurrences is rendered once (see
         # ``PlanRenderer.varies``); a text that repeats is checked once.
-        same_text = not self.renderer.varies(network, template)
+        same_text = not self.renderer.varies(first.network, template)
+        refused = rules.duplicates_refused
+        attached = rules.link_handling is LinkHandling.ATTACHED
         rendered: RenderedContent | TemplateError | None = None
-        last: tuple[RenderedContent, ContentCheck, str, str] | None = None
+        last: tuple[RenderedContent, Checked] | None = None
+        outcomes: list[Checked | Failed] = []
         for delivery in items:
             if rendered is None or not same_text:
                 try:
-                    rendered = self.renderer.render_for(network, template, context_at(delivery))
+                    rendered = self.renderer.render_for(first.network, template,
+                                                        context_at(delivery))
                 except TemplateError as error:
                     rendered = error
             if isinstance(rendered, TemplateError):
-                for problem in rendered.problems:
-                    self.findings.add_problem(problem, delivery)
-                continue  # never sent: not counted in the quotas
-            if last is not None and last[0] == rendered:
-                checked, digest, sent = last[1], last[2], last[3]
-            else:
+                outcomes.append(Failed(tuple(rendered.problems)))
+                continue
+            if last is None or last[0] != rendered:
                 sent = sent_text(rules, rendered)  # once for the three below
                 checked = check_content(rules, rendered, where, self.probe, sent)
-                digest = text_digest(rules, rendered, sent)
-                last = (rendered, checked, digest, sent)
+                duplicate = (sent, rendered.link if attached else None) if refused else None
+                last = (rendered, (text_digest(rules, rendered, sent), checked.findings,
+                                   duplicate, checked.posts, checked.posts_with_url))
+            outcomes.append(last[1])
+        return outcomes
+
+    def apply(self, items: list[PlannedDelivery], outcome: GroupOutcome) -> None:
+        """Record what ``outcome_of`` found for ``items`` (in the order of the groups)."""
+        first = items[0]
+        network = first.network
+        self.by_network[network] = self.by_network.get(network, 0) + len(items)
+        if isinstance(outcome, Failed):  # the post itself could not be found
+            for delivery in items:
+                for problem in outcome.problems:
+                    self.findings.add_problem(problem, delivery)
+            return
+        display_name = rules_for(network).display_name
+        for delivery, checked in zip(items, outcome, strict=True):
+            if isinstance(checked, Failed):  # never sent: not counted in the quotas
+                for problem in checked.problems:
+                    self.findings.add_problem(problem, delivery)
+                continue
+            digest, findings, duplicate, posts, posts_with_url = checked
             self.texts[delivery.key] = digest
-            for finding in checked.findings:
+            for finding in findings:
                 self.findings.add(finding, delivery)
-            self.duplicates.add(rules, rendered, delivery, sent)
+            if duplicate is not None:
+                self.duplicates.add_sent(delivery, *duplicate, display_name)
             self.sends.append(Send(delivery.due_at, delivery.channel_id, network, SendKind.POST,
-                                   checked.posts, checked.posts_with_url, delivery))
+                                   posts, posts_with_url, delivery))
+
+    def check_groups(self, groups: list[list[PlannedDelivery]]) -> None:
+        """Check every (post, channel) group, on several cores when there are many posts
+        (``cm_toolkit.cores``); the outcomes are applied in the groups' order either way, so the
+        result is the same."""
+        posts = [index for index, items in enumerate(groups)
+                 if items[0].kind is not DeliveryKind.LIVE_SETUP]
+        count = processes(sum(len(groups[index]) for index in posts), PER_PROCESS)
+        outcomes: dict[int, GroupOutcome] = {}
+        if count > 1:
+            chunks = _chunks(posts, [len(groups[index]) for index in posts], count)
+
+            def work(indices: Sequence[int]) -> list[GroupOutcome]:
+                return [self.outcome_of(groups[index]) for index in indices]
+
+            for indices, found in zip(chunks, split_work(work, chunks), strict=True):
+                outcomes.update(zip(indices, found, strict=True))
+        for index, items in enumerate(groups):
+            if items[0].kind is DeliveryKind.LIVE_SETUP:
+                self.live_setups_of(items)
+            else:
+                outcome = outcomes.pop(index, None)
+                self.apply(items, self.outcome_of(items) if outcome is None else outcome)
 
     def run(self, deliveries: Iterable[PlannedDelivery], now: datetime | None) -> PlanCheck:
         groups: dict[tuple[str, str], list[PlannedDelivery]] = {}
@@ -236,10 +306,7 @@ class _PlanRun:
             items.sort(key=lambda d: d.due_at)
             first_at = min(first_at or items[0].due_at, items[0].due_at)
             last_at = max(last_at or items[-1].due_at, items[-1].due_at)
-            if items[0].kind is DeliveryKind.LIVE_SETUP:
-                self.live_setups_of(items)
-            else:
-                self.posts_of(items)
+        self.check_groups(list(groups.values()))
         everything = [d for items in groups.values() for d in items]
         last_due: dict[str, datetime] = {}
         for delivery in everything:

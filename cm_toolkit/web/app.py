@@ -22,6 +22,7 @@ from cm_toolkit.growth.context import GrowthContext
 from cm_toolkit.growth.wording import Wording
 from cm_toolkit.ledger.repository import Ledger
 from cm_toolkit.web.auth import AccessPolicy, Verdict
+from cm_toolkit.web.downloads import DOWNLOAD_ROUTE, ReportDownloads
 from cm_toolkit.web.inbox_actions import InboxActions
 from cm_toolkit.web.inbox_page import ACTIONS, InboxPages
 from cm_toolkit.web.views import DashboardViews, NotFound, Response
@@ -79,6 +80,7 @@ class Dashboard:
             (re.compile(MESSAGE + r"\Z"), self.inbox.message),
         ]
         v = self.views
+        self.downloads = ReportDownloads(ledger, context, clock)
         self.routes: list[tuple[re.Pattern[str], Handler]] = [
             (re.compile(pattern + r"\Z"), handler) for pattern, handler in (
                 (r"/", v.overview),
@@ -86,6 +88,7 @@ class Dashboard:
                 (r"/calendar", v.calendar),
                 (r"/posts", v.posts),
                 (r"/review", v.review),
+                (DOWNLOAD_ROUTE, self.downloads.download),
                 (r"/api/overview/growth\.json", v.overview_growth),
                 (rf"/api/channel/{CHANNEL}/growth\.json", v.channel_growth),
                 (rf"/api/channel/{CHANNEL}/net-adds\.json", v.channel_net_adds),

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from cm_toolkit.cores import processes, run_beside
 from cm_toolkit.errors import Problem, Severity, UsageError, WorkspaceError
 from cm_toolkit.workspace import schedule_view as view
 from cm_toolkit.workspace.channel_checks import (
@@ -40,6 +41,7 @@ from cm_toolkit.workspace.yaml_source import YamlDocument, read_yaml
 
 SCHEDULES_FILE = "schedules.yaml"
 CHANNELS_DIR = "channels"
+PER_PROCESS = 10_000  # posts: on fewer, a second process costs more than it saves (``cores``)
 USE_REGISTRY: Any = object()  # default of settings_lookup: the channel registry
 
 
@@ -121,7 +123,7 @@ def read_workspace(
         known_templates = frozenset(templates) | frozenset(builtin_templates())
         paths = _paths_of(root, document.data)
         refs = References(root=root, channels=networks, templates=known_templates, paths=paths)
-        schedules, found = _check_schedules(document, refs, now)
+        schedules, found = _check_schedules(document, refs, now, counts["posts"])
         problems += found
         problems += _outside_templates(paths)
     counts.update(channels=len(networks), templates=len(templates))
@@ -209,7 +211,7 @@ def _load_channels(
 
 
 def _check_schedules(
-    document: YamlDocument, refs: References, now: datetime | None
+    document: YamlDocument, refs: References, now: datetime | None, posts: int
 ) -> tuple[Schedules | None, list[Problem]]:
     if not isinstance(document.data, dict):
         return None, [
@@ -221,22 +223,31 @@ def _check_schedules(
                 "start with `timezone: Europe/Paris` then `campaigns:`",
             )
         ]
-    problems, flagged = find_pasted_secrets(document, channel_file=False)
-    zone, found = check_timezone(document)
-    problems += found
-    misplaced, moved = misplaced_items(document)  # a session under posts: one problem, not 9
-    problems += misplaced
-    schedules: Schedules | None = None
-    try:
-        schedules = Schedules.model_validate(document.data, context=_context(zone))
-    except ValidationError as error:
+    zone, zone_problems = check_timezone(document)
+
+    def file_checks() -> tuple[tuple[list[Problem], set[Any]], list[Problem]]:
+        return (find_pasted_secrets(document, channel_file=False),
+                check_time_rules(document, zone, now))
+
+    def model_checks() -> tuple[Any, ...]:
+        misplaced, moved = misplaced_items(document)  # a session under posts: one problem, not 9
+        try:
+            schedules, invalid = Schedules.model_validate(document.data, context=_context(zone)), None
+        except ValidationError as error:
+            schedules, invalid = None, error
+        return misplaced, moved, schedules, invalid, check_references(document, refs)
+
+    # Two halves that need only the parsed file: beside each other on a large plan (``cores``).
+    (misplaced, moved, schedules, invalid, references), ((problems, flagged), timing) = run_beside(
+        model_checks, file_checks, fork=processes(posts, PER_PROCESS) > 1)
+    problems += zone_problems + misplaced
+    if invalid is not None:
         problems += problems_from_validation(
-            error, document, Schedules, view.describe_schedules, skip=[*flagged, *moved],
+            invalid, document, Schedules, view.describe_schedules, skip=[*flagged, *moved],
             examples=refs.examples(),
         )
     noise = item_lines(document, moved)
-    problems += [p for p in check_references(document, refs) + check_time_rules(document, zone, now)
-                 if p.file != document.file or p.line not in noise]
+    problems += [p for p in references + timing if p.file != document.file or p.line not in noise]
     return schedules, hide_secrets(problems, document, flagged)
 
 

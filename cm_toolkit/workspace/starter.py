@@ -2,8 +2,9 @@
 
 It passes ``cm check`` and rehearses with ``cm demo`` as written: a first post, a weekly
 recurring post and, when a live host (YouTube, Meet) is chosen, a live session with its
-reminders. Its channel files carry their own ids (derived from the folder's name, so two
-workspaces differ), and the sandbox provisions them (``Sandbox.provision``). Secrets are
+reminders; and a ``faq.yaml`` with two inbox answers, none sent automatically
+(``starter_faq``). Its channel files carry their own ids (derived from the folder's name, so
+two workspaces differ), and the sandbox provisions them (``Sandbox.provision``). Secrets are
 environment variables named like the sample's, so ``cm sandbox env`` and the docs apply as is.
 
 What a network's channel file holds is its adapter's ``starter`` fact (``channels/facts.py``):
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cm_toolkit.errors import UsageError
 from cm_toolkit.workspace.networks import network_aliases, network_classes
+from cm_toolkit.workspace.starter_faq import starter_faq
 from cm_toolkit.workspace.suggestions import suggest_timezone
 
 POSTS, LIVE = "text", "live"  # the capabilities that make a network post, or host a session
@@ -150,6 +152,7 @@ def starter_files(folder: Path, options: StarterOptions, today: date) -> dict[st
     files = {f"channels/{network}.yaml": _channel(known[network], slug) for network in chosen}
     files["templates/hello.j2"] = words["hello"] + "\n{{ link }}\n"
     files["templates/tip.j2"] = words["tip"] + "\n"
+    files["faq.yaml"] = starter_faq(options.language)  # the inbox's suggestions, none automatic
     campaigns = f"""campaigns:
   - id: launch
     name: "Launch"

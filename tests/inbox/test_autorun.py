@@ -253,7 +253,8 @@ def test_replies_are_sent_while_a_replay_clock_stands_still(racing: Rig) -> None
         (Path(__file__).parents[2] / "faq.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     runner = rig.apply([post("p1", START + timedelta(minutes=1), ["x-mooc"])])
     text = (rig.root / "schedules.yaml").read_text(encoding="utf-8")
-    slow = "inbox:\n  sync: {x: 7d, facebook: 7d, linkedin: 7d, youtube: 7d}\n"  # none due
+    slow = ("inbox:\n  sync: {x: 7d, facebook: 7d, linkedin: 7d, youtube: 7d, mastodon: 7d, "
+            "bluesky: 7d}\n")  # none due
     (rig.root / "schedules.yaml").write_text(text + slow, encoding="utf-8")
     runner.reload()
     clock.advance(timedelta(minutes=1))

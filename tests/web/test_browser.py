@@ -118,6 +118,10 @@ def test_overview_cards_and_chart(browser: Any, dashboard_url: str, season: Seas
             assert card.locator(".multiple").inner_text() == values["multiple"]
             for key, css in (("net_7d", ".net-7d"), ("net_30d", ".net-30d")):
                 assert card.locator(css).inner_text() == fr_signed(values[key])
+        # a long handle (@ManagerLeader20@campus.fr) wraps inside its card, never across the next
+        spilled = page.locator("article.card h3").evaluate_all(
+            "titles => titles.filter(t => t.scrollWidth > t.clientWidth).map(t => t.innerText)")
+        assert spilled == []
         charts = charts_of(page)
         assert len(charts["overview-chart"]) == len(expected)
         assert all(points > 10 for points in charts["overview-chart"])

@@ -13,8 +13,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cm_toolkit.demo import run_demo
+from cm_toolkit.inbox.faq import FaqBook
 from cm_toolkit.sandbox.server import Sandbox
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.starter import StarterOptions, starter_files
@@ -158,3 +160,42 @@ def test_the_default_networks_are_the_starters_marked_default(tmp_path: Path) ->
     assert [name for name in files if name.startswith("channels/")] == [
         "channels/x.yaml", "channels/facebook.yaml", "channels/linkedin.yaml"]
     assert "channels: [x, facebook, linkedin]" in files["schedules.yaml"]
+
+
+def test_init_writes_a_faq_whose_answers_wait_for_a_person(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The starter's faq.yaml suggests answers and renders them for every network, but sends
+    nothing by itself (``auto: false``): the person reads an answer before it speaks alone."""
+    for language, question, entry in (("en", "How can I sign up please?", "sign-up"),
+                                      ("fr", "Comment je peux m'inscrire ?", "inscription")):
+        folder = tmp_path / f"club-{language}"
+        code, out, err = run(capsys, "init", str(folder), "--language", language,
+                             "--networks", "x,facebook,bluesky")
+        assert code == 0, err
+        assert "faq.yaml" in out
+        code, out, err = run(capsys, "check", "-w", str(folder))
+        assert code == 0 and "no problem" in out, out + err
+        workspace, _warnings = load_workspace(folder)
+        book = FaqBook.load(folder, workspace=workspace)
+        assert len(book.ids) == 2 and entry in book.ids
+        [best, *_] = book.suggest(question, language=language)
+        assert best.faq_id == entry and not best.auto
+        assert not any(s.auto for s in book.suggest("contact help account problem"))
+        answer = book.render(entry, network="x", language=language)
+        assert "ClubEn" in answer or "ClubFr" in answer
+        assert "https://example.org/" in answer and len(answer) <= 263
+        written = yaml.safe_load((folder / "faq.yaml").read_text(encoding="utf-8"))
+        assert [e["auto"] for e in written["entries"]] == [False, False]  # said, not implied
+
+
+def test_init_never_overwrites_an_existing_faq(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "faq.yaml").write_text("version: 1\nentries: []\n", encoding="utf-8")
+    code, _out, err = run(capsys, "init", str(folder))
+    assert code == 2 and "already holds a workspace (faq.yaml)" in err, err
+    assert (folder / "faq.yaml").read_text(encoding="utf-8") == "version: 1\nentries: []\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["faq.yaml"]  # nothing else written

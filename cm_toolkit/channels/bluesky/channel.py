@@ -31,6 +31,9 @@ from cm_toolkit.channels.base import (
     Capability,
     Channel,
     ChannelSettings,
+    ConversationFacts,
+    ConversationPage,
+    ConversationQuery,
     Credentials,
     Engagement,
     Limits,
@@ -38,8 +41,11 @@ from cm_toolkit.channels.base import (
     MemoryCredentials,
     PublishResult,
     RenderedPost,
+    ReplyRequest,
+    ReplyResult,
     Transport,
 )
+from cm_toolkit.channels.bluesky import inbox
 from cm_toolkit.channels.bluesky import text as rich
 from cm_toolkit.channels.bluesky.session import SESSION_SECRET, BlueskySession
 from cm_toolkit.channels.bluesky.wire import ENTRYWAY, NETWORK, Lost
@@ -107,8 +113,9 @@ class BlueskyChannel(Channel):
     )
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.TEXT, Capability.LINK, Capability.IMAGES, Capability.THREAD,
-        Capability.DELETE, Capability.FOLLOWERS, Capability.ENGAGEMENT,
+        Capability.DELETE, Capability.FOLLOWERS, Capability.ENGAGEMENT, Capability.CONVERSATIONS,
     })
+    conversation_facts: ClassVar[ConversationFacts | None] = inbox.FACTS  # bluesky/inbox.py
     settings_model: ClassVar[type[ChannelSettings]] = BlueskySettings
     secret_names: ClassVar[tuple[str, ...]] = ("app_password",)
     # The link becomes a card (app.bsky.embed.external); a post with images has no room for a
@@ -368,6 +375,12 @@ class BlueskyChannel(Channel):
                     shares=(view.repost_count or 0) + (view.quote_count or 0),
                 ))
         return found
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        return inbox.read(self, query)
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        return inbox.send_reply(self, request)
 
     def check(self) -> str:
         me = self.profile()

@@ -34,16 +34,22 @@ from cm_toolkit.channels.base import (
     Capability,
     Channel,
     ChannelSettings,
+    ConversationFacts,
+    ConversationPage,
+    ConversationQuery,
     Credentials,
     Engagement,
     Limits,
     Media,
     PublishResult,
     RenderedPost,
+    ReplyRequest,
+    ReplyResult,
     Transport,
 )
 from cm_toolkit.channels.facts import Budget, LinkHandling, OAuthProvider, QuotaRule, Starter
 from cm_toolkit.channels.http import TimedSession, session_for
+from cm_toolkit.channels.mastodon import inbox
 from cm_toolkit.channels.mastodon.text import mastodon_length
 from cm_toolkit.channels.mastodon.wire import NETWORK, map_error
 from cm_toolkit.errors import ChannelError, OutcomeUnknown, PartiallyPublished, Problem, Rejected
@@ -84,8 +90,9 @@ class MastodonChannel(Channel):
     secret_names: ClassVar[tuple[str, ...]] = ("access_token",)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.TEXT, Capability.LINK, Capability.IMAGES, Capability.THREAD,
-        Capability.DELETE, Capability.FOLLOWERS, Capability.ENGAGEMENT,
+        Capability.DELETE, Capability.FOLLOWERS, Capability.ENGAGEMENT, Capability.CONVERSATIONS,
     })
+    conversation_facts: ClassVar[ConversationFacts | None] = inbox.FACTS
     # Mastodon's defaults; the instance's own configuration wins when read (instance_limits)
     limits: ClassVar[Limits] = Limits(
         text_max=500, text_unit="characters (links count 23)", media_max=4,
@@ -115,7 +122,8 @@ class MastodonChannel(Channel):
         network="mastodon",
         authorize_url="https://{instance}/oauth/authorize",
         token_url="https://{instance}/oauth/token",
-        scopes=("read:accounts", "read:statuses", "write:statuses", "write:media"),
+        scopes=("read:accounts", "read:statuses", "read:notifications", "write:statuses",
+                "write:media"),
         pkce=True,
         client_env=("CM_MASTODON_CLIENT_ID", "CM_MASTODON_CLIENT_SECRET"),
         stored={"access_token": "access_token"},
@@ -329,6 +337,14 @@ class MastodonChannel(Channel):
                     comments=int(status["replies_count"]), shares=int(status["reblogs_count"]),
                 ))
         return found
+
+    # -- the inbox (channels/mastodon/inbox.py) ---------------------------------------------
+
+    def conversations(self, query: ConversationQuery) -> ConversationPage:
+        return inbox.read(self, query)
+
+    def reply(self, request: ReplyRequest) -> ReplyResult:
+        return inbox.send_reply(self, request)
 
     def check(self) -> str:
         me = self.me()

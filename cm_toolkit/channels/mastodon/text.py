@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html.parser import HTMLParser
 
 from twitter_text.extract_urls import extract_urls_with_indices
 
@@ -60,3 +61,39 @@ def grapheme_length(text: str) -> int:
 
 def mastodon_length(text: str) -> int:
     return grapheme_length(countable_text(text))
+
+
+class _PlainText(HTMLParser):
+    """A status's ``content`` (HTML) as the text people read: ``<br>`` a line, ``<p>`` a
+    paragraph, entities decoded, every tag dropped (never rendered: no markup reaches the
+    terminal or the dashboard), and what a ``<script>``/``<style>`` holds left out."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "p" and self.parts:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def plain_text(content: str) -> str:
+    """The plain text of a status's HTML ``content`` (see ``_PlainText``)."""
+    parser = _PlainText()
+    parser.feed(content or "")
+    parser.close()
+    text = "".join(parser.parts)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

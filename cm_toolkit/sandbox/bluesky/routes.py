@@ -70,6 +70,10 @@ class BlueskyRoutes(BlueskyEmulatorBase):
         return [{"uri": r.uri, "text": r.value.get("text"), "reply": "reply" in r.value}
                 for r in self.records.values() if r.uri.startswith(f"at://{did}/")]
 
+    def author(self, did: str) -> Account:
+        """The account whose repository holds a record (learners too: ``audience.py``)."""
+        return self.accounts[did]
+
     def _optional_auth(self, request: SandboxRequest) -> None:
         """AppView reads answer anyone; a token that is sent must still be good."""
         if request.header("authorization"):
@@ -267,7 +271,7 @@ class BlueskyRoutes(BlueskyEmulatorBase):
             found = self.records.get(uri)
             if found is None:  # a deleted or unknown post is left out, not an error
                 continue
-            author = self.accounts[uri.split("/")[2]]
+            author = self.author(uri.split("/")[2])
             seen = self.ctx.audience.engagement(NETWORK, uri, found.indexed_at, self.ctx.now())
             views.append({
                 "uri": uri, "cid": found.cid, "author": self._basic(author),

@@ -81,9 +81,12 @@ class Account:
     def acct(self) -> str:
         return f"{self.username}@{self.instance}"
 
-    def shape(self, followers: int, statuses: int) -> dict[str, Any]:
+    def shape(self, followers: int, statuses: int, local: bool = True) -> dict[str, Any]:
+        """The Account entity: ``acct`` is ``username`` for an account of a served instance,
+        ``username@instance`` for a remote one (a learner's)."""
+        acct = self.username if local else self.acct
         return {
-            "id": self.id, "username": self.username, "acct": self.username,
+            "id": self.id, "username": self.username, "acct": acct,
             "display_name": self.display_name, "locked": False, "bot": False,
             "discoverable": True, "group": False, "created_at": stamp(self.created_at),
             "note": f"<p>{html.escape(self.note)}</p>",
@@ -130,12 +133,27 @@ class Status:
     idempotency_key: str | None = None
 
 
-def content_html(text: str) -> str:
+@dataclass
+class Notification:
+    """A ``mention`` notification of ``account`` (acct): ``status_id`` names it."""
+
+    id: str
+    account: str
+    status_id: str
+    created_at: datetime
+
+
+def content_html(text: str, mentions: dict[str, str] | None = None) -> str:
     """The status's ``content``: paragraphs and links, as Mastodon renders plain text."""
     paragraphs = []
     for block in re.split(r"\n{2,}", text.strip()):
         escaped = html.escape(block)
         linked = _LINK.sub(lambda m: f'<a href="{m.group(0)}" rel="nofollow noopener" '
                                      f'target="_blank">{m.group(0)}</a>', escaped)
+        for handle, url in (mentions or {}).items():  # Mastodon's h-card markup of a mention
+            linked = re.sub(
+                rf"(?<![\w@/])@{re.escape(handle)}(?![\w@.-])",
+                f'<span class="h-card" translate="no"><a href="{url}" class="u-url mention">'
+                f'@<span>{handle.split("@")[0]}</span></a></span>', linked)
         paragraphs.append("<p>" + linked.replace("\n", "<br />") + "</p>")
     return "".join(paragraphs)

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from cm_toolkit.sandbox.mastodon.model import (
     DESCRIPTION_MAX,
     IMAGE_BYTES_MAX,
     MEDIA_MAX,
+    Account,
     Media,
     Status,
     content_html,
@@ -114,6 +116,8 @@ class StatusRoutes(MastodonEmulatorBase):
                     and self.media[m].status_id is None]  # others are ignored, as Mastodon does
         reply_to = fields.get("in_reply_to_id")
         if reply_to and str(reply_to) not in self.statuses:
+            self.materialise()  # a learner's status not shown yet is there all the same
+        if reply_to and str(reply_to) not in self.statuses:
             raise ApiError(404, "The post you are trying to reply to does not appear to exist.")
         status = Status(
             str(self.ctx.next_id("mastodon.status", 113000000000000001)), account.acct, text, now,
@@ -154,6 +158,22 @@ class StatusRoutes(MastodonEmulatorBase):
 
     # -- shapes -------------------------------------------------------------------------------
 
+    def materialise(self) -> None:
+        """What the audience wrote up to now (``audience.py``): nothing at this level."""
+
+    def mentioned(self, status: Status) -> list[Account]:
+        """The accounts ``status`` names (``@user@host``, or ``@user`` on its own instance)."""
+        author = self.accounts[status.account]
+        found = []
+        for account in self.accounts.values():
+            names = [account.acct] + ([account.username]
+                                      if account.instance == author.instance else [])
+            if any(re.search(rf"(?<![\w@/])@{re.escape(n)}(?![\w@-])", status.text,
+                             re.IGNORECASE) for n in names):
+                found.append(account)
+        return found
+
+
     def _answer(self, status: Status) -> SandboxResponse:
         return SandboxResponse.json(200, self._shape(status))
 
@@ -163,6 +183,7 @@ class StatusRoutes(MastodonEmulatorBase):
                                               self.ctx.now())
         followers = self.ctx.audience.followers(self.network, account.acct, self.ctx.now())
         mine = sum(1 for s in self.statuses.values() if s.account == account.acct)
+        named = self.mentioned(status)
         reply_account = (self.accounts[self.statuses[status.in_reply_to_id].account].id
                          if status.in_reply_to_id in self.statuses else None)
         return {
@@ -175,12 +196,16 @@ class StatusRoutes(MastodonEmulatorBase):
             "replies_count": counts["comments"], "reblogs_count": counts["shares"],
             "favourites_count": counts["reactions"], "edited_at": None,
             "favourited": False, "reblogged": False, "muted": False, "bookmarked": False,
-            "pinned": False, "content": content_html(status.text), "filtered": [],
+            "pinned": False, "content": content_html(status.text, {
+                (a.username if a.instance == account.instance else a.acct):
+                f"https://{a.instance}/@{a.username}" for a in named}), "filtered": [],
             "reblog": None, "application": {"name": "cm-toolkit", "website": None},
-            "account": account.shape(followers, mine),
+            "account": account.shape(followers, mine, local=account.instance in self.instances),
             "media_attachments": [self.media[m].shape(account.instance) for m in status.media_ids
                                   if m in self.media],
-            "mentions": [], "tags": [], "emojis": [], "card": None, "poll": None,
+            "mentions": [{"id": a.id, "username": a.username, "acct": a.acct,
+                          "url": f"https://{a.instance}/@{a.username}"} for a in named],
+            "tags": [], "emojis": [], "card": None, "poll": None,
         }
 
 

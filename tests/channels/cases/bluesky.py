@@ -54,4 +54,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
         delete_path=r"/xrpc/com\.atproto\.repo\.deleteRecord",
         settles_lost_creates=True,
         auth_fix="app password",
+        reply_path=r"/xrpc/com\.atproto\.repo\.createRecord",
     )

@@ -48,4 +48,5 @@ def case(sandbox: Sandbox) -> ChannelCase:
         thread_post=RenderedPost(text=THREAD_TEXT, thread=True),
         duplicate_rejected=False,  # Mastodon takes the same text twice
         settles_lost_creates=True,
+        reply_path=r"/api/v1/statuses",
     )
