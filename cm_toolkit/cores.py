@@ -18,6 +18,7 @@ interrupted (Ctrl-C, an exception), the children are killed and waited for befor
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import signal
@@ -67,12 +68,15 @@ def split_work(work: Callable[[Sequence[T]], R], chunks: Sequence[Sequence[T]]) 
 
 def _fork(work: Callable[[Sequence[T]], R], chunk: Sequence[T]) -> tuple[int, int]:
     reader, writer = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         code = 1
         try:
             os.close(reader)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it quietly
+            _die_with(parent)
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it, no traceback
             data = pickle.dumps(work(chunk), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(writer, "wb") as out:
                 out.write(data)
@@ -83,6 +87,17 @@ def _fork(work: Callable[[Sequence[T]], R], chunk: Sequence[T]) -> tuple[int, in
     return pid, reader
 
 
+def _die_with(parent: int) -> None:
+    """Killed when ``parent`` ends (``kill PID`` of ``cm check``): no work left running."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl: the child ends at its result's write
+        return
+    if os.getppid() != parent:  # the parent ended before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 _FAILED = object()
 
 

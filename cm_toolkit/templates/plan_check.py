@@ -167,7 +167,7 @@ class Failed:
 # 100,000 of them are pickled across processes (``cm_toolkit.cores``).
 Checked = tuple[str, tuple[Finding, ...], tuple[str, str | None] | None, int, int]
 GroupOutcome = Failed | list[Checked | Failed]
-PER_PROCESS = 10_000  # deliveries a process is given at least: below, one process is faster
+PER_PROCESS = 5_000  # deliveries a process is given at least: below, one process is faster
 
 
 def _chunks(indices: list[int], sizes: list[int], count: int) -> list[list[int]]:

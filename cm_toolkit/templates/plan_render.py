@@ -190,8 +190,11 @@ def occurrence_contexts(
     template, base = context_for(workspace, deliveries[0], session_links=session_links,
                                  placeholders=True)
     post = base.post
+    first = deliveries[0]
 
     def context_at(delivery: PlannedDelivery) -> RenderContext:
+        if delivery is first and post.occurrence == delivery.occurrence:
+            return base  # what ``context_for`` built (each post of an explicit plan)
         occurrence = PostInfo(post.id, post.link, post.media, post.thread, delivery.occurrence)
         return RenderContext(base.campaign, occurrence, base.channel, delivery.due_at,
                              base.session, base.variables)

@@ -41,7 +41,7 @@ from cm_toolkit.workspace.yaml_source import YamlDocument, read_yaml
 
 SCHEDULES_FILE = "schedules.yaml"
 CHANNELS_DIR = "channels"
-PER_PROCESS = 10_000  # posts: on fewer, a second process costs more than it saves (``cores``)
+PER_PROCESS = 5_000  # posts: on fewer, a second process costs more than it saves (``cores``)
 USE_REGISTRY: Any = object()  # default of settings_lookup: the channel registry
 
 

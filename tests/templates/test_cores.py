@@ -193,3 +193,55 @@ def test_a_plan_checked_in_several_processes_gives_what_one_process_gives(
         assert split.texts == alone.texts
         assert list(split.texts) == list(alone.texts)
     assert _no_children_left()
+
+
+CHILD_OUTLIVES = """
+import os, sys, threading
+from cm_toolkit.cores import split_work
+def work(chunk):
+    if chunk == [1]:  # the child: say who it is, then take long
+        open(sys.argv[1], "w").write(str(os.getpid()))
+        threading.Event().wait(60)
+    else:
+        threading.Event().wait(60)
+    return chunk
+split_work(work, [[0], [1]])
+"""
+
+
+def test_a_child_ends_with_its_parent(tmp_path: Path) -> None:
+    """``kill -9`` of ``cm check`` leaves no child working on (``prctl`` death signal)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", CHILD_OUTLIVES, str(marker)])
+    try:
+        for _ in range(600):  # the child has started (no time limit is asserted, only a hang cap)
+            if marker.exists() and marker.read_text():
+                break
+            time.sleep(0.05)
+        child = int(marker.read_text())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        for _ in range(600):
+            if not _running(child):
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the child outlived its parent by 30 s")
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped by init has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
