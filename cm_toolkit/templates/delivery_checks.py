@@ -99,6 +99,25 @@ class Where:
         )
 
 
+class Wheres:
+    """``Where.of`` remembered for a whole plan: it depends only on the delivery's channel
+    (and network), the template, and whether the post gives the media, which a plan's
+    deliveries share (one ``Where`` per post of 100,000 explicit posts cost as much as a check).
+    """
+
+    def __init__(self, workspace: Workspace, renderer: TemplateRenderer) -> None:
+        self.workspace, self.renderer = workspace, renderer
+        self._known: dict[tuple[str, str, str, bool], Where] = {}
+
+    def of(self, delivery: PlannedDelivery, template: str) -> Where:
+        key = (delivery.channel_id, delivery.network, template,
+               bool(delivery.content.get("media")))
+        where = self._known.get(key)
+        if where is None:
+            where = self._known[key] = Where.of(self.workspace, self.renderer, delivery, template)
+        return where
+
+
 @dataclass
 class MediaProbe:
     """Size and type of each media file, read once per path for the whole plan. A path that
@@ -108,6 +127,7 @@ class MediaProbe:
     paths: WorkspacePaths | None = None  # default: the root alone
     _seen: dict[str, tuple[bool, int, str | None]] = field(default_factory=dict)
     _outside: dict[str, Problem | None] = field(default_factory=dict)
+    _media: dict[str, Media] = field(default_factory=dict)
 
     def outside(self, item: str) -> Problem | None:
         """Why ``item`` may not be used (it leads outside the workspace), or None."""
@@ -124,6 +144,15 @@ class MediaProbe:
             self._seen[item] = (exists, size, mimetypes.guess_type(path.name)[0])
         return self._seen[item]
 
+    def media(self, item: str) -> Media:
+        """The ``Media`` an adapter would receive for ``item`` (a file found): one object per
+        path for the whole plan (a ``Path`` per delivery cost more than the checks)."""
+        found = self._media.get(item)
+        if found is None:
+            kind = self(item)[2]
+            found = self._media[item] = Media(self.root / item, kind or "application/octet-stream")
+        return found
+
 
 def as_post(content: RenderedContent, media: tuple[Media, ...] = ()) -> RenderedPost:
     """The rendered content as the adapter receives it (``media``: the files found)."""
@@ -133,7 +162,7 @@ def as_post(content: RenderedContent, media: tuple[Media, ...] = ()) -> Rendered
 
 def sent_text(rules: NetworkRules, content: RenderedContent) -> str:
     """The text the network receives (before ``wire_text``): the adapter's ``compose``."""
-    return rules.compose(as_post(content))
+    return rules.compose(as_post(content)) if rules.composes else content.text
 
 
 class _Checker:
@@ -181,20 +210,24 @@ class _Checker:
     def media(self) -> list[Media]:
         """Media checks; returns the files found, with their types (for ``plan_problems``)."""
         rules, media = self.rules, self.content.media
+        media_max = rules.media_max
+        if not media and (media_max is None or media_max >= 0):
+            return []  # nothing to count or look at (most posts of a plan)
         file, line, whose = self.media_place()
         found: list[Media] = []
-        if rules.media_max is not None and len(media) > rules.media_max:
-            if rules.media_max == 0:
+        media_types = rules.media_types
+        if media_max is not None and len(media) > media_max:
+            if media_max == 0:
                 self.add("media-ignored", file, line,
                          f"{self.network} posts carry no media; {len(media)} will be ignored",
                          "remove media for this channel (overrides: {channel: {media: []}})",
                          Severity.WARNING)
             else:
                 self.add("media-count", file, line,
-                         f"{len(media)} media, more than the {rules.media_max} "
+                         f"{len(media)} media, more than the {media_max} "
                          f"{self.network} accepts", f"keep fewer files in {whose}, or "
                          "override media for this channel")
-        for item in () if rules.media_max == 0 else media:  # ignored ones: unchecked
+        for item in () if media_max == 0 else media:  # ignored ones: unchecked
             refused = self.probe.outside(item)
             if refused is not None:
                 self.add(f"outside:{item}", file, line, f"media file {refused.message}",
@@ -205,17 +238,17 @@ class _Checker:
                 self.add(f"missing:{item}", file, line, f"media file {item} not found",
                          "put the file in the workspace (e.g. assets/) or fix the path")
                 continue
-            found.append(Media(self.probe.root / item, kind or "application/octet-stream"))
+            found.append(self.probe.media(item))
             bytes_max = rules.media_bytes_max(kind)
             if bytes_max is not None and size > bytes_max:
                 self.add(f"big:{item}", file, line,
                          f"{item} is {size / 1024**2:.1f} MB, more than the "
                          f"{bytes_max / 1024**2:.0f} MB {self.network} accepts",
                          "use a smaller file")
-            if rules.media_types and kind is not None and kind not in rules.media_types:
+            if media_types and kind is not None and kind not in media_types:
                 self.add(f"type:{item}", file, line,
                          f"{item} is {kind}, which {self.network} does not take "
-                         f"({', '.join(rules.media_types)})", "convert the file")
+                         f"({', '.join(media_types)})", "convert the file")
         return found
 
     def link(self) -> None:
@@ -242,6 +275,8 @@ class _Checker:
     def network_rules(self, media: list[Media]) -> None:
         """The network's own rules (``plan_problems``), each where its part is written."""
         content = self.content
+        if not self.rules.has_plan_problems:
+            return  # Channel.plan_problems: none (a RenderedPost per delivery costs)
         for problem in self.rules.plan_problems(as_post(content, tuple(media))):
             file, line = self.place(problem)
             self.add(problem.key, file, line, problem.message, problem.fix)

@@ -86,6 +86,17 @@ class NetworkRules:
         pricing = self.channel.pricing if self.channel else None
         return pricing is not None and pricing.post_with_url_usd is not None
 
+    @functools.cached_property
+    def composes(self) -> bool:
+        """The adapter composes the text it sends (X appends a link): otherwise the text sent is
+        the rendered text, and the plan check builds no ``RenderedPost`` to learn it."""
+        return self.channel is not None and _overrides(self.channel, "compose")
+
+    @functools.cached_property
+    def has_plan_problems(self) -> bool:
+        """The adapter has rules of its own (``plan_problems``): otherwise it finds none."""
+        return self.channel is not None and _overrides(self.channel, "plan_problems")
+
     def compose(self, post: RenderedPost) -> str:
         return self.channel.compose(post) if self.channel else post.text
 
@@ -106,6 +117,12 @@ class NetworkRules:
 
     def live_problems(self, title: str, description: str) -> list[PostProblem]:
         return self.channel.live_problems(title, description) if self.channel else []
+
+
+def _overrides(channel: type[Channel], name: str) -> bool:
+    """``channel`` has its own classmethod ``name``, not ``Channel``'s."""
+    own = getattr(getattr(channel, name), "__func__", None)  # None: not a classmethod
+    return own is not getattr(Channel, name).__func__
 
 
 @functools.cache

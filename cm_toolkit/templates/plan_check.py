@@ -39,7 +39,7 @@ from cm_toolkit.templates.delivery_checks import (
     SCHEDULES_FILE,
     Finding,
     MediaProbe,
-    Where,
+    Wheres,
     check_content,
     sent_text,
 )
@@ -189,6 +189,7 @@ class _PlanRun:
         self._lines: ScheduleLines | None = None
         self.renderer = PlanRenderer.for_workspace(workspace)
         self.probe = MediaProbe(workspace.root, self.renderer.paths)
+        self.wheres = Wheres(workspace, self.renderer)
         self.findings = Findings(self.tz, self.lines)
         self.duplicates = DuplicateTexts()
         self.texts: dict[DeliveryKey, str] = {}
@@ -219,7 +220,7 @@ class _PlanRun:
             return Failed(tuple(error.problems))
         first = items[0]
         rules = rules_for(first.network)
-        where = Where.of(self.workspace, self.renderer, first, template)
+        where = self.wheres.of(first, template)
         # A template that cannot vary between occurrences is rendered once (see
         # ``PlanRenderer.varies``); a text that repeats is checked once.
         same_text = not self.renderer.varies(first.network, template)

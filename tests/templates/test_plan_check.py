@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from cm_toolkit.channels.facebook.channel import FacebookChannel
+from cm_toolkit.channels.x.channel import XChannel
 from cm_toolkit.planning import plan_workspace
+from cm_toolkit.templates.delivery_checks import Where, Wheres, sent_text
+from cm_toolkit.templates.network_rules import NetworkRules
 from cm_toolkit.templates.plan_check import check_plan
+from cm_toolkit.templates.plan_render import PlanRenderer
+from cm_toolkit.templates.render import RenderedContent
 from cm_toolkit.workspace.loader import load_workspace
 from cm_toolkit.workspace.models import Workspace
 
@@ -113,3 +119,32 @@ def test_x_cost_estimate(workspace: Workspace) -> None:
     assert (x["posts"], x["posts_with_url"]) == (14, 1)
     assert x["cost_usd"] == pytest.approx(13 * 0.015 + 1 * 0.200)
     assert check.summary["by_network"] == {"facebook": 2, "linkedin": 2, "x": 6}
+
+
+def test_a_where_is_shared_only_by_deliveries_written_alike(workspace: Workspace) -> None:
+    """``Wheres`` remembers ``Where.of``: what it gives a delivery must be what ``Where.of``
+    says of that delivery (channel, the post's own media or the template's, option lines)."""
+    renderer = PlanRenderer.for_workspace(workspace)
+    wheres = Wheres(workspace, renderer)
+    deliveries = plan_workspace(workspace).deliveries
+    assert {bool(d.content.get("media")) for d in deliveries} == {True, False}
+    for delivery in deliveries:
+        for template in ("simple", "illustre"):
+            assert wheres.of(delivery, template) == Where.of(workspace, renderer, delivery,
+                                                             template)
+
+
+class _ComposingFacebook(FacebookChannel):
+    """A plugin's adapter that composes its text (a static method, not a classmethod)."""
+
+    compose = staticmethod(lambda post: post.text + " [composed]")
+
+
+def test_the_text_sent_is_the_adapters_composition_only_when_it_has_one() -> None:
+    content = RenderedContent("Bonjour", None, None, "https://a.fr", (), False, "templates/a.j2")
+    assert sent_text(NetworkRules("facebook", _ComposingFacebook), content) == (
+        "Bonjour [composed]")
+    assert sent_text(NetworkRules("facebook", FacebookChannel), content) == "Bonjour"
+    assert sent_text(NetworkRules("x", XChannel), content) == "Bonjour\nhttps://a.fr"
+    assert NetworkRules("x", XChannel).has_plan_problems
+    assert not NetworkRules("facebook", _ComposingFacebook).has_plan_problems

@@ -18,6 +18,8 @@ PIECES = [
     "\u0301", "#tag", "@user", "$CASH", "a.b", "…", "—", "«", "»", "x.com/path.", "http://", ".",
     "!", "www.mooc.fr", "👉https://a.fr", "©", "®️", "\r", "a", "-", "/", ":", "\u200d", "\ufe0f",
     "?utm_source=x&b=2",
+    # whitespace that x_weighted_length must still look at (CR, above U+1100), a word after it
+    "\u2028", "\u205f", "\u2003", "\x85", "\u1100", "\u10ff", "éx.com",
 ]
 
 

@@ -5,6 +5,7 @@ LinkedIn escaping (``channels/linkedin/text.py``), YouTube titles and descriptio
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -109,6 +110,26 @@ def test_linkedin_hashtags_use_the_hashtag_template() -> None:
     )
     # A '#' that is not a hashtag is escaped like any reserved character.
     assert linkedin_escape("n° # 3") == "n° \\# 3"
+
+
+def _escape_in_two_passes(text: str) -> str:
+    """LinkedIn's escaping as the API documents it: hashtags first, then every reserved
+    character of what lies between them (and of the hashtags' words)."""
+    def escape(part: str) -> str:
+        return "".join("\\" + c if c in "|{}@[]()<>#\\*_~" else c for c in part)
+
+    out, last = [], 0
+    for match in re.finditer(r"(?<![\w#])#(\w+)", text):
+        out += [escape(text[last:match.start()]), "{hashtag|\\#|" + escape(match[1]) + "}"]
+        last = match.end()
+    return "".join([*out, escape(text[last:])])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"|{}@[]()<>#\\*_~ a1é\n", "##", "#_", "日", "🎉", "\u00a0"]),
+                max_size=24).map("".join))
+def test_linkedin_escape_in_one_pass_is_the_two_pass_escaping(text: str) -> None:
+    assert linkedin_escape(text) == _escape_in_two_passes(text)
 
 
 def test_wire_text_only_transforms_linkedin() -> None:

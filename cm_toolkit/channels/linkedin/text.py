@@ -13,11 +13,20 @@ _LINKEDIN_RESERVED = set("|{}@[]()<>#\\*_~")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 
 
-_LITTLE_ESCAPES = str.maketrans({c: "\\" + c for c in _LINKEDIN_RESERVED})
+# One pass in C over the text (a plan escapes every LinkedIn text): a hashtag, or a reserved
+# character alone. Scanning left to right, a '#' that may not start a hashtag (after a letter or
+# a '#') is escaped like any reserved character.
+_HASHTAG_OR_RESERVED = re.compile(
+    _HASHTAG.pattern + "|[" + re.escape("".join(sorted(_LINKEDIN_RESERVED))) + "]"
+)
 
 
-def _escape_little(text: str) -> str:
-    return text.translate(_LITTLE_ESCAPES)  # one pass in C (a plan escapes every LinkedIn text)
+def _escaped(match: re.Match[str]) -> str:
+    word = match.group(1)
+    if word is None:
+        return "\\" + match.group()
+    # A hashtag's word (\w+) holds no reserved character but '_'.
+    return "{hashtag|\\#|" + word.replace("_", "\\_") + "}"
 
 
 def linkedin_escape(text: str) -> str:
@@ -29,11 +38,4 @@ def linkedin_escape(text: str) -> str:
     >>> linkedin_escape("Le (MOOC) #leadership @vous")
     'Le \\\\(MOOC\\\\) {hashtag|\\\\#|leadership} \\\\@vous'
     """
-    out: list[str] = []
-    last = 0
-    for match in _HASHTAG.finditer(text):
-        out.append(_escape_little(text[last : match.start()]))
-        out.append("{hashtag|\\#|" + _escape_little(match.group(1)) + "}")
-        last = match.end()
-    out.append(_escape_little(text[last:]))
-    return "".join(out)
+    return _HASHTAG_OR_RESERVED.sub(_escaped, text)

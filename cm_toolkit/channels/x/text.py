@@ -58,20 +58,45 @@ def _word_facts(word: str, first: bool) -> tuple[int, bool]:
     return (weight if first else weight - 1), bool(urls)
 
 
+# The words ``_word_facts`` may weigh otherwise than their length: those holding a dot (a URL
+# needs one) or a character outside ``_NO_EMOJI_WORD``, in the word or in its whitespace run (CR,
+# U+3000). Each match is a run of plain words (each: plain non-spaces, then plain spaces up to
+# the next word; possessive, as giving back cannot help), then one word, whole: a special one,
+# the last one, or a plain word before a special one (it weighs its length all the same). The
+# runs are skipped in one pass of the regular expression instead of word by word in Python.
+_SPECIAL = ".\r\u00a9\u00ae\u1100-\U0010ffff"
+_PLAIN_WORDS_THEN_WORD = re.compile(f"((?:[^\\s{_SPECIAL}]*+[^\\S{_SPECIAL}]++(?!\\s))*+)(\\S*\\s*)")
+
+
+def _special_words(text: str) -> list[tuple[str, bool]]:
+    """The words of ``text`` (as ``_WORD_AND_SPACE`` cuts it) that may not weigh their length,
+    each with whether it is the first word; a few more may come along (see above)."""
+    words = []
+    for index, (plain, word) in enumerate(_PLAIN_WORDS_THEN_WORD.findall(text)):
+        if word:
+            words.append((word, index == 0 and not plain))
+    return words
+
+
 def x_weighted_length(text: str) -> int:
     """X's weighted length of ``text``: what X compares with 280.
 
     twitter-text is slow (its emoji expression costs about 1 ms per post), and the plan check
     measures every occurrence of every post. A URL or an emoji never spans whitespace, so the
     weight of a text is the sum of the weights of its words (each with its trailing whitespace
-    run, so that ``\r\n`` stays whole), each measured after a space, as it stands in the
-    text (the first one at the start): words are measured once and remembered.
+    run, so that ``\\r\\n`` stays whole), each measured after a space, as it stands in the
+    text (the first one at the start): words are measured once and remembered. A word of
+    characters below U+1100 but a dot, CR, (c) and (r) weighs its length (``_word_facts``): the
+    text weighs its length, plus what each other word weighs beyond its own.
 
     >>> x_weighted_length("Bonjour 🎉 https://example.org/a-very/long/path?x=1")
     34
     """
-    words = _WORD_AND_SPACE.findall(unicodedata.normalize("NFC", text))
-    return sum(_word_facts(word, index == 0)[0] for index, word in enumerate(words) if word)
+    text = unicodedata.normalize("NFC", text)
+    weight = len(text)
+    for word, first in _special_words(text):
+        weight += _word_facts(word, first)[0] - len(word)
+    return weight
 
 
 def contains_url(text: str) -> bool:
@@ -83,9 +108,7 @@ def contains_url(text: str) -> bool:
         return False
     if not unicodedata.is_normalized("NFC", text):
         return bool(extract_urls(text))
-    words = _WORD_AND_SPACE.findall(text)
-    return any(_word_facts(word, index == 0)[1]
-               for index, word in enumerate(words) if "." in word)
+    return any(_word_facts(word, first)[1] for word, first in _special_words(text))
 
 
 # Small: split_thread packs the same huge word again when its first guess of the part count had
