@@ -20,7 +20,7 @@ refuse what it refuses.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +45,7 @@ from cm_toolkit.templates.delivery_checks import (
 )
 from cm_toolkit.templates.duplicate_texts import DuplicateTexts
 from cm_toolkit.templates.expiring_tokens import expiring_tokens
+from cm_toolkit.templates.findings import Findings
 from cm_toolkit.templates.live_checks import reminders_before_creation
 from cm_toolkit.templates.network_rules import NetworkRules, rules_for
 from cm_toolkit.templates.plan_render import PlanRenderer, occurrence_contexts
@@ -66,58 +67,6 @@ class PlanCheck:
     @property
     def ok(self) -> bool:
         return not any(p.severity is Severity.ERROR for p in self.problems)
-
-
-class Findings:
-    """Aggregates findings: one problem per (place, kind, severity), with how many deliveries.
-
-    A finding placed at its post (``at_post``) gets the post's line in schedules.yaml when the
-    problems are listed: the file is read again only when there is something to report.
-    """
-
-    def __init__(self, tz: ZoneInfo, lines: Callable[[], ScheduleLines]) -> None:
-        self.tz = tz
-        self.lines = lines
-        self._groups: dict[tuple[Any, ...], list[Any]] = {}
-
-    def add(self, finding: Finding, delivery: PlannedDelivery) -> None:
-        post = delivery.post_key if finding.at_post else None
-        key = (finding.file, finding.line, finding.severity, finding.same, post)
-        group = self._groups.get(key)
-        if group is None:
-            self._groups[key] = [finding, delivery, 1, finding.measure]
-            return
-        group[2] += 1
-        if finding.measure is not None and (group[3] is None or finding.measure > group[3]):
-            group[3] = finding.measure
-
-    def add_problem(self, problem: Problem, delivery: PlannedDelivery) -> None:
-        self.add(Finding.of(problem), delivery)
-
-    def label(self, delivery: PlannedDelivery) -> str:
-        label = f"{delivery.post_key} on {delivery.channel_id}"
-        if delivery.occurrence != 1:
-            label += f" #{delivery.occurrence}"
-        return label + f", {delivery.due_at.astimezone(self.tz):%Y-%m-%d %H:%M}"
-
-    def locate(self, delivery: PlannedDelivery) -> tuple[str, int | None, str]:
-        return SCHEDULES_FILE, self.lines().line_of(delivery), self.label(delivery)
-
-    def problems(self, *, labelled: bool = True) -> list[Problem]:
-        """The problems found; ``labelled``: each names the delivery it was first seen on (and
-        how many more), which ``cm preview``, showing one delivery, does without."""
-        found = []
-        for finding, delivery, count, largest in self._groups.values():
-            note = ""
-            if largest is not None and finding.measure is not None and largest > finding.measure:
-                note += f"; up to {largest} in another occurrence"
-            others = count - 1
-            more = f", and {others} other occurrence{'s' if others != 1 else ''}" if others else ""
-            if labelled:
-                note += f" ({self.label(delivery)}{more})"
-            line = self.lines().line_of(delivery) if finding.at_post else None
-            found.append(finding.problem(line, note))
-        return found
 
 
 def text_digest(rules: NetworkRules, content: RenderedContent, sent: str | None = None) -> str:

@@ -1,7 +1,7 @@
 """What one planned delivery will send, and everything wrong with it: ``preview_delivery``.
 
 Used by ``cm preview``. The problems are the plan check's own (``delivery_checks.check_content``
-with the adapter's rules, ``network_rules.rules_for``, placed by ``plan_check.Findings``), so
+with the adapter's rules, ``network_rules.rules_for``, placed by ``findings.Findings``), so
 that a post previewed and then checked by ``cm check`` shows the same problems. What is shown is
 the text as sent (``delivery_checks.sent_text``, the adapter's ``compose``: on X with the link
 it appends, on YouTube the video description with its link; ``wire_text``: LinkedIn's
@@ -25,8 +25,9 @@ from cm_toolkit.planning.models import PlannedDelivery
 from cm_toolkit.templates.context import SessionLinks
 from cm_toolkit.templates.delivery import context_for
 from cm_toolkit.templates.delivery_checks import MediaProbe, Where, check_content, sent_text
+from cm_toolkit.templates.findings import Findings
 from cm_toolkit.templates.network_rules import rules_for
-from cm_toolkit.templates.plan_check import Findings, problem_order
+from cm_toolkit.templates.plan_check import problem_order
 from cm_toolkit.templates.quotas import network_cost_usd
 from cm_toolkit.templates.render import RenderedContent, TemplateRenderer
 from cm_toolkit.templates.schedule_lines import ScheduleLines
