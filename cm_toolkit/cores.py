@@ -9,8 +9,8 @@ sends back its result pickled through a pipe. The results come back in chunk ord
 caller can apply them exactly as if it had run the chunks one after the other.
 
 Forking is safe only where nothing else runs: ``processes()`` answers 1 (no child) unless this
-is Linux and this process has a single thread (``cm run``'s scheduler has several), and
-``CM_CHECK_PROCESSES=1`` turns it off. A child that fails for any reason (killed, out of memory,
+is Linux and the command said so (``forking_allowed``: ``cm check``, ``cm plan``, ``cm apply``;
+never ``cm run``, whose scheduler runs threads), and ``CM_CHECK_PROCESSES=1`` turns it off. A child that fails for any reason (killed, out of memory,
 an exception, a result that cannot be pickled) costs nothing but time: its chunk is run again
 here, where an exception is raised as it would be without children. When this process is
 interrupted (Ctrl-C, an exception), the children are killed and waited for before it goes on.
@@ -23,8 +23,8 @@ import os
 import pickle
 import signal
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -35,12 +35,29 @@ ENV = "CM_CHECK_PROCESSES"
 MAX_PROCESSES = 4  # beyond, the serial part (reading, planning) dominates anyway
 
 
+_allowed: list[bool] = []  # one per ``forking_allowed()`` entered
+
+
+@contextmanager
+def forking_allowed() -> Iterator[None]:
+    """Inside, a large check may fork (``processes``). Entered by ``cm check``, ``cm plan`` and
+    ``cm apply`` around their check, in a process where cm runs no thread of its own: a fork
+    copies only the thread that calls it, and a lock another thread held stays held in the
+    child. ``cm run`` (the scheduler's threads), the dashboard and library callers never enter
+    it, and check in one process."""
+    _allowed.append(True)
+    try:
+        yield
+    finally:
+        _allowed.pop()
+
+
 def processes(units: int, per_process: int) -> int:
     """How many processes to share ``units`` of work between: each given at least
     ``per_process`` (a fork and the pickled results cost more than a small chunk saves), at
     most one per core (``MAX_PROCESSES``). ``CM_CHECK_PROCESSES=N`` asks for N whatever the size
-    (1: never fork)."""
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+    (1: never fork). Always 1 outside ``forking_allowed()`` and off Linux."""
+    if not _allowed or not sys.platform.startswith("linux"):
         return 1
     wanted = os.environ.get(ENV, "").strip()
     if wanted.isdigit() and int(wanted) >= 1:

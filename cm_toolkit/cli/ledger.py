@@ -40,12 +40,14 @@ def _compute(root: Path, database_url: str | None, now: datetime,
     cm check (every delivery rendered): what it refuses is not planned nor applied. ``cm plan``
     reads: before the first ``cm apply`` it diffs against an empty ledger in memory."""
     from cm_toolkit.cli.published import published_lookup
+    from cm_toolkit.cores import forking_allowed
     from cm_toolkit.inbox.faq_check import faq_problems
     from cm_toolkit.templates.plan_check import checked_plan
 
     # read-only, and only if the ledger exists: a past time already published is no warning
     published = published_lookup(root, database_url, named_must_exist=False)
-    checked = checked_plan(root, now, published=published, file_checks=[faq_problems])
+    with forking_allowed():  # a large plan is checked on several cores (cm_toolkit/cores.py)
+        checked = checked_plan(root, now, published=published, file_checks=[faq_problems])
     for warning in checked.warnings:
         err_console.print(str(warning), markup=False, highlight=False, emoji=False)
     try:

@@ -22,6 +22,7 @@ from rich.table import Table
 from cm_toolkit.cli import DatabaseOption, JsonOption, WorkspaceOption, app, console
 from cm_toolkit.cli.live_links import created_session_links
 from cm_toolkit.cli.published import published_lookup
+from cm_toolkit.cores import forking_allowed
 from cm_toolkit.errors import UsageError
 from cm_toolkit.inbox.faq_check import faq_problems
 from cm_toolkit.templates.plan_check import check_everything
@@ -49,9 +50,10 @@ def check(
     now = datetime.now(UTC)
     links = created_session_links(workspace, database_url) if workspace.is_dir() else {}
     published = published_lookup(workspace, database_url) if workspace.is_dir() else None
-    report, plan_check = check_everything(workspace, now, session_links=links,
-                                          published=published,
-                                          file_checks=[faq_problems])
+    with forking_allowed():  # a large plan is checked on several cores (cm_toolkit/cores.py)
+        report, plan_check = check_everything(workspace, now, session_links=links,
+                                              published=published,
+                                              file_checks=[faq_problems])
     plan = plan_check.result.summary if plan_check.result is not None else None
     if json_output:
         payload = {**report.as_dict(), "plan": plan}

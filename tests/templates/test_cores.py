@@ -5,6 +5,7 @@ in 2 or 3 processes gives exactly what one process gives (problems, summary, dig
 from __future__ import annotations
 
 import os
+import resource
 import textwrap
 import threading
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cm_toolkit.cores import ENV, processes, run_beside, split_work
+from cm_toolkit.cores import ENV, forking_allowed, processes, run_beside, split_work
 from cm_toolkit.planning import plan_workspace
 from cm_toolkit.templates.plan_check import PlanCheck, check_plan
 from cm_toolkit.workspace.loader import load_workspace
@@ -93,26 +94,29 @@ def test_run_beside_runs_the_second_task_in_a_child_only_when_asked() -> None:
 def test_processes_share_big_work_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV, raising=False)
     cores = min(4, len(os.sched_getaffinity(0)))
-    assert processes(9_999, 10_000) == 1
-    assert processes(100_000, 10_000) == cores
-    monkeypatch.setenv(ENV, "1")
-    assert processes(100_000, 10_000) == 1
-    monkeypatch.setenv(ENV, "3")
-    assert processes(10, 10_000) == 3  # asked for: whatever the size
-    assert processes(2, 10_000) == 2  # never more processes than units
+    with forking_allowed():
+        assert processes(9_999, 10_000) == 1
+        assert processes(100_000, 10_000) == cores
+        monkeypatch.setenv(ENV, "1")
+        assert processes(100_000, 10_000) == 1
+        monkeypatch.setenv(ENV, "3")
+        assert processes(10, 10_000) == 3  # asked for: whatever the size
+        assert processes(2, 10_000) == 2  # never more processes than units
 
 
-def test_no_fork_while_another_thread_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_fork_unless_the_command_allows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cm run`` (the scheduler's threads), the dashboard and library callers check in one
+    process: only ``cm check``, ``cm plan`` and ``cm apply`` enter ``forking_allowed``."""
     monkeypatch.setenv(ENV, "2")
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert processes(100_000, 10) == 1  # cm run's scheduler: forking there is unsafe
-    finally:
-        stop.set()
-        other.join()
-    assert processes(100_000, 10) == 2
+    assert processes(100_000, 10) == 1
+    with forking_allowed():
+        assert processes(100_000, 10) == 2
+    assert processes(100_000, 10) == 1
+
+
+def children_faults() -> int:
+    """Page faults of this process's children so far: a fork's child always has some."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
 
 
 # -- the same answers in one process and in several -------------------------------------------
@@ -186,8 +190,11 @@ def test_a_plan_checked_in_several_processes_gives_what_one_process_gives(
     assert len(alone.texts) > 50
     for count in ("2", "3"):
         monkeypatch.setenv(ENV, count)
-        assert processes(len(alone.texts), 10_000) == int(count)
-        split = _checked(root)
+        before = children_faults()
+        with forking_allowed():
+            assert processes(len(alone.texts), 10_000) == int(count)
+            split = _checked(root)
+        assert children_faults() > before  # the plan was checked in children
         assert [str(p) for p in split.problems] == messages
         assert split.summary == alone.summary
         assert split.texts == alone.texts

@@ -4,12 +4,15 @@ same, in the same order, as in one process."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from cm_toolkit.cores import ENV
-from tests.workspace.conftest import problems, write
+from cm_toolkit.cli import main
+from cm_toolkit.cores import ENV, forking_allowed
+from tests.templates.test_cores import children_faults
+from tests.workspace.conftest import FIXTURE, problems, write
 
 BROKEN = """\
 timezone: Europe/Paris
@@ -50,4 +53,26 @@ def test_a_broken_schedule_gives_the_same_problems_in_two_processes(
     assert any("2027-02-01" in p or "until" in p for p in alone), alone  # the time rules
     assert all("EAAGm0PX4ZCps" not in p for p in alone)  # hidden
     monkeypatch.setenv(ENV, "2")
-    assert [str(p) for p in problems(workspace)] == alone
+    before = children_faults()
+    with forking_allowed():
+        assert [str(p) for p in problems(workspace)] == alone
+    assert children_faults() > before  # the file's checks ran in a child
+
+
+def test_cm_check_gives_the_same_report_in_two_processes(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cm check --json`` itself allows the fork (the sample-like fixture workspace: its plan,
+    summary and problems are the same whichever way it is checked)."""
+    clean = workspace.parent / "clean"  # the plan is checked (rendered) only where it loads
+    shutil.copytree(FIXTURE, clean)
+    write(workspace, "schedules.yaml", BROKEN)
+    outputs = []
+    for count in ("1", "2"):
+        monkeypatch.setenv(ENV, count)
+        before = children_faults()
+        for root in (workspace, clean):
+            assert main(["check", "--json", "--workspace", str(root)]) in (0, 1)
+        outputs.append(capsys.readouterr().out)
+        assert (children_faults() > before) == (count == "2")
+    assert outputs[0] == outputs[1]
