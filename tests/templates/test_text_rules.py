@@ -82,7 +82,10 @@ _TEXT_PIECES = st.sampled_from(
     [*"abcXYZ019 #@*-_/:?&=%'", "\n", "\r\n", "\r", "\t", "é", "e\u0301", "°", "«", "»", "’",
      "…", "—", "©", "®", "日", "😀", "👍🏽", "1\ufe0f\u20e3", "\u200b", "\u0f9d", "\u1100",
      ".", ".", "..", "http://", "https://", "www.", ".com", ".fr", ".org/", "a.b", "t.co/x",
-     "?utm_source=x&utm_medium=social", "example.com/path", "mooc-leader20.fr"]
+     "?utm_source=x&utm_medium=social", "example.com/path", "mooc-leader20.fr",
+     # whitespace to Python but not to twitter-text (U+001C to U+001F), and the other way round
+     # (U+180E), and twitter-text's own above U+1100
+     "\x1c", "\x1f", "\u180e", "\u2028", "\u3000", "\x85"]
 )
 
 

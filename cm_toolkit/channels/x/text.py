@@ -22,6 +22,7 @@ from twitter_text.config import config as _twitter_text_config
 from twitter_text.extract_emojis import extract_emojis_with_indices
 from twitter_text.extract_urls import extract_urls_with_indices
 from twitter_text.get_character_weight import get_character_weight
+from twitter_text.regexp.spaces_group import spaces_group as _twitter_text_spaces
 
 from cm_toolkit.channels import thread_split
 
@@ -32,8 +33,11 @@ _X_OPTIONS = _twitter_text_config["defaults"]
 
 
 
+# Whitespace as twitter-text sees it (not Python's ``\s``: U+001C to U+001F are none to it,
+# U+180E is one): a URL never spans it, so a text is measured word by word between its runs.
+_SPACE = _twitter_text_spaces
 # A word with the whitespace run that follows it: the unit ``x_weighted_length`` measures.
-_WORD_AND_SPACE = re.compile(r"\S*\s*")
+_WORD_AND_SPACE = re.compile(f"[^{_SPACE}]*[{_SPACE}]*")
 
 
 # Characters twitter-text weighs 1 and never reads as part of an emoji: below U+1100 (its
@@ -65,7 +69,12 @@ def _word_facts(word: str, first: bool) -> tuple[int, bool]:
 # the last one, or a plain word before a special one (it weighs its length all the same). The
 # runs are skipped in one pass of the regular expression instead of word by word in Python.
 _SPECIAL = ".\r\u00a9\u00ae\u1100-\U0010ffff"
-_PLAIN_WORDS_THEN_WORD = re.compile(f"((?:[^\\s{_SPECIAL}]*+[^\\S{_SPECIAL}]++(?!\\s))*+)(\\S*\\s*)")
+# twitter-text's whitespace that is not special: below U+1100, not CR
+_PLAIN_SPACE = "".join(c for c in map(chr, range(0x1100)) if re.fullmatch(f"[{_SPACE}]", c)
+                       and not re.fullmatch(f"[{_SPECIAL}]", c))
+_PLAIN_WORDS_THEN_WORD = re.compile(
+    f"((?:[^{_SPACE}{_SPECIAL}]*+[{re.escape(_PLAIN_SPACE)}]++(?![{_SPACE}]))*+)"
+    f"([^{_SPACE}]*[{_SPACE}]*)")
 
 
 def _special_words(text: str) -> list[tuple[str, bool]]:
