@@ -68,25 +68,36 @@ def processes(units: int, per_process: int) -> int:
 
 def split_work(work: Callable[[Sequence[T]], R], chunks: Sequence[Sequence[T]]) -> list[R]:
     """``[work(chunk) for chunk in chunks]``, the chunks after the first each in a child."""
-    children: list[tuple[int, int]] = []  # (pid, read end of its pipe), not yet collected
+    children: list[tuple[int, int] | None] = []  # (pid, read end of its pipe), not collected
     try:
         for chunk in chunks[1:]:
             children.append(_fork(work, chunk))
         results = [work(chunks[0])] if chunks else []
         for chunk in chunks[1:]:
-            pid, reader = children.pop(0)
-            result = _collect(pid, reader)
+            child = children.pop(0)
+            result = _FAILED if child is None else _collect(*child)
             results.append(work(chunk) if result is _FAILED else result)  # type: ignore[arg-type]
         return results
     finally:
-        for pid, reader in children:  # interrupted: no child outlives the check
-            _kill(pid, reader)
+        for child in children:  # interrupted: no child outlives the check
+            if child is not None:
+                _kill(*child)
 
 
-def _fork(work: Callable[[Sequence[T]], R], chunk: Sequence[T]) -> tuple[int, int]:
-    reader, writer = os.pipe()
+def _fork(work: Callable[[Sequence[T]], R], chunk: Sequence[T]) -> tuple[int, int] | None:
+    """The child's pid and the read end of its pipe; None when the system refuses a process or
+    a pipe (out of memory or of processes): the chunk is then run here."""
+    try:
+        reader, writer = os.pipe()
+    except OSError:
+        return None
     parent = os.getpid()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reader)
+        os.close(writer)
+        return None
     if pid == 0:  # the child: never returns into the caller's code
         code = 1
         try:

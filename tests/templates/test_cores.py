@@ -70,6 +70,19 @@ def test_a_chunk_whose_child_failed_is_run_again_here(work: object) -> None:
     assert _no_children_left()
 
 
+def test_when_the_system_refuses_a_process_the_chunk_runs_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``fork`` fails with ENOMEM where memory is not overcommitted: slower, never an error."""
+    def refused() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", refused)  # the system call, as the kernel would answer it
+    results = split_work(_pids, [[1], [2], [3]])
+    assert [[pid for _, pid in result] for result in results] == [[PARENT]] * 3
+    assert [[square for square, _ in result] for result in results] == [[1], [4], [9]]
+
+
 def _slow_in_a_child(chunk: Sequence[int]) -> list[int]:
     if os.getpid() != PARENT:
         threading.Event().wait(60)  # would outlive the check if it were not killed
